@@ -1,0 +1,107 @@
+//! Reading dataset directories and writing outputs atomically (temporary file beside the
+//! target, renamed into place only when complete).
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use holdout_schema::{Competition, Dataset, Source};
+
+use crate::Failure;
+
+/// Reads a file as UTF-8 text, for configuration files.
+pub fn read_source(path: &Path) -> Result<Source, Failure> {
+    let text =
+        fs::read_to_string(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {}: {e}", path.display())))?;
+    Ok(Source::new(path.display().to_string(), text))
+}
+
+/// Loads `DIR/schema.toml` and `DIR/hierarchies/*.csv`.
+pub fn load_dataset(dir: &Path) -> Result<Dataset, Failure> {
+    let schema = read_source(&dir.join("schema.toml"))?;
+    let mut hierarchies = Vec::new();
+    let hdir = dir.join("hierarchies");
+    if hdir.is_dir() {
+        let mut paths: Vec<PathBuf> = fs::read_dir(&hdir)
+            .with_context(|| format!("cannot list {}", hdir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            hierarchies.push((name, read_source(&path)?));
+        }
+    }
+    Dataset::from_sources(&schema, &hierarchies).map_err(|e| Failure::BadInput(e.into()))
+}
+
+/// Loads `DIR/competition.toml` and the survey dataset it names (a sibling directory).
+pub fn load_competition(dir: &Path) -> Result<(Dataset, Competition), Failure> {
+    let source = read_source(&dir.join("competition.toml"))?;
+    let survey = survey_name(&source).ok_or_else(|| {
+        Failure::BadInput(anyhow!("{}: no `survey = \"...\"` line naming the survey dataset", source.name))
+    })?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dataset = load_dataset(&parent.join(&survey))?;
+    let competition = Competition::parse(&source, &dataset).map_err(|e| Failure::BadInput(e.into()))?;
+    Ok((dataset, competition))
+}
+
+/// The value of the top-level `survey` key, read before full validation to find the dataset.
+fn survey_name(source: &Source) -> Option<String> {
+    source.text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("survey")?.trim_start().strip_prefix('=')?;
+        Some(rest.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// A file written under a temporary name and moved into place by [`AtomicFile::commit`];
+/// dropped uncommitted, it removes itself, so a failed run leaves nothing half-written.
+#[derive(Debug)]
+pub struct AtomicFile {
+    temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<(AtomicFile, BufWriter<fs::File>), Failure> {
+        let name =
+            target.file_name().ok_or_else(|| Failure::BadInput(anyhow!("{} is not a file path", target.display())))?;
+        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(Failure::BadInput(anyhow!("directory {} does not exist", dir.display())));
+        }
+        let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+        let file = fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        Ok((AtomicFile { temp, target: target.to_owned(), committed: false }, BufWriter::with_capacity(1 << 20, file)))
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(mut self, writer: BufWriter<fs::File>) -> Result<(), Failure> {
+        let file = writer.into_inner().map_err(|e| anyhow!("cannot write {}: {}", self.temp.display(), e.error()))?;
+        file.sync_all().with_context(|| format!("cannot write {}", self.temp.display()))?;
+        fs::rename(&self.temp, &self.target)
+            .with_context(|| format!("cannot move output to {}", self.target.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes a small file atomically.
+#[expect(dead_code, reason = "used by commands of later issues")]
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let (file, mut writer) = AtomicFile::create(target)?;
+    writer.write_all(bytes).with_context(|| format!("cannot write {}", target.display()))?;
+    file.commit(writer)
+}

@@ -1,0 +1,81 @@
+//! `holdout`: the one binary. Parses arguments, sets up logging and progress, does all file IO
+//! and maps failures to exit codes (0 success, 1 runtime error, 2 bad input or usage).
+
+mod check;
+mod files;
+mod progress;
+mod synth;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// holdout — a harness for data-mining contests on survey data.
+#[derive(Debug, Parser)]
+#[command(name = "holdout", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No progress bars and only errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a realistic synthetic raw survey export (CSV or Parquet).
+    Synth(synth::Args),
+    /// Validate a survey dataset directory or a contest definition and summarize it.
+    Check(check::Args),
+}
+
+/// A failure and the exit code it maps to.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input is wrong (exit 2).
+    BadInput(anyhow::Error),
+    /// Something went wrong while doing the work (exit 1).
+    Runtime(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+
+    let progress = progress::Progress::new(cli.quiet);
+    let outcome = match cli.command {
+        Command::Synth(args) => synth::run(&args, &progress, cli.quiet),
+        Command::Check(args) => check::run(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
