@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "holdout", version, about, long_about = None, propagate_version = true)]
 struct Cli {
-    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     /// No progress bars and only errors on stderr.
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
 
     let progress = progress::Progress::new(cli.quiet);
     let outcome = match cli.command {
-        Command::Synth(args) => synth::run(&args, &progress, cli.quiet),
+        Command::Synth(args) => synth::run(&args, progress, cli.quiet),
         Command::Check(args) => check::run(&args),
     };
     match outcome {

@@ -38,7 +38,7 @@ enum Format {
     Parquet,
 }
 
-pub fn run(args: &Args, progress: &Progress, quiet: bool) -> Outcome {
+pub fn run(args: &Args, progress: Progress, quiet: bool) -> Outcome {
     let format = match args.out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("csv") => Format::Csv,
         Some("parquet") => Format::Parquet,
@@ -85,7 +85,7 @@ pub fn run(args: &Args, progress: &Progress, quiet: bool) -> Outcome {
             )?;
         }
         done += 1;
-        if done % 4096 == 0 {
+        if done.is_multiple_of(4096) {
             bar.set_position(done);
         }
     }

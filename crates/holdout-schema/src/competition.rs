@@ -124,7 +124,11 @@ impl Metric {
 
     /// Whether the metric can be computed for this task from submissions in this format.
     pub fn applies(self, task: &Task, format: PredictionFormat) -> bool {
-        use Metric::*;
+        use Metric::{
+            Accuracy, AveragePrecision, BalancedAccuracy, CohenKappaQuadratic, F1Macro, F1Micro, F1Weighted, LogLoss,
+            Mae, MatthewsCorrcoef, PrecisionMacro, R2, RecallMacro, Rmse, RocAuc, RocAucOvrMacro, RocAucOvrWeighted,
+            Spearman,
+        };
         use PredictionFormat as F;
         let classification = !matches!(task, Task::Regression);
         match self {
@@ -228,6 +232,7 @@ pub struct Privacy {
 /// Which invalid-sample rules run, with their parameters.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[expect(clippy::struct_excessive_bools, reason = "each bool switches one screening rule on or off")]
 pub struct Screening {
     pub duplicates: bool,
     pub near_duplicates: bool,
@@ -482,17 +487,17 @@ impl RawCompetition {
         };
 
         // Target.
-        let t = self.target;
+        let target = self.target;
         let need_column =
-            || t.column.as_ref().ok_or_else(|| err(t.derive.span(), "this derivation needs `column`".into()));
-        let (derivation, mut sources) = match *t.derive.get_ref() {
+            || target.column.as_ref().ok_or_else(|| err(target.derive.span(), "this derivation needs `column`".into()));
+        let (derivation, mut sources) = match *target.derive.get_ref() {
             DeriveName::Bands => {
                 let name = need_column()?;
                 let ColumnKind::Rating { min, max, .. } = column(name)?.kind else {
                     return Err(err(name.span(), format!("`{}` is not a rating column", name.get_ref())));
                 };
                 let bands =
-                    t.bands.as_ref().ok_or_else(|| err(t.derive.span(), "`bands` derivation needs `bands`".into()))?;
+                    target.bands.as_ref().ok_or_else(|| err(target.derive.span(), "`bands` derivation needs `bands`".into()))?;
                 let mut next = min;
                 for &(lo, hi) in bands.get_ref() {
                     if lo != next || hi < lo {
@@ -540,11 +545,11 @@ impl RawCompetition {
                 (TargetDerivation::Option { column: name.get_ref().clone() }, sources)
             }
             DeriveName::Index => {
-                if t.block.is_empty() {
-                    return Err(err(t.derive.span(), "an `index` target needs at least one [[target.block]]".into()));
+                if target.block.is_empty() {
+                    return Err(err(target.derive.span(), "an `index` target needs at least one [[target.block]]".into()));
                 }
                 let mut sources = Vec::new();
-                for block in &t.block {
+                for block in &target.block {
                     let b = block.get_ref();
                     if b.columns.is_empty() || !(b.weight > 0.0 && b.weight.is_finite()) {
                         return Err(err(block.span(), "a block needs columns and a positive weight".into()));
@@ -560,7 +565,7 @@ impl RawCompetition {
                 if task != Task::Regression {
                     return Err(err(self.task.kind.span(), "an `index` target makes a regression task".into()));
                 }
-                (TargetDerivation::Index { blocks: t.block.iter().map(|b| b.get_ref().clone()).collect() }, sources)
+                (TargetDerivation::Index { blocks: target.block.iter().map(|b| b.get_ref().clone()).collect() }, sources)
             }
         };
         sources.dedup();
@@ -637,37 +642,37 @@ impl RawCompetition {
         }
 
         // Split.
-        let s = self.split;
-        for share in [&s.test_share, &s.public_share].into_iter().chain(s.b_share.as_ref()) {
+        let split_raw = self.split;
+        for share in [&split_raw.test_share, &split_raw.public_share].into_iter().chain(split_raw.b_share.as_ref()) {
             if !(*share.get_ref() > 0.0 && *share.get_ref() < 1.0) {
                 return Err(err(share.span(), "a share must be strictly between 0 and 1".into()));
             }
         }
         let split = Split {
-            test_share: *s.test_share.get_ref(),
-            public_share: *s.public_share.get_ref(),
-            stratify: s.stratify,
-            seed: s.seed,
-            b_share: s.b_share.map(Spanned::into_inner),
+            test_share: *split_raw.test_share.get_ref(),
+            public_share: *split_raw.public_share.get_ref(),
+            stratify: split_raw.stratify,
+            seed: split_raw.seed,
+            b_share: split_raw.b_share.map(Spanned::into_inner),
         };
 
         // Privacy.
-        let p = self.privacy;
-        if *p.k.get_ref() < 2 {
-            return Err(err(p.k.span(), "k must be at least 2".into()));
+        let privacy_raw = self.privacy;
+        if *privacy_raw.k.get_ref() < 2 {
+            return Err(err(privacy_raw.k.span(), "k must be at least 2".into()));
         }
-        for share in [&p.max_suppression, &p.max_record_risk, &p.max_average_risk] {
+        for share in [&privacy_raw.max_suppression, &privacy_raw.max_record_risk, &privacy_raw.max_average_risk] {
             if !(*share.get_ref() >= 0.0 && *share.get_ref() <= 1.0) {
                 return Err(err(share.span(), "must be between 0 and 1".into()));
             }
         }
-        if let Some(l) = &p.l_diversity
+        if let Some(l) = &privacy_raw.l_diversity
             && *l.get_ref() < 2
         {
             return Err(err(l.span(), "l-diversity needs l ≥ 2".into()));
         }
         let mut quasi_identifiers = Vec::new();
-        for q in &p.quasi_identifier {
+        for q in &privacy_raw.quasi_identifier {
             let c = column(&q.column)?;
             if c.role != Role::QuasiIdentifier {
                 return Err(err(q.column.span(), format!("`{}` is not a quasi-identifier in the schema", c.name)));
@@ -698,12 +703,12 @@ impl RawCompetition {
         }
         let privacy = Privacy {
             quasi_identifiers,
-            k: *p.k.get_ref(),
-            l_diversity: p.l_diversity.map(Spanned::into_inner),
-            max_suppression: *p.max_suppression.get_ref(),
-            max_record_risk: *p.max_record_risk.get_ref(),
-            max_average_risk: *p.max_average_risk.get_ref(),
-            free_text: p.free_text,
+            k: *privacy_raw.k.get_ref(),
+            l_diversity: privacy_raw.l_diversity.map(Spanned::into_inner),
+            max_suppression: *privacy_raw.max_suppression.get_ref(),
+            max_record_risk: *privacy_raw.max_record_risk.get_ref(),
+            max_average_risk: *privacy_raw.max_average_risk.get_ref(),
+            free_text: privacy_raw.free_text,
         };
 
         // Screening, limits, team.
@@ -755,7 +760,7 @@ impl RawCompetition {
             survey: self.survey.into_inner(),
             title: self.title,
             description: self.description,
-            target: Target { name: t.name, zh: t.zh, en: t.en, derivation, sources },
+            target: Target { name: target.name, zh: target.zh, en: target.en, derivation, sources },
             task,
             primary_metric: *self.metrics.primary.get_ref(),
             secondary_metrics: self.metrics.secondary.iter().map(|m| *m.get_ref()).collect(),

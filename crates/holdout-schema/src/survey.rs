@@ -52,7 +52,7 @@ pub enum Role {
     Metadata,
 }
 
-/// An option code as the export writes it: TDuck uses integers (some of them millisecond
+/// An option code as the export writes it: `TDuck` uses integers (some of them millisecond
 /// timestamps) and, for cascaders and platform fields, short strings.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(untagged)]
@@ -318,6 +318,7 @@ impl RawSurvey {
 }
 
 impl RawColumn {
+    #[expect(clippy::too_many_lines, reason = "one match arm per column kind")]
     fn validate(self, source: &Source, survey_versions: &BTreeSet<Version>) -> Result<Column, SourceError> {
         let name = self.name.get_ref().clone();
         let kind_name = *self.kind.get_ref();

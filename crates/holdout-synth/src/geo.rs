@@ -71,13 +71,12 @@ impl Geography {
                 row[fw].parse().ok().filter(|w: &f64| *w >= 0.0 && w.is_finite()).ok_or_else(|| {
                     SynthError::Dataset(format!("geography: bad weight `{}` for {}", row[fw], row[fc]))
                 })?;
-            let province = match provinces.iter().position(|p| *p == row[fp]) {
-                Some(i) => i,
-                None => {
-                    provinces.push(row[fp].clone());
-                    province_weight.push(0.0);
-                    provinces.len() - 1
-                }
+            let province = if let Some(i) = provinces.iter().position(|p| *p == row[fp]) {
+                i
+            } else {
+                provinces.push(row[fp].clone());
+                province_weight.push(0.0);
+                provinces.len() - 1
             };
             province_weight[province] += weight;
             cities.push(City { name: row[fc].clone(), province, region, code: row[fcode].clone() });

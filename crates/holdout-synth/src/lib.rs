@@ -363,6 +363,7 @@ impl<'a> Generator<'a> {
         (record, Truth { serial, invalid: Some(InvalidKind::BotBurst), duplicate_of: None, pii: 0 })
     }
 
+    #[expect(clippy::many_single_char_names, reason = "`r` record and `a` answers are read on every line")]
     fn encode(&self, r: &Record, row: &mut Row) {
         row.clear();
         let a = &r.answers;

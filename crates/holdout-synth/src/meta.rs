@@ -1,5 +1,5 @@
 //! Collection metadata as the survey platform records it: submission time profile, fill
-//! duration, device, user agent, IP address and WeChat openid.
+//! duration, device, user agent, IP address and `WeChat` openid.
 
 use std::fmt::Write as _;
 
@@ -114,7 +114,7 @@ pub(crate) fn random_ip(rng: &mut impl Rng) -> [u8; 4] {
     [CN_FIRST_OCTETS[rng.gen_range(0..CN_FIRST_OCTETS.len())], rng.r#gen(), rng.r#gen(), rng.gen_range(1..255)]
 }
 
-/// A WeChat openid: 28 characters starting with `o`, from the base64url alphabet.
+/// A `WeChat` openid: 28 characters starting with `o`, from the base64url alphabet.
 pub(crate) fn openid(rng: &mut impl Rng) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut s = String::with_capacity(28);
@@ -125,7 +125,7 @@ pub(crate) fn openid(rng: &mut impl Rng) -> String {
     s
 }
 
-/// A genuine respondent's device: mostly phones, mostly inside WeChat.
+/// A genuine respondent's device: mostly phones, mostly inside `WeChat`.
 pub(crate) fn genuine_device(rng: &mut impl Rng) -> Device {
     let os = pick(rng, &[62.0, 30.0, 6.0, 1.0, 0.3, 0.7]) as u8;
     let mobile = os == OS_ANDROID || os == OS_IOS;
@@ -155,9 +155,8 @@ fn user_agent(rng: &mut impl Rng, os: u8, browser: u8) -> String {
             let android = [10, 11, 12, 13, 14][rng.gen_range(0..5)];
             let _ = write!(
                 ua,
-                "Mozilla/5.0 (Linux; Android {android}; {model} Build/{}{}.{:06}.{:03}; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/{chrome}.0.{}.{} Mobile Safari/537.36",
+                "Mozilla/5.0 (Linux; Android {android}; {model} Build/{}.{:06}.{:03}; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/{chrome}.0.{}.{} Mobile Safari/537.36",
                 ["TP1A", "UKQ1", "SKQ1", "RKQ1"][rng.gen_range(0..4)],
-                "",
                 rng.gen_range(220_101..240_630),
                 rng.gen_range(1..20),
                 rng.gen_range(5000..6500),

@@ -24,7 +24,7 @@ pub struct CsvSink<W: Write> {
 
 impl<W: Write> std::fmt::Debug for CsvSink<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvSink").field("columns", &self.missing.len()).finish()
+        f.debug_struct("CsvSink").field("columns", &self.missing.len()).finish_non_exhaustive()
     }
 }
 
@@ -84,7 +84,7 @@ pub struct ParquetSink<W: Write> {
 
 impl<W: Write> std::fmt::Debug for ParquetSink<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetSink").field("columns", &self.names.len()).field("buffered", &self.rows).finish()
+        f.debug_struct("ParquetSink").field("columns", &self.names.len()).field("buffered", &self.rows).finish_non_exhaustive()
     }
 }
 
