@@ -69,6 +69,17 @@ pub enum PredictionFormat {
     Value,
 }
 
+impl PredictionFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictionFormat::Label => "label",
+            PredictionFormat::Probability => "probability",
+            PredictionFormat::ClassProbabilities => "class_probabilities",
+            PredictionFormat::Value => "value",
+        }
+    }
+}
+
 /// The metrics holdout computes, named as scikit-learn names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -496,8 +507,10 @@ impl RawCompetition {
                 let ColumnKind::Rating { min, max, .. } = column(name)?.kind else {
                     return Err(err(name.span(), format!("`{}` is not a rating column", name.get_ref())));
                 };
-                let bands =
-                    target.bands.as_ref().ok_or_else(|| err(target.derive.span(), "`bands` derivation needs `bands`".into()))?;
+                let bands = target
+                    .bands
+                    .as_ref()
+                    .ok_or_else(|| err(target.derive.span(), "`bands` derivation needs `bands`".into()))?;
                 let mut next = min;
                 for &(lo, hi) in bands.get_ref() {
                     if lo != next || hi < lo {
@@ -546,7 +559,10 @@ impl RawCompetition {
             }
             DeriveName::Index => {
                 if target.block.is_empty() {
-                    return Err(err(target.derive.span(), "an `index` target needs at least one [[target.block]]".into()));
+                    return Err(err(
+                        target.derive.span(),
+                        "an `index` target needs at least one [[target.block]]".into(),
+                    ));
                 }
                 let mut sources = Vec::new();
                 for block in &target.block {
@@ -565,7 +581,10 @@ impl RawCompetition {
                 if task != Task::Regression {
                     return Err(err(self.task.kind.span(), "an `index` target makes a regression task".into()));
                 }
-                (TargetDerivation::Index { blocks: target.block.iter().map(|b| b.get_ref().clone()).collect() }, sources)
+                (
+                    TargetDerivation::Index { blocks: target.block.iter().map(|b| b.get_ref().clone()).collect() },
+                    sources,
+                )
             }
         };
         sources.dedup();
@@ -592,9 +611,10 @@ impl RawCompetition {
                 return Err(err(
                     m.span(),
                     format!(
-                        "metric `{}` does not apply to a {} task scored from this prediction format",
+                        "metric `{}` does not apply to the {} task with prediction format `{}`",
                         metric.name(),
-                        task.name()
+                        task.name(),
+                        format.name()
                     ),
                 ));
             }
@@ -696,8 +716,9 @@ impl RawCompetition {
             survey.column(f).is_some_and(|c| c.role == Role::QuasiIdentifier)
                 && !quasi_identifiers.iter().any(|q| &q.column == *f)
         }) {
+            let privacy_table = source.text.find("[privacy]").map(|o| o..o);
             return Err(source.error_at(
-                None,
+                privacy_table,
                 format!("feature `{missing}` is a quasi-identifier but has no [[privacy.quasi_identifier]] entry; exclude it or generalize it"),
             ));
         }

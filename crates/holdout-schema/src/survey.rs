@@ -291,13 +291,15 @@ impl RawSurvey {
             if index.contains_key(&name) {
                 return Err(source.error_at(Some(raw.name.span()), format!("duplicate column `{name}`")));
             }
+            let exclusive_span = raw.exclusive.as_ref().map(Spanned::span);
             let column = raw.validate(source, &versions)?;
             if let ColumnKind::MultiSelect { item, exclusive: true, .. } = &column.kind
                 && let Some(other) = exclusive_of_item.insert(item.clone(), name.clone())
             {
-                return Err(
-                    source.error_at(None, format!("item {item} has two exclusive options: `{other}` and `{name}`"))
-                );
+                return Err(source.error_at(
+                    exclusive_span,
+                    format!("item {item} has two exclusive options: `{other}` and `{name}`"),
+                ));
             }
             index.insert(name, columns.len());
             columns.push(column);

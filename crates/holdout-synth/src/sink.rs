@@ -84,7 +84,10 @@ pub struct ParquetSink<W: Write> {
 
 impl<W: Write> std::fmt::Debug for ParquetSink<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParquetSink").field("columns", &self.names.len()).field("buffered", &self.rows).finish_non_exhaustive()
+        f.debug_struct("ParquetSink")
+            .field("columns", &self.names.len())
+            .field("buffered", &self.rows)
+            .finish_non_exhaustive()
     }
 }
 
