@@ -345,7 +345,7 @@ impl<'a> Generator<'a> {
             serial,
             answers,
             source_id: burst.source_id,
-            seconds: seconds + rng.gen_range(0.0..burst.gap * 0.3),
+            seconds,
             duration_ms: (burst.duration_ms + 1500.0 * normal(rng)).max(5000.0) as u32,
             device: Device {
                 os: burst.os,

@@ -146,7 +146,10 @@ impl Model {
         let female = chance(rng, if practitioner { 0.36 } else { 0.57 });
 
         let occupation = if practitioner {
-            pick(rng, &[0.35, 0.55, 0.04, 0.01, 0.01, 0.04])
+            // Retired and student practitioners only where their age allows it.
+            let retired = if eff_age >= 55 { 0.3 } else { 0.0 };
+            let student = if eff_age <= 24 { 0.1 } else { 0.0 };
+            pick(rng, &[0.35, 0.55, 0.04, retired, student, 0.04])
         } else if age_group == AGE_UNDER_10 || eff_age <= 17 {
             if eff_age <= 15 || chance(rng, 0.985) { OCC_STUDENT as usize } else { OCC_OTHER as usize }
         } else {
