@@ -1,6 +1,8 @@
 //! Schema, hierarchy and contest-definition loading: the shipped datasets load, and every kind
 //! of mistake gets a message naming file, line and column (snapshotted).
 
+#![allow(clippy::unwrap_used, clippy::format_collect, reason = "test helpers fail loudly; reports are small")]
+
 use std::path::PathBuf;
 
 use holdout_schema::{Competition, Dataset, Metric, Source, TargetDerivation, Task};

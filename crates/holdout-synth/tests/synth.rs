@@ -1,6 +1,8 @@
 //! The synthetic export: deterministic, realistic in its marginals and dependencies, with the
 //! injected invalid samples and personal data where the generator says they are — and nowhere else.
 
+#![allow(clippy::unwrap_used, clippy::format_collect, reason = "test helpers fail loudly; reports are small")]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -173,16 +175,10 @@ fn dependencies_between_fields_hold() {
     let mean = |rows: &[&Vec<String>], column: &str| {
         rows.iter().map(|r| e.int(r, column).unwrap() as f64).sum::<f64>() / rows.len() as f64
     };
-    let victims: Vec<_> = valid
-        .iter()
-        .copied()
-        .filter(|r| (1..=3).any(|i| e.get(r, &format!("q06_exp_{i}")) == "1"))
-        .collect();
-    let others: Vec<_> = valid
-        .iter()
-        .copied()
-        .filter(|r| (1..=3).all(|i| e.get(r, &format!("q06_exp_{i}")) == "0"))
-        .collect();
+    let victims: Vec<_> =
+        valid.iter().copied().filter(|r| (1..=3).any(|i| e.get(r, &format!("q06_exp_{i}")) == "1")).collect();
+    let others: Vec<_> =
+        valid.iter().copied().filter(|r| (1..=3).all(|i| e.get(r, &format!("q06_exp_{i}")) == "0")).collect();
     assert!(mean(&others, "q09_1") - mean(&victims, "q09_1") > 0.5, "victimisation lowers the sense of security");
     assert!(mean(&others, "q12_1") > mean(&victims, "q12_1"));
 
@@ -287,7 +283,11 @@ fn bot_bursts_come_from_one_source_within_minutes() {
         assert!(times.len() >= 10, "burst from {source} has {} rows", times.len());
         let first = chrono::NaiveDateTime::parse_from_str(times[0], "%Y-%m-%d %H:%M:%S").unwrap();
         let last = chrono::NaiveDateTime::parse_from_str(times[times.len() - 1], "%Y-%m-%d %H:%M:%S").unwrap();
-        assert!((last - first).num_minutes() <= 30, "burst from {source} spans {} minutes", (last - first).num_minutes());
+        assert!(
+            (last - first).num_minutes() <= 30,
+            "burst from {source} spans {} minutes",
+            (last - first).num_minutes()
+        );
     }
 }
 
@@ -312,7 +312,9 @@ fn structure_of_every_row_is_what_the_platform_allows() {
             }
             let ticked: Vec<_> = options.iter().filter(|c| e.get(r, &c.name) == "1").collect();
             assert!(!ticked.is_empty(), "row {} answers {item}", i + 1);
-            let exclusive = ticked.iter().any(|c| matches!(c.kind, holdout_schema::ColumnKind::MultiSelect { exclusive: true, .. }));
+            let exclusive = ticked
+                .iter()
+                .any(|c| matches!(c.kind, holdout_schema::ColumnKind::MultiSelect { exclusive: true, .. }));
             assert!(!exclusive || ticked.len() == 1, "row {}: {item}'s exclusive option stands alone", i + 1);
         }
         assert_eq!(practitioner, !e.get(r, "p01_org_type").is_empty());
@@ -374,7 +376,10 @@ fn personal_data_appears_in_the_expected_share_of_comments_and_is_realistic() {
             assert!(runs.iter().any(|d| d.len() == 11 && d.starts_with('1')), "no mobile number in {comment}");
         }
         if t.pii & PiiKind::BankCard as u32 != 0 {
-            assert!(runs.iter().any(|d| (d.len() == 16 || d.len() == 19) && d.starts_with("62")), "no card in {comment}");
+            assert!(
+                runs.iter().any(|d| (d.len() == 16 || d.len() == 19) && d.starts_with("62")),
+                "no card in {comment}"
+            );
         }
     }
     let comment_share = comments as f64 / e.rows.len() as f64;
