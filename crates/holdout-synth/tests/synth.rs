@@ -64,7 +64,7 @@ impl Export {
         self.rows.iter().zip(&self.truth).filter(|(_, t)| t.invalid.is_none()).map(|(r, _)| r)
     }
 
-    fn share(&self, rows: &[&Vec<String>], pred: impl Fn(&[String]) -> bool) -> f64 {
+    fn share(rows: &[&Vec<String>], pred: impl Fn(&[String]) -> bool) -> f64 {
         rows.iter().filter(|r| pred(r)).count() as f64 / rows.len() as f64
     }
 }
@@ -150,19 +150,19 @@ fn marginals_follow_the_sourced_figures() {
 
     assert_near("practitioner share", practitioners.len() as f64 / valid.len() as f64, 0.12, 0.01);
     let safe = |r: &[String]| e.int(r, "q09_1").unwrap() >= 7;
-    let safe_public = e.share(&public, safe);
+    let safe_public = Export::share(&public, safe);
     assert_near("safe share (public, Q9.1 ≥ 7)", safe_public, 0.60, 0.03);
-    assert!(e.share(&practitioners, safe) > safe_public + 0.015, "practitioners feel safer");
-    assert_near("female share", e.share(&public, |r| e.get(r, "q13_gender") == "1779700704959"), 0.56, 0.02);
-    assert_near("minors", e.share(&public, |r| e.int(r, "q14_age").is_some_and(|a| a < 18)), 0.198, 0.02);
-    assert_near("students", e.share(&public, |r| e.get(r, "q16_occupation") == "5"), 0.28, 0.025);
-    assert_near("rural", e.share(&public, |r| e.get(r, "q19_urban_rural") == "1779701037188"), 0.26, 0.02);
-    assert_near("WeChat", e.share(&valid, |r| e.get(r, "submit_browser") == "WeChat"), 0.85, 0.02);
+    assert!(Export::share(&practitioners, safe) > safe_public + 0.015, "practitioners feel safer");
+    assert_near("female share", Export::share(&public, |r| e.get(r, "q13_gender") == "1779700704959"), 0.56, 0.02);
+    assert_near("minors", Export::share(&public, |r| e.int(r, "q14_age").is_some_and(|a| a < 18)), 0.198, 0.02);
+    assert_near("students", Export::share(&public, |r| e.get(r, "q16_occupation") == "5"), 0.28, 0.025);
+    assert_near("rural", Export::share(&public, |r| e.get(r, "q19_urban_rural") == "1779701037188"), 0.26, 0.02);
+    assert_near("WeChat", Export::share(&valid, |r| e.get(r, "submit_browser") == "WeChat"), 0.85, 0.02);
 
     let geography = &dataset().hierarchies["geography"];
     let region = |r: &[String]| geography.generalize(e.get(r, "q18_city"), 2).unwrap().to_owned();
     for (name, target) in [("东部", 0.559), ("中部", 0.213), ("西部", 0.112), ("东北", 0.115)] {
-        assert_near(name, e.share(&public, |r| region(r) == name), target, 0.015);
+        assert_near(name, Export::share(&public, |r| region(r) == name), target, 0.015);
     }
     // Provinces agree with cities.
     assert!(valid.iter().all(|r| geography.generalize(e.get(r, "q18_city"), 1) == Some(e.get(r, "q18_province"))));
@@ -259,7 +259,7 @@ fn each_invalid_pattern_appears_only_where_injected() {
                 assert!(of.parse::<u64>().unwrap() < t.serial, "the original comes first");
                 let same = |c: &str| e.get(r, c) == e.get(original, c);
                 assert!(same("q13_gender") && same("q14_age") && same("q18_city") && same("submit_ua"));
-                assert!(same("wx_open_id") && (e.get(r, "wx_open_id") != "" || same("submit_ua")));
+                assert!(same("wx_open_id") && (!e.get(r, "wx_open_id").is_empty() || same("submit_ua")));
             }
             Some(InvalidKind::BotBurst) => {
                 assert_eq!(e.get(r, "wx_open_id"), "");
@@ -382,7 +382,7 @@ fn personal_data_appears_in_the_expected_share_of_comments_and_is_realistic() {
             );
         }
     }
-    let comment_share = comments as f64 / e.rows.len() as f64;
+    let comment_share = f64::from(comments) / e.rows.len() as f64;
     assert_near("comments per response", comment_share, 0.056, 0.01);
     assert_near("comments with personal data", f64::from(with_pii) / f64::from(comments), 0.05, 0.015);
     assert!(ids > 0);
@@ -400,4 +400,182 @@ fn a_schema_the_generator_cannot_fill_is_rejected_up_front() {
     d.survey.columns = d2;
     let err = Generator::new(&d, 10, 1).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("q99_extra") && err.contains("does not know how to fill"), "{err}");
+}
+
+/// Targets of a contest, derived from the raw columns as its definition says.
+fn target(
+    e: &Export,
+    r: &[String],
+    derivation: &holdout_schema::TargetDerivation,
+    survey: &holdout_schema::Survey,
+) -> f64 {
+    use holdout_schema::{ColumnKind, TargetDerivation};
+    match derivation {
+        TargetDerivation::Bands { column, bands } => {
+            let v = e.int(r, column).unwrap();
+            (bands.iter().position(|(lo, hi)| (*lo..=*hi).contains(&v)).unwrap() + 1) as f64
+        }
+        TargetDerivation::Option { column } => e.int(r, column).unwrap() as f64,
+        TargetDerivation::Index { blocks } => {
+            let mut sum = 0.0;
+            let mut weights = 0.0;
+            for b in blocks {
+                let scores: Vec<f64> = b
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let v = e.int(r, c).unwrap() as f64;
+                        let ColumnKind::Rating { max, reverse, .. } = survey.column(c).unwrap().kind else { panic!() };
+                        if reverse { (max as f64 + 1.0 - v) / max as f64 * 100.0 } else { v / max as f64 * 100.0 }
+                    })
+                    .collect();
+                sum += b.weight * scores.iter().sum::<f64>() / scores.len() as f64;
+                weights += b.weight;
+            }
+            sum / weights
+        }
+    }
+}
+
+/// Standardized design matrix: one-hot for categorical and ordinal columns, numbers for
+/// ratings, counts and ticks, an indicator for missing values; free-text columns skipped.
+fn design(
+    e: &Export,
+    rows: &[&Vec<String>],
+    features: &[String],
+    survey: &holdout_schema::Survey,
+) -> ndarray::Array2<f64> {
+    use holdout_schema::ColumnKind;
+    let mut columns: Vec<Vec<f64>> = Vec::new();
+    for f in features {
+        let column = survey.column(f).unwrap();
+        match &column.kind {
+            ColumnKind::Categorical { levels } | ColumnKind::Ordinal { levels } => {
+                for level in levels {
+                    let code = level.code.to_string();
+                    columns.push(rows.iter().map(|r| f64::from(e.get(r, f) == code)).collect());
+                }
+            }
+            ColumnKind::Rating { .. } | ColumnKind::Integer { .. } | ColumnKind::MultiSelect { .. } => {
+                columns.push(rows.iter().map(|r| e.int(r, f).unwrap_or(0) as f64).collect());
+            }
+            _ => continue,
+        }
+        if column.missing.is_some() {
+            columns.push(rows.iter().map(|r| f64::from(e.get(r, f).is_empty())).collect());
+        }
+    }
+    for c in &mut columns {
+        let mean = c.iter().sum::<f64>() / c.len() as f64;
+        let sd = (c.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / c.len() as f64).sqrt();
+        for v in c.iter_mut() {
+            *v = if sd > 0.0 { (*v - mean) / sd } else { 0.0 };
+        }
+    }
+    ndarray::Array2::from_shape_fn((rows.len(), columns.len()), |(i, j)| columns[j][i])
+}
+
+fn quadratic_kappa(truth: &[usize], predicted: &[usize], classes: usize) -> f64 {
+    let n = truth.len() as f64;
+    let mut observed = vec![vec![0.0; classes]; classes];
+    let mut rows = vec![0.0; classes];
+    let mut cols = vec![0.0; classes];
+    for (&t, &p) in truth.iter().zip(predicted) {
+        observed[t][p] += 1.0;
+        rows[t] += 1.0;
+        cols[p] += 1.0;
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for i in 0..classes {
+        for j in 0..classes {
+            let w = ((i as f64 - j as f64) / (classes as f64 - 1.0)).powi(2);
+            num += w * observed[i][j];
+            den += w * rows[i] * cols[j] / n;
+        }
+    }
+    1.0 - num / den
+}
+
+fn contest(name: &str) -> holdout_schema::Competition {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../datasets/{name}/competition.toml"));
+    let source = Source::new(name, std::fs::read_to_string(path).unwrap());
+    holdout_schema::Competition::parse(&source, dataset()).unwrap()
+}
+
+#[test]
+fn contest_targets_are_learnable_but_no_single_column_gives_them_away() {
+    use linfa::prelude::{Fit, Predict};
+    let e = export();
+    let survey = &dataset().survey;
+    let valid: Vec<&Vec<String>> = e.valid().collect();
+    let (train, test) = (&valid[..20_000], &valid[20_000..30_000]);
+
+    // security-sense: multinomial logistic regression against the majority class.
+    let c = contest("security-sense");
+    let y = |rows: &[&Vec<String>]| -> Vec<usize> {
+        rows.iter().map(|r| target(e, r, &c.target.derivation, survey) as usize - 1).collect()
+    };
+    let (y_train, y_test) = (y(train), y(test));
+    let data = linfa::Dataset::new(design(e, train, &c.features, survey), ndarray::Array1::from(y_train.clone()));
+    let model = linfa_logistic::MultiLogisticRegression::default().max_iterations(150).fit(&data).unwrap();
+    let predicted: Vec<usize> = model.predict(&design(e, test, &c.features, survey)).to_vec();
+    let kappa = quadratic_kappa(&y_test, &predicted, 5);
+    let majority = (0..5).max_by_key(|k| y_train.iter().filter(|v| *v == k).count()).unwrap();
+    let majority_kappa = quadratic_kappa(&y_test, &vec![majority; y_test.len()], 5);
+    assert!(kappa > 0.55 && majority_kappa.abs() < 1e-9, "QWK: logistic {kappa:.3}, majority {majority_kappa:.3}");
+
+    // fraud-exposure: binary logistic regression accuracy against the majority class.
+    let c = contest("fraud-exposure");
+    let y = |rows: &[&Vec<String>]| -> Vec<usize> {
+        rows.iter().map(|r| target(e, r, &c.target.derivation, survey) as usize).collect()
+    };
+    let (y_train, y_test) = (y(train), y(test));
+    let data = linfa::Dataset::new(design(e, train, &c.features, survey), ndarray::Array1::from(y_train));
+    let model = linfa_logistic::LogisticRegression::default().max_iterations(150).fit(&data).unwrap();
+    let predicted = model.predict(&design(e, test, &c.features, survey));
+    let accuracy = predicted.iter().zip(&y_test).filter(|(p, t)| p == t).count() as f64 / y_test.len() as f64;
+    let positive = y_test.iter().filter(|v| **v == 1).count() as f64 / y_test.len() as f64;
+    let majority_accuracy = positive.max(1.0 - positive);
+    assert!(accuracy > majority_accuracy + 0.04, "accuracy: logistic {accuracy:.3}, majority {majority_accuracy:.3}");
+
+    // No feature value pins any contest's target: among rows sharing a value (≥ 1 % of rows),
+    // the commonest target class stays below 95 %, and the index is never explained by one column.
+    for name in ["security-sense", "fraud-exposure", "satisfaction-index"] {
+        let c = contest(name);
+        let targets: Vec<f64> = valid.iter().map(|r| target(e, r, &c.target.derivation, survey)).collect();
+        for f in &c.features {
+            let mut groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for (r, t) in valid.iter().zip(&targets) {
+                groups.entry(e.get(r, f)).or_default().push(*t);
+            }
+            if matches!(c.task, holdout_schema::Task::Regression) {
+                let mean = targets.iter().sum::<f64>() / targets.len() as f64;
+                let total: f64 = targets.iter().map(|t| (t - mean).powi(2)).sum();
+                let within: f64 = groups
+                    .values()
+                    .map(|g| {
+                        let m = g.iter().sum::<f64>() / g.len() as f64;
+                        g.iter().map(|t| (t - m).powi(2)).sum::<f64>()
+                    })
+                    .sum();
+                assert!(
+                    1.0 - within / total < 0.3,
+                    "{name}: `{f}` alone explains {:.2} of the variance",
+                    1.0 - within / total
+                );
+                continue;
+            }
+            for (value, g) in &groups {
+                if g.len() * 100 < valid.len() {
+                    continue;
+                }
+                let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+                for t in g {
+                    *counts.entry(*t as i64).or_default() += 1;
+                }
+                let top = *counts.values().max().unwrap() as f64 / g.len() as f64;
+                assert!(top < 0.95, "{name}: `{f}` = {value:?} gives the target away ({top:.3})");
+            }
+        }
+    }
 }
