@@ -79,6 +79,19 @@ fn synth_twice_gives_identical_files_and_a_truth_side_file() {
 }
 
 #[test]
+fn zero_rows_give_a_header_only_export() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["empty.csv", "empty.parquet"] {
+        let path = dir.path().join(name).display().to_string();
+        let o = holdout(&["synth", "--rows", "0", "--out", &path, "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let csv = std::fs::read_to_string(dir.path().join("empty.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1);
+    assert!(std::fs::read(dir.path().join("empty.parquet")).unwrap().starts_with(b"PAR1"));
+}
+
+#[test]
 fn bad_arguments_exit_2_with_a_clear_message_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let o = holdout(&["synth", "--rows", "10", "--out", &dir.path().join("raw.xlsx").display().to_string()]);

@@ -2,7 +2,7 @@
 //! target, renamed into place only when complete).
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
@@ -19,7 +19,14 @@ pub fn read_source(path: &Path) -> Result<Source, Failure> {
 
 /// Loads `DIR/schema.toml` and `DIR/hierarchies/*.csv`.
 pub fn load_dataset(dir: &Path) -> Result<Dataset, Failure> {
-    let schema = read_source(&dir.join("schema.toml"))?;
+    let path = dir.join("schema.toml");
+    if !path.is_file() {
+        return Err(Failure::BadInput(anyhow!(
+            "{} not found: pass the survey dataset directory (run from the repository root, or use --dataset)",
+            path.display()
+        )));
+    }
+    let schema = read_source(&path)?;
     let mut hierarchies = Vec::new();
     let hdir = dir.join("hierarchies");
     if hdir.is_dir() {
@@ -40,21 +47,11 @@ pub fn load_dataset(dir: &Path) -> Result<Dataset, Failure> {
 /// Loads `DIR/competition.toml` and the survey dataset it names (a sibling directory).
 pub fn load_competition(dir: &Path) -> Result<(Dataset, Competition), Failure> {
     let source = read_source(&dir.join("competition.toml"))?;
-    let survey = survey_name(&source).ok_or_else(|| {
-        Failure::BadInput(anyhow!("{}: no `survey = \"...\"` line naming the survey dataset", source.name))
-    })?;
+    let survey = Competition::survey_name(&source).map_err(|e| Failure::BadInput(e.into()))?;
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dataset = load_dataset(&parent.join(&survey))?;
     let competition = Competition::parse(&source, &dataset).map_err(|e| Failure::BadInput(e.into()))?;
     Ok((dataset, competition))
-}
-
-/// The value of the top-level `survey` key, read before full validation to find the dataset.
-fn survey_name(source: &Source) -> Option<String> {
-    source.text.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("survey")?.trim_start().strip_prefix('=')?;
-        Some(rest.trim().trim_matches('"').to_owned())
-    })
 }
 
 /// A file written under a temporary name and moved into place by [`AtomicFile::commit`];
@@ -96,12 +93,4 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.temp);
         }
     }
-}
-
-/// Writes a small file atomically.
-#[expect(dead_code, reason = "used by commands of later issues")]
-pub fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let (file, mut writer) = AtomicFile::create(target)?;
-    writer.write_all(bytes).with_context(|| format!("cannot write {}", target.display()))?;
-    file.commit(writer)
 }

@@ -448,7 +448,18 @@ struct RawPhase {
     board: Spanned<Board>,
 }
 
+/// Just the `survey` key, read first to find the dataset a definition is validated against.
+#[derive(Deserialize)]
+struct SurveyKey {
+    survey: String,
+}
+
 impl Competition {
+    /// The name of the survey dataset a `competition.toml` is defined on.
+    pub fn survey_name(source: &Source) -> Result<String, SourceError> {
+        toml::from_str::<SurveyKey>(&source.text).map(|k| k.survey).map_err(|e| toml_error(source, &e))
+    }
+
     /// Parses a `competition.toml` and validates it against the survey it names.
     pub fn parse(source: &Source, dataset: &Dataset) -> Result<Competition, SourceError> {
         let raw: RawCompetition = toml::from_str(&source.text).map_err(|e| toml_error(source, &e))?;

@@ -21,7 +21,7 @@ pub mod sink;
 use std::collections::VecDeque;
 
 use chrono::{Duration, NaiveDateTime};
-use holdout_schema::{Code, Dataset, Survey};
+use holdout_schema::{Code, Dataset};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -149,8 +149,7 @@ impl Burst {
 
 /// Streams the rows of a synthetic export.
 #[derive(Debug)]
-pub struct Generator<'a> {
-    survey: &'a Survey,
+pub struct Generator {
     layout: Layout,
     geo: Geography,
     model: Model,
@@ -174,8 +173,8 @@ impl std::fmt::Debug for TimeProfile {
     }
 }
 
-impl<'a> Generator<'a> {
-    pub fn new(dataset: &'a Dataset, rows: u64, seed: u64) -> Result<Generator<'a>, SynthError> {
+impl Generator {
+    pub fn new(dataset: &Dataset, rows: u64, seed: u64) -> Result<Generator, SynthError> {
         let survey = &dataset.survey;
         let geography = dataset
             .hierarchies
@@ -193,7 +192,6 @@ impl<'a> Generator<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(2);
         Ok(Generator {
-            survey,
             layout,
             geo,
             model: Model::new(),
@@ -455,11 +453,6 @@ impl<'a> Generator<'a> {
                 }
             }
         }
-    }
-
-    /// The survey this generator fills.
-    pub fn survey(&self) -> &Survey {
-        self.survey
     }
 }
 

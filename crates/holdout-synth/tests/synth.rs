@@ -186,6 +186,17 @@ fn dependencies_between_fields_hold() {
     let adults: Vec<_> = valid.iter().copied().filter(|r| e.int(r, "q14_age").is_some_and(|a| a >= 18)).collect();
     assert!(mean(&minors, "q09_1") > mean(&adults, "q09_1") + 0.4, "minors are more satisfied");
 
+    // Regional gradient: the east feels safer than the west and the northeast.
+    let geography = &dataset().hierarchies["geography"];
+    let in_region = |names: &[&str]| -> Vec<&Vec<String>> {
+        valid
+            .iter()
+            .copied()
+            .filter(|r| names.contains(&geography.generalize(e.get(r, "q18_city"), 2).unwrap()))
+            .collect()
+    };
+    assert!(mean(&in_region(&["东部"]), "q09_1") > mean(&in_region(&["西部", "东北"]), "q09_1") + 0.1);
+
     // Heaping at 10, 8 and 5.
     let mut counts = [0usize; 11];
     for r in &valid {
@@ -193,12 +204,32 @@ fn dependencies_between_fields_hold() {
     }
     assert!(counts[10] > counts[9] && counts[8] > counts[7] && counts[5] > counts[4] && counts[5] > counts[6]);
 
-    // Age bounds education and years online.
+    // Age bounds education (no 本科 under 19, 硕士 under 22, 博士 under 25) and years online.
+    let levels: Vec<String> = dataset()
+        .survey
+        .column("q15_education")
+        .unwrap()
+        .kind
+        .levels()
+        .unwrap()
+        .iter()
+        .map(|l| l.code.to_string())
+        .collect();
     for r in &valid {
         let Some(age) = e.int(r, "q14_age") else { continue };
         let years = e.int(r, "q01_net_years").unwrap();
         assert!(years <= (age - 3).max(1), "years online {years} at age {age}");
+        let education = levels.iter().position(|l| l == e.get(r, "q15_education")).unwrap();
+        let minimum_age = [0, 0, 0, 0, 19, 22, 25][education];
+        assert!(age >= minimum_age, "education level {education} at age {age}");
     }
+    // Students are young, retirees old.
+    let ages = |occupation: &str| -> Vec<i64> {
+        valid.iter().filter(|r| e.get(r, "q16_occupation") == occupation).filter_map(|r| e.int(r, "q14_age")).collect()
+    };
+    let students = ages("5");
+    assert!(students.iter().filter(|a| **a <= 24).count() * 10 >= students.len() * 9);
+    assert!(ages("4").iter().all(|a| *a >= 50));
 }
 
 /// Survey.md §8 rule R4: demographic combinations that cannot be true.
