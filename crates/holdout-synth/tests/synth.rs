@@ -44,6 +44,19 @@ fn csv_bytes(rows: u64, seed: u64) -> (Vec<u8>, Vec<Truth>) {
     (out, truths)
 }
 
+fn parquet_bytes(rows: u64, seed: u64) -> Vec<u8> {
+    let mut generator = Generator::new(dataset(), rows, seed).unwrap();
+    let mut out = Vec::new();
+    let mut sink = ParquetSink::new(&mut out, &generator.columns()).unwrap();
+    let mut row = Row::default();
+    while generator.next_row(&mut row).is_some() {
+        sink.write_row(&row).unwrap();
+    }
+    sink.finish().unwrap();
+    drop(sink);
+    out
+}
+
 /// A generated export parsed back, with the generator's truth per row.
 struct Export {
     header: BTreeMap<String, usize>,
@@ -97,19 +110,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     assert!(a == b, "same rows and seed must give byte-identical output");
     assert!(a != c);
 
-    let parquet = |seed| {
-        let mut generator = Generator::new(dataset(), 3_000, seed).unwrap();
-        let mut out = Vec::new();
-        let mut sink = ParquetSink::new(&mut out, &generator.columns()).unwrap();
-        let mut row = Row::default();
-        while generator.next_row(&mut row).is_some() {
-            sink.write_row(&row).unwrap();
-        }
-        sink.finish().unwrap();
-        drop(sink);
-        out
-    };
-    assert!(parquet(7) == parquet(7), "Parquet output is deterministic too");
+    assert!(parquet_bytes(3_000, 7) == parquet_bytes(3_000, 7), "Parquet output is deterministic too");
 }
 
 #[test]
@@ -118,17 +119,7 @@ fn parquet_holds_the_same_rows_as_csv() {
     let rows = 2_000;
     let (csv, _) = csv_bytes(rows, 3);
     let csv = parse(&csv, Vec::new());
-    let mut generator = Generator::new(dataset(), rows, 3).unwrap();
-    let mut out = Vec::new();
-    {
-        let mut sink = ParquetSink::new(&mut out, &generator.columns()).unwrap();
-        let mut row = Row::default();
-        while generator.next_row(&mut row).is_some() {
-            sink.write_row(&row).unwrap();
-        }
-        sink.finish().unwrap();
-    }
-    let frame = ParquetReader::new(std::io::Cursor::new(out)).finish().unwrap();
+    let frame = ParquetReader::new(std::io::Cursor::new(parquet_bytes(rows, 3))).finish().unwrap();
     assert_eq!(frame.height(), rows as usize);
     assert_eq!(frame.width(), csv.header.len());
     let serial = frame.column("serial_number").unwrap().i64().unwrap().get(1999);
