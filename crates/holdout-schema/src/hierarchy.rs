@@ -109,6 +109,17 @@ impl Hierarchy {
         row.get(level.min(self.levels.len() - 1)).map(String::as_str)
     }
 
+    /// The generalization at level `to` of a value that sits at level `from` (e.g. a province
+    /// in a city hierarchy), or `None` if no row has that value at `from`. Valid because the
+    /// rows form a tree: every row with the value at `from` agrees above it.
+    pub fn generalize_from(&self, value: &str, from: usize, to: usize) -> Option<&str> {
+        if from == 0 {
+            return self.generalize(value, to);
+        }
+        let row = self.rows.iter().find(|r| r.get(from).is_some_and(|v| v == value))?;
+        row.get(to.max(from).min(self.levels.len() - 1)).map(String::as_str)
+    }
+
     /// All rows: the levels followed by the extra columns.
     pub fn rows(&self) -> impl Iterator<Item = &[String]> {
         self.rows.iter().map(Vec::as_slice)

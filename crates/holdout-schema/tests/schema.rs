@@ -199,6 +199,11 @@ fn shipped_survey_schema_loads() {
     assert!(d.hierarchies.contains_key("geography"));
     assert_eq!(d.hierarchies["age"].generalize("15", 3), Some("<18"));
     assert_eq!(d.hierarchies["geography"].generalize("深圳市", 2), Some("东部"));
+    // Province values sit at level 1 of the geography hierarchy.
+    assert_eq!(d.hierarchies["geography"].generalize_from("黑龙江省", 1, 2), Some("东北"));
+    assert_eq!(d.hierarchies["geography"].generalize_from("黑龙江省", 1, 3), Some("*"));
+    assert_eq!(d.hierarchies["geography"].generalize_from("黑龙江省", 1, 0), Some("黑龙江省"), "never below `from`");
+    assert_eq!(d.hierarchies["geography"].generalize_from("火星", 1, 2), None);
 }
 
 fn competition(name: &str, dataset: &Dataset) -> Result<Competition, String> {
