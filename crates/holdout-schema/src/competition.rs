@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use crate::dataset::Dataset;
 use crate::source::{Source, SourceError, toml_error};
-use crate::survey::{ColumnKind, Role, parse_datetime, utc_offset_seconds};
+use crate::survey::{ColumnKind, Role, check_tiling, parse_datetime, utc_offset_seconds};
 
 /// Text in both languages of the website.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -522,19 +522,7 @@ impl RawCompetition {
                     .bands
                     .as_ref()
                     .ok_or_else(|| err(target.derive.span(), "`bands` derivation needs `bands`".into()))?;
-                let mut next = min;
-                for &(lo, hi) in bands.get_ref() {
-                    if lo != next || hi < lo {
-                        return Err(err(
-                            bands.span(),
-                            format!("bands must tile {min}..{max} in order; expected a band starting at {next}"),
-                        ));
-                    }
-                    next = hi + 1;
-                }
-                if next != max + 1 {
-                    return Err(err(bands.span(), format!("bands end at {}, the scale at {max}", next - 1)));
-                }
+                check_tiling(bands.get_ref().iter().copied(), min, max).map_err(|msg| err(bands.span(), msg))?;
                 let expected: Vec<i64> = (1..=bands.get_ref().len() as i64).collect();
                 if task.labels().as_deref() != Some(&expected[..]) {
                     return Err(err(

@@ -408,7 +408,8 @@ impl RawColumn {
                     Some(bands) => {
                         let span = bands.span();
                         let bands = bands.into_inner();
-                        check_bands(&bands, min, max).map_err(|msg| here(span, format!("column `{name}`: {msg}")))?;
+                        check_tiling(bands.iter().map(|b| (b.min, b.max)), min, max)
+                            .map_err(|msg| here(span, format!("column `{name}`: {msg}")))?;
                         bands
                     }
                     None => Vec::new(),
@@ -483,19 +484,18 @@ fn kind_label(kind: KindName) -> &'static str {
     }
 }
 
-/// Bands must tile `min..=max` in order without gaps or overlaps.
-fn check_bands(bands: &[Band], min: i64, max: i64) -> Result<(), String> {
+/// Bands (`(low, high)` ranges) must tile `min..=max` in order without gaps or overlaps.
+pub(crate) fn check_tiling(bands: impl IntoIterator<Item = (i64, i64)>, min: i64, max: i64) -> Result<(), String> {
     let mut next = min;
-    for band in bands {
-        if band.min != next || band.max < band.min {
+    for (lo, hi) in bands {
+        if lo != next || hi < lo {
             return Err(format!(
-                "bands must cover {min}..{max} in order without gaps; band `{}` is {}..{}, expected to start at {next}",
-                band.zh, band.min, band.max
+                "bands must cover {min}..{max} in order without gaps; band {lo}..{hi} should start at {next}"
             ));
         }
-        next = band.max + 1;
+        next = hi + 1;
     }
-    if !bands.is_empty() && next != max + 1 {
+    if next != max + 1 {
         return Err(format!("bands end at {}, the scale at {max}", next - 1));
     }
     Ok(())

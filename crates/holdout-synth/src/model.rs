@@ -97,7 +97,7 @@ impl Answers {
 
     /// Age used for consistency rules: the single year, or a representative of the open groups.
     pub fn effective_age(&self) -> u8 {
-        self.age.unwrap_or(if self.age_group == AGE_UNDER_10 { 8 } else { 72 })
+        effective_age(self.age, self.age_group)
     }
 }
 
@@ -141,7 +141,7 @@ impl Model {
                 Some(rng.gen_range(lo..=hi))
             }
         };
-        let eff_age = age.unwrap_or(if age_group == AGE_UNDER_10 { 8 } else { 72 });
+        let eff_age = effective_age(age, age_group);
         let minor = eff_age < 18;
         let female = chance(rng, if practitioner { 0.36 } else { 0.57 });
 
@@ -445,6 +445,11 @@ impl Model {
             prac,
         }
     }
+}
+
+/// The single year of age, or a representative of the open groups (under 10, over 70).
+fn effective_age(age: Option<u8>, group: u8) -> u8 {
+    age.unwrap_or(if group == AGE_UNDER_10 { 8 } else { 72 })
 }
 
 /// Heaping on 10-point scales: people round 9 up to 10, 7 up to 8, and 4 and 6 to the middle 5.
