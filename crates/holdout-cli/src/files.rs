@@ -94,3 +94,49 @@ impl Drop for AtomicFile {
         }
     }
 }
+
+/// A directory built under a temporary name beside its target and renamed into place by
+/// [`AtomicDir::commit`]; dropped uncommitted, it is removed with everything in it.
+#[derive(Debug)]
+pub struct AtomicDir {
+    pub temp: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl AtomicDir {
+    /// Refuses an existing target (nothing is overwritten) and an unwritable parent.
+    pub fn create(target: &Path) -> Result<AtomicDir, Failure> {
+        if target.exists() {
+            return Err(Failure::BadInput(anyhow!(
+                "{} already exists; remove it or choose another output directory",
+                target.display()
+            )));
+        }
+        let name = target
+            .file_name()
+            .ok_or_else(|| Failure::BadInput(anyhow!("{} is not a directory path", target.display())))?;
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(Failure::BadInput(anyhow!("directory {} does not exist", parent.display())));
+        }
+        let temp = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+        fs::create_dir(&temp).map_err(|e| Failure::BadInput(anyhow!("cannot write in {}: {e}", parent.display())))?;
+        Ok(AtomicDir { temp, target: target.to_owned(), committed: false })
+    }
+
+    pub fn commit(mut self) -> Result<(), Failure> {
+        fs::rename(&self.temp, &self.target)
+            .with_context(|| format!("cannot move output to {}", self.target.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.temp);
+        }
+    }
+}

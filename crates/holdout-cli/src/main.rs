@@ -3,6 +3,7 @@
 
 mod check;
 mod files;
+mod prepare;
 mod progress;
 mod synth;
 
@@ -31,6 +32,10 @@ enum Command {
     Synth(synth::Args),
     /// Validate a survey dataset directory or a contest definition and summarize it.
     Check(check::Args),
+    /// Screen, anonymize and split a raw export into a publishable contest bundle.
+    Prepare(prepare::Args),
+    /// Check a bundle's files (and its solution commitment) against MANIFEST.json.
+    Verify(prepare::VerifyArgs),
 }
 
 /// A failure and the exit code it maps to.
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Synth(args) => synth::run(&args, progress, cli.quiet),
         Command::Check(args) => check::run(&args),
+        Command::Prepare(args) => prepare::run(&args),
+        Command::Verify(args) => prepare::verify(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

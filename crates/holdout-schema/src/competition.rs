@@ -238,6 +238,9 @@ pub struct Privacy {
     /// Largest average prosecutor risk over records.
     pub max_average_risk: f64,
     pub free_text: FreeTextPolicy,
+    /// Size of the population the respondents are drawn from (for population-uniqueness
+    /// estimates); by default China's netizens, 1.1 billion (CNNIC, 2024).
+    pub population: u64,
 }
 
 /// Which invalid-sample rules run, with their parameters.
@@ -254,6 +257,43 @@ pub struct Screening {
     pub straightlining: bool,
     pub contradictions: bool,
     pub bot_burst: BotBurst,
+    /// Columns each of which identifies one person (a `WeChat` openid, a phone number).
+    #[serde(default = "default_person_keys")]
+    pub person_keys: Vec<String>,
+    /// Columns that together identify one device (IP address and user agent).
+    #[serde(default = "default_device_key")]
+    pub device_key: Vec<String>,
+    /// Responses from one device count as one respondent within this many hours.
+    #[serde(default = "default_device_window_hours")]
+    pub device_window_hours: f64,
+    /// The distribution channel (QR code) a response came through.
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    /// The fill duration (an integer column in `ms` or `s`).
+    #[serde(default = "default_duration")]
+    pub duration: String,
+    /// The submission time.
+    #[serde(default = "default_submitted")]
+    pub submitted: String,
+}
+
+fn default_person_keys() -> Vec<String> {
+    vec!["wx_open_id".into()]
+}
+fn default_device_key() -> Vec<String> {
+    vec!["submit_ip".into(), "submit_ua".into()]
+}
+fn default_device_window_hours() -> f64 {
+    24.0
+}
+fn default_channel() -> String {
+    "source_id".into()
+}
+fn default_duration() -> String {
+    "complete_time_ms".into()
+}
+fn default_submitted() -> String {
+    "create_time".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -419,6 +459,7 @@ struct RawPrivacy {
     max_record_risk: Spanned<f64>,
     max_average_risk: Spanned<f64>,
     free_text: FreeTextPolicy,
+    population: Option<Spanned<u64>>,
     #[serde(default)]
     quasi_identifier: Vec<RawQuasi>,
 }
@@ -622,8 +663,8 @@ impl RawCompetition {
             }
         }
 
-        // Features: every answer, quasi-identifier and sensitive column, less exclusions and
-        // the target's sources, plus explicitly requested metadata.
+        // Features: every answer, quasi-identifier and sensitive column (and free text when it is
+        // scrubbed), less exclusions and the target's sources, plus explicitly requested metadata.
         let mut excluded = BTreeSet::new();
         for name in &self.features.exclude {
             column(name)?;
@@ -647,11 +688,14 @@ impl RawCompetition {
             }
             extra.insert(c.name.clone());
         }
+        // Free text is published only scrubbed of personal data, and only when the policy says so.
+        let scrub_text = self.privacy.free_text == FreeTextPolicy::Scrub;
         let features: Vec<String> = survey
             .columns
             .iter()
             .filter(|c| {
-                let publishable = matches!(c.role, Role::Answer | Role::QuasiIdentifier | Role::Sensitive);
+                let publishable = matches!(c.role, Role::Answer | Role::QuasiIdentifier | Role::Sensitive)
+                    || (c.role == Role::FreeText && scrub_text);
                 (publishable || extra.contains(&c.name)) && !excluded.contains(&c.name) && !sources.contains(&c.name)
             })
             .map(|c| c.name.clone())
@@ -729,6 +773,7 @@ impl RawCompetition {
             max_record_risk: *privacy_raw.max_record_risk.get_ref(),
             max_average_risk: *privacy_raw.max_average_risk.get_ref(),
             free_text: privacy_raw.free_text,
+            population: privacy_raw.population.map_or(1_100_000_000, Spanned::into_inner),
         };
 
         // Screening, limits, team.
@@ -737,6 +782,19 @@ impl RawCompetition {
             return Err(
                 source.error_at(None, "screening: speeder_min_seconds must be ≥ 0 and speeder_percentile in [0, 50)")
             );
+        }
+        let named = sc.person_keys.iter().chain(&sc.device_key).chain([&sc.channel, &sc.duration, &sc.submitted]);
+        if let Some(unknown) = named.into_iter().find(|c| survey.column(c).is_none()) {
+            return Err(source.error_at(None, format!("screening: no column `{unknown}` in the survey")));
+        }
+        let unit = survey.column(&sc.duration).map(|c| &c.kind);
+        if !matches!(unit, Some(ColumnKind::Integer { unit: Some(u), .. }) if u == "ms" || u == "s") {
+            return Err(
+                source.error_at(None, format!("screening: `{}` must be an integer column in ms or s", sc.duration))
+            );
+        }
+        if !matches!(survey.column(&sc.submitted).map(|c| &c.kind), Some(ColumnKind::Timestamp { .. })) {
+            return Err(source.error_at(None, format!("screening: `{}` must be a timestamp column", sc.submitted)));
         }
         if self.submission.daily == 0
             || self.submission.total < self.submission.daily

@@ -11,6 +11,7 @@ mod dataset;
 mod hierarchy;
 mod source;
 mod survey;
+pub mod text;
 
 pub use competition::{
     Bilingual, Board, BotBurst, Competition, FreeTextPolicy, IndexBlock, Metric, Phase, PredictionFormat, Privacy,
@@ -19,4 +20,4 @@ pub use competition::{
 pub use dataset::Dataset;
 pub use hierarchy::Hierarchy;
 pub use source::{Source, SourceError};
-pub use survey::{Band, Code, Column, ColumnKind, Level, Role, Survey, Version};
+pub use survey::{Band, Code, Column, ColumnKind, Condition, Contradiction, Level, Role, Survey, Test, Version};

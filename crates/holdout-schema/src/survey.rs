@@ -166,7 +166,37 @@ pub struct Survey {
     pub collection_end: NaiveDateTime,
     pub versions: BTreeSet<Version>,
     pub columns: Vec<Column>,
+    /// Answer combinations no real respondent gives (screening rule "contradiction").
+    pub contradictions: Vec<Contradiction>,
     index: BTreeMap<String, usize>,
+}
+
+/// An impossible combination of answers: a response meeting every condition contradicts itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contradiction {
+    pub name: String,
+    pub zh: String,
+    pub en: String,
+    pub all: Vec<Condition>,
+}
+
+/// One condition of a [`Contradiction`] on one column. A missing value meets no condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub column: String,
+    pub test: Test,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    /// The value (an integer) lies in `min..=max`.
+    Range { min: Option<i64>, max: Option<i64> },
+    /// The option code is one of these.
+    In(Vec<Code>),
+    /// The option code is none of these.
+    NotIn(Vec<Code>),
+    /// The value exceeds column `column`'s value plus `by`.
+    Above { column: String, by: i64 },
 }
 
 impl Survey {
@@ -217,6 +247,59 @@ struct RawSurvey {
     versions: Spanned<Vec<Version>>,
     #[serde(default)]
     column: Vec<RawColumn>,
+    #[serde(default)]
+    contradiction: Vec<RawContradiction>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContradiction {
+    name: String,
+    zh: String,
+    en: String,
+    all: Vec<Spanned<RawCondition>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    column: String,
+    min: Option<i64>,
+    max: Option<i64>,
+    #[serde(rename = "in")]
+    any_of: Option<Vec<Code>>,
+    not_in: Option<Vec<Code>>,
+    above: Option<String>,
+    by: Option<i64>,
+}
+
+impl RawCondition {
+    fn validate(self, columns: &[Column], index: &BTreeMap<String, usize>) -> Result<Condition, String> {
+        let column = index.get(&self.column).map(|&i| &columns[i]).ok_or(format!("no column `{}`", self.column))?;
+        let numeric = matches!(column.kind, ColumnKind::Rating { .. } | ColumnKind::Integer { .. });
+        let negated = self.not_in.is_some();
+        let test = match (self.min.is_some() || self.max.is_some(), self.any_of, self.not_in, self.above) {
+            (true, None, None, None) if numeric => Test::Range { min: self.min, max: self.max },
+            (false, Some(codes), None, None) | (false, None, Some(codes), None) if !numeric => {
+                let levels = column.kind.levels().ok_or(format!("`{}` has no options to compare", column.name))?;
+                if let Some(bad) = codes.iter().find(|c| !levels.iter().any(|l| l.code == **c)) {
+                    return Err(format!("`{bad}` is not an option of `{}`", column.name));
+                }
+                if negated { Test::NotIn(codes) } else { Test::In(codes) }
+            }
+            (false, None, None, Some(other)) if numeric => {
+                if !index.contains_key(&other) {
+                    return Err(format!("no column `{other}`"));
+                }
+                Test::Above { column: other, by: self.by.unwrap_or(0) }
+            }
+            _ if numeric => {
+                return Err(format!("`{}` is numeric: give `min`/`max`, or `above` (and `by`)", column.name));
+            }
+            _ => return Err(format!("`{}` has options: give exactly one of `in` or `not_in`", column.name)),
+        };
+        Ok(Condition { column: self.column, test })
+    }
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -304,7 +387,19 @@ impl RawSurvey {
             index.insert(name, columns.len());
             columns.push(column);
         }
+        let mut contradictions = Vec::with_capacity(self.contradiction.len());
+        for raw in self.contradiction {
+            let mut all = Vec::with_capacity(raw.all.len());
+            for condition in raw.all {
+                let span = condition.span();
+                all.push(
+                    condition.into_inner().validate(&columns, &index).map_err(|m| source.error_at(Some(span), m))?,
+                );
+            }
+            contradictions.push(Contradiction { name: raw.name, zh: raw.zh, en: raw.en, all });
+        }
         Ok(Survey {
+            contradictions,
             name: self.name,
             zh: self.zh,
             en: self.en,

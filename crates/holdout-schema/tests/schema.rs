@@ -230,13 +230,17 @@ fn shipped_competitions_load_and_withhold_their_target_sources() {
     let TargetDerivation::Index { blocks } = &index.target.derivation else { panic!("index target") };
     assert_eq!(blocks.iter().map(|b| b.columns.len()).sum::<usize>(), 16);
     assert!(!index.features.iter().any(|f| f.starts_with("q08_") || f.starts_with("q09_") || f.starts_with("q12_")));
+    assert!(index.features.iter().any(|f| f == "comment"), "satisfaction-index publishes scrubbed comments");
+    assert!(!security.features.iter().any(|f| f == "comment"), "security-sense drops free text");
 
     for c in [&security, &fraud, &index] {
         for f in &c.features {
             let column = d.survey.column(f).unwrap();
+            assert!(column.role != holdout_schema::Role::DirectIdentifier, "{}: {f} must never be a feature", c.name);
+            let scrubbed = c.privacy.free_text == holdout_schema::FreeTextPolicy::Scrub;
             assert!(
-                !matches!(column.role, holdout_schema::Role::DirectIdentifier | holdout_schema::Role::FreeText),
-                "{}: {f} must never be a feature",
+                column.role != holdout_schema::Role::FreeText || scrubbed,
+                "{}: free text {f} is a feature only when scrubbed",
                 c.name
             );
         }
@@ -272,7 +276,7 @@ fn competition_errors_name_file_line_and_column() {
         ("phase_ends_before_start", base.replacen("end = \"2024-11-03 23:59:59\"", "end = \"2024-10-01 23:59:59\"", 1)),
         ("board_b_without_ab_split", base.replacen("board = \"a\"\n\n[[phase]]", "board = \"b\"\n\n[[phase]]", 1)),
         ("share_out_of_range", base.replacen("test_share = 0.3", "test_share = 1.5", 1)),
-        ("k_too_small", base.replacen("k = 5", "k = 1", 1)),
+        ("k_too_small", base.replacen("k = 10", "k = 1", 1)),
         ("wrong_survey", base.replacen("survey = \"netizen-survey-2024\"", "survey = \"other-survey\"", 1)),
     ];
     let report: String = cases

@@ -1,0 +1,315 @@
+//! `holdout prepare`: raw export → contest bundle (public/ and private/), atomically; and
+//! `holdout verify`: recompute a bundle's hashes against its manifest.
+
+use std::fs;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use holdout_prepare::bundle::{Bundle, PrepareError, Table, TypedColumn, prepare};
+use holdout_prepare::keys::Secret;
+use holdout_prepare::manifest::{self, COMMITMENT_SCHEME, Commitment, Hasher, Manifest, ManifestFile};
+use holdout_prepare::raw::{DataError, Location, RawTable, RawTableBuilder, read_csv};
+use holdout_schema::Dataset;
+use polars::prelude::*;
+
+use crate::files::{AtomicDir, load_competition};
+use crate::{Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contest directory (`datasets/<contest>`, holding competition.toml).
+    contest: PathBuf,
+    /// The raw survey export: CSV (UTF-8 or GB18030) or Parquet.
+    #[arg(long)]
+    raw: PathBuf,
+    /// A file holding the organizer's secret key (at least 32 random bytes); never copied out.
+    #[arg(long)]
+    secret_file: PathBuf,
+    /// The bundle directory to create (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The bundle's public directory (holding MANIFEST.json).
+    public: PathBuf,
+    /// The bundle's private directory, to check the solution against its commitment.
+    #[arg(long)]
+    private: Option<PathBuf>,
+}
+
+const PUBLIC: [&str; 6] =
+    ["train.csv", "test.csv", "sample_submission.csv", "train.parquet", "test.parquet", "README.md"];
+
+pub fn run(args: &Args) -> Outcome {
+    let (dataset, contest) = load_competition(&args.contest)?;
+    let key = fs::read(&args.secret_file)
+        .map_err(|e| Failure::BadInput(anyhow!("cannot read the secret file {}: {e}", args.secret_file.display())))?;
+    let secret = Secret::new(&key).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", args.secret_file.display())))?;
+    drop(key);
+    let out = AtomicDir::create(&args.out)?;
+
+    let started = std::time::Instant::now();
+    let table = read_raw(&dataset, &secret, &args.raw)?;
+    tracing::info!("read {} rows in {:.1} s", table.rows, started.elapsed().as_secs_f64());
+    let bundle = prepare(&dataset, &contest, &table, &secret).map_err(|e| match e {
+        PrepareError::Blocked(_) => Failure::Runtime(e.into()),
+        e => Failure::BadInput(e.into()),
+    })?;
+    drop(table);
+    tracing::info!("prepared in {:.1} s", started.elapsed().as_secs_f64());
+    write_bundle(&bundle, &out.temp, env!("CARGO_PKG_VERSION"))?;
+    out.commit()?;
+    let c = &bundle.counts;
+    println!(
+        "{}: {} raw rows, {} screened out, {} train, {} test ({} public, {} private) → {}",
+        contest.name,
+        c.raw,
+        c.screened_out,
+        c.train,
+        c.test,
+        c.public,
+        c.private,
+        args.out.display()
+    );
+    for t in &bundle.risk.tables {
+        println!(
+            "  {:<5}  smallest class {:>4}  highest risk {:.4}  average {:.4}  suppressed {:.2} %",
+            t.table,
+            t.risk.min_class_size,
+            t.risk.prosecutor_highest,
+            t.risk.prosecutor_average,
+            t.suppressed_share * 100.0
+        );
+    }
+    let levels: Vec<String> = bundle.risk.generalization.levels.iter().map(|(c, _, l)| format!("{c}={l}")).collect();
+    println!("  levels: {}", levels.join(" "));
+    println!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
+    Ok(())
+}
+
+#[expect(clippy::needless_pass_by_value, reason = "used as `map_err(data_error)`")]
+fn data_error(e: DataError) -> Failure {
+    Failure::BadInput(anyhow!("{e}"))
+}
+
+fn read_raw(dataset: &Dataset, secret: &Secret, path: &Path) -> Result<RawTable, Failure> {
+    let name = path.display().to_string();
+    let file = fs::File::open(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {name}: {e}")))?;
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
+        read_parquet(dataset, secret, &name, file)
+    } else {
+        read_csv(dataset, secret, &name, std::io::BufReader::with_capacity(1 << 20, file)).map_err(data_error)
+    }
+}
+
+fn read_parquet(dataset: &Dataset, secret: &Secret, name: &str, file: fs::File) -> Result<RawTable, Failure> {
+    let bad = |m: String| Failure::BadInput(anyhow!("{name}: {m}"));
+    let frame = ParquetReader::new(file).finish().map_err(|e| bad(format!("not a readable Parquet file ({e})")))?;
+    let header: Vec<String> = frame.get_column_names().iter().map(ToString::to_string).collect();
+    let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut builder = RawTableBuilder::new(dataset, secret, name, &refs).map_err(data_error)?;
+    let columns: Vec<StringChunked> = frame
+        .columns()
+        .iter()
+        .map(|c| {
+            c.cast(&DataType::String)
+                .map_err(|e| bad(e.to_string()))
+                .and_then(|c| c.str().cloned().map_err(|e| bad(e.to_string())))
+        })
+        .collect::<Result<_, _>>()?;
+    // One iterator per column, advanced together: a row at a time, never a copy of the frame.
+    let mut iters: Vec<Box<dyn Iterator<Item = Option<&str>>>> =
+        columns.iter().map(|c| Box::new(c.iter()) as Box<dyn Iterator<Item = Option<&str>>>).collect();
+    let mut fields: Vec<&str> = Vec::with_capacity(iters.len());
+    for row in 0..frame.height() {
+        fields.clear();
+        fields.extend(iters.iter_mut().map(|c| c.next().flatten().unwrap_or("")));
+        builder.push(&fields, Location::Row(row as u64 + 1)).map_err(data_error)?;
+    }
+    if frame.height() == 0 {
+        return Err(bad("the file has no rows".into()));
+    }
+    Ok(builder.finish(None))
+}
+
+/// Writes every file of the bundle into `dir` (public/ and private/), then the manifest.
+fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
+    let public = dir.join("public");
+    let private = dir.join("private");
+    fs::create_dir(&public).with_context(|| format!("cannot create {}", public.display()))?;
+    fs::create_dir(&private).with_context(|| format!("cannot create {}", private.display()))?;
+    let create = |path: PathBuf| -> anyhow::Result<(PathBuf, BufWriter<fs::File>)> {
+        let f = fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok((path, BufWriter::with_capacity(1 << 20, f)))
+    };
+    let finish = |(path, w): (PathBuf, BufWriter<fs::File>)| -> anyhow::Result<()> {
+        let f = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        f.sync_all().with_context(|| format!("cannot write {}", path.display()))
+    };
+    // Train on one thread, test and the rest on the other.
+    let write_table = |table: Table, csv_name: &str, parquet_name: &str| -> anyhow::Result<()> {
+        let mut w = create(public.join(csv_name))?;
+        bundle.write_csv(table, &mut w.1)?;
+        finish(w)?;
+        let mut w = create(public.join(parquet_name))?;
+        write_parquet(bundle, table, &mut w.1).with_context(|| format!("cannot write {parquet_name}"))?;
+        finish(w)
+    };
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let train = scope.spawn(|| write_table(Table::Train, "train.csv", "train.parquet"));
+        write_table(Table::Test, "test.csv", "test.parquet")?;
+        let mut w = create(public.join("sample_submission.csv"))?;
+        bundle.write_sample_submission(&mut w.1)?;
+        finish(w)?;
+        train.join().map_err(|_| anyhow!("the train writer panicked"))?
+    })?;
+    fs::write(public.join("README.md"), bundle.dataset_card())?;
+
+    let mut solution = Vec::new();
+    bundle.write_solution(&mut solution)?;
+    fs::write(private.join("solution.csv"), &solution)?;
+    fs::write(private.join("salt.txt"), format!("{}\n", manifest::hex(&bundle.salt)))?;
+    for (name, text) in bundle.reports_json() {
+        fs::write(private.join(format!("{name}_report.json")), text)?;
+    }
+    fs::write(private.join("screening_report.md"), bundle.screening_markdown())?;
+    fs::write(private.join("risk_report.md"), bundle.risk_markdown())?;
+    fs::write(private.join("leakage_report.md"), bundle.leakage_markdown())?;
+
+    let mut files = Vec::new();
+    for name in PUBLIC {
+        let (bytes, sha256) = hash_file(&public.join(name))?;
+        files.push(ManifestFile { path: name.to_owned(), bytes, sha256 });
+    }
+    let m = Manifest {
+        contest: bundle.contest.name.clone(),
+        survey: bundle.contest.survey.clone(),
+        holdout_version: version.to_owned(),
+        train_rows: bundle.counts.train,
+        test_rows: bundle.counts.test,
+        files,
+        solution_commitment: Commitment {
+            scheme: COMMITMENT_SCHEME.to_owned(),
+            sha256: manifest::commitment(&bundle.salt, &solution),
+        },
+    };
+    let mut text = serde_json::to_string_pretty(&m)?;
+    text.push('\n');
+    fs::write(public.join("MANIFEST.json"), text)?;
+    Ok(())
+}
+
+/// Rows per Parquet row group: bounds the memory of the typed copy.
+const PARQUET_BATCH: usize = 1 << 18;
+
+fn write_parquet(bundle: &Bundle<'_>, table: Table, out: &mut impl Write) -> anyhow::Result<()> {
+    let n = bundle.len(table);
+    let batch = |start: usize| typed_frame(bundle.typed_columns(table, start..(start + PARQUET_BATCH).min(n)));
+    let first = batch(0)?;
+    let mut writer = ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .set_parallel(false)
+        .batched(first.schema())
+        .map_err(|e| anyhow!("{e}"))?;
+    writer.write_batch(&first).map_err(|e| anyhow!("{e}"))?;
+    for start in (PARQUET_BATCH..n).step_by(PARQUET_BATCH) {
+        writer.write_batch(&batch(start)?).map_err(|e| anyhow!("{e}"))?;
+    }
+    writer.finish().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+fn typed_frame(columns: Vec<(String, TypedColumn)>) -> anyhow::Result<DataFrame> {
+    let height = columns.first().map_or(0, |(_, c)| match c {
+        TypedColumn::Int(v) => v.len(),
+        TypedColumn::Float(v) => v.len(),
+        TypedColumn::Text(v) => v.len(),
+    });
+    let columns: Vec<Column> = columns
+        .into_iter()
+        .map(|(name, c)| match c {
+            TypedColumn::Int(v) => Series::new(name.into(), v).into_column(),
+            TypedColumn::Float(v) => Series::new(name.into(), v).into_column(),
+            TypedColumn::Text(v) => Series::new(name.into(), v).into_column(),
+        })
+        .collect();
+    DataFrame::new(height, columns).map_err(|e| anyhow!("{e}"))
+}
+
+fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
+    let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Hasher::default();
+    let mut buffer = vec![0; 1 << 20];
+    let mut bytes = 0;
+    loop {
+        let n = f.read(&mut buffer).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+    }
+    Ok((bytes, hasher.hex()))
+}
+
+pub fn verify(args: &VerifyArgs) -> Outcome {
+    let path = args.public.join("MANIFEST.json");
+    let text =
+        fs::read_to_string(&path).map_err(|e| Failure::BadInput(anyhow!("cannot read {}: {e}", path.display())))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Failure::BadInput(anyhow!("{}: not a holdout manifest: {e}", path.display())))?;
+    let mut problems = Vec::new();
+    for f in &m.files {
+        if f.path.contains('/') || f.path.contains('\\') || f.path.starts_with('.') {
+            problems.push(format!("{}: not a plain file name", f.path));
+            continue;
+        }
+        match hash_file(&args.public.join(&f.path)) {
+            Ok((bytes, sha)) if bytes == f.bytes && sha == f.sha256 => {}
+            Ok((bytes, sha)) => problems.push(format!(
+                "{}: {bytes} bytes, sha256 {sha}; the manifest says {} bytes, sha256 {}",
+                f.path, f.bytes, f.sha256
+            )),
+            Err(e) => problems.push(format!("{}: {e:#}", f.path)),
+        }
+    }
+    let listed: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).chain(["MANIFEST.json"]).collect();
+    for entry in fs::read_dir(&args.public).with_context(|| format!("cannot list {}", args.public.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !listed.contains(&name.as_str()) {
+            problems.push(format!("{name}: not in the manifest"));
+        }
+    }
+    if let Some(private) = &args.private {
+        let salt = fs::read_to_string(private.join("salt.txt")).ok().and_then(|s| manifest::parse_salt(&s));
+        let solution = fs::read(private.join("solution.csv"));
+        match (salt, solution) {
+            (Some(salt), Ok(solution)) => {
+                let c = manifest::commitment(&salt, &solution);
+                if c != m.solution_commitment.sha256 {
+                    problems.push(format!(
+                        "solution.csv does not match the commitment: {c} ≠ {}",
+                        m.solution_commitment.sha256
+                    ));
+                }
+            }
+            (None, _) => problems.push(format!("{}: missing or malformed salt.txt", private.display())),
+            (_, Err(e)) => problems.push(format!("{}: cannot read solution.csv: {e}", private.display())),
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "{}: {} files match MANIFEST.json{}",
+            m.contest,
+            m.files.len(),
+            if args.private.is_some() { "; the solution matches its commitment" } else { "" }
+        );
+        let _ = std::io::stdout().flush();
+        Ok(())
+    } else {
+        Err(Failure::BadInput(anyhow!("verification failed:\n  - {}", problems.join("\n  - "))))
+    }
+}

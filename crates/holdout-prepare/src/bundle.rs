@@ -1,0 +1,652 @@
+//! Assembling the release: the published feature columns (quasi-identifiers generalized or
+//! suppressed, free text scrubbed), the files competitors and organizers get, and the reports
+//! that justify publishing them. Writers take any `io::Write`; the caller owns the files.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
+use std::io::{self, Write};
+
+use holdout_schema::{ColumnKind, Competition, Dataset, FreeTextPolicy, PredictionFormat, Task};
+use serde::Serialize;
+
+use crate::generalize::{self, Domain, Generalization, Rows};
+use crate::keys::Secret;
+use crate::leakage::{self, Feature, LeakageReport};
+use crate::raw::{MISSING, RawTable, Values};
+use crate::risk::{self, RiskSummary};
+use crate::screen::{self, ScreeningReport};
+use crate::scrub::Scrubber;
+use crate::split::{self, Part};
+
+/// A published column: codes into labels for everything but free text.
+#[derive(Debug, Clone)]
+pub enum PublishedValues {
+    Coded { codes: Vec<u16>, labels: Vec<String> },
+    Text(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishedColumn {
+    pub name: String,
+    pub values: PublishedValues,
+    /// Whether every non-empty label is an integer (written as an integer column to Parquet).
+    pub integer: bool,
+}
+
+impl PublishedColumn {
+    pub fn text(&self, row: usize) -> &str {
+        match &self.values {
+            PublishedValues::Coded { codes, labels } => &labels[usize::from(codes[row])],
+            PublishedValues::Text(t) => &t[row],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Screen(#[from] screen::ScreenError),
+    #[error(transparent)]
+    Generalize(#[from] generalize::GeneralizeError),
+    #[error(transparent)]
+    Risk(#[from] risk::RiskError),
+    #[error("{0}")]
+    Data(String),
+    #[error("release blocked — nothing is published:\n  - {}", .0.join("\n  - "))]
+    Blocked(Vec<String>),
+}
+
+/// Risk of one released table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitRisk {
+    pub table: &'static str,
+    pub risk: RiskSummary,
+    pub suppressed_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InformationLoss {
+    /// The search objective: mean share of each quasi-identifier's entropy lost.
+    pub entropy_loss: f64,
+    /// Mean of level / height over the quasi-identifiers (0 raw, 1 all suppressed).
+    pub generalization_intensity: f64,
+    /// Σ f² over classes plus n per suppressed record, over train and test together.
+    pub discernibility: f64,
+    /// Non-uniform entropy: mean bits per record lost by generalization, summed over columns.
+    pub non_uniform_entropy_bits: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskReport {
+    pub k: u32,
+    pub l_diversity: Option<u32>,
+    pub max_suppression: f64,
+    pub max_record_risk: f64,
+    pub max_average_risk: f64,
+    pub population: u64,
+    pub generalization: Generalization,
+    pub tables: Vec<SplitRisk>,
+    pub information_loss: InformationLoss,
+    /// Direct identifiers and other columns that are never published.
+    pub dropped_columns: Vec<String>,
+    pub free_text: FreeTextReport,
+    /// Share of suppressed rows per target class (suppression must not proxy the target).
+    pub suppression_by_class: Vec<(String, f64)>,
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FreeTextReport {
+    pub policy: &'static str,
+    pub texts: u64,
+    pub texts_with_pii: u64,
+    pub found: BTreeMap<&'static str, u64>,
+}
+
+/// Counts of the published rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    pub raw: u64,
+    pub screened_out: u64,
+    pub missing_target: u64,
+    pub train: u64,
+    pub test: u64,
+    pub public: u64,
+    pub private: u64,
+    pub test_b: u64,
+}
+
+/// A contest release, ready to be written.
+#[derive(Debug)]
+pub struct Bundle<'a> {
+    pub contest: &'a Competition,
+    pub dataset: &'a Dataset,
+    pub columns: Vec<PublishedColumn>,
+    pub ids: Vec<String>,
+    pub part: Vec<Part>,
+    pub target: Vec<f64>,
+    /// Published rows of train and of test, each ordered by id.
+    pub train_rows: Vec<usize>,
+    pub test_rows: Vec<usize>,
+    pub counts: Counts,
+    pub screening: ScreeningReport,
+    pub risk: RiskReport,
+    pub leakage: LeakageReport,
+    /// The salt of the solution commitment (derived from the secret).
+    pub salt: [u8; 32],
+    /// The mean target in train (for the sample submission).
+    train_mean: f64,
+}
+
+/// Runs every step: screen, derive the target, split, generalize, scrub, assess risk, audit
+/// leakage. Returns the bundle only if every gate passes.
+#[expect(clippy::too_many_lines, reason = "the pipeline, one step after another")]
+pub fn prepare<'a>(
+    dataset: &'a Dataset,
+    contest: &'a Competition,
+    table: &RawTable,
+    secret: &Secret,
+) -> Result<Bundle<'a>, PrepareError> {
+    let screened = screen::screen(dataset, &contest.screening, table)?;
+    let all_targets = split::targets(dataset, contest, table);
+    let mut missing_target = 0;
+    let rows: Vec<usize> = (0..table.rows)
+        .filter(|&r| screened.is_valid(r))
+        .filter(|&r| {
+            let has = all_targets[r].is_some();
+            missing_target += u64::from(!has);
+            has
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err(PrepareError::Data("no valid rows with a target remain after screening".into()));
+    }
+    let population = contest.privacy.population;
+    if population < rows.len() as u64 {
+        return Err(PrepareError::Data(format!(
+            "the population ({population}) is smaller than the sample ({} rows)",
+            rows.len()
+        )));
+    }
+    let target: Vec<f64> = rows.iter().map(|&r| all_targets[r].unwrap_or_default()).collect();
+    let class = split::classes(&contest.task, &target);
+    let groups = split::groups(&contest.screening, table, &rows);
+    let part = split::split(contest, secret, &groups, &class);
+    let test: Vec<bool> = part.iter().map(|p| p.is_test()).collect();
+    let ids = split::ids(secret, contest.split.seed, rows.len());
+
+    // Quasi-identifiers.
+    let domains = generalize::domains(dataset, &contest.privacy, table)?;
+    let (domains, generalization) =
+        generalize::search(domains, &contest.privacy, table, &Rows { rows: &rows, test: &test, class: &class });
+
+    // Published columns.
+    let scrubber = (contest.privacy.free_text == FreeTextPolicy::Scrub).then(Scrubber::new);
+    let mut free_text = FreeTextReport {
+        policy: free_text_name(contest.privacy.free_text),
+        texts: 0,
+        texts_with_pii: 0,
+        found: BTreeMap::new(),
+    };
+    let mut columns = Vec::with_capacity(contest.features.len());
+    for name in &contest.features {
+        let raw = table.column(name).ok_or_else(|| PrepareError::Data(format!("no column `{name}`")))?;
+        let values = if let Some((q, d)) = domains.iter().enumerate().find(|(_, d)| &d.column == name) {
+            qi_column(d, generalization.node[q], raw, &rows, &generalization.suppressed)
+        } else {
+            match &raw.values {
+                Values::Coded { codes, dictionary } => {
+                    let mut labels = dictionary.clone();
+                    labels.push(String::new());
+                    let missing = dictionary.len() as u16;
+                    let codes = rows.iter().map(|&r| if codes[r] == MISSING { missing } else { codes[r] }).collect();
+                    PublishedValues::Coded { codes, labels }
+                }
+                Values::Text(texts) => {
+                    let Some(scrubber) = &scrubber else {
+                        return Err(PrepareError::Data(format!("free text `{name}` is published only scrubbed")));
+                    };
+                    PublishedValues::Text(
+                        rows.iter()
+                            .map(|&r| {
+                                let Some(t) = texts[r].as_deref() else { return String::new() };
+                                free_text.texts += 1;
+                                let s = scrubber.scrub(t);
+                                free_text.texts_with_pii += u64::from(!s.found.is_empty());
+                                for kind in &s.found {
+                                    *free_text.found.entry(kind.name()).or_default() += 1;
+                                }
+                                s.text
+                            })
+                            .collect(),
+                    )
+                }
+                Values::Number(_) | Values::Keyed(_) => {
+                    return Err(PrepareError::Data(format!("column `{name}` cannot be published as a feature")));
+                }
+            }
+        };
+        let integer = match &values {
+            PublishedValues::Coded { labels, .. } => {
+                labels.iter().all(|l| l.is_empty() || l.parse::<i64>().is_ok())
+                    && !matches!(dataset.survey.column(name).map(|c| &c.kind), Some(ColumnKind::Text { .. }))
+            }
+            PublishedValues::Text(_) => false,
+        };
+        columns.push(PublishedColumn { name: name.clone(), values, integer });
+    }
+
+    // Row order in the files: by id, which is random.
+    let mut train_rows: Vec<usize> = (0..rows.len()).filter(|&i| !test[i]).collect();
+    let mut test_rows: Vec<usize> = (0..rows.len()).filter(|&i| test[i]).collect();
+    train_rows.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+    test_rows.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut position = vec![0; rows.len()];
+    for list in [&train_rows, &test_rows] {
+        for (p, &i) in list.iter().enumerate() {
+            position[i] = p;
+        }
+    }
+
+    let risk =
+        risk_report(dataset, contest, table, &rows, &domains, generalization, &columns, &test, &class, &free_text)?;
+    let features: Vec<Feature<'_>> = columns
+        .iter()
+        .filter_map(|c| match &c.values {
+            PublishedValues::Coded { codes, .. } => Some(Feature { name: &c.name, codes }),
+            PublishedValues::Text(_) => None,
+        })
+        .collect();
+    let classification = !matches!(contest.task, Task::Regression);
+    let leakage =
+        leakage::audit(&features, &test, &target, &class, classification, &ids, &position, contest.split.seed);
+
+    let mut failures = risk.failures.clone();
+    failures.extend(leakage.failures.iter().cloned());
+    if !failures.is_empty() {
+        return Err(PrepareError::Blocked(failures));
+    }
+    let counts = Counts {
+        raw: table.rows as u64,
+        screened_out: screened.report.invalid,
+        missing_target,
+        train: train_rows.len() as u64,
+        test: test_rows.len() as u64,
+        public: part.iter().filter(|p| matches!(p, Part::Public { .. })).count() as u64,
+        private: part.iter().filter(|p| matches!(p, Part::Private { .. })).count() as u64,
+        test_b: part.iter().filter(|p| matches!(p, Part::Public { b: true } | Part::Private { b: true })).count()
+            as u64,
+    };
+    let train_mean = train_rows.iter().map(|&i| target[i]).sum::<f64>() / train_rows.len().max(1) as f64;
+    Ok(Bundle {
+        contest,
+        dataset,
+        columns,
+        ids,
+        part,
+        target,
+        train_rows,
+        test_rows,
+        counts,
+        screening: screened.report,
+        risk,
+        leakage,
+        salt: secret.seed("solution-commitment", contest.split.seed),
+        train_mean,
+    })
+}
+
+fn free_text_name(p: FreeTextPolicy) -> &'static str {
+    match p {
+        FreeTextPolicy::Drop => "drop",
+        FreeTextPolicy::Scrub => "scrub",
+    }
+}
+
+fn qi_column(
+    d: &Domain,
+    level: u8,
+    raw: &crate::raw::RawColumn,
+    rows: &[usize],
+    suppressed: &[bool],
+) -> PublishedValues {
+    let Values::Coded { codes, dictionary } = &raw.values else { unreachable!("domains are built from coded columns") };
+    let mut labels: Vec<String> = Vec::new();
+    let mut index: HashMap<String, u16> = HashMap::default();
+    let mut code_of = |label: &str| -> u16 {
+        if let Some(&c) = index.get(label) {
+            return c;
+        }
+        labels.push(label.to_owned());
+        index.insert(label.to_owned(), (labels.len() - 1) as u16);
+        (labels.len() - 1) as u16
+    };
+    // Labels in the order of the level's values, then `*`.
+    for l in &d.labels[usize::from(level)] {
+        code_of(l);
+    }
+    let star = code_of("*");
+    let published = rows
+        .iter()
+        .zip(suppressed)
+        .map(|(&r, &s)| if s { star } else { code_of(d.label(codes[r], dictionary.len(), level)) })
+        .collect();
+    PublishedValues::Coded { codes: published, labels }
+}
+
+#[expect(clippy::too_many_arguments, reason = "the report reads every earlier step")]
+#[expect(clippy::too_many_lines, reason = "one section per part of the report")]
+fn risk_report(
+    dataset: &Dataset,
+    contest: &Competition,
+    table: &RawTable,
+    rows: &[usize],
+    domains: &[Domain],
+    generalization: Generalization,
+    columns: &[PublishedColumn],
+    test: &[bool],
+    class: &[u8],
+    free_text: &FreeTextReport,
+) -> Result<RiskReport, PrepareError> {
+    let privacy = &contest.privacy;
+    let n = test.len();
+    let qi: Vec<&[u16]> = domains
+        .iter()
+        .filter_map(|d| {
+            columns.iter().find(|c| c.name == d.column).and_then(|c| match &c.values {
+                PublishedValues::Coded { codes, .. } => Some(codes.as_slice()),
+                PublishedValues::Text(_) => None,
+            })
+        })
+        .collect();
+    let suppressed = &generalization.suppressed;
+    let mut tables = Vec::new();
+    let mut failures = Vec::new();
+    let mut union_sizes: HashMap<Vec<u16>, u64> = HashMap::default();
+    for (name, pick) in [("train", Some(false)), ("test", Some(true)), ("union", None)] {
+        let mut sizes: HashMap<Vec<u16>, u64> = HashMap::default();
+        let mut dropped = 0u64;
+        let mut total = 0u64;
+        for i in (0..n).filter(|&i| pick.is_none_or(|t| test[i] == t)) {
+            total += 1;
+            if suppressed[i] {
+                dropped += 1;
+                continue;
+            }
+            *sizes.entry(qi.iter().map(|c| c[i]).collect()).or_default() += 1;
+        }
+        let class_sizes: Vec<u64> = {
+            let mut v: Vec<u64> = sizes.values().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        let summary = risk::summarize(&class_sizes, dropped, privacy.population, privacy.max_record_risk)?;
+        let share = if total == 0 { 0.0 } else { dropped as f64 / total as f64 };
+        if summary.prosecutor_highest > privacy.max_record_risk + 1e-12 {
+            failures.push(format!(
+                "{name}: highest re-identification risk {:.4} > {} (smallest class {})",
+                summary.prosecutor_highest, privacy.max_record_risk, summary.min_class_size
+            ));
+        }
+        if summary.min_class_size > 0 && summary.min_class_size < u64::from(privacy.k) {
+            failures.push(format!("{name}: a class of {} rows is below k = {}", summary.min_class_size, privacy.k));
+        }
+        if summary.prosecutor_average > privacy.max_average_risk + 1e-12 {
+            failures.push(format!(
+                "{name}: average re-identification risk {:.4} > {}",
+                summary.prosecutor_average, privacy.max_average_risk
+            ));
+        }
+        if share > privacy.max_suppression + 1e-12 {
+            failures.push(format!(
+                "{name}: {:.2} % of rows suppressed > {:.2} %",
+                share * 100.0,
+                privacy.max_suppression * 100.0
+            ));
+        }
+        if name == "union" {
+            union_sizes = sizes;
+        }
+        tables.push(SplitRisk { table: name, risk: summary, suppressed_share: share });
+    }
+
+    // Information loss over the union.
+    let heights: Vec<f64> = domains.iter().map(|d| d.height() as f64).collect();
+    let intensity = generalization
+        .node
+        .iter()
+        .zip(&heights)
+        .map(|(&l, &h)| if h > 0.0 { f64::from(l) / h } else { 0.0 })
+        .sum::<f64>()
+        / domains.len().max(1) as f64;
+    let dropped = suppressed.iter().filter(|&&s| s).count() as f64;
+    let discernibility = union_sizes.values().map(|&f| (f * f) as f64).sum::<f64>() + dropped * n as f64;
+    // Non-uniform entropy: −log₂ P(raw value | published value), per row and column.
+    let mut nue = 0.0;
+    for d in domains {
+        let (Some(raw), Some(published)) = (table.column(&d.column), columns.iter().find(|c| c.name == d.column))
+        else {
+            continue;
+        };
+        let (Values::Coded { codes, .. }, PublishedValues::Coded { codes: out, .. }) = (&raw.values, &published.values)
+        else {
+            continue;
+        };
+        let mut joint: HashMap<(u16, u16), f64> = HashMap::default();
+        let mut marginal: HashMap<u16, f64> = HashMap::default();
+        for (i, &o) in out.iter().enumerate() {
+            *joint.entry((codes[rows[i]], o)).or_default() += 1.0;
+            *marginal.entry(o).or_default() += 1.0;
+        }
+        nue += joint.iter().map(|(&(_, o), &c)| c * (marginal[&o] / c).log2()).sum::<f64>();
+    }
+    nue /= n.max(1) as f64;
+
+    // Suppression by target class.
+    let mut by_class: BTreeMap<u8, (f64, f64)> = BTreeMap::new();
+    for i in 0..n {
+        let e = by_class.entry(class[i]).or_default();
+        e.1 += 1.0;
+        e.0 += f64::from(u8::from(suppressed[i]));
+    }
+    let labels = contest.task.labels();
+    let suppression_by_class = by_class
+        .into_iter()
+        .map(|(c, (s, t))| {
+            let name = labels.as_ref().map_or(format!("decile {}", c + 1), |l| l[usize::from(c)].to_string());
+            (name, s / t)
+        })
+        .collect();
+
+    let dropped_columns =
+        dataset.survey.columns.iter().filter(|c| !contest.features.contains(&c.name)).map(|c| c.name.clone()).collect();
+    Ok(RiskReport {
+        k: privacy.k,
+        l_diversity: privacy.l_diversity,
+        max_suppression: privacy.max_suppression,
+        max_record_risk: privacy.max_record_risk,
+        max_average_risk: privacy.max_average_risk,
+        population: privacy.population,
+        information_loss: InformationLoss {
+            entropy_loss: generalization.loss,
+            generalization_intensity: intensity,
+            discernibility,
+            non_uniform_entropy_bits: nue,
+        },
+        generalization,
+        tables,
+        dropped_columns,
+        free_text: free_text.clone(),
+        suppression_by_class,
+        failures,
+    })
+}
+
+/// One of the files of a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Train,
+    Test,
+}
+
+impl Bundle<'_> {
+    /// The three reports as pretty JSON: screening, risk, leakage.
+    pub fn reports_json(&self) -> [(&'static str, String); 3] {
+        let json = |v: serde_json::Result<String>| v.map(|s| s + "\n").unwrap_or_default();
+        [
+            ("screening", json(serde_json::to_string_pretty(&self.screening))),
+            ("risk", json(serde_json::to_string_pretty(&self.risk))),
+            ("leakage", json(serde_json::to_string_pretty(&self.leakage))),
+        ]
+    }
+
+    fn rows(&self, table: Table) -> &[usize] {
+        match table {
+            Table::Train => &self.train_rows,
+            Table::Test => &self.test_rows,
+        }
+    }
+
+    fn target_text(&self, i: usize) -> String {
+        let v = self.target[i];
+        if matches!(self.contest.task, Task::Regression) { format!("{v}") } else { format!("{}", v as i64) }
+    }
+
+    /// `train.csv` (features and target) or `test.csv` (features only), rows ordered by id.
+    pub fn write_csv(&self, table: Table, out: impl Write) -> io::Result<()> {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+        let mut header: Vec<&str> = vec!["id"];
+        header.extend(self.columns.iter().map(|c| c.name.as_str()));
+        if table == Table::Train {
+            header.push(&self.contest.target.name);
+        }
+        w.write_record(&header)?;
+        for &i in self.rows(table) {
+            w.write_field(&self.ids[i])?;
+            for c in &self.columns {
+                w.write_field(c.text(i))?;
+            }
+            if table == Table::Train {
+                w.write_field(self.target_text(i))?;
+            }
+            w.write_record(None::<&[u8]>)?;
+        }
+        w.flush()
+    }
+
+    /// The prediction columns of a submission, after `id`.
+    pub fn prediction_columns(&self) -> Vec<String> {
+        match self.contest.prediction {
+            PredictionFormat::Label => vec!["label".into()],
+            PredictionFormat::Probability => vec!["probability".into()],
+            PredictionFormat::Value => vec!["value".into()],
+            PredictionFormat::ClassProbabilities => {
+                self.contest.task.labels().unwrap_or_default().iter().map(ToString::to_string).collect()
+            }
+        }
+    }
+
+    /// `sample_submission.csv`: every test id with a valid constant prediction (the most common
+    /// training label, the training share of positives, uniform class probabilities, or the
+    /// training mean).
+    pub fn write_sample_submission(&self, out: impl Write) -> io::Result<()> {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+        let mut header = vec!["id".to_owned()];
+        header.extend(self.prediction_columns());
+        w.write_record(&header)?;
+        let train = &self.train_rows;
+        let prediction: Vec<String> = match self.contest.prediction {
+            PredictionFormat::Label => {
+                let labels = self.contest.task.labels().unwrap_or_default();
+                let mode = labels
+                    .iter()
+                    .max_by_key(|&&l| (train.iter().filter(|&&i| self.target[i] == l as f64).count(), -l))
+                    .copied()
+                    .unwrap_or_default();
+                vec![mode.to_string()]
+            }
+            PredictionFormat::Probability => vec![format!("{:.6}", self.train_mean)],
+            PredictionFormat::ClassProbabilities => {
+                let k = self.contest.task.labels().map_or(1, |l| l.len());
+                vec![format!("{:.12}", 1.0 / k as f64); k]
+            }
+            PredictionFormat::Value => vec![format!("{:.4}", self.train_mean)],
+        };
+        for &i in &self.test_rows {
+            let mut record = vec![self.ids[i].clone()];
+            record.extend(prediction.iter().cloned());
+            w.write_record(&record)?;
+        }
+        w.flush()
+    }
+
+    /// `solution.csv`: test ids, target, `usage` (public/private) and, with A/B boards, `board`.
+    pub fn write_solution(&self, out: impl Write) -> io::Result<()> {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+        let boards = self.contest.split.b_share.is_some();
+        let mut header = vec!["id", self.contest.target.name.as_str(), "usage"];
+        if boards {
+            header.push("board");
+        }
+        w.write_record(&header)?;
+        for &i in &self.test_rows {
+            let (usage, b) = match self.part[i] {
+                Part::Public { b } => ("public", b),
+                Part::Private { b } => ("private", b),
+                Part::Train => unreachable!("test rows only"),
+            };
+            let mut record = vec![self.ids[i].clone(), self.target_text(i), usage.to_owned()];
+            if boards {
+                record.push(if b { "b" } else { "a" }.to_owned());
+            }
+            w.write_record(&record)?;
+        }
+        w.flush()
+    }
+
+    /// Rows in a table.
+    pub fn len(&self, table: Table) -> usize {
+        self.rows(table).len()
+    }
+
+    /// Typed columns of rows `range` of a table, for the Parquet copy (written in batches):
+    /// integers where every value is one, text otherwise; empty values are nulls.
+    pub fn typed_columns(&self, table: Table, range: std::ops::Range<usize>) -> Vec<(String, TypedColumn)> {
+        let rows = &self.rows(table)[range];
+        let mut out =
+            vec![("id".to_owned(), TypedColumn::Text(rows.iter().map(|&i| Some(self.ids[i].clone())).collect()))];
+        for c in &self.columns {
+            let column = match &c.values {
+                PublishedValues::Coded { codes, labels } if c.integer => {
+                    let ints: Vec<Option<i64>> = labels.iter().map(|l| l.parse().ok()).collect();
+                    TypedColumn::Int(rows.iter().map(|&i| ints[usize::from(codes[i])]).collect())
+                }
+                _ => TypedColumn::Text(
+                    rows.iter().map(|&i| Some(c.text(i)).filter(|t| !t.is_empty()).map(str::to_owned)).collect(),
+                ),
+            };
+            out.push((c.name.clone(), column));
+        }
+        if table == Table::Train {
+            let t = &self.contest.target.name;
+            out.push((
+                t.clone(),
+                if matches!(self.contest.task, Task::Regression) {
+                    TypedColumn::Float(rows.iter().map(|&i| Some(self.target[i])).collect())
+                } else {
+                    TypedColumn::Int(rows.iter().map(|&i| Some(self.target[i] as i64)).collect())
+                },
+            ));
+        }
+        out
+    }
+}
+
+/// A column for a typed (Parquet) table.
+#[derive(Debug, Clone)]
+pub enum TypedColumn {
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}

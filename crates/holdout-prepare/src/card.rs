@@ -1,0 +1,264 @@
+//! Human-readable texts of a release: the bilingual dataset card (`README.md`) competitors
+//! read, and the markdown versions of the three reports organizers and judges read.
+
+use std::fmt::Write as _;
+
+use holdout_schema::{ColumnKind, Task};
+
+use crate::bundle::{Bundle, PublishedValues};
+
+/// Value sets longer than this are summarized.
+const SHOWN_VALUES: usize = 12;
+
+impl Bundle<'_> {
+    /// The dataset card, Chinese first, then English.
+    pub fn dataset_card(&self) -> String {
+        let c = self.contest;
+        let mut s = String::new();
+        let _ = writeln!(s, "# {} / {}\n", c.title.zh, c.title.en);
+        let _ = writeln!(s, "{}\n\n{}\n", c.description.zh, c.description.en);
+        let _ = writeln!(s, "## 任务 / Task\n");
+        let labels = c.task.labels().map(|l| l.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(s, "- 目标 / target: `{}` — {} / {}", c.target.name, c.target.zh, c.target.en);
+        let _ = writeln!(
+            s,
+            "- 任务类型 / task: {}{}",
+            c.task.name(),
+            labels.map(|l| format!(" (labels: {l})")).unwrap_or_default()
+        );
+        let _ = writeln!(s, "- 主要指标 / primary metric: `{}`", c.primary_metric.name());
+        if !c.secondary_metrics.is_empty() {
+            let m: Vec<&str> = c.secondary_metrics.iter().map(|m| m.name()).collect();
+            let _ = writeln!(s, "- 其他指标 / also reported: {}", m.join(", "));
+        }
+        let _ = writeln!(s, "\n## 文件 / Files\n");
+        let _ = writeln!(s, "| 文件 file | 行数 rows | 内容 contents |\n|---|---:|---|");
+        let _ =
+            writeln!(s, "| `train.csv`, `train.parquet` | {} | id, features, `{}` |", self.counts.train, c.target.name);
+        let _ = writeln!(s, "| `test.csv`, `test.parquet` | {} | id, features |", self.counts.test);
+        let _ = writeln!(s, "| `sample_submission.csv` | {} | a valid submission |", self.counts.test);
+        let _ = writeln!(s, "| `MANIFEST.json` | – | SHA-256 of every file; commitment to the hidden solution |");
+        let _ = writeln!(
+            s,
+            "\n测试集中约 {:.0}% 的行用于公开榜，其余用于最终（私有）榜；你不知道哪些行属于哪一部分。\n\
+             About {:.0} % of the test rows score the public leaderboard, the rest the final (private) one; \
+             which rows are which is hidden.",
+            c.split.public_share * 100.0,
+            c.split.public_share * 100.0
+        );
+        let _ = writeln!(s, "\n## 如何提交 / How to submit\n");
+        let cols = self.prediction_columns();
+        let _ = writeln!(s, "CSV (UTF-8), header `id,{}`, one row per test id:\n", cols.join(","));
+        let example = match c.prediction {
+            holdout_schema::PredictionFormat::Label => "each row's predicted label",
+            holdout_schema::PredictionFormat::Probability => "the probability that the target is 1",
+            holdout_schema::PredictionFormat::ClassProbabilities => "one probability per class, summing to 1",
+            holdout_schema::PredictionFormat::Value => "the predicted value",
+        };
+        let _ = writeln!(s, "- 预测列 / prediction: {example}. See `sample_submission.csv`.");
+        let _ = writeln!(s, "- 离线检查 / check offline: `holdout validate public/ my_submission.csv`");
+        let _ = writeln!(s, "\n## 隐私保护 / Privacy\n");
+        let r = &self.risk;
+        let _ = writeln!(
+            s,
+            "直接标识信息（手机号、微信、IP、设备、时间、渠道等）均已删除；人口学信息已泛化，使训练集、测试集及两者合并后每种组合至少有 {k} 人。\
+             Direct identifiers (phone, WeChat, IP, device, times, channel) are removed. Demographics are generalized so that \
+             every combination covers at least {k} respondents in train, in test and in both together; `*` means suppressed.",
+            k = r.k
+        );
+        let levels: Vec<String> = r.generalization.levels.iter().map(|(c, _, l)| format!("`{c}` → {l}")).collect();
+        let _ = writeln!(s, "\nGeneralization: {}.", levels.join(", "));
+        let _ = writeln!(s, "\n## 字段 / Columns\n");
+        let _ = writeln!(s, "| 字段 column | 中文 | English | 取值 values |\n|---|---|---|---|");
+        let _ = writeln!(s, "| `id` | 随机编号 | random opaque id | – |");
+        for col in &self.columns {
+            let schema = self.dataset.survey.column(&col.name);
+            let (zh, en) = schema.map_or(("", ""), |c| (c.zh.as_str(), c.en.as_str()));
+            let values = match (&col.values, schema.map(|c| &c.kind)) {
+                (PublishedValues::Text(_), _) => "free text, personal data replaced by [类型] placeholders".to_owned(),
+                (_, Some(ColumnKind::Rating { min, max, reverse, .. })) => {
+                    format!("{min}–{max}{}", if *reverse { " (reverse-keyed: high = bad)" } else { "" })
+                }
+                (_, Some(ColumnKind::MultiSelect { .. })) => "1 ticked, 0 not".to_owned(),
+                (PublishedValues::Coded { labels, .. }, kind) => value_set(labels, kind),
+            };
+            let _ = writeln!(s, "| `{}` | {zh} | {en} | {values} |", col.name);
+        }
+        if !matches!(c.task, Task::Regression) {
+            let _ = writeln!(s, "\n`{}`: {} / {}", c.target.name, c.target.zh, c.target.en);
+        }
+        s
+    }
+
+    pub fn screening_markdown(&self) -> String {
+        let r = &self.screening;
+        let mut s = format!(
+            "# Screening report — {}\n\n{} rows read; {} valid; {} screened out ({:.2} %).\n\n| rule | 规则 | rows | only this rule | first rows |\n|---|---|---:|---:|---|\n",
+            self.contest.name,
+            r.rows,
+            r.valid,
+            r.invalid,
+            100.0 * r.invalid as f64 / r.rows.max(1) as f64
+        );
+        for rule in &r.rules {
+            let ex: Vec<String> = rule.examples.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                s,
+                "| {}{} | {} | {} | {} | {} |",
+                rule.rule,
+                if rule.enabled { "" } else { " (off)" },
+                rule.zh,
+                rule.rows,
+                rule.only,
+                ex.join(", ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nExact duplicate answer vectors: {}; near duplicates: {}. Speeder threshold: {:.1} s. Bursts: {}.",
+            r.exact_duplicates, r.near_duplicates, r.speeder_threshold_seconds, r.bursts
+        );
+        if !r.overlaps.is_empty() {
+            let _ = writeln!(s, "\n## Overlaps\n\n| rule | rule | rows |\n|---|---|---:|");
+            for (a, b, n) in &r.overlaps {
+                let _ = writeln!(s, "| {a} | {b} | {n} |");
+            }
+        }
+        if !r.contradictions.is_empty() {
+            let _ = writeln!(s, "\n## Contradictions\n\n| rule | 规则 | rows |\n|---|---|---:|");
+            for (name, zh, n) in &r.contradictions {
+                let _ = writeln!(s, "| {name} | {zh} | {n} |");
+            }
+        }
+        let _ = writeln!(s, "\nRows with no target after screening: {}.", self.counts.missing_target);
+        s
+    }
+
+    pub fn risk_markdown(&self) -> String {
+        let r = &self.risk;
+        let search = &r.generalization;
+        let mut s = format!(
+            "# Re-identification risk report — {}\n\nPolicy: k = {}, l = {}, suppression ≤ {:.2} %, record risk ≤ {}, average risk ≤ {}, population N = {}.\n\n",
+            self.contest.name,
+            r.k,
+            r.l_diversity.map_or("–".to_owned(), |l| l.to_string()),
+            r.max_suppression * 100.0,
+            r.max_record_risk,
+            r.max_average_risk,
+            r.population
+        );
+        let _ = writeln!(s, "## Generalization\n\n| column | hierarchy | level |\n|---|---|---|");
+        for (c, h, l) in &search.levels {
+            let _ = writeln!(s, "| `{c}` | {h} | {l} |");
+        }
+        let _ = writeln!(
+            s,
+            "\nLattice of {} nodes: {} counted, {} ruled out by failing two-column projections.\n",
+            search.lattice_size, search.evaluated, search.pruned_by_projection
+        );
+        let _ = writeln!(
+            s,
+            "## Risk\n\n| table | records | suppressed | classes | smallest class | highest | average | at risk | sample uniques | population uniques (model) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for t in &r.tables {
+            let risk = &t.risk;
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} ({:.2} %) | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3e} ({:?}) |",
+                t.table,
+                risk.records,
+                risk.suppressed,
+                t.suppressed_share * 100.0,
+                risk.classes,
+                risk.min_class_size,
+                risk.prosecutor_highest,
+                risk.prosecutor_average,
+                risk.records_at_risk,
+                risk.sample_uniques,
+                risk.population_uniques,
+                risk.population_model
+            );
+        }
+        let loss = &r.information_loss;
+        let _ = writeln!(
+            s,
+            "\n## Information loss\n\n- entropy loss (search objective): {:.4}\n- generalization intensity: {:.4}\n- discernibility: {:.4e}\n- non-uniform entropy: {:.4} bits per record\n",
+            loss.entropy_loss, loss.generalization_intensity, loss.discernibility, loss.non_uniform_entropy_bits
+        );
+        let _ = writeln!(s, "Suppressed share by target class: {}", {
+            let v: Vec<String> =
+                r.suppression_by_class.iter().map(|(c, x)| format!("{c}: {:.2} %", x * 100.0)).collect();
+            v.join(", ")
+        });
+        let _ = writeln!(
+            s,
+            "\n## Never published\n\n{}",
+            r.dropped_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        );
+        let text = &r.free_text;
+        let _ = writeln!(
+            s,
+            "\n## Free text\n\nPolicy: {}. Texts: {}; with personal data: {}.",
+            text.policy, text.texts, text.texts_with_pii
+        );
+        for (kind, n) in &text.found {
+            let _ = writeln!(s, "- {kind}: {n}");
+        }
+        s
+    }
+
+    pub fn leakage_markdown(&self) -> String {
+        let r = &self.leakage;
+        let mut s = format!(
+            "# Leakage audit — {}\n\n| check | value | limit |\n|---|---:|---:|\n| adversarial validation AUC (train vs test) | {:.4} | {} |\n| test rows with an identical train twin | {} | {:.0} % of test |\n| id vs target (Spearman), train / test | {:.4} / {:.4} | ≈ 0 |\n| row order vs target (Spearman), train / test | {:.4} / {:.4} | ≈ 0 |\n",
+            self.contest.name,
+            r.adversarial_auc,
+            crate::leakage::MAX_ADVERSARIAL_AUC,
+            r.cross_split_duplicates,
+            crate::leakage::MAX_CROSS_DUPLICATES * 100.0,
+            r.id_target_correlation_train,
+            r.id_target_correlation_test,
+            r.row_order_target_correlation_train,
+            r.row_order_target_correlation_test
+        );
+        let _ =
+            writeln!(s, "\n## Strongest single features on the target\n\n| feature | share explained |\n|---|---:|");
+        for f in &r.top_target_features {
+            let _ = writeln!(s, "| `{}` | {:.4} |", f.feature, f.score);
+        }
+        let _ =
+            writeln!(s, "\n## Features that differ most between train and test\n\n| feature | spread |\n|---|---:|");
+        for f in &r.adversarial_top_features {
+            let _ = writeln!(s, "| `{}` | {:.4} |", f.feature, f.score);
+        }
+        let _ = writeln!(
+            s,
+            "\nVerdict: {}",
+            if r.failures.is_empty() { "pass".to_owned() } else { format!("FAIL — {}", r.failures.join("; ")) }
+        );
+        s
+    }
+}
+
+fn value_set(labels: &[String], kind: Option<&ColumnKind>) -> String {
+    let named = |code: &str| {
+        kind.and_then(ColumnKind::levels)
+            .and_then(|levels| levels.iter().find(|l| l.code.to_string() == code))
+            .map_or(code.to_owned(), |l| format!("{code} = {} / {}", l.zh, l.en))
+    };
+    let shown: Vec<String> = labels
+        .iter()
+        .filter(|l| !l.is_empty())
+        .take(SHOWN_VALUES)
+        .map(|l| if l == "*" { "`*` suppressed".to_owned() } else { named(l) })
+        .collect();
+    let present = labels.iter().filter(|l| !l.is_empty()).count();
+    let mut s = shown.join("; ");
+    if present > SHOWN_VALUES {
+        let _ = write!(s, "; … ({present} values)");
+    }
+    if labels.iter().any(String::is_empty) {
+        s.push_str("; empty = not asked / not answered");
+    }
+    s
+}

@@ -1,0 +1,303 @@
+//! The leakage audit of a split before release: can a model tell train from test
+//! (adversarial validation)? does one feature give the target away? do identical feature
+//! vectors straddle the split? do ids or row order follow the target?
+
+use rustc_hash::FxHashMap as HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Serialize;
+
+/// Adversarial validation may not beat this AUC on a random split.
+pub const MAX_ADVERSARIAL_AUC: f64 = 0.55;
+/// A feature explaining this share of the target's uncertainty on its own is a leak.
+pub const MAX_FEATURE_SCORE: f64 = 0.95;
+/// Test rows whose feature vector also appears in train, as a share of test rows.
+pub const MAX_CROSS_DUPLICATES: f64 = 0.01;
+/// Rows sampled for adversarial validation (each half fits, the other scores).
+const ADVERSARIAL_SAMPLE: usize = 200_000;
+
+/// A categorical feature as the audit sees it: one small code per row.
+#[derive(Debug)]
+pub struct Feature<'a> {
+    pub name: &'a str,
+    pub codes: &'a [u16],
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureScore {
+    pub feature: String,
+    /// Share of the target's entropy (classification) or variance (regression, η²) the feature
+    /// explains on its own, in the training rows.
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakageReport {
+    pub adversarial_auc: f64,
+    /// Features that separate train from test most (log-likelihood ratio spread).
+    pub adversarial_top_features: Vec<FeatureScore>,
+    pub top_target_features: Vec<FeatureScore>,
+    pub cross_split_duplicates: u64,
+    /// Of those, the share whose train twin has the same target.
+    pub cross_split_duplicate_label_agreement: f64,
+    /// Spearman correlation of the published id with the target, in train and in test.
+    pub id_target_correlation_train: f64,
+    pub id_target_correlation_test: f64,
+    /// Correlation of the row position in the published file with the target.
+    pub row_order_target_correlation_train: f64,
+    pub row_order_target_correlation_test: f64,
+    pub failures: Vec<String>,
+}
+
+/// Audits a split. `test` marks test rows; `target` and `class` are per row; `ids` are the
+/// published ids and `position` each row's line in its file.
+#[expect(clippy::too_many_arguments, reason = "the audit reads every per-row fact of the split")]
+pub fn audit(
+    features: &[Feature<'_>],
+    test: &[bool],
+    target: &[f64],
+    class: &[u8],
+    classification: bool,
+    ids: &[String],
+    position: &[usize],
+    seed: u64,
+) -> LeakageReport {
+    let n = test.len();
+    let (adversarial_auc, adversarial_top_features) = adversarial(features, test, seed);
+    let train: Vec<usize> = (0..n).filter(|&i| !test[i]).collect();
+    let test_rows: Vec<usize> = (0..n).filter(|&i| test[i]).collect();
+
+    let mut top_target_features: Vec<FeatureScore> = features
+        .iter()
+        .map(|f| FeatureScore {
+            feature: f.name.to_owned(),
+            score: if classification {
+                entropy_explained(&train, f.codes, class)
+            } else {
+                variance_explained(&train, f.codes, target)
+            },
+        })
+        .collect();
+    top_target_features.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.feature.cmp(&b.feature)));
+    top_target_features.truncate(10);
+
+    // Identical feature vectors on both sides.
+    let hash_row = |i: usize| {
+        let mut h = DefaultHasher::new();
+        for f in features {
+            f.codes[i].hash(&mut h);
+        }
+        h.finish()
+    };
+    let mut train_hashes: HashMap<u64, usize> =
+        HashMap::with_capacity_and_hasher(train.len(), rustc_hash::FxBuildHasher);
+    for &i in &train {
+        train_hashes.entry(hash_row(i)).or_insert(i);
+    }
+    let (mut dup, mut agree) = (0u64, 0u64);
+    for &i in &test_rows {
+        if let Some(&j) = train_hashes.get(&hash_row(i))
+            && features.iter().all(|f| f.codes[i] == f.codes[j])
+        {
+            dup += 1;
+            agree += u64::from(target[i] == target[j]);
+        }
+    }
+
+    let id_rank = |rows: &[usize]| -> Vec<f64> {
+        let mut order: Vec<usize> = rows.to_vec();
+        order.sort_by(|&a, &b| ids[a].cmp(&ids[b]));
+        let mut rank = vec![0.0; n];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r as f64;
+        }
+        rows.iter().map(|&i| rank[i]).collect()
+    };
+    let values = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&i| target[i]).collect() };
+    let positions = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&i| position[i] as f64).collect() };
+    let id_train = spearman(&id_rank(&train), &values(&train));
+    let id_test = spearman(&id_rank(&test_rows), &values(&test_rows));
+    let pos_train = spearman(&positions(&train), &values(&train));
+    let pos_test = spearman(&positions(&test_rows), &values(&test_rows));
+
+    let mut failures = Vec::new();
+    if adversarial_auc > MAX_ADVERSARIAL_AUC {
+        failures.push(format!(
+            "adversarial validation tells train from test with AUC {adversarial_auc:.4} > {MAX_ADVERSARIAL_AUC}"
+        ));
+    }
+    for f in top_target_features.iter().filter(|f| f.score >= MAX_FEATURE_SCORE) {
+        failures.push(format!("feature `{}` alone explains {:.1} % of the target", f.feature, f.score * 100.0));
+    }
+    if !test_rows.is_empty() && dup as f64 / test_rows.len() as f64 > MAX_CROSS_DUPLICATES {
+        failures.push(format!("{dup} test rows have an identical twin in train"));
+    }
+    // A correlation beyond chance: four standard errors plus a small floor.
+    for (what, rho, m) in [
+        ("id", id_train, train.len()),
+        ("id", id_test, test_rows.len()),
+        ("row order", pos_train, train.len()),
+        ("row order", pos_test, test_rows.len()),
+    ] {
+        let limit = 0.01 + 4.0 / (m.max(1) as f64).sqrt();
+        if rho.abs() > limit {
+            failures.push(format!("{what} correlates with the target (Spearman {rho:.4}, limit {limit:.4})"));
+        }
+    }
+    LeakageReport {
+        adversarial_auc,
+        adversarial_top_features,
+        top_target_features,
+        cross_split_duplicates: dup,
+        cross_split_duplicate_label_agreement: if dup == 0 { 0.0 } else { agree as f64 / dup as f64 },
+        id_target_correlation_train: id_train,
+        id_target_correlation_test: id_test,
+        row_order_target_correlation_train: pos_train,
+        row_order_target_correlation_test: pos_test,
+        failures,
+    }
+}
+
+/// Adversarial validation with a categorical naive Bayes model (Laplace smoothing), fitted on
+/// one half of a seeded sample and scored on the other, both ways. Naive Bayes sees every
+/// feature's distribution shift at once and is exact and fast at this size.
+fn adversarial(features: &[Feature<'_>], test: &[bool], seed: u64) -> (f64, Vec<FeatureScore>) {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let n = test.len();
+    let mut sample: Vec<usize> = (0..n).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    sample.shuffle(&mut rng);
+    sample.truncate(ADVERSARIAL_SAMPLE);
+    let (a, b) = sample.split_at(sample.len() / 2);
+    let mut scores = Vec::with_capacity(sample.len());
+    let mut spread = vec![0.0; features.len()];
+    for (fit, score) in [(a, b), (b, a)] {
+        let (fit_test, fit_train) =
+            fit.iter().fold((0.0, 0.0), |(t, r), &i| if test[i] { (t + 1.0, r) } else { (t, r + 1.0) });
+        let tables: Vec<(HashMap<u16, [f64; 2]>, usize)> = features
+            .iter()
+            .map(|f| {
+                let mut counts: HashMap<u16, [f64; 2]> = HashMap::default();
+                for &i in fit {
+                    counts.entry(f.codes[i]).or_default()[usize::from(test[i])] += 1.0;
+                }
+                let distinct = counts.len() + 1;
+                (counts, distinct)
+            })
+            .collect();
+        let llr = |q: usize, code: u16| {
+            let (counts, distinct) = &tables[q];
+            let c = counts.get(&code).copied().unwrap_or_default();
+            ((c[1] + 1.0) / (fit_test + *distinct as f64)).ln() - ((c[0] + 1.0) / (fit_train + *distinct as f64)).ln()
+        };
+        for (q, (counts, _)) in tables.iter().enumerate() {
+            let (lo, hi) =
+                counts.keys().map(|&c| llr(q, c)).fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            spread[q] += (hi - lo) / 2.0;
+        }
+        for &i in score {
+            let s: f64 = (0..features.len()).map(|q| llr(q, features[q].codes[i])).sum();
+            scores.push((s, test[i]));
+        }
+    }
+    let mut top: Vec<FeatureScore> =
+        features.iter().zip(spread).map(|(f, s)| FeatureScore { feature: f.name.to_owned(), score: s }).collect();
+    top.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.feature.cmp(&b.feature)));
+    top.truncate(5);
+    (auc(&mut scores), top)
+}
+
+/// Area under the ROC curve, ties counted half (the Mann–Whitney statistic).
+pub fn auc(scores: &mut [(f64, bool)]) -> f64 {
+    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let positives = scores.iter().filter(|s| s.1).count() as f64;
+    let negatives = scores.len() as f64 - positives;
+    if positives == 0.0 || negatives == 0.0 {
+        return 0.5;
+    }
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < scores.len() {
+        let mut j = i;
+        while j < scores.len() && scores[j].0 == scores[i].0 {
+            j += 1;
+        }
+        let average_rank = (i + j + 1) as f64 / 2.0;
+        rank_sum += average_rank * scores[i..j].iter().filter(|s| s.1).count() as f64;
+        i = j;
+    }
+    (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)
+}
+
+fn entropy(counts: impl Iterator<Item = f64>) -> f64 {
+    let counts: Vec<f64> = counts.filter(|&c| c > 0.0).collect();
+    let total: f64 = counts.iter().sum();
+    counts.iter().map(|&c| -(c / total) * (c / total).ln()).sum()
+}
+
+/// 1 − H(class | feature) / H(class).
+fn entropy_explained(rows: &[usize], codes: &[u16], class: &[u8]) -> f64 {
+    let classes = class.iter().copied().max().map_or(1, |m| usize::from(m) + 1);
+    let values = codes.iter().copied().max().map_or(1, |m| usize::from(m) + 1);
+    let mut joint = vec![0.0; values * classes];
+    let mut marginal = vec![0.0; classes];
+    for &i in rows {
+        joint[usize::from(codes[i]) * classes + usize::from(class[i])] += 1.0;
+        marginal[usize::from(class[i])] += 1.0;
+    }
+    let h = entropy(marginal.iter().copied());
+    if h == 0.0 {
+        return 0.0;
+    }
+    let n = rows.len() as f64;
+    let conditional: f64 = joint.chunks(classes).map(|c| c.iter().sum::<f64>() / n * entropy(c.iter().copied())).sum();
+    1.0 - conditional / h
+}
+
+/// η²: the share of the target's variance explained by the feature's value means.
+fn variance_explained(rows: &[usize], codes: &[u16], target: &[f64]) -> f64 {
+    let n = rows.len() as f64;
+    let mean = rows.iter().map(|&i| target[i]).sum::<f64>() / n;
+    let total: f64 = rows.iter().map(|&i| (target[i] - mean).powi(2)).sum();
+    let mut groups: HashMap<u16, (f64, f64)> = HashMap::default();
+    for &i in rows {
+        let g = groups.entry(codes[i]).or_default();
+        g.0 += target[i];
+        g.1 += 1.0;
+    }
+    let between: f64 = groups.values().map(|(s, c)| c * (s / c - mean).powi(2)).sum();
+    if total == 0.0 { 0.0 } else { between / total }
+}
+
+/// Spearman's rank correlation (average ranks for ties).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let (rx, ry) = (ranks(x), ranks(y));
+    let n = x.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    if vx == 0.0 || vy == 0.0 { 0.0 } else { cov / (vx * vy).sqrt() }
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut rank = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && v[order[j]] == v[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..j] {
+            rank[k] = (i + j - 1) as f64 / 2.0;
+        }
+        i = j;
+    }
+    rank
+}

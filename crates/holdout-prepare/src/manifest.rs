@@ -1,0 +1,80 @@
+//! `MANIFEST.json`: the size and SHA-256 of every public file, and the commitment to the hidden
+//! solution, so anyone can check what was published and, after the contest, that the solution
+//! scored against was the one committed to.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commitment {
+    /// How the value is computed.
+    pub scheme: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub contest: String,
+    pub survey: String,
+    pub holdout_version: String,
+    pub train_rows: u64,
+    pub test_rows: u64,
+    pub files: Vec<ManifestFile>,
+    pub solution_commitment: Commitment,
+}
+
+/// The scheme of [`commitment`].
+pub const COMMITMENT_SCHEME: &str = "sha256(salt bytes ‖ solution.csv bytes); the salt is private/salt.txt (hex)";
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The commitment to a solution file.
+pub fn commitment(salt: &[u8], solution: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(solution);
+    hex(&h.finalize())
+}
+
+/// A running SHA-256 for files too large to hold in memory.
+#[derive(Debug, Default, Clone)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn hex(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
+/// Parses a salt written by prepare (64 hex digits).
+pub fn parse_salt(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    if t.len() != 64 {
+        return None;
+    }
+    (0..32).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).ok()).collect()
+}

@@ -1,0 +1,542 @@
+//! The raw export loaded into memory and validated against the survey schema: one typed,
+//! compact column per schema column. Direct identifiers are kept only as keyed digests.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::fmt;
+use std::io::Read;
+
+use chrono::NaiveDateTime;
+use holdout_schema::text::{self, TextError};
+use holdout_schema::{Column, ColumnKind, Dataset, Role, Survey, Version};
+
+use crate::keys::Secret;
+
+/// Code of a missing value in [`Values::Coded`].
+pub const MISSING: u16 = u16::MAX;
+/// Marker of a missing value in [`Values::Number`].
+pub const NO_NUMBER: i64 = i64::MIN;
+/// Integer columns with at most this many values are dictionary-coded.
+const MAX_CODED_RANGE: i64 = 4096;
+
+/// Where a problem is in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// The file as a whole.
+    File,
+    /// A 1-based line of a CSV file.
+    Line(u64),
+    /// A 1-based row of a Parquet file.
+    Row(u64),
+}
+
+/// A problem in the raw export, located by file, line or row, and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DataError {
+    pub file: String,
+    pub location: Location,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Location::File => write!(f, "{}", self.file)?,
+            Location::Line(l) => write!(f, "{}:{l}", self.file)?,
+            Location::Row(r) => write!(f, "{}: row {r}", self.file)?,
+        }
+        if let Some(c) = &self.column {
+            write!(f, ": column `{c}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The values of one column.
+#[derive(Debug, Clone)]
+pub enum Values {
+    /// Dictionary codes ([`MISSING`] when absent): options, ratings, ticks, small integers and
+    /// short metadata text.
+    Coded { codes: Vec<u16>, dictionary: Vec<String> },
+    /// Integers too wide to code, and timestamps as seconds since 1970 in local time
+    /// ([`NO_NUMBER`] when absent).
+    Number(Vec<i64>),
+    /// Keyed 64-bit digests of direct identifiers (0 when absent).
+    Keyed(Vec<u64>),
+    /// Free text.
+    Text(Vec<Option<Box<str>>>),
+}
+
+/// One validated column of the export.
+#[derive(Debug, Clone)]
+pub struct RawColumn {
+    pub name: String,
+    pub values: Values,
+    /// For coded columns, the integer each dictionary entry stands for, if it is one.
+    pub numbers: Vec<Option<i64>>,
+}
+
+impl RawColumn {
+    /// Dictionary codes of a coded column.
+    pub fn codes(&self) -> Option<&[u16]> {
+        match &self.values {
+            Values::Coded { codes, .. } => Some(codes),
+            _ => None,
+        }
+    }
+
+    /// The integer value of row `row`, for coded integer-like and number columns.
+    pub fn number(&self, row: usize) -> Option<i64> {
+        match &self.values {
+            Values::Coded { codes, .. } => self.numbers.get(usize::from(codes[row])).copied().flatten(),
+            Values::Number(v) => (v[row] != NO_NUMBER).then_some(v[row]),
+            _ => None,
+        }
+    }
+
+    /// The text of row `row` as the export wrote it (digests have none).
+    pub fn text(&self, row: usize) -> Option<&str> {
+        match &self.values {
+            Values::Coded { codes, dictionary } => dictionary.get(usize::from(codes[row])).map(String::as_str),
+            Values::Text(v) => v[row].as_deref(),
+            Values::Number(_) | Values::Keyed(_) => None,
+        }
+    }
+}
+
+/// The whole export, columns in schema order.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub rows: usize,
+    pub columns: Vec<RawColumn>,
+    /// The encoding the CSV was read in (`None` for Parquet).
+    pub encoding: Option<&'static str>,
+}
+
+impl RawTable {
+    /// A column by name.
+    pub fn column(&self, name: &str) -> Option<&RawColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// How one schema column is parsed.
+#[derive(Debug)]
+enum Parser {
+    Levels(HashMap<String, u16>),
+    Range { min: i64, max: i64 },
+    Wide { min: i64, max: i64 },
+    Time(String),
+    Key,
+    Intern { map: HashMap<String, u16>, known: Option<Vec<String>> },
+    Free { max_len: Option<usize> },
+}
+
+/// Builds a [`RawTable`] row by row from string fields (CSV records or Parquet rows).
+#[derive(Debug)]
+pub struct RawTableBuilder<'a> {
+    survey: &'a Survey,
+    secret: &'a Secret,
+    file: String,
+    /// For each schema column, its position in the input's fields.
+    position: Vec<usize>,
+    parsers: Vec<Parser>,
+    version_column: Option<usize>,
+    /// Per column: asked in the public and in the practitioner questionnaire.
+    asked: Vec<[bool; 2]>,
+    columns: Vec<RawColumn>,
+    rows: usize,
+}
+
+impl<'a> RawTableBuilder<'a> {
+    /// Checks the header against the schema: every column present once, nothing unknown.
+    pub fn new(
+        dataset: &'a Dataset,
+        secret: &'a Secret,
+        file: &str,
+        header: &[&str],
+    ) -> Result<RawTableBuilder<'a>, DataError> {
+        let survey = &dataset.survey;
+        let err =
+            |message: String| DataError { file: file.to_owned(), location: Location::Line(1), column: None, message };
+        let mut seen: HashMap<&str, usize> = HashMap::default();
+        for (i, name) in header.iter().enumerate() {
+            if let Some(first) = seen.insert(name, i) {
+                return Err(err(format!("column `{name}` appears twice (fields {} and {})", first + 1, i + 1)));
+            }
+        }
+        let unknown: Vec<&str> = header.iter().copied().filter(|h| survey.column(h).is_none()).collect();
+        let missing: Vec<&str> =
+            survey.columns.iter().map(|c| c.name.as_str()).filter(|c| !seen.contains_key(c)).collect();
+        if !missing.is_empty() || !unknown.is_empty() {
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!("missing {}", quoted(&missing)));
+            }
+            if !unknown.is_empty() {
+                parts.push(format!("not in schema `{}`: {}", survey.name, quoted(&unknown)));
+            }
+            return Err(err(format!("the header does not match the survey schema: {}", parts.join("; "))));
+        }
+        let position: Vec<usize> = survey.columns.iter().map(|c| seen[c.name.as_str()]).collect();
+        let parsers: Vec<Parser> = survey.columns.iter().map(|c| parser(c, dataset)).collect();
+        let columns = survey
+            .columns
+            .iter()
+            .zip(&parsers)
+            .map(|(c, p)| {
+                let (values, numbers) = match p {
+                    Parser::Levels(_) => {
+                        let levels = c.kind.levels().unwrap_or_default();
+                        let dictionary: Vec<String> = levels.iter().map(|l| l.code.to_string()).collect();
+                        let numbers = dictionary.iter().map(|d| d.parse().ok()).collect();
+                        (Values::Coded { codes: Vec::new(), dictionary }, numbers)
+                    }
+                    Parser::Range { min, max } => {
+                        let dictionary: Vec<String> = (*min..=*max).map(|v| v.to_string()).collect();
+                        let numbers = (*min..=*max).map(Some).collect();
+                        (Values::Coded { codes: Vec::new(), dictionary }, numbers)
+                    }
+                    Parser::Wide { .. } | Parser::Time(_) => (Values::Number(Vec::new()), Vec::new()),
+                    Parser::Key => (Values::Keyed(Vec::new()), Vec::new()),
+                    Parser::Intern { .. } => (Values::Coded { codes: Vec::new(), dictionary: Vec::new() }, Vec::new()),
+                    Parser::Free { .. } => (Values::Text(Vec::new()), Vec::new()),
+                };
+                RawColumn { name: c.name.clone(), values, numbers }
+            })
+            .collect();
+        Ok(RawTableBuilder {
+            survey,
+            secret,
+            file: file.to_owned(),
+            position,
+            parsers,
+            version_column: survey.column_index("version"),
+            asked: survey
+                .columns
+                .iter()
+                .map(|c| [c.versions.contains(&Version::Public), c.versions.contains(&Version::Practitioner)])
+                .collect(),
+            columns,
+            rows: 0,
+        })
+    }
+
+    /// Adds one row; `fields` are in the header's order.
+    pub fn push<S: AsRef<str>>(&mut self, fields: &[S], location: Location) -> Result<(), DataError> {
+        self.push_with(fields.len(), |i| fields[i].as_ref(), location)
+    }
+
+    /// Adds one row whose `len` fields (in the header's order) `field` returns.
+    pub fn push_with<'f>(
+        &mut self,
+        len: usize,
+        field: impl Fn(usize) -> &'f str,
+        location: Location,
+    ) -> Result<(), DataError> {
+        let fields = field;
+        if len != self.position.len() {
+            return Err(DataError {
+                file: self.file.clone(),
+                location,
+                column: None,
+                message: format!("expected {} fields like the header, found {}", self.position.len(), len),
+            });
+        }
+        let version = match self.version_column {
+            Some(v) => match fields(self.position[v]) {
+                "public" => Some(Version::Public),
+                "practitioner" => Some(Version::Practitioner),
+                _ => None,
+            },
+            None => None,
+        };
+        for (i, column) in self.survey.columns.iter().enumerate() {
+            let field = fields(self.position[i]);
+            let asked = version.is_none_or(|v| self.asked[i][usize::from(v == Version::Practitioner)]);
+            let absent = (field.is_empty() && (!asked || column.missing.as_deref() == Some("")))
+                || column.missing.as_deref().is_some_and(|m| !m.is_empty() && m == field);
+            let result = if absent {
+                push_missing(&mut self.columns[i].values);
+                Ok(())
+            } else if !asked {
+                Err(format!(
+                    "`{field}` given, but this column is not asked in the {} questionnaire (it must be empty)",
+                    version.map_or("", Version::as_str)
+                ))
+            } else {
+                push_value(&mut self.parsers[i], &mut self.columns[i], column, field, self.secret)
+            };
+            result.map_err(|message| DataError {
+                file: self.file.clone(),
+                location,
+                column: Some(column.name.clone()),
+                message,
+            })?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    pub fn finish(mut self, encoding: Option<&'static str>) -> RawTable {
+        for (column, parser) in self.columns.iter_mut().zip(&self.parsers) {
+            if let (Parser::Intern { .. }, Values::Coded { dictionary, .. }) = (parser, &column.values) {
+                column.numbers = dictionary.iter().map(|d| d.parse().ok()).collect();
+            }
+        }
+        RawTable { rows: self.rows, columns: self.columns, encoding }
+    }
+}
+
+fn quoted(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!(" and {} more", names.len() - SHOWN));
+    }
+    s
+}
+
+fn parser(column: &Column, dataset: &Dataset) -> Parser {
+    if column.role == Role::DirectIdentifier || matches!(column.kind, ColumnKind::Identifier { .. }) {
+        return Parser::Key;
+    }
+    match &column.kind {
+        ColumnKind::Categorical { levels } | ColumnKind::Ordinal { levels } => {
+            Parser::Levels(levels.iter().enumerate().map(|(i, l)| (l.code.to_string(), i as u16)).collect())
+        }
+        ColumnKind::Rating { min, max, .. } => Parser::Range { min: *min, max: *max },
+        ColumnKind::MultiSelect { .. } => Parser::Range { min: 0, max: 1 },
+        ColumnKind::Integer { min, max, .. } if max - min < MAX_CODED_RANGE => Parser::Range { min: *min, max: *max },
+        ColumnKind::Integer { min, max, .. } => Parser::Wide { min: *min, max: *max },
+        ColumnKind::Timestamp { format } => Parser::Time(format.clone()),
+        ColumnKind::Identifier { .. } => Parser::Key,
+        ColumnKind::Text { max_len } if column.role == Role::FreeText => Parser::Free { max_len: *max_len },
+        ColumnKind::Text { .. } => {
+            // Text checked against a hierarchy (a city) or interned as it comes (metadata).
+            let known = column.hierarchy.as_ref().and_then(|h| dataset.hierarchies.get(h)).map(|h| {
+                let mut values: Vec<String> = h.rows().map(|r| r[0].clone()).collect();
+                values.sort();
+                values
+            });
+            Parser::Intern { map: HashMap::default(), known }
+        }
+    }
+}
+
+fn push_missing(values: &mut Values) {
+    match values {
+        Values::Coded { codes, .. } => codes.push(MISSING),
+        Values::Number(v) => v.push(NO_NUMBER),
+        Values::Keyed(v) => v.push(0),
+        Values::Text(v) => v.push(None),
+    }
+}
+
+fn push_value(
+    parser: &mut Parser,
+    column: &mut RawColumn,
+    schema: &Column,
+    field: &str,
+    secret: &Secret,
+) -> Result<(), String> {
+    let undecodable = || field.contains('\u{FFFD}');
+    let result = parse_into(parser, column, schema, field, secret);
+    match result {
+        Err(_) if undecodable() => Err(format!("undecodable bytes in `{field}` (is the file in another encoding?)")),
+        other => other,
+    }
+}
+
+fn parse_into(
+    parser: &mut Parser,
+    column: &mut RawColumn,
+    schema: &Column,
+    field: &str,
+    secret: &Secret,
+) -> Result<(), String> {
+    if matches!(parser, Parser::Free { .. } | Parser::Intern { .. }) && field.contains('\u{FFFD}') {
+        return Err(String::new());
+    }
+    match (parser, &mut column.values) {
+        (Parser::Levels(map), Values::Coded { codes, dictionary }) => match map.get(field) {
+            Some(&c) => codes.push(c),
+            None => return Err(format!("`{field}` is not one of the options: {}", option_list(dictionary))),
+        },
+        (Parser::Range { min, max }, Values::Coded { codes, .. }) => {
+            let v = integer(field)?;
+            if v < *min || v > *max {
+                return Err(format!("{v} is outside {min}–{max}"));
+            }
+            codes.push((v - *min) as u16);
+        }
+        (Parser::Wide { min, max }, Values::Number(values)) => {
+            let v = integer(field)?;
+            if v < *min || v > *max {
+                return Err(format!("{v} is outside {min}–{max}"));
+            }
+            values.push(v);
+        }
+        (Parser::Time(format), Values::Number(values)) => {
+            let t = NaiveDateTime::parse_from_str(field, format)
+                .map_err(|e| format!("`{field}` is not a time in the format `{format}` ({e})"))?;
+            values.push(t.and_utc().timestamp());
+        }
+        (Parser::Key, Values::Keyed(values)) => {
+            values.push(secret.digest64(&schema.name, normalize_identifier(field).as_bytes()));
+        }
+        (Parser::Intern { map, known }, Values::Coded { codes, dictionary }) => {
+            if let Some(&c) = map.get(field) {
+                codes.push(c);
+            } else {
+                if let Some(known) = known
+                    && known.binary_search_by(|k| k.as_str().cmp(field)).is_err()
+                {
+                    let h = schema.hierarchy.as_deref().unwrap_or_default();
+                    return Err(format!("`{field}` is not in the `{h}` hierarchy"));
+                }
+                if dictionary.len() >= usize::from(MISSING) {
+                    return Err(format!("more than {} distinct values", MISSING - 1));
+                }
+                let c = dictionary.len() as u16;
+                dictionary.push(field.to_owned());
+                map.insert(field.to_owned(), c);
+                codes.push(c);
+            }
+        }
+        (Parser::Free { max_len }, Values::Text(values)) => {
+            if let Some(max) = max_len
+                && field.chars().count() > *max
+            {
+                return Err(format!(
+                    "the text is {} characters long; at most {max} are allowed",
+                    field.chars().count()
+                ));
+            }
+            values.push(Some(field.into()));
+        }
+        _ => unreachable!("each parser is built with its matching value store"),
+    }
+    Ok(())
+}
+
+fn integer(field: &str) -> Result<i64, String> {
+    field.trim().parse::<i64>().map_err(|_| format!("`{field}` is not an integer"))
+}
+
+fn option_list(dictionary: &[String]) -> String {
+    let mut s = dictionary.iter().take(12).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if dictionary.len() > 12 {
+        s.push_str(", …");
+    }
+    s
+}
+
+/// The canonical form of an identifier before keying: trimmed, full-width ASCII folded, and a
+/// mainland mobile stripped of its country prefix and separators, so that one person's
+/// variants link.
+pub fn normalize_identifier(value: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let value = value.trim();
+    // The common case: plain ASCII that is not a phone number with a prefix or separators.
+    let phone_like =
+        (11..=20).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit() || b" -+()".contains(&b));
+    if value.is_ascii() && !phone_like {
+        return Cow::Borrowed(value);
+    }
+    let folded: String = value
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
+    let digits: String = folded.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let national = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
+    if national.len() == 11 && national.starts_with('1') && national.bytes().all(|b| b.is_ascii_digit()) {
+        Cow::Owned(national.to_owned())
+    } else {
+        Cow::Owned(folded)
+    }
+}
+
+/// Records handed from the parsing thread to the converting thread at a time.
+const BATCH: usize = 4096;
+
+/// Reads a CSV export (any encoding [`text::decode`] accepts, LF or CRLF, quoted fields).
+/// One thread splits records while the calling thread validates and converts them.
+pub fn read_csv<R: Read + Send>(
+    dataset: &Dataset,
+    secret: &Secret,
+    file: &str,
+    reader: R,
+) -> Result<RawTable, DataError> {
+    let whole = |message: String| DataError { file: file.to_owned(), location: Location::File, column: None, message };
+    let decoded = text::decode(reader).map_err(|e| match e {
+        TextError::Empty => whole("the file is empty".into()),
+        e => whole(e.to_string()),
+    })?;
+    let encoding = decoded.encoding.name();
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+    let line_error = |e: &csv::Error| {
+        let line = e.position().map_or(0, csv::Position::line);
+        let message = match e.kind() {
+            csv::ErrorKind::Utf8 { err, .. } => {
+                format!("field {} is not valid UTF-8 text (undecodable bytes)", err.field() + 1)
+            }
+            _ => e.to_string(),
+        };
+        DataError { file: file.to_owned(), location: Location::Line(line.max(1)), column: None, message }
+    };
+    let mut record = csv::StringRecord::new();
+    if !csv.read_record(&mut record).map_err(|e| line_error(&e))? {
+        return Err(whole("the file is empty".into()));
+    }
+    let header: Vec<String> = record.iter().map(|h| h.trim().to_owned()).collect();
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut builder = RawTableBuilder::new(dataset, secret, file, &header_refs)?;
+    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, DataError>>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut end = false;
+                while batch.len() < BATCH {
+                    let mut record = csv::StringRecord::new();
+                    match csv.read_record(&mut record) {
+                        Ok(true) => batch.push(record),
+                        Ok(false) => {
+                            end = true;
+                            break;
+                        }
+                        Err(e) => {
+                            let _ = send.send(Err(line_error(&e)));
+                            return;
+                        }
+                    }
+                }
+                // The receiver hangs up when it meets bad data; stop reading then.
+                if send.send(Ok(batch)).is_err() || end {
+                    return;
+                }
+            }
+        });
+        for batch in receive {
+            for record in batch? {
+                let line = record.position().map_or(0, csv::Position::line);
+                // A blank line in the middle of a file is an error, a trailing newline is not.
+                if record.len() == 1 && record[0].is_empty() {
+                    continue;
+                }
+                builder.push_with(record.len(), |i| &record[i], Location::Line(line))?;
+            }
+        }
+        Ok::<(), DataError>(())
+    })?;
+    if builder.rows == 0 {
+        return Err(whole("the file has a header but no rows".into()));
+    }
+    Ok(builder.finish(Some(encoding)))
+}
