@@ -1,0 +1,126 @@
+//! Properties of a prepared release: the split partitions the published rows and never
+//! separates a respondent; k-anonymity (and l-diversity) hold on train, on test and on their
+//! union; ids never repeat; the same inputs give the same bytes.
+
+use std::collections::{HashMap, HashSet};
+
+use holdout_prepare::bundle::{Bundle, PrepareError, PublishedValues, Table, prepare};
+use holdout_prepare::keys::Secret;
+use holdout_prepare::split::{Part, split};
+use proptest::prelude::*;
+
+use crate::support::{competition, dataset, secret, table};
+
+/// Per equivalence class: its rows and the distinct targets among them.
+type Classes = HashMap<Vec<String>, (u64, HashSet<u64>)>;
+
+/// Rows per equivalence class of the published quasi-identifiers, in train, test and both;
+/// suppressed rows (all quasi-identifiers `*`) are left out, as ARX does.
+fn class_sizes(bundle: &Bundle<'_>) -> [Classes; 3] {
+    let qis: Vec<&str> = bundle.contest.privacy.quasi_identifiers.iter().map(|q| q.column.as_str()).collect();
+    let columns: Vec<_> = bundle.columns.iter().filter(|c| qis.contains(&c.name.as_str())).collect();
+    let mut out: [Classes; 3] = Default::default();
+    for (table, index) in [(Table::Train, 0), (Table::Test, 1)] {
+        let rows: Vec<usize> =
+            (0..bundle.ids.len()).filter(|&i| bundle.part[i].is_test() == (table == Table::Test)).collect();
+        for i in rows {
+            let key: Vec<String> = columns.iter().map(|c| c.text(i).to_owned()).collect();
+            if key.iter().all(|v| v == "*") {
+                continue;
+            }
+            for slot in [index, 2] {
+                let e = out[slot].entry(key.clone()).or_default();
+                e.0 += 1;
+                e.1.insert(bundle.target[i].to_bits());
+            }
+        }
+    }
+    out
+}
+
+fn check_release(bundle: &Bundle<'_>) {
+    let k = u64::from(bundle.contest.privacy.k);
+    let [train, test, union] = class_sizes(bundle);
+    for (name, classes) in [("train", &train), ("test", &test), ("union", &union)] {
+        let smallest = classes.values().map(|c| c.0).min().unwrap_or(k);
+        assert!(smallest >= k, "{name}: a class of {smallest} < k = {k}");
+    }
+    if let Some(l) = bundle.contest.privacy.l_diversity {
+        let poorest = train.values().map(|c| c.1.len()).min().unwrap_or(l as usize);
+        assert!(poorest >= l as usize, "train: a class with {poorest} distinct targets < l = {l}");
+    }
+    let ids: HashSet<&String> = bundle.ids.iter().collect();
+    assert_eq!(ids.len(), bundle.ids.len(), "a published id repeats");
+    assert_eq!(bundle.counts.train + bundle.counts.test, bundle.ids.len() as u64, "train and test partition the rows");
+    assert_eq!(bundle.counts.public + bundle.counts.private, bundle.counts.test);
+    for column in &bundle.columns {
+        if let PublishedValues::Coded { codes, labels } = &column.values {
+            assert!(codes.iter().all(|&c| usize::from(c) < labels.len()));
+        }
+    }
+}
+
+fn csv_bytes(bundle: &Bundle<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    bundle.write_csv(Table::Train, &mut out).unwrap();
+    bundle.write_csv(Table::Test, &mut out).unwrap();
+    bundle.write_solution(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_same_inputs_give_the_same_release_and_another_secret_another() {
+    let (raw, _) = table(8000, 3);
+    let contest = competition("security-sense");
+    let a = prepare(dataset(), &contest, raw, &secret()).unwrap();
+    let b = prepare(dataset(), &contest, raw, &secret()).unwrap();
+    assert_eq!(csv_bytes(&a), csv_bytes(&b));
+    let other = Secret::new(b"another secret, also at least thirty-two bytes long").unwrap();
+    let c = prepare(dataset(), &contest, raw, &other).unwrap();
+    assert_ne!(a.ids, c.ids, "ids come from the secret");
+    assert!(a.dataset_card().contains("sample_submission.csv"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_release_is_k_anonymous_on_train_test_and_union(
+        rows in 3000u64..9000,
+        seed in 0u64..1000,
+        contest in prop::sample::select(vec!["security-sense", "fraud-exposure", "satisfaction-index"]),
+    ) {
+        let (raw, _) = table(rows, seed);
+        let contest = competition(contest);
+        match prepare(dataset(), &contest, raw, &secret()) {
+            Ok(bundle) => check_release(&bundle),
+            // Small random exports may fail a leakage check by chance; never a privacy one.
+            Err(PrepareError::Blocked(failures)) => {
+                prop_assert!(failures.iter().all(|f| !f.contains("risk") && !f.contains("below k")), "{failures:?}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn the_split_partitions_rows_and_keeps_respondents_whole(
+        groups in prop::collection::vec(0usize..400, 1..2000),
+        classes in prop::collection::vec(0u8..5, 2000),
+        seed in any::<u64>(),
+    ) {
+        let mut contest = competition("security-sense");
+        contest.split.seed = seed;
+        contest.split.b_share = Some(0.5);
+        let class = &classes[..groups.len()];
+        let parts = split(&contest, &secret(), &groups, class);
+        prop_assert_eq!(parts.len(), groups.len());
+        let mut side: HashMap<usize, Part> = HashMap::new();
+        for (g, p) in groups.iter().zip(&parts) {
+            prop_assert_eq!(*side.entry(*g).or_insert(*p), *p, "group {} is split", g);
+        }
+        let distinct = side.len() as f64;
+        let test = side.values().filter(|p| p.is_test()).count() as f64;
+        // Stratified rounding: at most half a group per stratum off the share.
+        prop_assert!((test - distinct * contest.split.test_share).abs() <= 5.0 * 0.5 + 1.0, "{test} of {distinct}");
+    }
+}
