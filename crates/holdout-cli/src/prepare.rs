@@ -61,6 +61,7 @@ pub fn run(args: &Args) -> Outcome {
     drop(table);
     tracing::info!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     write_bundle(&bundle, &out.temp, env!("CARGO_PKG_VERSION"))?;
+    tracing::info!("written in {:.1} s", started.elapsed().as_secs_f64());
     out.commit()?;
     let c = &bundle.counts;
     println!(
@@ -149,22 +150,27 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
         let f = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error()))?;
         f.sync_all().with_context(|| format!("cannot write {}", path.display()))
     };
-    // Train on one thread, test and the rest on the other.
-    let write_table = |table: Table, csv_name: &str, parquet_name: &str| -> anyhow::Result<()> {
-        let mut w = create(public.join(csv_name))?;
+    let write_csv = |table: Table, name: &str| -> anyhow::Result<()> {
+        let mut w = create(public.join(name))?;
         bundle.write_csv(table, &mut w.1)?;
-        finish(w)?;
-        let mut w = create(public.join(parquet_name))?;
-        write_parquet(bundle, table, &mut w.1).with_context(|| format!("cannot write {parquet_name}"))?;
         finish(w)
     };
+    let write_typed = |table: Table, name: &str| -> anyhow::Result<()> {
+        let mut w = create(public.join(name))?;
+        write_parquet(bundle, table, &mut w.1).with_context(|| format!("cannot write {name}"))?;
+        finish(w)
+    };
+    // The train files are the big ones: one thread each; the test files on this thread.
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let train = scope.spawn(|| write_table(Table::Train, "train.csv", "train.parquet"));
-        write_table(Table::Test, "test.csv", "test.parquet")?;
+        let csv = scope.spawn(|| write_csv(Table::Train, "train.csv"));
+        let parquet = scope.spawn(|| write_typed(Table::Train, "train.parquet"));
+        write_csv(Table::Test, "test.csv")?;
+        write_typed(Table::Test, "test.parquet")?;
         let mut w = create(public.join("sample_submission.csv"))?;
         bundle.write_sample_submission(&mut w.1)?;
         finish(w)?;
-        train.join().map_err(|_| anyhow!("the train writer panicked"))?
+        csv.join().map_err(|_| anyhow!("the train.csv writer panicked"))??;
+        parquet.join().map_err(|_| anyhow!("the train.parquet writer panicked"))?
     })?;
     fs::write(public.join("README.md"), bundle.dataset_card())?;
 

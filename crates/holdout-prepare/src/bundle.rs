@@ -3,11 +3,10 @@
 //! that justify publishing them. Writers take any `io::Write`; the caller owns the files.
 
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
 
 use holdout_schema::{ColumnKind, Competition, Dataset, FreeTextPolicy, PredictionFormat, Task};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::generalize::{self, Domain, Generalization, Rows};
@@ -149,6 +148,7 @@ pub fn prepare<'a>(
     secret: &Secret,
 ) -> Result<Bundle<'a>, PrepareError> {
     let screened = screen::screen(dataset, &contest.screening, table)?;
+    tracing::info!(invalid = screened.report.invalid, "screened");
     let all_targets = split::targets(dataset, contest, table);
     let mut missing_target = 0;
     let rows: Vec<usize> = (0..table.rows)
@@ -175,11 +175,13 @@ pub fn prepare<'a>(
     let part = split::split(contest, secret, &groups, &class);
     let test: Vec<bool> = part.iter().map(|p| p.is_test()).collect();
     let ids = split::ids(secret, contest.split.seed, rows.len());
+    tracing::info!(rows = rows.len(), "split");
 
     // Quasi-identifiers.
     let domains = generalize::domains(dataset, &contest.privacy, table)?;
     let (domains, generalization) =
         generalize::search(domains, &contest.privacy, table, &Rows { rows: &rows, test: &test, class: &class });
+    tracing::info!(evaluated = generalization.evaluated, node = ?generalization.node, "generalized");
 
     // Published columns.
     let scrubber = (contest.privacy.free_text == FreeTextPolicy::Scrub).then(Scrubber::new);
@@ -249,6 +251,7 @@ pub fn prepare<'a>(
         }
     }
 
+    tracing::info!("published columns built");
     let risk =
         risk_report(dataset, contest, table, &rows, &domains, generalization, &columns, &test, &class, &free_text)?;
     let features: Vec<Feature<'_>> = columns
@@ -258,10 +261,11 @@ pub fn prepare<'a>(
             PublishedValues::Text(_) => None,
         })
         .collect();
+    tracing::info!("risk assessed");
     let classification = !matches!(contest.task, Task::Regression);
-    let leakage =
-        leakage::audit(&features, &test, &target, &class, classification, &ids, &position, contest.split.seed);
+    let leakage = leakage::audit(&features, &test, &target, &class, classification, &position, contest.split.seed);
 
+    tracing::info!(auc = leakage.adversarial_auc, "leakage audited");
     let mut failures = risk.failures.clone();
     failures.extend(leakage.failures.iter().cloned());
     if !failures.is_empty() {
@@ -312,25 +316,31 @@ fn qi_column(
     suppressed: &[bool],
 ) -> PublishedValues {
     let Values::Coded { codes, dictionary } = &raw.values else { unreachable!("domains are built from coded columns") };
-    let mut labels: Vec<String> = Vec::new();
-    let mut index: HashMap<String, u16> = HashMap::default();
-    let mut code_of = |label: &str| -> u16 {
-        if let Some(&c) = index.get(label) {
-            return c;
-        }
-        labels.push(label.to_owned());
-        index.insert(label.to_owned(), (labels.len() - 1) as u16);
-        (labels.len() - 1) as u16
-    };
-    // Labels in the order of the level's values, then `*`.
-    for l in &d.labels[usize::from(level)] {
-        code_of(l);
+    // Labels: the level's values, then `*`; each raw code (and "missing") maps to one of them.
+    let mut labels: Vec<String> = d.labels[usize::from(level)].clone();
+    if !labels.iter().any(|l| l == "*") {
+        labels.push("*".to_owned());
     }
-    let star = code_of("*");
+    let star = labels.iter().position(|l| l == "*").unwrap_or_default() as u16;
+    let published_code = |code: u16| -> u16 {
+        let label = d.label(code, dictionary.len(), level);
+        labels.iter().position(|l| l == label).unwrap_or(usize::from(star)) as u16
+    };
+    let mut by_code: Vec<u16> = (0..dictionary.len()).map(|c| published_code(c as u16)).collect();
+    by_code.push(published_code(MISSING));
+    let missing = dictionary.len();
     let published = rows
         .iter()
         .zip(suppressed)
-        .map(|(&r, &s)| if s { star } else { code_of(d.label(codes[r], dictionary.len(), level)) })
+        .map(|(&r, &s)| {
+            if s {
+                star
+            } else if codes[r] == MISSING {
+                by_code[missing]
+            } else {
+                by_code[usize::from(codes[r])]
+            }
+        })
         .collect();
     PublishedValues::Coded { codes: published, labels }
 }

@@ -210,14 +210,12 @@ impl Bundle<'_> {
     pub fn leakage_markdown(&self) -> String {
         let r = &self.leakage;
         let mut s = format!(
-            "# Leakage audit — {}\n\n| check | value | limit |\n|---|---:|---:|\n| adversarial validation AUC (train vs test) | {:.4} | {} |\n| test rows with an identical train twin | {} | {:.0} % of test |\n| id vs target (Spearman), train / test | {:.4} / {:.4} | ≈ 0 |\n| row order vs target (Spearman), train / test | {:.4} / {:.4} | ≈ 0 |\n",
+            "# Leakage audit — {}\n\n| check | value | limit |\n|---|---:|---:|\n| adversarial validation AUC (train vs test) | {:.4} | {} |\n| test rows with an identical train twin | {} | {:.0} % of test |\n| row (= id) order vs target (Spearman), train / test | {:.4} / {:.4} | ≈ 0 |\n",
             self.contest.name,
             r.adversarial_auc,
             crate::leakage::MAX_ADVERSARIAL_AUC,
             r.cross_split_duplicates,
             crate::leakage::MAX_CROSS_DUPLICATES * 100.0,
-            r.id_target_correlation_train,
-            r.id_target_correlation_test,
             r.row_order_target_correlation_train,
             r.row_order_target_correlation_test
         );

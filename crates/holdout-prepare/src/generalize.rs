@@ -11,9 +11,8 @@
 //! those a failing projection rules out, each counted by rolling up the frequency set of an
 //! already counted node below it instead of re-reading the rows.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use holdout_schema::{Dataset, Privacy};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::raw::{MISSING, RawTable, Values};

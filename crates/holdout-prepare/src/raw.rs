@@ -1,13 +1,13 @@
 //! The raw export loaded into memory and validated against the survey schema: one typed,
 //! compact column per schema column. Direct identifiers are kept only as keyed digests.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::io::Read;
 
 use chrono::NaiveDateTime;
 use holdout_schema::text::{self, TextError};
 use holdout_schema::{Column, ColumnKind, Dataset, Role, Survey, Version};
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::keys::Secret;
 
@@ -102,6 +102,25 @@ impl RawColumn {
             Values::Number(_) | Values::Keyed(_) => None,
         }
     }
+}
+
+/// The combined key of several keyed columns in one row, or `None` if any is missing. Exact
+/// for one or two columns (the digests side by side); more are folded, which at 128 bits
+/// still makes a false match practically impossible.
+pub fn composite_key(columns: &[&Vec<u64>], row: usize) -> Option<u128> {
+    let mut key = 0u128;
+    for (i, c) in columns.iter().enumerate() {
+        let d = c[row];
+        if d == 0 {
+            return None;
+        }
+        key = if i < 2 {
+            (key << 64) | u128::from(d)
+        } else {
+            key.rotate_left(37) ^ u128::from(d).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        };
+    }
+    Some(key)
 }
 
 /// The whole export, columns in schema order.

@@ -2,13 +2,14 @@
 //! speeders, straight-liners, self-contradicting answers and scripted bursts. Every rule runs on
 //! every row, so the report can show overlaps; a row flagged by any rule is dropped.
 
-use rustc_hash::FxHashMap as HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use holdout_schema::{Code, ColumnKind, Dataset, Role, Screening, Test};
+use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::FxHasher;
 use serde::Serialize;
 
-use crate::raw::{MISSING, RawColumn, RawTable, Values};
+use crate::raw::{MISSING, RawColumn, RawTable, Values, composite_key};
 
 /// The screening rules, one bit each in [`Screened::flags`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,12 +166,9 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
             .collect::<Result<_, _>>()?;
         if !device.is_empty() {
             let window = (config.device_window_hours * 3600.0) as i64;
-            let mut last: HashMap<Vec<u64>, i64> = HashMap::with_capacity_and_hasher(n, rustc_hash::FxBuildHasher);
+            let mut last: HashMap<u128, i64> = HashMap::with_capacity_and_hasher(n, rustc_hash::FxBuildHasher);
             for &r in &order {
-                let key: Vec<u64> = device.iter().map(|d| d[r]).collect();
-                if key.contains(&0) {
-                    continue;
-                }
+                let Some(key) = composite_key(&device, r) else { continue };
                 match last.get(&key) {
                     // The first response from the device opens a window; later ones inside it repeat.
                     Some(&start) if submitted[r] - start <= window => flags[r] |= Rule::RepeatDevice.bit(),
@@ -198,12 +196,17 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
     if config.duplicates || config.near_duplicates {
         let mut blocks: HashMap<u64, Vec<usize>> = HashMap::with_capacity_and_hasher(n, rustc_hash::FxBuildHasher);
         for &r in &order {
-            let mut h = DefaultHasher::new();
+            let mut h = FxHasher::default();
             for c in &others {
                 hash_cell(c, r, &mut h);
             }
             let kept = blocks.entry(h.finish()).or_default();
-            let earlier = kept.iter().map(|&k| rating_distance(&ratings, k, r)).min();
+            // The hash only proposes; the other answers must really be equal.
+            let earlier = kept
+                .iter()
+                .filter(|&&k| others.iter().all(|c| same_cell(c, k, r)))
+                .map(|&k| rating_distance(&ratings, k, r))
+                .min();
             match earlier {
                 Some(Some(0)) if config.duplicates => {
                     exact += 1;
@@ -275,7 +278,16 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
     Ok(Screened { flags, report })
 }
 
-fn hash_cell(column: &RawColumn, row: usize, h: &mut DefaultHasher) {
+fn same_cell(column: &RawColumn, a: usize, b: usize) -> bool {
+    match &column.values {
+        Values::Coded { codes, .. } => codes[a] == codes[b],
+        Values::Number(v) => v[a] == v[b],
+        Values::Keyed(v) => v[a] == v[b],
+        Values::Text(v) => v[a] == v[b],
+    }
+}
+
+fn hash_cell(column: &RawColumn, row: usize, h: &mut FxHasher) {
     match &column.values {
         Values::Coded { codes, .. } => codes[row].hash(h),
         Values::Number(v) => v[row].hash(h),

@@ -1,15 +1,14 @@
 //! The target, respondent groups, and the seeded, group-aware, stratified split into train and
 //! test (public/private rows, and boards A/B when configured), with fresh opaque row ids.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-
 use holdout_schema::{ColumnKind, Competition, Dataset, Screening, TargetDerivation, Task};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::keys::Secret;
-use crate::raw::{RawTable, Values};
+use crate::raw::{RawTable, Values, composite_key};
 
 /// Deciles stand in for classes of a continuous target (stratification, l-diversity).
 const REGRESSION_BINS: usize = 10;
@@ -89,12 +88,9 @@ pub fn groups(config: &Screening, table: &RawTable, rows: &[usize]) -> Vec<usize
     let mut keys: Vec<Vec<&Vec<u64>>> = config.person_keys.iter().filter_map(|k| keyed(k)).map(|k| vec![k]).collect();
     keys.push(config.device_key.iter().filter_map(|k| keyed(k)).collect());
     for key in keys.iter().filter(|k| !k.is_empty()) {
-        let mut first: HashMap<Vec<u64>, usize> = HashMap::default();
+        let mut first: HashMap<u128, usize> = HashMap::default();
         for (i, &r) in rows.iter().enumerate() {
-            let k: Vec<u64> = key.iter().map(|c| c[r]).collect();
-            if k.contains(&0) {
-                continue;
-            }
+            let Some(k) = composite_key(key, r) else { continue };
             match first.get(&k) {
                 Some(&j) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
