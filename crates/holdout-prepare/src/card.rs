@@ -80,7 +80,13 @@ impl Bundle<'_> {
                     format!("{min}–{max}{}", if *reverse { " (reverse-keyed: high = bad)" } else { "" })
                 }
                 (_, Some(ColumnKind::MultiSelect { .. })) => "1 ticked, 0 not".to_owned(),
-                (PublishedValues::Coded { labels, .. }, kind) => value_set(labels, kind),
+                (PublishedValues::Coded { codes, labels }, kind) => {
+                    let mut used = vec![false; labels.len()];
+                    for &c in codes {
+                        used[usize::from(c)] = true;
+                    }
+                    value_set(labels, &used, kind)
+                }
             };
             let _ = writeln!(s, "| `{}` | {zh} | {en} | {values} |", col.name);
         }
@@ -238,24 +244,23 @@ impl Bundle<'_> {
     }
 }
 
-fn value_set(labels: &[String], kind: Option<&ColumnKind>) -> String {
+fn value_set(labels: &[String], used: &[bool], kind: Option<&ColumnKind>) -> String {
     let named = |code: &str| {
         kind.and_then(ColumnKind::levels)
             .and_then(|levels| levels.iter().find(|l| l.code.to_string() == code))
             .map_or(code.to_owned(), |l| format!("{code} = {} / {}", l.zh, l.en))
     };
-    let shown: Vec<String> = labels
+    let present: Vec<&String> = labels.iter().zip(used).filter(|(l, u)| **u && !l.is_empty()).map(|(l, _)| l).collect();
+    let shown: Vec<String> = present
         .iter()
-        .filter(|l| !l.is_empty())
         .take(SHOWN_VALUES)
-        .map(|l| if l == "*" { "`*` suppressed".to_owned() } else { named(l) })
+        .map(|l| if *l == "*" { "`*` suppressed".to_owned() } else { named(l) })
         .collect();
-    let present = labels.iter().filter(|l| !l.is_empty()).count();
     let mut s = shown.join("; ");
-    if present > SHOWN_VALUES {
-        let _ = write!(s, "; … ({present} values)");
+    if present.len() > SHOWN_VALUES {
+        let _ = write!(s, "; … ({} values)", present.len());
     }
-    if labels.iter().any(String::is_empty) {
+    if labels.iter().zip(used).any(|(l, u)| *u && l.is_empty()) {
         s.push_str("; empty = not asked / not answered");
     }
     s
