@@ -1,0 +1,6 @@
+//! Integration tests of holdout-score: one binary, one module per concern.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on bad fixtures")]
+
+// mod parity; (waiting for the oracle)
+mod submission;

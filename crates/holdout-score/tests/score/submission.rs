@@ -1,0 +1,103 @@
+//! The submission validator on well-formed and malformed files.
+
+use holdout_schema::PredictionFormat;
+use holdout_score::metrics::Predictions;
+use holdout_score::submission::{Expected, validate};
+
+fn ids() -> Vec<String> {
+    ["a1", "b2", "c3"].iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn check(format: PredictionFormat, file: &[u8]) -> Result<Predictions, String> {
+    let ids = ids();
+    let labels = match format {
+        PredictionFormat::Probability => vec![0, 1],
+        _ => vec![1, 2, 3],
+    };
+    let expected = Expected { ids: &ids, format, labels: &labels, max_bytes: 1000 };
+    validate(file, &expected).map_err(|e| e.to_string())
+}
+
+#[test]
+fn good_files_in_any_order_encoding_and_line_ending() {
+    let p = check(PredictionFormat::Label, b"id,label\nc3,3\na1,1\nb2,2\n").unwrap();
+    assert_eq!(p, Predictions::Labels(vec![0, 1, 2]), "returned in test-id order");
+    let crlf_bom = check(PredictionFormat::Label, b"\xEF\xBB\xBFid,label\r\na1,1\r\nb2,2\r\nc3,3\r\n").unwrap();
+    assert_eq!(crlf_bom, Predictions::Labels(vec![0, 1, 2]));
+    let quoted = check(PredictionFormat::Probability, b"\"id\",\"probability\"\n\"a1\",\"0.5\"\nb2,1\nc3,0\n").unwrap();
+    assert_eq!(quoted, Predictions::Probability(vec![0.5, 1.0, 0.0]));
+    let classes = check(
+        PredictionFormat::ClassProbabilities,
+        b"id,1,2,3\na1,0.2,0.3,0.5\nb2,1,0,0\nc3,0.3333333,0.3333333,0.3333334\n",
+    )
+    .unwrap();
+    assert!(matches!(classes, Predictions::ClassProbabilities { classes: 3, .. }));
+}
+
+#[test]
+fn each_problem_gets_its_own_message() {
+    let cases: [(&str, PredictionFormat, &[u8], &str); 14] = [
+        ("empty", PredictionFormat::Label, b"", "the file is empty"),
+        ("zip", PredictionFormat::Label, b"PK\x03\x04....", "not a CSV text file: it looks like a zip archive"),
+        ("semicolons", PredictionFormat::Label, b"id;label\na1;1\n", "separated by semicolons"),
+        (
+            "misspelled",
+            PredictionFormat::Label,
+            b"id,lable\na1,1\nb2,2\nc3,3\n",
+            "header column `lable` should be `label`",
+        ),
+        ("missing column", PredictionFormat::Label, b"id\na1\n", "missing header column `label`"),
+        ("extra column", PredictionFormat::Label, b"id,label,score\na1,1,0\n", "unexpected header columns: `score`"),
+        ("duplicated header", PredictionFormat::Label, b"id,label,label\n", "duplicated header columns: `label`"),
+        (
+            "field count",
+            PredictionFormat::Label,
+            b"id,label\na1,1,7\nb2,2\nc3,3\n",
+            "wrong number of fields: expected 2 like the header: line 2 has 3",
+        ),
+        (
+            "duplicate id",
+            PredictionFormat::Label,
+            b"id,label\na1,1\na1,2\nb2,2\nc3,3\n",
+            "duplicate ids: line 3 (id `a1`, first on line 2)",
+        ),
+        (
+            "missing ids",
+            PredictionFormat::Label,
+            b"id,label\na1,1\n",
+            "2 test ids have no prediction: id `b2`, id `c3`",
+        ),
+        (
+            "unknown id",
+            PredictionFormat::Label,
+            b"id,label\na1,1\nb2,2\nc3,3\nzz,1\n",
+            "ids that are not test ids: line 5 (id `zz`)",
+        ),
+        (
+            "bad label",
+            PredictionFormat::Label,
+            b"id,label\na1,1\nb2,7\nc3,3\n",
+            "labels outside {1, 2, 3}: line 3 (id `b2`: 7)",
+        ),
+        (
+            "probability range",
+            PredictionFormat::Probability,
+            b"id,probability\na1,1.5\nb2,0\nc3,0\n",
+            "probabilities outside [0, 1]: line 2 (id `a1`: 1.5)",
+        ),
+        (
+            "sum",
+            PredictionFormat::ClassProbabilities,
+            b"id,1,2,3\na1,0.5,0.5,0.5\nb2,1,0,0\nc3,1,0,0\n",
+            "do not sum to 1",
+        ),
+    ];
+    for (what, format, file, message) in cases {
+        let e = check(format, file).expect_err(what);
+        assert!(e.contains(message), "{what}: expected `{message}` in: {e}");
+    }
+    let e = check(PredictionFormat::Probability, b"id,probability\na1,NaN\nb2,x\nc3,inf\n").unwrap_err();
+    assert!(e.contains("NaN or infinite value in `probability` (2 rows)") && e.contains("non-numeric value"), "{e}");
+    let big = [b"id,label\n".as_slice(), &b"a1,1\n".repeat(300)].concat();
+    assert!(check(PredictionFormat::Label, &big).unwrap_err().contains("larger than the limit"));
+}
