@@ -376,10 +376,7 @@ def main() -> None:
     valid = flags == 0
     missing_target = int((valid & np.isnan(target)).sum())
     keep = np.flatnonzero(valid & ~np.isnan(target))
-    data = df.iloc[keep].reset_index(drop=True)
     y = target[keep].astype(np.int64)
-    del df
-    log(f"{len(keep)} valid rows with a target ({missing_target} without)")
 
     # Published features: answers, quasi-identifiers and sensitive columns, plus the extra
     # metadata, minus the target's source and free text (dropped by the contest's policy).
@@ -390,7 +387,9 @@ def main() -> None:
         if (c["role"] in ("answer", "quasi_identifier", "sensitive") or c["name"] in extra)
         and c["name"] != tgt["column"]
     ]
-    data = data[features]
+    data = df[features].iloc[keep].reset_index(drop=True)
+    del df
+    log(f"{len(keep)} valid rows with a target ({missing_target} without)")
 
     # Generalize to the fixed levels, split, then k-anonymity / l-diversity by suppression.
     qi_cols = [q["column"] for q in privacy["quasi_identifier"]]

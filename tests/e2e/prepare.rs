@@ -292,3 +292,45 @@ fn the_release_gate_blocks_and_publishes_nothing() {
     assert!(stderr(&o).contains("below k = 5000") || stderr(&o).contains("suppressed"), "{}", stderr(&o));
     assert_nothing_written(dir.path(), &["datasets"]);
 }
+
+#[test]
+fn a_prepared_bundle_validates_and_scores_submissions() {
+    let (_, raw, key) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bundle");
+    assert_eq!(prepare("datasets/security-sense", raw, key, &out).status.code(), Some(0));
+    let public = out.join("public").display().to_string();
+    let private = out.join("private").display().to_string();
+    let sample = out.join("public/sample_submission.csv").display().to_string();
+    let o = holdout(&["validate", &public, &sample]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // The solution itself, as a submission, scores perfectly; the constant sample scores κ = 0.
+    let solution = std::fs::read_to_string(out.join("private/solution.csv")).unwrap();
+    let perfect: String = std::iter::once("id,label\n".to_owned())
+        .chain(solution.lines().skip(1).map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{}\n", f[0], f[1])
+        }))
+        .collect();
+    let perfect_path = dir.path().join("perfect.csv");
+    std::fs::write(&perfect_path, perfect).unwrap();
+    let o = holdout(&["score", &private, &perfect_path.display().to_string(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for subset in ["all", "public", "private"] {
+        assert_eq!(report[subset]["cohen_kappa_quadratic"], 1.0, "{subset}");
+        assert_eq!(report[subset]["accuracy"], 1.0, "{subset}");
+    }
+    let o = holdout(&["score", &private, &sample, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["all"]["cohen_kappa_quadratic"], 0.0);
+    assert!(report["all"]["matthews_corrcoef"]["undefined"].is_string(), "a constant prediction has no MCC");
+
+    // A broken submission: exit 2 and the validator's message, no hidden information.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "id;label\n").unwrap();
+    let o = holdout(&["validate", &public, &broken.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("separated by semicolons"), "{}", stderr(&o));
+}

@@ -5,6 +5,7 @@ mod check;
 mod files;
 mod prepare;
 mod progress;
+mod score;
 mod synth;
 
 use std::process::ExitCode;
@@ -36,6 +37,10 @@ enum Command {
     Prepare(prepare::Args),
     /// Check a bundle's files (and its solution commitment) against MANIFEST.json.
     Verify(prepare::VerifyArgs),
+    /// Check a submission against a bundle's public files, offline (no labels needed).
+    Validate(score::ValidateArgs),
+    /// Validate and score a submission against a bundle's private solution.
+    Score(score::ScoreArgs),
 }
 
 /// A failure and the exit code it maps to.
@@ -73,6 +78,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Prepare(args) => prepare::run(&args),
         Command::Verify(args) => prepare::verify(&args),
+        Command::Validate(args) => score::run_validate(&args),
+        Command::Score(args) => score::run_score(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -196,6 +196,7 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
         holdout_version: version.to_owned(),
         train_rows: bundle.counts.train,
         test_rows: bundle.counts.test,
+        submission: bundle.submission_spec(),
         files,
         solution_commitment: Commitment {
             scheme: COMMITMENT_SCHEME.to_owned(),

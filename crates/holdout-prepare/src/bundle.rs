@@ -545,6 +545,20 @@ impl Bundle<'_> {
         w.flush()
     }
 
+    /// What a submission must hold, for the manifest.
+    pub fn submission_spec(&self) -> crate::manifest::SubmissionSpec {
+        let mut columns = vec!["id".to_owned()];
+        columns.extend(self.prediction_columns());
+        crate::manifest::SubmissionSpec {
+            task: self.contest.task.name().to_owned(),
+            labels: self.contest.task.labels().unwrap_or_default(),
+            prediction_format: self.contest.prediction,
+            columns,
+            primary_metric: self.contest.primary_metric,
+            max_file_mb: self.contest.submission.max_file_mb,
+        }
+    }
+
     /// The prediction columns of a submission, after `id`.
     pub fn prediction_columns(&self) -> Vec<String> {
         match self.contest.prediction {

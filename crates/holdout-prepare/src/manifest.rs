@@ -21,6 +21,20 @@ pub struct Commitment {
     pub sha256: String,
 }
 
+/// What a submission to the contest must hold: enough for anyone to validate one offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionSpec {
+    pub task: String,
+    /// Class labels of a classification task, in order.
+    pub labels: Vec<i64>,
+    pub prediction_format: holdout_schema::PredictionFormat,
+    /// The header a submission must have.
+    pub columns: Vec<String>,
+    pub primary_metric: holdout_schema::Metric,
+    pub max_file_mb: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -29,6 +43,7 @@ pub struct Manifest {
     pub holdout_version: String,
     pub train_rows: u64,
     pub test_rows: u64,
+    pub submission: SubmissionSpec,
     pub files: Vec<ManifestFile>,
     pub solution_commitment: Commitment,
 }

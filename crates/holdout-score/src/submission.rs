@@ -314,7 +314,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn quote(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    const SHOWN: usize = 8;
+    let mut s = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        let _ = fmt::Write::write_fmt(&mut s, format_args!(" and {} more", names.len() - SHOWN));
+    }
+    s
 }
 
 fn shorten(s: &str) -> String {

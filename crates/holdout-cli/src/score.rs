@@ -1,0 +1,187 @@
+//! `holdout validate` (a competitor's offline check against the public bundle) and
+//! `holdout score` (an organizer's or judge's scoring against the private solution). Both use
+//! the one validator of `holdout-score`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use holdout_prepare::manifest::Manifest;
+use holdout_schema::{Metric, Task};
+use holdout_score::metrics::{Predictions, Score, Truth, applicable, score};
+use holdout_score::submission::{Expected, validate};
+
+use crate::{Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The bundle's public directory (MANIFEST.json, test.csv).
+    public: PathBuf,
+    /// The submission CSV.
+    submission: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// The bundle's private directory (solution.csv; its sibling public/ holds MANIFEST.json).
+    private: PathBuf,
+    /// The submission CSV.
+    submission: PathBuf,
+    /// Print every metric of every subset as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn bad(message: String) -> Failure {
+    Failure::BadInput(anyhow!(message))
+}
+
+fn manifest(public: &Path) -> Result<Manifest, Failure> {
+    let path = public.join("MANIFEST.json");
+    let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| bad(format!("{}: not a holdout manifest: {e}", path.display())))
+}
+
+/// The first column of a CSV file, after its header.
+fn first_column(path: &Path) -> Result<Vec<String>, Failure> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    reader
+        .records()
+        .map(|r| {
+            r.map(|r| r.get(0).unwrap_or_default().to_owned()).map_err(|e| bad(format!("{}: {e}", path.display())))
+        })
+        .collect()
+}
+
+fn read_submission(path: &Path, ids: &[String], m: &Manifest) -> Result<Predictions, Failure> {
+    let file = fs::File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    let expected = Expected {
+        ids,
+        format: m.submission.prediction_format,
+        labels: &m.submission.labels,
+        max_bytes: u64::from(m.submission.max_file_mb) * 1_000_000,
+    };
+    validate(std::io::BufReader::new(file), &expected)
+        .map_err(|e| bad(format!("{} is not a valid submission:\n{e}", path.display())))
+}
+
+pub fn run_validate(args: &ValidateArgs) -> Outcome {
+    let m = manifest(&args.public)?;
+    let ids = first_column(&args.public.join("test.csv"))?;
+    let predictions = read_submission(&args.submission, &ids, &m)?;
+    println!(
+        "{}: a valid submission to {} — {} predictions, header `{}`",
+        args.submission.display(),
+        m.contest,
+        predictions.len(),
+        m.submission.columns.join(",")
+    );
+    Ok(())
+}
+
+fn task(m: &Manifest) -> Task {
+    let labels = m.submission.labels.clone();
+    match m.submission.task.as_str() {
+        "binary" => Task::Binary,
+        "multiclass" => Task::Multiclass { labels },
+        "ordinal" => Task::Ordinal { labels },
+        _ => Task::Regression,
+    }
+}
+
+/// Rows of one subset of the solution.
+struct Subset {
+    name: String,
+    rows: Vec<usize>,
+}
+
+pub fn run_score(args: &ScoreArgs) -> Outcome {
+    let public = args.private.parent().unwrap_or(Path::new(".")).join("public");
+    let m = manifest(&public)?;
+    let solution_path = args.private.join("solution.csv");
+    let mut reader = csv::Reader::from_path(&solution_path)
+        .map_err(|e| bad(format!("cannot read {}: {e}", solution_path.display())))?;
+    let header = reader.headers().map_err(|e| bad(format!("{}: {e}", solution_path.display())))?.clone();
+    let board = header.iter().position(|h| h == "board");
+    let (mut ids, mut targets, mut usage, mut boards) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for record in reader.records() {
+        let r = record.map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
+        ids.push(r[0].to_owned());
+        targets.push(r[1].parse::<f64>().map_err(|_| bad(format!("{}: target `{}`", solution_path.display(), &r[1])))?);
+        usage.push(r[2].to_owned());
+        boards.push(board.map(|b| r[b].to_owned()));
+    }
+    let predictions = read_submission(&args.submission, &ids, &m)?;
+    let task = task(&m);
+    let labels = m.submission.labels.clone();
+    let truth_of = |rows: &[usize]| -> Truth {
+        if matches!(task, Task::Regression) {
+            Truth::Values(rows.iter().map(|&i| targets[i]).collect())
+        } else {
+            Truth::Classes(
+                rows.iter().map(|&i| labels.iter().position(|&l| l as f64 == targets[i]).unwrap_or(0)).collect(),
+            )
+        }
+    };
+    let mut subsets = vec![Subset { name: "all".into(), rows: (0..ids.len()).collect() }];
+    for u in ["public", "private"] {
+        subsets.push(Subset { name: u.into(), rows: (0..ids.len()).filter(|&i| usage[i] == u).collect() });
+    }
+    if board.is_some() {
+        for b in ["a", "b"] {
+            for u in ["public", "private"] {
+                let rows = (0..ids.len()).filter(|&i| usage[i] == u && boards[i].as_deref() == Some(b)).collect();
+                subsets.push(Subset { name: format!("{b}_{u}"), rows });
+            }
+        }
+    }
+    let metrics: Vec<Metric> = applicable(&task, m.submission.prediction_format);
+    let mut report = serde_json::Map::new();
+    for subset in subsets.iter().filter(|s| !s.rows.is_empty()) {
+        let truth = truth_of(&subset.rows);
+        let p = select(&predictions, &subset.rows);
+        let mut values = serde_json::Map::new();
+        for &metric in &metrics {
+            let v = match score(metric, &labels, &truth, &p) {
+                Score::Value(v) => serde_json::json!(v),
+                Score::Undefined(why) => serde_json::json!({ "undefined": why }),
+            };
+            values.insert(metric.name().to_owned(), v);
+        }
+        values.insert("rows".into(), serde_json::json!(subset.rows.len()));
+        report.insert(subset.name.clone(), serde_json::Value::Object(values));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let primary = m.submission.primary_metric;
+    println!("{} — {} (primary: {})", m.contest, args.submission.display(), primary.name());
+    for (name, values) in &report {
+        let cells: Vec<String> = metrics
+            .iter()
+            .map(|metric| {
+                let v = &values[metric.name()];
+                let shown = v.as_f64().map_or_else(|| "undefined".to_owned(), |x| format!("{x:.6}"));
+                format!("{}={shown}", metric.name())
+            })
+            .collect();
+        println!("  {name:<10} rows={:<8} {}", values["rows"], cells.join(" "));
+    }
+    Ok(())
+}
+
+fn select(p: &Predictions, rows: &[usize]) -> Predictions {
+    match p {
+        Predictions::Labels(v) => Predictions::Labels(rows.iter().map(|&i| v[i]).collect()),
+        Predictions::Probability(v) => Predictions::Probability(rows.iter().map(|&i| v[i]).collect()),
+        Predictions::Values(v) => Predictions::Values(rows.iter().map(|&i| v[i]).collect()),
+        Predictions::ClassProbabilities { classes, values } => Predictions::ClassProbabilities {
+            classes: *classes,
+            values: rows.iter().flat_map(|&i| values[i * classes..(i + 1) * classes].iter().copied()).collect(),
+        },
+    }
+}
