@@ -202,17 +202,19 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
             }
             let kept = blocks.entry(h.finish()).or_default();
             // The hash only proposes; the other answers must really be equal.
+            // The closest earlier row that differs only in ratings, each by at most one point
+            // (rows further apart give `None` and must not hide a closer one).
             let earlier = kept
                 .iter()
                 .filter(|&&k| others.iter().all(|c| same_cell(c, k, r)))
-                .map(|&k| rating_distance(&ratings, k, r))
+                .filter_map(|&k| rating_distance(&ratings, k, r))
                 .min();
             match earlier {
-                Some(Some(0)) if config.duplicates => {
+                Some(0) if config.duplicates => {
                     exact += 1;
                     flags[r] |= Rule::DuplicateAnswers.bit();
                 }
-                Some(Some(d)) if config.near_duplicates && d <= NEAR_DUPLICATE_CELLS => {
+                Some(d) if config.near_duplicates && d <= NEAR_DUPLICATE_CELLS => {
                     near += 1;
                     flags[r] |= Rule::DuplicateAnswers.bit();
                 }

@@ -32,3 +32,42 @@ fn screening_finds_the_injected_invalid_rows() {
     assert!(precision >= 0.95 && recall >= 0.95, "{}", lines.join("\n"));
     assert_eq!(screened.report.invalid, screened.flags.iter().filter(|f| **f != 0).count() as u64);
 }
+
+/// Regression: a row with an exact earlier copy was kept when another earlier row with the
+/// same other answers was too different in its ratings (`min` over `Option` put `None` first).
+#[test]
+fn a_far_row_in_the_block_does_not_hide_an_exact_copy() {
+    use holdout_prepare::raw::read_csv;
+
+    use crate::support::{export, secret};
+    let (bytes, truths) = export(400, 21);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+    let records: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    let header = &records[0];
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let genuine = (1..records.len()).find(|&i| truths[i - 1].invalid.is_none()).unwrap();
+    let original = records[genuine].clone();
+    // Same answers, one rating two points away: too far to be a near duplicate.
+    let mut far = original.clone();
+    let rating = column("q08_1");
+    let v: i64 = far[rating].parse().unwrap();
+    far[rating] = (if v > 2 { v - 2 } else { v + 2 }).to_string();
+    let copy = original.clone();
+    let mut rows = vec![header.clone(), original, far, copy];
+    // Distinct people and devices, one second apart, so only the answer rule can fire.
+    for (i, row) in rows.iter_mut().enumerate().skip(1) {
+        row[column("wx_open_id")] = String::new();
+        row[column("submit_ip")] = format!("10.0.0.{i}");
+        row[column("create_time")] = format!("2024-07-18 10:00:0{i}");
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in &rows {
+        out.write_record(row).unwrap();
+    }
+    let raw = read_csv(dataset(), &secret(), "three.csv", out.into_inner().unwrap().as_slice()).unwrap();
+    let screened = screen(dataset(), &competition("security-sense").screening, &raw).unwrap();
+    let duplicate = |r: usize| screened.flags[r] & Rule::DuplicateAnswers.bit() != 0;
+    assert!(!duplicate(0) && !duplicate(1), "the original and the far row are kept");
+    assert!(duplicate(2), "the exact copy of the first row is a duplicate");
+    assert_eq!(screened.report.exact_duplicates, 1);
+}
