@@ -306,16 +306,19 @@ impl Confusion {
 }
 
 /// Kaggle's log loss: probabilities clipped to [1e-15, 1 − 1e-15], each row renormalised to
-/// sum 1, then the mean of −ln p(true class). A binary probability p is the row [1 − p, p].
+/// sum 1, then the mean of −ln p(true class). A binary probability p is clipped and becomes
+/// the row [1 − p, p].
 fn log_loss(k: usize, y: &[usize], predictions: &Predictions) -> Score {
     let clip = |p: f64| p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
     let mut sum = Neumaier::default();
     match predictions {
         Predictions::Probability(p) => {
+            // The probability is clipped, then its complement taken (Kaggle's and scikit-learn's
+            // order: a p of 1 gives 1 − (1 − 1e-15), not exactly 1e-15).
             for (&c, &p) in y.iter().zip(p) {
-                let (q0, q1) = (clip(1.0 - p), clip(p));
-                let q = if c == 1 { q1 } else { q0 };
-                sum.add(-(q / (q0 + q1)).ln());
+                let q1 = clip(p);
+                let q0 = 1.0 - q1;
+                sum.add(-(if c == 1 { q1 } else { q0 }).ln());
             }
         }
         Predictions::ClassProbabilities { classes, values } if *classes == k => {

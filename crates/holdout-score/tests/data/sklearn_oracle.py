@@ -78,6 +78,7 @@ rng = np.random.default_rng(SEED)
 DEFINED_WARNINGS: Counter = Counter()
 # (metric, reason, sklearn value, what sklearn said) -> count, for undefined metrics
 UNDEFINED_SEEN: Counter = Counter()
+UNDEFINED_SAID: dict = {}
 
 
 def call(fn):
@@ -243,8 +244,14 @@ def compute_metrics(task, labels, fmt, y_true, y_pred, y_proba):
         else:
             out[name] = {"undefined": why}
             conv[name] = value
-            said = short(msgs[0]) if msgs else "(silent)"
-            UNDEFINED_SEEN[(name, why, "null" if value is None else repr(value), kind, said)] += 1
+            if value is None:
+                returned = "null (exception)" if kind == "exception" else "null (NaN)"
+            elif value in (0.0, 1.0):
+                returned = repr(value)
+            else:
+                returned = "a finite number"
+            UNDEFINED_SEEN[(name, why, returned)] += 1
+            UNDEFINED_SAID.setdefault((name, why, returned), set()).update(short(m) for m in msgs or ["(silent)"])
     return out, conv
 
 
@@ -780,9 +787,10 @@ def main():
             if isinstance(v, dict):
                 undefined_cases[m] += 1
     differences = [
-        OrderedDict(metric=m, holdout="undefined: " + why, sklearn_returns=val, sklearn_says=said, cases=k)
-        for (m, why, val, kind, said), k in sorted(UNDEFINED_SEEN.items(),
-                                                   key=lambda kv: (METRIC_ORDER.index(kv[0][0]), kv[0][1:]))
+        OrderedDict(metric=m, holdout="undefined: " + why, sklearn_returns=val,
+                    sklearn_says=sorted(UNDEFINED_SAID[(m, why, val)]), cases=k)
+        for (m, why, val), k in sorted(UNDEFINED_SEEN.items(),
+                                       key=lambda kv: (METRIC_ORDER.index(kv[0][0]), kv[0][1:]))
     ]
     header = OrderedDict()
     header["generator"] = "crates/holdout-score/tests/data/sklearn_oracle.py"
@@ -823,7 +831,9 @@ def main():
         print(f"  {k}: {v}")
     print("where holdout says undefined, scikit-learn returns:")
     for d in differences:
-        print(f"  {d['metric']}: {d['sklearn_returns']} [{d['sklearn_says']}] x{d['cases']} ({d['holdout']})")
+        print(f"  {d['metric']}: {d['sklearn_returns']} x{d['cases']} ({d['holdout']})")
+        for said in d["sklearn_says"]:
+            print(f"      {said}")
     print("warnings from scikit-learn on values holdout treats as defined:")
     for (m, msg), k in sorted(DEFINED_WARNINGS.items()):
         print(f"  {m}: {msg} x{k}")

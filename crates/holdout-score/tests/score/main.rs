@@ -2,5 +2,6 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on bad fixtures")]
 
-// mod parity; (waiting for the oracle)
+mod order;
+mod parity;
 mod submission;

@@ -42,7 +42,9 @@ fn every_metric_matches_scikit_learn() {
             Truth::Classes(y.iter().map(|&v| index(v)).collect())
         };
         let predictions = match format {
-            PredictionFormat::Label => Predictions::Labels(numbers(&case["y_pred"]).iter().map(|&v| index(v)).collect()),
+            PredictionFormat::Label => {
+                Predictions::Labels(numbers(&case["y_pred"]).iter().map(|&v| index(v)).collect())
+            }
             PredictionFormat::Probability => Predictions::Probability(numbers(&case["y_pred"])),
             PredictionFormat::Value => Predictions::Values(numbers(&case["y_pred"])),
             PredictionFormat::ClassProbabilities => Predictions::ClassProbabilities {
