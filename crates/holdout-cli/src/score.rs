@@ -30,6 +30,12 @@ pub struct ScoreArgs {
     /// Print every metric of every subset as JSON.
     #[arg(long)]
     json: bool,
+    /// Bootstrap replicates for the primary metric's 95 % interval (0 for none).
+    #[arg(long, default_value_t = holdout_score::bootstrap::DEFAULT_REPLICATES)]
+    replicates: usize,
+    /// Seed of the bootstrap resamples (keep it fixed so intervals of submissions are paired).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 fn bad(message: String) -> Failure {
@@ -142,7 +148,7 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
     let mut report = serde_json::Map::new();
     for subset in subsets.iter().filter(|s| !s.rows.is_empty()) {
         let truth = truth_of(&subset.rows);
-        let p = select(&predictions, &subset.rows);
+        let p = predictions.select(&subset.rows);
         let mut values = serde_json::Map::new();
         for &metric in &metrics {
             let v = match score(metric, &labels, &truth, &p) {
@@ -152,6 +158,17 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
             values.insert(metric.name().to_owned(), v);
         }
         values.insert("rows".into(), serde_json::json!(subset.rows.len()));
+        if args.replicates > 0 {
+            let primary = m.submission.primary_metric;
+            let ci = holdout_score::bootstrap::interval(primary, &labels, &truth, &p, args.replicates, args.seed, 0.95);
+            values.insert(
+                "primary_interval_95".into(),
+                match ci {
+                    Ok(i) => serde_json::json!({ "low": i.low, "high": i.high, "replicates": i.replicates }),
+                    Err(why) => serde_json::json!({ "undefined": why }),
+                },
+            );
+        }
         report.insert(subset.name.clone(), serde_json::Value::Object(values));
     }
     if args.json {
@@ -169,19 +186,9 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
                 format!("{}={shown}", metric.name())
             })
             .collect();
-        println!("  {name:<10} rows={:<8} {}", values["rows"], cells.join(" "));
+        let ci = values.get("primary_interval_95").and_then(|v| Some((v["low"].as_f64()?, v["high"].as_f64()?)));
+        let ci = ci.map_or(String::new(), |(lo, hi)| format!(" 95% CI of {}: [{lo:.6}, {hi:.6}]", primary.name()));
+        println!("  {name:<10} rows={:<8} {}{ci}", values["rows"], cells.join(" "));
     }
     Ok(())
-}
-
-fn select(p: &Predictions, rows: &[usize]) -> Predictions {
-    match p {
-        Predictions::Labels(v) => Predictions::Labels(rows.iter().map(|&i| v[i]).collect()),
-        Predictions::Probability(v) => Predictions::Probability(rows.iter().map(|&i| v[i]).collect()),
-        Predictions::Values(v) => Predictions::Values(rows.iter().map(|&i| v[i]).collect()),
-        Predictions::ClassProbabilities { classes, values } => Predictions::ClassProbabilities {
-            classes: *classes,
-            values: rows.iter().flat_map(|&i| values[i * classes..(i + 1) * classes].iter().copied()).collect(),
-        },
-    }
 }

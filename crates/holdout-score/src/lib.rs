@@ -3,5 +3,6 @@
 //!
 //! Pure: callers parse files and pass slices.
 
+pub mod bootstrap;
 pub mod metrics;
 pub mod submission;

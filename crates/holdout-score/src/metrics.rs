@@ -42,6 +42,28 @@ pub enum Truth {
     Values(Vec<f64>),
 }
 
+impl Truth {
+    pub fn len(&self) -> usize {
+        match self {
+            Truth::Classes(v) => v.len(),
+            Truth::Values(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows `rows` (repeats allowed), in that order.
+    #[must_use]
+    pub fn select(&self, rows: &[usize]) -> Truth {
+        match self {
+            Truth::Classes(v) => Truth::Classes(rows.iter().map(|&i| v[i]).collect()),
+            Truth::Values(v) => Truth::Values(rows.iter().map(|&i| v[i]).collect()),
+        }
+    }
+}
+
 /// A validated submission's predictions for the same rows, in the same order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predictions {
@@ -68,6 +90,20 @@ impl Predictions {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The rows `rows` (repeats allowed), in that order.
+    #[must_use]
+    pub fn select(&self, rows: &[usize]) -> Predictions {
+        match self {
+            Predictions::Labels(v) => Predictions::Labels(rows.iter().map(|&i| v[i]).collect()),
+            Predictions::Probability(v) => Predictions::Probability(rows.iter().map(|&i| v[i]).collect()),
+            Predictions::Values(v) => Predictions::Values(rows.iter().map(|&i| v[i]).collect()),
+            Predictions::ClassProbabilities { classes, values } => Predictions::ClassProbabilities {
+                classes: *classes,
+                values: rows.iter().flat_map(|&i| values[i * classes..(i + 1) * classes].iter().copied()).collect(),
+            },
+        }
     }
 
     /// The predicted class of each row: the label itself, `p ≥ 0.5` for a binary probability, or

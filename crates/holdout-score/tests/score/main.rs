@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on bad fixtures")]
 
+mod bootstrap;
 mod order;
 mod parity;
 mod submission;
