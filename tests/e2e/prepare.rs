@@ -334,3 +334,33 @@ fn a_prepared_bundle_validates_and_scores_submissions() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("separated by semicolons"), "{}", stderr(&o));
 }
+
+#[test]
+fn score_takes_a_bare_solution_for_any_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let solution = write("solution.csv", "id,target,usage\na,1,public\nb,0,private\nc,1,private\nd,0,public\n");
+    let submission = write("sub.csv", "id,probability\nd,0.2\nc,0.9\nb,0.4\na,0.6\n");
+    let o =
+        holdout(&["score", "--solution", &solution, "--task", "binary", &submission, "--json", "--replicates", "50"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["all"]["roc_auc"], 1.0);
+    assert_eq!(report["public"]["rows"], 2);
+    assert!(report["all"]["primary_interval_95"]["low"].is_number());
+
+    let values = write("values.csv", "id,target\na,1.5\nb,2.5\nc,3.5\n");
+    let predicted = write("pred.csv", "id,value\na,1.0\nb,3.0\nc,3.5\n");
+    let o =
+        holdout(&["score", "--solution", &values, "--task", "regression", &predicted, "--json", "--replicates", "0"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!((report["all"]["mae"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+
+    let o = holdout(&["score", "--solution", &solution, "--task", "ordinal", &submission]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs --labels"), "{}", stderr(&o));
+}

@@ -1,6 +1,14 @@
 //! `holdout`: the one binary. Parses arguments, sets up logging and progress, does all file IO
 //! and maps failures to exit codes (0 success, 1 runtime error, 2 bad input or usage).
 
+/// Prints a line to stdout; a closed pipe (`holdout … | head`) is not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod check;
 mod files;
 mod prepare;

@@ -64,7 +64,7 @@ pub fn run(args: &Args) -> Outcome {
     tracing::info!("written in {:.1} s", started.elapsed().as_secs_f64());
     out.commit()?;
     let c = &bundle.counts;
-    println!(
+    say!(
         "{}: {} raw rows, {} screened out, {} train, {} test ({} public, {} private) → {}",
         contest.name,
         c.raw,
@@ -76,7 +76,7 @@ pub fn run(args: &Args) -> Outcome {
         args.out.display()
     );
     for t in &bundle.risk.tables {
-        println!(
+        say!(
             "  {:<5}  smallest class {:>4}  highest risk {:.4}  average {:.4}  suppressed {:.2} %",
             t.table,
             t.risk.min_class_size,
@@ -86,8 +86,8 @@ pub fn run(args: &Args) -> Outcome {
         );
     }
     let levels: Vec<String> = bundle.risk.generalization.levels.iter().map(|(c, _, l)| format!("{c}={l}")).collect();
-    println!("  levels: {}", levels.join(" "));
-    println!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
+    say!("  levels: {}", levels.join(" "));
+    say!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
     Ok(())
 }
 
@@ -308,7 +308,7 @@ pub fn verify(args: &VerifyArgs) -> Outcome {
         }
     }
     if problems.is_empty() {
-        println!(
+        say!(
             "{}: {} files match MANIFEST.json{}",
             m.contest,
             m.files.len(),
