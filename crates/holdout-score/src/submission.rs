@@ -111,7 +111,9 @@ pub fn validate<R: Read>(reader: R, expected: &Expected<'_>) -> Result<Predictio
     let limited = Limited { inner: reader, left: expected.max_bytes };
     let decoded = text::decode(limited).map_err(|e| match e {
         TextError::Empty => Invalid::one("the file is empty"),
-        TextError::Binary(kind) => Invalid::one(format!("this is not a CSV text file: it looks like {kind}")),
+        TextError::Binary(kind) => Invalid::one(format!(
+            "this is not a CSV text file: it looks like {kind}; export it as CSV (UTF-8, comma-separated)"
+        )),
         TextError::Io(e) if e.kind() == io::ErrorKind::FileTooLarge => too_large(),
         TextError::Io(e) => Invalid::one(format!("cannot read the file: {e}")),
     })?;
@@ -126,84 +128,202 @@ pub fn validate<R: Read>(reader: R, expected: &Expected<'_>) -> Result<Predictio
         return Err(Invalid::one("the file is empty"));
     }
     let want = expected.header();
-    let header: Vec<String> = record.iter().map(|h| h.trim().to_owned()).collect();
-    check_header(&header, &want)?;
+    let header: Vec<String> = record.iter().map(|h| clean(h).to_owned()).collect();
+    let mut rows = Rows::new(expected, &want);
+    check_header(&header, &want, &rows.index)?;
+    while csv.read_record(&mut record).map_err(|e| read_error(&e))? {
+        rows.check(&record);
+    }
+    rows.finish()
+}
 
-    let k = want.len() - 1;
-    let index: HashMap<&str, usize> = expected.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut seen: Vec<u64> = vec![0; expected.ids.len()];
-    let mut values: Vec<f64> = vec![f64::NAN; expected.ids.len() * k];
-    let mut problems = Problems::default();
-    loop {
-        match csv.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(read_error(&e)),
+/// The rows after the header, checked one by one: what was found, and every problem.
+struct Rows<'a> {
+    expected: &'a Expected<'a>,
+    want: &'a [String],
+    /// Row of each test id.
+    index: HashMap<&'a str, usize>,
+    /// Test ids by lower case, built at the first unknown id, to point out `A1` for `a1`.
+    by_case: Option<HashMap<String, &'a str>>,
+    /// The line each test id was first given on; 0 if not (yet).
+    seen: Vec<u64>,
+    /// Row-major predictions, `want.len() - 1` per test id.
+    values: Vec<f64>,
+    problems: Problems,
+    /// Non-blank rows after the header.
+    nonblank: u64,
+    /// Rows whose id is a test id.
+    matched: u64,
+}
+
+impl<'a> Rows<'a> {
+    fn new(expected: &'a Expected<'a>, want: &'a [String]) -> Self {
+        let n = expected.ids.len();
+        Rows {
+            expected,
+            want,
+            index: expected.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect(),
+            by_case: None,
+            seen: vec![0; n],
+            values: vec![f64::NAN; n * (want.len() - 1)],
+            problems: Problems::default(),
+            nonblank: 0,
+            matched: 0,
         }
+    }
+
+    /// Checks one record and keeps its predictions, or notes its first problem.
+    fn check(&mut self, record: &csv::StringRecord) {
+        let (want, problems) = (self.want, &mut self.problems);
         let line = record.position().map_or(0, csv::Position::line);
-        if record.len() == 1 && record[0].trim().is_empty() {
-            continue;
+        // Blank lines, and rows of empty fields that spreadsheets write for formatted empty rows.
+        if record.iter().all(|f| clean(f).is_empty()) {
+            return;
+        }
+        self.nonblank += 1;
+        if let Some(field) = record.iter().find(|f| f.contains(['\n', '\r'])) {
+            problems.add(
+                "a quoted field runs over several lines (is a closing quote missing?)".into(),
+                format!("line {line} (`{}`)", show(field)),
+            );
+            return;
+        }
+        if record.iter().map(clean).eq(want.iter().map(String::as_str)) {
+            problems.add("the header is repeated".into(), format!("line {line}"));
+            return;
         }
         if record.len() != want.len() {
             problems.add(
                 format!("wrong number of fields: expected {} like the header", want.len()),
-                format!("line {line} has {}", record.len()),
+                if record.len() == 1 {
+                    format!("line {line} has 1 (`{}`)", show(&record[0]))
+                } else {
+                    format!("line {line} has {}", record.len())
+                },
             );
-            continue;
+            return;
         }
-        let id = record[0].trim();
-        let Some(&row) = index.get(id) else {
-            problems.add("ids that are not test ids".into(), format!("line {line} (id `{}`)", shorten(id)));
-            continue;
+        let id = clean(&record[0]);
+        if id.is_empty() {
+            problems.add("rows without an id".into(), format!("line {line}"));
+            return;
+        }
+        let Some(&row) = self.index.get(id) else {
+            let ids = self.expected.ids;
+            let by_case =
+                self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id.as_str())).collect());
+            match by_case.get(&id.to_lowercase()) {
+                Some(test_id) => problems.add(
+                    "ids that differ from a test id only in upper/lower case".into(),
+                    format!("line {line} (id `{}` should be `{test_id}`)", show(id)),
+                ),
+                None => problems.add("ids that are not test ids".into(), format!("line {line} (id `{}`)", show(id))),
+            }
+            return;
         };
-        if seen[row] != 0 {
-            problems.add("duplicate ids".into(), format!("line {line} (id `{id}`, first on line {})", seen[row]));
-            continue;
+        self.matched += 1;
+        if self.seen[row] != 0 {
+            problems.add("duplicate ids".into(), format!("line {line} (id `{id}`, first on line {})", self.seen[row]));
+            return;
         }
-        seen[row] = line;
+        self.seen[row] = line;
+        let k = want.len() - 1;
         let mut parsed = Vec::with_capacity(k);
         for (j, field) in record.iter().skip(1).enumerate() {
-            let column = &want[j + 1];
-            match field.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() => parsed.push(v),
-                Ok(_) => {
-                    problems.add(format!("NaN or infinite value in `{column}`"), format!("line {line} (id `{id}`)"));
+            match number(clean(field)) {
+                Ok(v) => parsed.push(v),
+                Err((kind, advice, shown)) => {
+                    let example = if shown { format!(": `{}`", show(clean(field))) } else { String::new() };
+                    problems.add(
+                        format!("{kind} in `{}`{advice}", want[j + 1]),
+                        format!("line {line} (id `{id}`{example})"),
+                    );
                 }
-                Err(_) => problems.add(
-                    format!("non-numeric value in `{column}`"),
-                    format!("line {line} (id `{id}`: `{}`)", shorten(field)),
-                ),
             }
         }
         if parsed.len() != k {
-            continue;
+            return;
         }
-        if let Some(problem) = check_values(expected, &parsed) {
+        if let Some(problem) = check_values(self.expected, &parsed) {
             problems.add(problem.0, format!("line {line} (id `{id}`{})", problem.1));
-            continue;
+            return;
         }
-        values[row * k..(row + 1) * k].copy_from_slice(&parsed);
+        self.values[row * k..(row + 1) * k].copy_from_slice(&parsed);
     }
-    let missing: Vec<&String> = expected.ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
-    // Rows with bad values were seen (and reported); only ids never given are missing.
-    if !missing.is_empty() {
-        problems.list.push(Problem {
-            message: format!("{} test ids have no prediction", missing.len()),
-            count: 1,
-            examples: missing.iter().take(EXAMPLES).map(|id| format!("id `{id}`")).collect(),
-        });
+
+    /// The predictions in test-id order, or every problem, with the missing ids last.
+    fn finish(self) -> Result<Predictions, Invalid> {
+        let Rows { expected, want, seen, values, mut problems, nonblank, matched, .. } = self;
+        if nonblank == 0 {
+            let n = expected.ids.len();
+            return Err(Invalid::one(format!(
+                "the file has a header but no predictions: expected one row for each of the {n} test ids"
+            )));
+        }
+        // Rows with bad values were seen (and reported); only ids never given are missing.
+        let missing: Vec<&String> =
+            expected.ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
+        if !missing.is_empty() {
+            let (noun, verb) = if missing.len() == 1 { ("id", "has") } else { ("ids", "have") };
+            problems.list.push(Problem {
+                message: format!("{} test {noun} {verb} no prediction", missing.len()),
+                count: 1,
+                examples: missing
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|id| format!("id `{id}`"))
+                    .chain((missing.len() > EXAMPLES).then(|| "…".to_owned()))
+                    .collect(),
+            });
+        }
+        if matched == 0 && problems.index.contains_key("ids that are not test ids") {
+            problems.list.push(problem(
+                "none of the ids in the file is a test id: the first column must hold the ids of test.csv".into(),
+            ));
+        }
+        if !problems.list.is_empty() {
+            return Err(Invalid { problems: problems.list });
+        }
+        let k = want.len() - 1;
+        Ok(match expected.format {
+            PredictionFormat::Label => Predictions::Labels(
+                values.iter().map(|&v| expected.labels.iter().position(|&l| l as f64 == v).unwrap_or(0)).collect(),
+            ),
+            PredictionFormat::Probability => Predictions::Probability(values),
+            PredictionFormat::Value => Predictions::Values(values),
+            PredictionFormat::ClassProbabilities => Predictions::ClassProbabilities { classes: k, values },
+        })
     }
-    if !problems.list.is_empty() {
-        return Err(Invalid { problems: problems.list });
+}
+
+/// A field as a number, or why not: the kind of problem, advice to append, and whether to show
+/// the field.
+///
+/// Anything Rust reads as a finite `f64` is accepted, so a label may be written `2`, `2.0` or
+/// `2e0`; `-0` becomes `0` so that it ties with `0` everywhere downstream.
+fn number(field: &str) -> Result<f64, (&'static str, &'static str, bool)> {
+    if field.is_empty() {
+        return Err(("empty value", "", false));
     }
-    Ok(match expected.format {
-        PredictionFormat::Label => Predictions::Labels(
-            values.iter().map(|&v| expected.labels.iter().position(|&l| l as f64 == v).unwrap_or(0)).collect(),
-        ),
-        PredictionFormat::Probability => Predictions::Probability(values),
-        PredictionFormat::Value => Predictions::Values(values),
-        PredictionFormat::ClassProbabilities => Predictions::ClassProbabilities { classes: k, values },
-    })
+    match field.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v + 0.0),
+        // `inf`, `infinity` and `nan` all hold an `n`; `1e400` overflows.
+        Ok(_) if field.to_ascii_lowercase().contains('n') => Err(("NaN or infinite value", "", true)),
+        Ok(_) => Err(("number too large for a 64-bit float", "", true)),
+        Err(_) if [".", ""].iter().any(|to| field.contains(',') && field.replace(',', to).parse::<f64>().is_ok()) => {
+            Err(("commas in numbers", ", which must use a point as the decimal mark and no thousands separator", true))
+        }
+        Err(_) if field.strip_suffix('%').is_some_and(|f| f.trim().parse::<f64>().is_ok()) => {
+            Err(("percentages", ", which must be fractions like 0.5, not 50%", true))
+        }
+        Err(_) => Err(("non-numeric value", "", true)),
+    }
+}
+
+/// A header or id field without surrounding white space or byte-order marks (a file saved
+/// twice by some editors carries a second one).
+fn clean(field: &str) -> &str {
+    field.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 /// The value problem of a row, if any: (kind, detail).
@@ -217,38 +337,74 @@ fn check_values(expected: &Expected<'_>, v: &[f64]) -> Option<(String, String)> 
                 Some((format!("labels outside {{{}}}", labels.join(", ")), format!(": {}", v[0])))
             }
         }
-        PredictionFormat::Probability | PredictionFormat::ClassProbabilities
-            if v.iter().any(|p| !(0.0..=1.0).contains(p)) =>
-        {
-            let bad = v.iter().find(|p| !(0.0..=1.0).contains(*p)).copied().unwrap_or_default();
-            Some(("probabilities outside [0, 1]".into(), format!(": {bad}")))
+        PredictionFormat::Probability => {
+            (!(0.0..=1.0).contains(&v[0])).then(|| ("probabilities outside [0, 1]".into(), format!(": {}", v[0])))
         }
         PredictionFormat::ClassProbabilities => {
+            if let Some(j) = v.iter().position(|p| !(0.0..=1.0).contains(p)) {
+                return Some((
+                    "probabilities outside [0, 1]".into(),
+                    format!(": {} in column `{}`", v[j], expected.labels.get(j).copied().unwrap_or_default()),
+                ));
+            }
             let sum: f64 = v.iter().sum();
             ((sum - 1.0).abs() > SUM_TOLERANCE).then(|| {
                 (
-                    format!("class probabilities that do not sum to 1 (tolerance {SUM_TOLERANCE:e})"),
-                    format!(": sum {sum}, off by {:e}", sum - 1.0),
+                    format!("class probabilities that do not sum to 1 ± {SUM_TOLERANCE:e}"),
+                    format!(": sum {}, off by {}", decimal(sum), offset(sum - 1.0)),
                 )
             })
         }
-        PredictionFormat::Probability | PredictionFormat::Value => None,
+        PredictionFormat::Value => None,
     }
 }
 
-fn check_header(header: &[String], want: &[String]) -> Result<(), Invalid> {
+/// `x` with at most 9 decimals and no trailing zeros: `1.00001`, not `1.0000100000000001`.
+fn decimal(x: f64) -> String {
+    let s = format!("{x:.9}");
+    let s = s.trim_end_matches('0');
+    s.strip_suffix('.').unwrap_or(s).to_owned()
+}
+
+/// A signed difference, small ones in scientific notation: `+0.5`, `-1.0e-5`.
+fn offset(x: f64) -> String {
+    if x.abs() >= 1e-3 { format!("{}{}", if x > 0.0 { "+" } else { "" }, decimal(x)) } else { format!("{x:+.1e}") }
+}
+
+fn check_header(header: &[String], want: &[String], ids: &HashMap<&str, usize>) -> Result<(), Invalid> {
     if header == want {
         return Ok(());
     }
     let expected = format!("expected the header `{}`", want.join(","));
+    if let Some(first) = header.first().filter(|h| ids.contains_key(h.as_str())) {
+        return Err(Invalid::one(format!(
+            "the first line is a prediction (id `{first}`), not the header: add the line `{}` at the top",
+            want.join(",")
+        )));
+    }
     if header.len() == 1 {
-        for (delimiter, name) in [(';', "semicolons"), ('\t', "tabs"), ('|', "vertical bars")] {
+        for (delimiter, name) in [
+            (';', "semicolons"),
+            ('\t', "tabs"),
+            ('|', "vertical bars"),
+            ('\u{ff0c}', "full-width commas (，)"),
+            ('\u{ff1b}', "full-width semicolons (；)"),
+        ] {
             if header[0].contains(delimiter) {
                 return Err(Invalid::one(format!(
                     "the header is separated by {name}, not commas: {expected} (save as CSV with commas)"
                 )));
             }
         }
+    }
+    let named: Vec<&String> = header.iter().filter(|h| !h.is_empty()).collect();
+    if named.len() < header.len() && named.iter().copied().eq(want.iter()) {
+        let message = if header[0].is_empty() {
+            "the first column has no name: remove it (pandas writes its row index unless you pass index=False)"
+        } else {
+            "the header has a column without a name: remove it (a comma at the end of each line makes one)"
+        };
+        return Err(Invalid { problems: [message.to_owned(), expected].map(problem).into() });
     }
     let mut problems = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -264,7 +420,7 @@ fn check_header(header: &[String], want: &[String]) -> Result<(), Invalid> {
     let extra: Vec<&str> = header.iter().map(String::as_str).filter(|h| !want.iter().any(|w| w == h)).collect();
     for m in &missing {
         match extra.iter().find(|e| similar(e, m)) {
-            Some(close) => problems.push(format!("header column `{close}` should be `{m}`")),
+            Some(close) => problems.push(format!("header column `{}` should be `{m}`", show(close))),
             None => problems.push(format!("missing header column `{m}`")),
         }
     }
@@ -275,20 +431,26 @@ fn check_header(header: &[String], want: &[String]) -> Result<(), Invalid> {
     if problems.is_empty() {
         problems.push("the header columns are in the wrong order".into());
     }
-    Err(Invalid {
-        problems: problems
-            .into_iter()
-            .map(|p| Problem { message: format!("{p}; {expected}"), count: 1, examples: Vec::new() })
-            .collect(),
-    })
+    problems.push(expected);
+    Err(Invalid { problems: problems.into_iter().map(problem).collect() })
+}
+
+fn problem(message: String) -> Problem {
+    Problem { message, count: 1, examples: Vec::new() }
 }
 
 /// Whether `a` looks like a misspelling of `b`: same letters ignoring case, spaces and
-/// punctuation, or one edit apart.
+/// punctuation, or one edit apart (two for long names); two numbers never are.
 fn similar(a: &str, b: &str) -> bool {
+    // Class labels are numbers: `0` is another label, not a misspelling of `3`.
+    if a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok() {
+        return false;
+    }
     let norm = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
     let (a, b) = (norm(a), norm(b));
-    a == b || edit_distance(&a, &b) <= 1 + usize::from(b.len() > 6)
+    let edits = 1 + usize::from(b.len() > 6);
+    // The length check first keeps a huge header cell from building a huge distance table.
+    a == b || (a.len().abs_diff(b.len()) <= edits && edit_distance(&a, &b) <= edits)
 }
 
 /// Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`.
@@ -315,19 +477,51 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn quote(names: &[&str]) -> String {
     const SHOWN: usize = 8;
-    let mut s = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| if n.is_empty() { "(a column without a name)".to_owned() } else { format!("`{}`", show(n)) })
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > SHOWN {
         let _ = fmt::Write::write_fmt(&mut s, format_args!(" and {} more", names.len() - SHOWN));
     }
     s
 }
 
-fn shorten(s: &str) -> String {
-    if s.chars().count() > 40 { s.chars().take(40).chain("…".chars()).collect() } else { s.to_owned() }
+/// Text from the file as shown between backticks: at most 40 characters (then `…`), with
+/// invisible characters, backslashes and backticks escaped so that what is shown is unambiguous
+/// and a message never breaks a line where the file did not.
+fn show(s: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut out = String::new();
+    for c in s.chars().take(SHOWN) {
+        match c {
+            '\\' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_debug()),
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}' => {
+                out.extend(c.escape_unicode());
+            }
+            c => out.push(c),
+        }
+    }
+    if s.chars().nth(SHOWN).is_some() {
+        out.push('…');
+    }
+    out
 }
 
+/// A size in the units people read: `500 bytes`, `4 kB`, `2.5 MB`.
 fn size(bytes: u64) -> String {
-    format!("{:.0} MB", bytes as f64 / 1e6)
+    let (value, unit) = match bytes {
+        0..1_000 => return format!("{bytes} bytes"),
+        1_000..1_000_000 => (bytes as f64 / 1e3, "kB"),
+        _ => (bytes as f64 / 1e6, "MB"),
+    };
+    format!("{} {unit}", decimal((value * 10.0).round() / 10.0))
 }
 
 /// A reader that fails with `FileTooLarge` past `left` bytes, so an oversized upload is
@@ -352,7 +546,9 @@ impl<R: Read> Read for Limited<R> {
 fn read_error(e: &csv::Error) -> Invalid {
     let line = e.position().map_or(0, csv::Position::line);
     match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => Invalid::one(format!("line {line}: bytes that are not valid UTF-8 text")),
+        csv::ErrorKind::Utf8 { .. } => {
+            Invalid::one(format!("line {line}: bytes that are not valid UTF-8 text (save the file as UTF-8)"))
+        }
         _ => Invalid::one(format!("line {line}: unreadable CSV ({e})")),
     }
 }

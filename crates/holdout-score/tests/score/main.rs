@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on bad fixtures")]
 
 mod bootstrap;
+mod corpus;
+mod fuzz;
 mod order;
 mod parity;
 mod submission;
