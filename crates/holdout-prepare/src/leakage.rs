@@ -4,6 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 
+use holdout_score::metrics;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
@@ -102,8 +103,10 @@ pub fn audit(
 
     let values = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&i| target[i]).collect() };
     let positions = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&i| position[i] as f64).collect() };
-    let pos_train = spearman(&positions(&train), &values(&train));
-    let pos_test = spearman(&positions(&test_rows), &values(&test_rows));
+    // A constant target (or a single row) has no rank correlation: nothing to leak.
+    let rho = |x: Vec<f64>, y: Vec<f64>| metrics::spearman(&x, &y).value().unwrap_or(0.0);
+    let pos_train = rho(positions(&train), values(&train));
+    let pos_test = rho(positions(&test_rows), values(&test_rows));
 
     let mut failures = Vec::new();
     if adversarial_auc > MAX_ADVERSARIAL_AUC {
@@ -185,29 +188,9 @@ fn adversarial(features: &[Feature<'_>], test: &[bool], seed: u64) -> (f64, Vec<
         features.iter().zip(spread).map(|(f, s)| FeatureScore { feature: f.name.to_owned(), score: s }).collect();
     top.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.feature.cmp(&b.feature)));
     top.truncate(5);
-    (auc(&mut scores), top)
-}
-
-/// Area under the ROC curve, ties counted half (the Mann–Whitney statistic).
-pub fn auc(scores: &mut [(f64, bool)]) -> f64 {
-    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let positives = scores.iter().filter(|s| s.1).count() as f64;
-    let negatives = scores.len() as f64 - positives;
-    if positives == 0.0 || negatives == 0.0 {
-        return 0.5;
-    }
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < scores.len() {
-        let mut j = i;
-        while j < scores.len() && scores[j].0 == scores[i].0 {
-            j += 1;
-        }
-        let average_rank = (i + j + 1) as f64 / 2.0;
-        rank_sum += average_rank * scores[i..j].iter().filter(|s| s.1).count() as f64;
-        i = j;
-    }
-    (rank_sum - positives * (positives + 1.0) / 2.0) / (positives * negatives)
+    let (scores, is_test): (Vec<f64>, Vec<bool>) = scores.into_iter().unzip();
+    // One split empty in the sample: nothing tells them apart.
+    (metrics::roc_auc(&scores, &is_test).value().unwrap_or(0.5), top)
 }
 
 fn entropy(counts: impl Iterator<Item = f64>) -> f64 {
@@ -248,36 +231,4 @@ fn variance_explained(rows: &[usize], codes: &[u16], target: &[f64]) -> f64 {
     }
     let between: f64 = groups.values().map(|(s, c)| c * (s / c - mean).powi(2)).sum();
     if total == 0.0 { 0.0 } else { between / total }
-}
-
-/// Spearman's rank correlation (average ranks for ties).
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    if n < 2.0 {
-        return 0.0;
-    }
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
-    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
-    if vx == 0.0 || vy == 0.0 { 0.0 } else { cov / (vx * vy).sqrt() }
-}
-
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut rank = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j < order.len() && v[order[j]] == v[order[i]] {
-            j += 1;
-        }
-        for &k in &order[i..j] {
-            rank[k] = (i + j - 1) as f64 / 2.0;
-        }
-        i = j;
-    }
-    rank
 }

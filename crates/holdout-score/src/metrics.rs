@@ -501,7 +501,7 @@ fn r2(y: &[f64], p: &[f64]) -> Score {
 }
 
 /// Pearson correlation of average ranks. Undefined if either side is constant.
-fn spearman(y: &[f64], p: &[f64]) -> Score {
+pub fn spearman(y: &[f64], p: &[f64]) -> Score {
     let (ry, rp) = (average_ranks(y), average_ranks(p));
     let n = y.len() as f64;
     let (my, mp) = (ry.iter().sum::<f64>() / n, rp.iter().sum::<f64>() / n);
