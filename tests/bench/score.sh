@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of `holdout score --solution` and its pandas + scikit-learn peer
+# (tests/bench/score_peer.py) on 1 M seeded rows (tests/bench/score_data.py), for
+#   (a) validation + every metric on all/public/private rows (`--replicates 0`), binary with a
+#       probability column and ordinal (labels 1..5) with class probabilities;
+#   (b) the 1000-replicate bootstrap of ROC AUC on the binary task (holdout: the
+#       `--replicates 1000` run minus the `--replicates 0` run; peer: its bootstrap phase,
+#       extrapolated linearly from 50 replicates per subset if 1000 would take over 10 min).
+# Both bootstrap the same three subsets (all, public, private). holdout uses both cores for the
+# bootstrap; the peer is single-threaded apart from pyarrow's CSV reader.
+# Each run is timed under /usr/bin/time -v (wall time, peak RSS); holdout runs twice (the
+# machine is noisy), the peer once. Then every metric value of holdout is compared with the
+# peer's (tolerance 1e-9); the script exits 1 if any differs.
+# Usage: [ROWS=1000000] [REPLICATES=1000] [PYTHON=python3] [BENCH_DIR=target/bench] tests/bench/score.sh
+#   (run from anywhere; builds the release binary first; data and logs go to BENCH_DIR/score,
+#   the data is reused when present)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+rows="${ROWS:-1000000}"
+replicates="${REPLICATES:-1000}"
+python="${PYTHON:-python3}"
+bench="${BENCH_DIR:-target/bench}/score"
+seed=20260917
+
+if ! "$python" -c 'import pandas, numpy, pyarrow, scipy, sklearn' 2>/dev/null; then
+  echo "error: the peer needs pandas, numpy, pyarrow, scipy and scikit-learn for $python; install them with:" >&2
+  echo "  $python -m pip install pandas scikit-learn scipy pyarrow" >&2
+  exit 1
+fi
+
+cargo build --release -p holdout-cli --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/holdout"
+mkdir -p "$bench"
+"$python" tests/bench/score_data.py "$bench" --rows "$rows" --seed "$seed"
+
+# run NAME COMMAND...: runs under /usr/bin/time -v, keeps its output in $bench/NAME.*
+run() {
+  local name="$1"
+  shift
+  echo "== $name: $*"
+  /usr/bin/time -v -o "$bench/$name.time" "$@" > "$bench/$name.stdout" 2> "$bench/$name.stderr" || {
+    echo "$name failed (exit $?); last lines of its output:" >&2
+    tail -n 20 "$bench/$name.stdout" "$bench/$name.stderr" "$bench/$name.time" >&2
+    return 1
+  }
+}
+# seconds NAME, peak_mb NAME: wall time and peak RSS from the time -v report
+seconds() {
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' \
+    "$bench/$1.time"
+}
+peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$bench/$1.time"; }
+# holdout TASK NAME REPLICATES [ARGS...]
+holdout() {
+  local task="$1" name="$2" reps="$3"
+  shift 3
+  run "$name" "$bin" score --solution "$bench/$task-solution.csv" --task "$task" "$@" \
+    "$bench/$task-submission.csv" --json --replicates "$reps" --seed 0
+}
+# peer TASK NAME [ARGS...]
+peer() {
+  local task="$1" name="$2"
+  shift 2
+  run "$name" "$python" tests/bench/score_peer.py --task "$task" --solution "$bench/$task-solution.csv" \
+    --submission "$bench/$task-submission.csv" --json "$bench/$name.json" --seed 0 "$@"
+  sed -n '/^python /p; /^imports/p; /^phases/p; /^bootstrap time/p; /EXTRAPOLATED\|would take/p' "$bench/$name.stdout"
+}
+
+# (a) validation + all metrics
+holdout binary holdout-binary-1 0
+holdout binary holdout-binary-2 0
+peer binary peer-binary
+holdout ordinal holdout-ordinal-1 0 --labels 1,2,3,4,5
+holdout ordinal holdout-ordinal-2 0 --labels 1,2,3,4,5
+peer ordinal peer-ordinal --labels 1,2,3,4,5
+# (b) the bootstrap of ROC AUC
+holdout binary holdout-boot-1 "$replicates"
+holdout binary holdout-boot-2 "$replicates"
+peer binary peer-boot --bootstrap "$replicates"
+
+echo
+echo "== $rows rows, $(nproc) cores; (a) validate + all metrics on all/public/private, --replicates 0"
+printf '%-9s %-10s %9s %12s %16s\n' task run wall_s peak_RSS_MB 'peer/holdout'
+for task in binary ordinal; do
+  for r in 1 2; do
+    printf '%-9s %-10s %9.2f %12s %16s\n' "$task" "holdout-$r" "$(seconds "holdout-$task-$r")" "$(peak_mb "holdout-$task-$r")" ""
+  done
+  p=$(seconds "peer-$task")
+  printf '%-9s %-10s %9.2f %12s %16s\n' "$task" peer "$p" "$(peak_mb "peer-$task")" \
+    "$(awk -v p="$p" -v a="$(seconds "holdout-$task-1")" -v b="$(seconds "holdout-$task-2")" \
+      'BEGIN { printf "%.1f / %.1f", p / a, p / b }')"
+done
+echo "(peer/holdout: wall time against holdout run 1 / run 2)"
+
+echo
+echo "== (b) bootstrap of ROC AUC, $replicates replicates on each of all/public/private (binary)"
+boot_peer=$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1]))["bootstrap"]; print(b["seconds_for_" + sys.argv[2]], b["seconds_run"], int(b["extrapolated"]))' \
+  "$bench/peer-boot.json" "$replicates")
+read -r peer_boot peer_run peer_extrapolated <<< "$boot_peer"
+printf '%-10s %12s %14s %12s %16s %16s\n' run total_wall_s bootstrap_s peak_RSS_MB 'peer/holdout' 'peer/holdout'
+printf '%-10s %12s %14s %12s %16s %16s\n' '' '' '' '' '(bootstrap)' '(total)'
+for r in 1 2; do
+  t=$(seconds "holdout-boot-$r")
+  printf '%-10s %12.2f %14.2f %12s\n' "holdout-$r" "$t" "$(awk -v t="$t" -v a="$(seconds "holdout-binary-$r")" 'BEGIN { print t - a }')" \
+    "$(peak_mb "holdout-boot-$r")"
+done
+pt=$(awk -v w="$(seconds peer-boot)" -v run="$peer_run" -v full="$peer_boot" 'BEGIN { print w - run + full }')
+# ratios PEER_SECONDS boot|total: peer / holdout run 1 and run 2 (bootstrap only, or whole run)
+ratios() {
+  awk -v p="$1" -v t1="$(seconds holdout-boot-1)" -v t2="$(seconds holdout-boot-2)" \
+    -v a1="$(seconds holdout-binary-1)" -v a2="$(seconds holdout-binary-2)" -v which="$2" \
+    'BEGIN { if (which == "boot") { x = t1 - a1; y = t2 - a2 } else { x = t1; y = t2 }; printf "%.1f / %.1f", p / x, p / y }'
+}
+printf '%-10s %12.2f %14.2f %12s %16s %16s\n' peer "$pt" "$peer_boot" "$(peak_mb peer-boot)" \
+  "$(ratios "$peer_boot" boot)" "$(ratios "$pt" total)"
+echo "(holdout bootstrap_s = wall of --replicates $replicates minus wall of --replicates 0, same run number;"
+echo " peer/holdout against holdout run 1 / run 2;"
+if ((peer_extrapolated)); then
+  echo " peer bootstrap_s EXTRAPOLATED linearly from the replicates it ran in $(printf '%.1f' "$peer_run") s, and its total_wall_s"
+  echo " = its measured wall $(seconds peer-boot) s minus those $(printf '%.1f' "$peer_run") s plus the extrapolated bootstrap_s)"
+else
+  echo " peer bootstrap_s measured inside the peer over all $replicates replicates; total_wall_s measured)"
+fi
+
+echo
+echo "== metric values, holdout (run 1) vs scikit-learn (tolerance 1e-9)"
+"$python" - "$bench" "$replicates" <<'EOF'
+import json, sys
+from pathlib import Path
+
+bench, replicates = Path(sys.argv[1]), sys.argv[2]
+TOL = 1e-9
+bad = 0
+print(f"{'task':<8} {'subset':<8} {'metric':<22} {'holdout':>20} {'scikit-learn':>20} {'|diff|':>9}")
+for task in ("binary", "ordinal"):
+    h = json.loads((bench / f"holdout-{task}-1.stdout").read_text())
+    p = json.loads((bench / f"peer-{task}.json").read_text())
+    for subset in ("all", "public", "private"):
+        hs, ps = h[subset], p[subset]
+        if hs["rows"] != ps["rows"]:
+            bad += 1
+            print(f"{task:<8} {subset:<8} rows: holdout {hs['rows']}, peer {ps['rows']}  <-- differ")
+        names = [k for k in ps if k != "rows"] + [k for k in hs if k not in ps and k != "rows"]
+        for m in names:
+            a, b = hs.get(m), ps.get(m)
+            if not isinstance(a, float | int) or not isinstance(b, float | int):
+                bad += 1
+                print(f"{task:<8} {subset:<8} {m:<22} {a!s:>20} {b!s:>20}  <-- missing or undefined")
+                continue
+            d = abs(a - b)
+            mark = "  <-- DIFFERS" if d > TOL else ""
+            bad += d > TOL
+            print(f"{task:<8} {subset:<8} {m:<22} {a:>20.15f} {b:>20.15f} {d:>9.1e}{mark}")
+print(f"{'all values agree' if not bad else f'{bad} DISAGREEMENTS'} (tolerance {TOL:g})")
+
+# The bootstrap intervals come from different resamples (ChaCha8 vs numpy PCG64), so they only
+# agree up to Monte Carlo error; the point metrics of the bootstrap run must equal run (a)'s.
+h = json.loads((bench / "holdout-boot-1.stdout").read_text())
+h0 = json.loads((bench / "holdout-binary-1.stdout").read_text())
+p = json.loads((bench / "peer-boot.json").read_text())
+print(f"\n95 % interval of roc_auc ({replicates} replicates; different resamples, so only roughly equal)")
+print(f"{'subset':<8} {'holdout low':>12} {'high':>9} {'n':>5}   {'peer low':>9} {'high':>9} {'n':>5}")
+for subset in ("all", "public", "private"):
+    a, b = h[subset]["primary_interval_95"], p[subset]["primary_interval_95"]
+    print(f"{subset:<8} {a['low']:>12.6f} {a['high']:>9.6f} {a['replicates']:>5}   "
+          f"{b['low']:>9.6f} {b['high']:>9.6f} {b['replicates']:>5}")
+    same = all(h[subset][k] == h0[subset][k] for k in h0[subset])
+    if not same:
+        bad += 1
+        print(f"  holdout's metrics on {subset} differ between --replicates 0 and {replicates}")
+sys.exit(1 if bad else 0)
+EOF
