@@ -105,6 +105,28 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Every metric, in the order reports list them.
+    pub const ALL: [Metric; 18] = [
+        Metric::Accuracy,
+        Metric::BalancedAccuracy,
+        Metric::PrecisionMacro,
+        Metric::RecallMacro,
+        Metric::F1Macro,
+        Metric::F1Micro,
+        Metric::F1Weighted,
+        Metric::MatthewsCorrcoef,
+        Metric::CohenKappaQuadratic,
+        Metric::LogLoss,
+        Metric::RocAuc,
+        Metric::RocAucOvrMacro,
+        Metric::RocAucOvrWeighted,
+        Metric::AveragePrecision,
+        Metric::Rmse,
+        Metric::Mae,
+        Metric::R2,
+        Metric::Spearman,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Metric::Accuracy => "accuracy",

@@ -133,33 +133,7 @@ impl Predictions {
 
 /// Every metric that applies to a task and format, in holdout's fixed order.
 pub fn applicable(task: &Task, format: PredictionFormat) -> Vec<Metric> {
-    use Metric::{
-        Accuracy, AveragePrecision, BalancedAccuracy, CohenKappaQuadratic, F1Macro, F1Micro, F1Weighted, LogLoss, Mae,
-        MatthewsCorrcoef, PrecisionMacro, R2, RecallMacro, Rmse, RocAuc, RocAucOvrMacro, RocAucOvrWeighted, Spearman,
-    };
-    [
-        Accuracy,
-        BalancedAccuracy,
-        PrecisionMacro,
-        RecallMacro,
-        F1Macro,
-        F1Micro,
-        F1Weighted,
-        MatthewsCorrcoef,
-        CohenKappaQuadratic,
-        LogLoss,
-        RocAuc,
-        RocAucOvrMacro,
-        RocAucOvrWeighted,
-        AveragePrecision,
-        Rmse,
-        Mae,
-        R2,
-        Spearman,
-    ]
-    .into_iter()
-    .filter(|m| m.applies(task, format))
-    .collect()
+    Metric::ALL.into_iter().filter(|m| m.applies(task, format)).collect()
 }
 
 /// Computes one metric. `labels` are the contest's class labels (empty for regression).
