@@ -9,7 +9,8 @@ bootstrap of ROC AUC done the usual way: numpy index resampling and one
 `roc_auc_score` call per replicate, on each of the same three subsets holdout bootstraps.
 
 Validation (vectorized; the same checks holdout makes on a well-formed file, reported as counts
-and a few example ids):
+and a few example ids; ids are matched with one hash lookup, pandas.Index.get_indexer, which
+also aligns the submission to the solution):
   - the header is exactly `id,probability` (binary) or `id,<label>,...` (class probabilities);
   - no empty ids; no duplicate ids; every id is a solution id and every solution id is present
     (ids compared after stripping surrounding white space, as holdout does);
@@ -85,18 +86,35 @@ class Phase:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    # Everything as text first: a competent scorer does not let the reader guess (an id like
-    # 0012 must stay 0012, a stray `abc` in a number column must be reported, not coerced).
-    return pd.read_csv(path, dtype=str, engine="pyarrow", keep_default_na=False)
+    # Ids as text (an id like 0012 must stay 0012); numbers parsed by pyarrow. A column with a
+    # stray non-number comes back as text and is diagnosed cell by cell in `numbers`.
+    return pd.read_csv(path, dtype={"id": str, "usage": str}, engine="pyarrow")
 
 
 def examples(ids: pd.Series, mask) -> str:
-    shown = ids[mask].head(EXAMPLES).tolist()
+    shown = ids[np.asarray(mask)].head(EXAMPLES).tolist()
     return ", ".join(f"`{i}`" for i in shown) + (", …" if int(np.sum(mask)) > len(shown) else "")
 
 
+def numbers(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as float64 and, per cell, "" (a finite number) or the kind of problem."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        v = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        kind = np.where(np.isnan(v), "empty or NaN", np.where(np.isinf(v), "infinite", ""))
+        return v, kind
+    # Slow path, only for a column holding something that is not a number.
+    text = col.astype(str).str.strip().fillna("")
+    v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    nan_word = text.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"]).to_numpy()
+    kind = np.where(np.isfinite(v), "",
+                    np.where(text.to_numpy() == "", "empty or NaN",
+                             np.where(nan_word | ~np.isnan(v), "infinite", "non-numeric")))
+    return v, kind
+
+
 def validate(sub: pd.DataFrame, sol_ids: pd.Series, value_columns: list[str], fmt: str):
-    """Returns (ids, values as float64 matrix) or exits with every problem found."""
+    """Returns (for each solution row, the submission row holding its id; the submission's
+    values as a float64 matrix), or exits with every problem found."""
     problems: list[str] = []
 
     def problem(message: str, mask, ids) -> None:
@@ -109,28 +127,29 @@ def validate(sub: pd.DataFrame, sol_ids: pd.Series, value_columns: list[str], fm
     if header != want:
         sys.exit(f"invalid submission: expected the header `{','.join(want)}`, found `{','.join(header)}`")
     ids = sub["id"].str.strip()
-    problem("rows without an id", ids == "", ids)
-    problem("duplicate ids", ids.duplicated() & (ids != ""), ids)
-    problem("ids that are not test ids", ~ids.isin(sol_ids) & (ids != ""), ids)
-    missing = ~sol_ids.isin(ids)
+    empty = (ids.isna() | (ids == "")).to_numpy()
+    dup = ids.duplicated().to_numpy() & ~empty
+    problem("rows without an id", empty, ids)
+    problem("duplicate ids", dup, ids)
+    # Id sets: one hash lookup of the solution ids among the (first occurrences of the)
+    # submission ids gives both the missing ids and, for each solution row, its submission row.
+    # (Series.isin on pandas 3's `str` dtype takes 6-8 s per call on 1 M ids, so it is used only
+    # to list examples once a problem is known.)
+    first = np.flatnonzero(~dup & ~empty)
+    found = pd.Index(ids.to_numpy()[first]).get_indexer(sol_ids)
+    missing = found < 0
+    row = np.where(missing, -1, first[np.maximum(found, 0)])
+    if len(first) > int((~missing).sum()):
+        problem("ids that are not test ids", ~ids.isin(sol_ids).to_numpy() & ~empty, ids)
     if missing.any():
         problems.append(f"{int(missing.sum())} test ids have no prediction: {examples(sol_ids, missing)}")
     values = np.empty((len(sub), len(value_columns)))
+    finite = np.ones(len(sub), dtype=bool)
     for j, c in enumerate(value_columns):
-        text = sub[c].str.strip()
-        v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-        # Only the cells that did not parse to a finite number are looked at again.
-        bad = ~np.isfinite(v)
-        kind = pd.Series("", index=sub.index)
-        if bad.any():
-            t = text[bad]
-            nan_word = t.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"])
-            kind[bad] = np.where(t == "", "empty", np.where(nan_word | ~np.isnan(v[bad]), "nonfinite", "text"))
-        problem(f"empty value in `{c}`", kind == "empty", ids)
-        problem(f"non-numeric value in `{c}`", kind == "text", ids)
-        problem(f"NaN or infinite value in `{c}`", kind == "nonfinite", ids)
-        values[:, j] = v
-    finite = np.isfinite(values).all(axis=1)
+        values[:, j], kind = numbers(sub[c])
+        for k in ("empty or NaN", "non-numeric", "infinite"):
+            problem(f"{k} value in `{c}`", kind == k, ids)
+        finite &= kind == ""
     if fmt in ("probability", "class_probabilities"):
         outside = finite & ((values < 0) | (values > 1)).any(axis=1)
         problem("probabilities outside [0, 1]", outside, ids)
@@ -140,7 +159,7 @@ def validate(sub: pd.DataFrame, sol_ids: pd.Series, value_columns: list[str], fm
                 finite & ~outside & (np.abs(sums - 1) > SUM_TOLERANCE), ids)
     if problems:
         sys.exit("invalid submission:\n" + "\n".join(problems))
-    return ids, values
+    return row, values
 
 
 def metrics(task: str, labels: list[int], y: np.ndarray, values: np.ndarray) -> dict[str, float]:
@@ -257,24 +276,20 @@ def main() -> None:
         if list(sol.columns[:2]) != ["id", "target"]:
             sys.exit(f"{args.solution}: expected `id,target[,usage]`, found `{','.join(sol.columns)}`")
         sol_ids = sol["id"].str.strip()
-        target = pd.to_numeric(sol["target"], errors="coerce")
-        bad = ~target.isin(labels)
+        target, kind = numbers(sol["target"])
+        bad = (kind != "") | ~np.isin(target, labels)
         if bad.any():
             sys.exit(f"{args.solution}: {int(bad.sum())} targets are not one of the labels {labels}: "
                      f"{examples(sol['target'], bad)}")
         if sol_ids.duplicated().any():
             sys.exit(f"{args.solution}: duplicate ids")
-        ids, values = validate(sub, sol_ids, value_columns, fmt)
+        row, values = validate(sub, sol_ids, value_columns, fmt)
     with Phase("align by id"):
-        preds = pd.DataFrame(values, columns=value_columns)
-        preds.insert(0, "id", ids.to_numpy())
-        df = pd.DataFrame({"id": sol_ids, "target": target.astype(np.int64),
-                           "usage": sol["usage"] if "usage" in sol else ""})
-        df = df.merge(preds, on="id", how="left", validate="one_to_one")
-        y_all = df["target"].to_numpy()
-        v_all = df[value_columns].to_numpy(dtype=np.float64)
-        usage = df["usage"].to_numpy()
-    subsets = {"all": np.ones(len(df), dtype=bool)}
+        # The submission rows in solution order (the positions come from the id lookup above).
+        y_all = target.astype(np.int64)
+        v_all = values[row]
+        usage = sol["usage"].to_numpy() if "usage" in sol else np.full(len(sol), "")
+    subsets = {"all": np.ones(len(sol), dtype=bool)}
     for u in ("public", "private"):
         if (usage == u).any():
             subsets[u] = usage == u
