@@ -9,7 +9,7 @@ use crate::{files_in, holdout, stderr, stdout};
 const KEY: &[u8] = b"an organizer's secret of at least thirty-two bytes\n";
 
 /// A synthetic export and a key file, made once for all tests.
-fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+pub(crate) fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     static FIXTURE: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -22,7 +22,7 @@ fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     })
 }
 
-fn prepare(contest: &str, raw: &Path, key: &Path, out: &Path) -> std::process::Output {
+pub(crate) fn prepare(contest: &str, raw: &Path, key: &Path, out: &Path) -> std::process::Output {
     holdout(&[
         "prepare",
         contest,

@@ -49,6 +49,8 @@ enum Command {
     Validate(score::ValidateArgs),
     /// Validate and score a submission against a bundle's private solution.
     Score(score::ScoreArgs),
+    /// Compare two submissions on the primary metric over the same bootstrap resamples.
+    Compare(score::CompareArgs),
 }
 
 /// A failure and the exit code it maps to.
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => prepare::verify(&args),
         Command::Validate(args) => score::run_validate(&args),
         Command::Score(args) => score::run_score(&args),
+        Command::Compare(args) => score::run_compare(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,17 +1,27 @@
-//! `holdout validate` (a competitor's offline check against the public bundle) and
-//! `holdout score` (an organizer's or judge's scoring against the private solution). Both use
-//! the one validator of `holdout-score`.
+//! `holdout validate` (a competitor's offline check against the public bundle), `holdout
+//! score` (an organizer's or judge's scoring against the private solution) and `holdout
+//! compare` (two submissions over the same bootstrap resamples). All use the one validator,
+//! solution reader and scorer of `holdout-score`.
 
 use std::fs;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use holdout_prepare::manifest::Manifest;
 use holdout_schema::{Metric, PredictionFormat, Task};
-use holdout_score::metrics::{Predictions, Score, Truth, applicable, score};
+use holdout_score::bootstrap::DEFAULT_REPLICATES;
+use holdout_score::evaluate::{Bootstrap, compare, evaluate};
+use holdout_score::ids::TestIds;
+use holdout_score::metrics::{Predictions, Score, applicable};
+use holdout_score::solution::Solution;
 use holdout_score::submission::{Expected, validate};
+use serde_json::{Value, json};
 
 use crate::{Failure, Outcome};
+
+/// The level of every interval shown.
+const LEVEL: f64 = 0.95;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -21,13 +31,10 @@ pub struct ValidateArgs {
     submission: PathBuf,
 }
 
+/// Where the truth comes from, and how to show results; shared by `score` and `compare`.
 #[derive(Debug, clap::Args)]
-pub struct ScoreArgs {
-    /// `PRIVATE SUBMISSION`: a bundle's private directory (solution.csv; its sibling public/
-    /// holds MANIFEST.json) and the submission — or only `SUBMISSION` with `--solution`.
-    #[arg(num_args = 1..=2, required = true, value_name = "PATHS")]
-    paths: Vec<PathBuf>,
-    /// A bare solution file (`id,target[,usage]`) instead of a bundle.
+pub struct SolutionArgs {
+    /// A bare solution file (`id,target[,usage[,board]]`) instead of a bundle.
     #[arg(long, requires = "task")]
     solution: Option<PathBuf>,
     /// The task of a bare solution.
@@ -36,19 +43,44 @@ pub struct ScoreArgs {
     /// Class labels of a bare multiclass or ordinal solution, e.g. `1,2,3,4,5`.
     #[arg(long, value_delimiter = ',')]
     labels: Vec<i64>,
-    /// Print every metric of every subset as JSON.
+    /// Print the results as JSON.
     #[arg(long)]
     json: bool,
-    /// Bootstrap replicates for the primary metric's 95 % interval (0 for none).
-    #[arg(long, default_value_t = holdout_score::bootstrap::DEFAULT_REPLICATES)]
+    /// Bootstrap replicates (0 for none).
+    #[arg(long, default_value_t = DEFAULT_REPLICATES)]
     replicates: usize,
-    /// Seed of the bootstrap resamples (keep it fixed so intervals of submissions are paired).
+    /// Seed of the bootstrap resamples (keep it fixed so that submissions are paired).
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// `PRIVATE SUBMISSION`: a bundle's private directory (solution.csv; its sibling public/
+    /// holds MANIFEST.json) and the submission — or only `SUBMISSION` with `--solution`.
+    #[arg(num_args = 1..=2, required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    common: SolutionArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// `PRIVATE A B`: a bundle's private directory and two submissions — or only `A B` with
+    /// `--solution`.
+    #[arg(num_args = 2..=3, required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    common: SolutionArgs,
+}
+
 fn bad(message: String) -> Failure {
     Failure::BadInput(anyhow!(message))
+}
+
+fn open(path: &Path) -> Result<BufReader<fs::File>, Failure> {
+    let file = fs::File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    Ok(BufReader::with_capacity(1 << 16, file))
 }
 
 fn manifest(public: &Path) -> Result<Manifest, Failure> {
@@ -57,18 +89,17 @@ fn manifest(public: &Path) -> Result<Manifest, Failure> {
     serde_json::from_str(&text).map_err(|e| bad(format!("{}: not a holdout manifest: {e}", path.display())))
 }
 
-/// The first column of a CSV file, after its header.
-fn first_column(path: &Path) -> Result<Vec<String>, Failure> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-    reader
-        .records()
-        .map(|r| {
-            r.map(|r| r.get(0).unwrap_or_default().to_owned()).map_err(|e| bad(format!("{}: {e}", path.display())))
-        })
-        .collect()
+/// The ids in the first column of a CSV file, after its header.
+fn test_ids(path: &Path) -> Result<TestIds, Failure> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(open(path)?);
+    let mut ids = TestIds::new();
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(|e| bad(format!("{}: {e}", path.display())))? {
+        let line = record.position().map_or(0, csv::Position::line);
+        let id = std::str::from_utf8(&record[0]).map_err(|_| bad(format!("{}:{line}: not UTF-8", path.display())))?;
+        ids.push(id).map_err(|_| bad(format!("{}:{line}: id `{id}` is repeated", path.display())))?;
+    }
+    Ok(ids)
 }
 
 /// What is scored, from a bundle's manifest or from the command line.
@@ -83,10 +114,17 @@ struct Spec {
 
 impl Spec {
     fn of(m: &Manifest) -> Spec {
+        let labels = m.submission.labels.clone();
+        let task = match m.submission.task.as_str() {
+            "binary" => Task::Binary,
+            "multiclass" => Task::Multiclass { labels: labels.clone() },
+            "ordinal" => Task::Ordinal { labels: labels.clone() },
+            _ => Task::Regression,
+        };
         Spec {
             contest: m.contest.clone(),
-            task: task(m),
-            labels: m.submission.labels.clone(),
+            task,
+            labels,
             format: m.submission.prediction_format,
             primary: m.submission.primary_metric,
             max_bytes: u64::from(m.submission.max_file_mb) * 1_000_000,
@@ -94,7 +132,7 @@ impl Spec {
     }
 
     /// A bare solution's spec: the format is read off the submission's header.
-    fn bare(args: &ScoreArgs, submission: &Path) -> Result<Spec, Failure> {
+    fn bare(args: &SolutionArgs, submission: &Path) -> Result<Spec, Failure> {
         let name = args.task.as_deref().unwrap_or_default();
         let labels = match name {
             "binary" => vec![0, 1],
@@ -130,22 +168,19 @@ impl Spec {
 
 fn first_line(path: &Path) -> Result<String, Failure> {
     use std::io::BufRead;
-    let file = fs::File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     let mut line = String::new();
-    let _ = std::io::BufReader::new(file).read_line(&mut line);
+    let _ = open(path)?.read_line(&mut line);
     Ok(line.trim_start_matches('\u{feff}').trim_end().to_owned())
 }
 
-fn read_submission(path: &Path, ids: &[String], spec: &Spec) -> Result<Predictions, Failure> {
-    let file = fs::File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+fn read_submission(path: &Path, ids: &TestIds, spec: &Spec) -> Result<Predictions, Failure> {
     let expected = Expected { ids, format: spec.format, labels: &spec.labels, max_bytes: spec.max_bytes };
-    validate(std::io::BufReader::new(file), &expected)
-        .map_err(|e| bad(format!("{} is not a valid submission:\n{e}", path.display())))
+    validate(open(path)?, &expected).map_err(|e| bad(format!("{} is not a valid submission:\n{e}", path.display())))
 }
 
 pub fn run_validate(args: &ValidateArgs) -> Outcome {
     let m = manifest(&args.public)?;
-    let ids = first_column(&args.public.join("test.csv"))?;
+    let ids = test_ids(&args.public.join("test.csv"))?;
     let predictions = read_submission(&args.submission, &ids, &Spec::of(&m))?;
     say!(
         "{}: a valid submission to {} — {} predictions, header `{}`",
@@ -157,121 +192,120 @@ pub fn run_validate(args: &ValidateArgs) -> Outcome {
     Ok(())
 }
 
-fn task(m: &Manifest) -> Task {
-    let labels = m.submission.labels.clone();
-    match m.submission.task.as_str() {
-        "binary" => Task::Binary,
-        "multiclass" => Task::Multiclass { labels },
-        "ordinal" => Task::Ordinal { labels },
-        _ => Task::Regression,
+/// The spec, the solution and the submission paths of `score` or `compare`.
+fn load(
+    common: &SolutionArgs,
+    paths: &[PathBuf],
+    submissions: usize,
+) -> Result<(Spec, Solution, Vec<PathBuf>), Failure> {
+    let (spec, solution_path, subs) = match (&common.solution, paths.len() - submissions) {
+        (Some(solution), 0) => (Spec::bare(common, &paths[0])?, solution.clone(), paths.to_vec()),
+        (None, 1) => {
+            let private = &paths[0];
+            let public = private.parent().unwrap_or(Path::new(".")).join("public");
+            (Spec::of(&manifest(&public)?), private.join("solution.csv"), paths[1..].to_vec())
+        }
+        (Some(_), _) => return Err(bad(format!("with --solution, give only the {submissions} submission path(s)"))),
+        (None, _) => return Err(bad("give the bundle's private directory before the submission path(s)".into())),
+    };
+    let solution =
+        Solution::read(open(&solution_path)?, if matches!(spec.task, Task::Regression) { &[] } else { &spec.labels })
+            .map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
+    Ok((spec, solution, subs))
+}
+
+fn json_score(score: Score) -> Value {
+    match score {
+        Score::Value(v) => json!(v),
+        Score::Undefined(why) => json!({ "undefined": why }),
     }
 }
 
-/// Rows of one subset of the solution.
-struct Subset {
-    name: String,
-    rows: Vec<usize>,
+fn shown(score: Score) -> String {
+    score.value().map_or_else(|| "undefined".to_owned(), |x| format!("{x:.6}"))
 }
 
 pub fn run_score(args: &ScoreArgs) -> Outcome {
-    let (spec, solution_path, submission) = match (&args.solution, args.paths.as_slice()) {
-        (Some(solution), [submission]) => (Spec::bare(args, submission)?, solution.clone(), submission.clone()),
-        (None, [private, submission]) => {
-            let public = private.parent().unwrap_or(Path::new(".")).join("public");
-            (Spec::of(&manifest(&public)?), private.join("solution.csv"), submission.clone())
-        }
-        (Some(_), _) => return Err(bad("with --solution, give only the submission".into())),
-        (None, _) => return Err(bad("give the bundle's private directory and the submission".into())),
-    };
-    let mut reader = csv::Reader::from_path(&solution_path)
-        .map_err(|e| bad(format!("cannot read {}: {e}", solution_path.display())))?;
-    let header = reader.headers().map_err(|e| bad(format!("{}: {e}", solution_path.display())))?.clone();
-    let usage_column = header.iter().position(|h| h == "usage");
-    let board = header.iter().position(|h| h == "board");
-    let (mut ids, mut targets, mut usage, mut boards) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for record in reader.records() {
-        let r = record.map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
-        let line = r.position().map_or(0, csv::Position::line);
-        if r.len() < 2 {
-            return Err(bad(format!("{}:{line}: expected `id,target[,usage]`", solution_path.display())));
-        }
-        ids.push(r[0].to_owned());
-        let target = r[1].parse::<f64>().ok().filter(|t| t.is_finite());
-        let target = target.filter(|t| spec.labels.is_empty() || spec.labels.iter().any(|&l| l as f64 == *t));
-        targets.push(target.ok_or_else(|| {
-            bad(format!("{}:{line}: target `{}` is not a number of the task's labels", solution_path.display(), &r[1]))
-        })?);
-        usage.push(usage_column.map(|u| r[u].to_owned()).unwrap_or_default());
-        boards.push(board.map(|b| r[b].to_owned()));
-    }
-    let predictions = read_submission(&submission, &ids, &spec)?;
-    let Spec { task, labels, .. } = &spec;
-    let truth_of = |rows: &[usize]| -> Truth {
-        if matches!(task, Task::Regression) {
-            Truth::Values(rows.iter().map(|&i| targets[i]).collect())
-        } else {
-            Truth::Classes(
-                rows.iter().map(|&i| labels.iter().position(|&l| l as f64 == targets[i]).unwrap_or(0)).collect(),
-            )
-        }
-    };
-    let mut subsets = vec![Subset { name: "all".into(), rows: (0..ids.len()).collect() }];
-    for u in ["public", "private"] {
-        subsets.push(Subset { name: u.into(), rows: (0..ids.len()).filter(|&i| usage[i] == u).collect() });
-    }
-    if board.is_some() {
-        for b in ["a", "b"] {
-            for u in ["public", "private"] {
-                let rows = (0..ids.len()).filter(|&i| usage[i] == u && boards[i].as_deref() == Some(b)).collect();
-                subsets.push(Subset { name: format!("{b}_{u}"), rows });
+    let common = &args.common;
+    let (spec, solution, submissions) = load(common, &args.paths, 1)?;
+    let predictions = read_submission(&submissions[0], &solution.ids, &spec)?;
+    let metrics = applicable(&spec.task, spec.format);
+    let bootstrap =
+        (common.replicates > 0).then_some(Bootstrap { replicates: common.replicates, seed: common.seed, level: LEVEL });
+    let report = evaluate(&solution, &predictions, &metrics, spec.primary, bootstrap);
+    if common.json {
+        let mut out = serde_json::Map::new();
+        for s in &report {
+            let mut values: serde_json::Map<String, Value> =
+                s.scores.iter().map(|&(m, score)| (m.name().to_owned(), json_score(score))).collect();
+            values.insert("rows".into(), json!(s.subset.rows));
+            if let Some(ci) = s.interval {
+                values.insert(
+                    "primary_interval_95".into(),
+                    match ci {
+                        Ok(i) => json!({ "low": i.low, "high": i.high, "replicates": i.replicates }),
+                        Err(why) => json!({ "undefined": why }),
+                    },
+                );
             }
+            out.insert(s.subset.name.clone(), Value::Object(values));
         }
-    }
-    let metrics: Vec<Metric> = applicable(task, spec.format);
-    let mut report = serde_json::Map::new();
-    for subset in subsets.iter().filter(|s| !s.rows.is_empty()) {
-        let truth = truth_of(&subset.rows);
-        let p = predictions.select(&subset.rows);
-        let mut values = serde_json::Map::new();
-        for &metric in &metrics {
-            let v = match score(metric, labels, &truth, &p) {
-                Score::Value(v) => serde_json::json!(v),
-                Score::Undefined(why) => serde_json::json!({ "undefined": why }),
-            };
-            values.insert(metric.name().to_owned(), v);
-        }
-        values.insert("rows".into(), serde_json::json!(subset.rows.len()));
-        if args.replicates > 0 {
-            let ci =
-                holdout_score::bootstrap::interval(spec.primary, labels, &truth, &p, args.replicates, args.seed, 0.95);
-            values.insert(
-                "primary_interval_95".into(),
-                match ci {
-                    Ok(i) => serde_json::json!({ "low": i.low, "high": i.high, "replicates": i.replicates }),
-                    Err(why) => serde_json::json!({ "undefined": why }),
-                },
-            );
-        }
-        report.insert(subset.name.clone(), serde_json::Value::Object(values));
-    }
-    if args.json {
-        say!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let primary = spec.primary;
-    say!("{} — {} (primary: {})", spec.contest, submission.display(), primary.name());
-    for (name, values) in &report {
-        let cells: Vec<String> = metrics
+    let primary = spec.primary.name();
+    say!("{} — {} (primary: {primary})", spec.contest, submissions[0].display());
+    for s in &report {
+        let cells: Vec<String> = s.scores.iter().map(|&(m, score)| format!("{}={}", m.name(), shown(score))).collect();
+        let ci = match s.interval {
+            Some(Ok(i)) => format!(" 95% CI of {primary}: [{:.6}, {:.6}]", i.low, i.high),
+            _ => String::new(),
+        };
+        say!("  {:<10} rows={:<8} {}{ci}", s.subset.name, s.subset.rows, cells.join(" "));
+    }
+    Ok(())
+}
+
+pub fn run_compare(args: &CompareArgs) -> Outcome {
+    let common = &args.common;
+    let (spec, solution, submissions) = load(common, &args.paths, 2)?;
+    let a = read_submission(&submissions[0], &solution.ids, &spec)?;
+    let b = read_submission(&submissions[1], &solution.ids, &spec)?;
+    let replicates = if common.replicates == 0 { DEFAULT_REPLICATES } else { common.replicates };
+    let bootstrap = Bootstrap { replicates, seed: common.seed, level: LEVEL };
+    let report = compare(&solution, &a, &b, spec.primary, bootstrap);
+    let primary = spec.primary.name();
+    if common.json {
+        let out: serde_json::Map<String, Value> = report
             .iter()
-            .map(|metric| {
-                let v = &values[metric.name()];
-                let shown = v.as_f64().map_or_else(|| "undefined".to_owned(), |x| format!("{x:.6}"));
-                format!("{}={shown}", metric.name())
+            .map(|c| {
+                let value = json!({
+                    "rows": c.subset.rows,
+                    "a": json_score(c.a),
+                    "b": json_score(c.b),
+                    "probability_a_better": c.probability_a_better,
+                });
+                (c.subset.name.clone(), value)
             })
             .collect();
-        let ci = values.get("primary_interval_95").and_then(|v| Some((v["low"].as_f64()?, v["high"].as_f64()?)));
-        let ci = ci.map_or(String::new(), |(lo, hi)| format!(" 95% CI of {}: [{lo:.6}, {hi:.6}]", primary.name()));
-        say!("  {name:<10} rows={:<8} {}{ci}", values["rows"], cells.join(" "));
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "metric": primary, "replicates": replicates, "subsets": out }))?
+        );
+        return Ok(());
+    }
+    say!("{} — {primary}, {replicates} paired bootstrap replicates", spec.contest);
+    say!("  A = {}", submissions[0].display());
+    say!("  B = {}", submissions[1].display());
+    for c in &report {
+        let p = c.probability_a_better.map_or_else(|| "undefined".to_owned(), |p| format!("{p:.3}"));
+        say!(
+            "  {:<10} rows={:<8} A={} B={} P(A better than B)={p}",
+            c.subset.name,
+            c.subset.rows,
+            shown(c.a),
+            shown(c.b)
+        );
     }
     Ok(())
 }

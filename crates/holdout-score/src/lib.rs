@@ -1,8 +1,13 @@
-//! Scoring contest submissions: the metrics, exactly as scikit-learn 1.9 defines them (with the
-//! contest's fixed label set), and an explicit "undefined" wherever a metric has no value.
+//! Scoring contest submissions: the one validator, the metrics exactly as scikit-learn 1.9
+//! defines them (with the contest's fixed label set, and an explicit "undefined" wherever a
+//! metric has no value), subsets of rows and the paired bootstrap.
 //!
-//! Pure: callers parse files and pass slices.
+//! Pure: callers open files and pass readers or slices.
 
 pub mod bootstrap;
+pub mod evaluate;
+pub mod ids;
 pub mod metrics;
+pub mod scorer;
+pub mod solution;
 pub mod submission;

@@ -13,6 +13,8 @@
 use holdout_schema::{Metric, PredictionFormat, Task};
 use serde::Serialize;
 
+use crate::scorer::Scorer;
+
 /// A metric's value, or why it has none. Never NaN.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,82 +138,10 @@ pub fn applicable(task: &Task, format: PredictionFormat) -> Vec<Metric> {
     Metric::ALL.into_iter().filter(|m| m.applies(task, format)).collect()
 }
 
-/// Computes one metric. `labels` are the contest's class labels (empty for regression).
+/// Computes one metric on all rows. `labels` are the contest's class labels (empty for
+/// regression). To score several metrics, subsets or replicates, prepare a [`Scorer`] once.
 pub fn score(metric: Metric, labels: &[i64], truth: &Truth, predictions: &Predictions) -> Score {
-    if predictions.is_empty() {
-        return Score::Undefined("no rows to score");
-    }
-    match (truth, metric) {
-        (Truth::Classes(y), Metric::Rmse | Metric::Mae) => {
-            let Some(p) = predictions.classes() else { return Score::Undefined("needs class predictions") };
-            let value = |i: usize| labels[i] as f64;
-            let t: Vec<f64> = y.iter().map(|&i| value(i)).collect();
-            let q: Vec<f64> = p.iter().map(|&i| value(i)).collect();
-            if metric == Metric::Rmse { rmse(&t, &q) } else { mae(&t, &q) }
-        }
-        (Truth::Classes(y), _) => classification(metric, labels, y, predictions),
-        (Truth::Values(y), _) => {
-            let Predictions::Values(p) = predictions else { return Score::Undefined("needs value predictions") };
-            match metric {
-                Metric::Rmse => rmse(y, p),
-                Metric::Mae => mae(y, p),
-                Metric::R2 => r2(y, p),
-                Metric::Spearman => spearman(y, p),
-                _ => Score::Undefined("not a regression metric"),
-            }
-        }
-    }
-}
-
-fn classification(metric: Metric, labels: &[i64], y: &[usize], predictions: &Predictions) -> Score {
-    let k = labels.len();
-    match metric {
-        Metric::LogLoss => log_loss(k, y, predictions),
-        Metric::RocAuc => match predictions {
-            Predictions::Probability(p) => {
-                let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
-                roc_auc(p, &positive)
-            }
-            _ => Score::Undefined("needs probabilities"),
-        },
-        Metric::AveragePrecision => match predictions {
-            Predictions::Probability(p) => {
-                let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
-                average_precision(p, &positive)
-            }
-            _ => Score::Undefined("needs probabilities"),
-        },
-        Metric::RocAucOvrMacro | Metric::RocAucOvrWeighted => match predictions {
-            Predictions::ClassProbabilities { classes, values } => {
-                roc_auc_ovr(*classes, values, y, metric == Metric::RocAucOvrWeighted)
-            }
-            _ => Score::Undefined("needs class probabilities"),
-        },
-        _ => {
-            let Some(p) = predictions.classes() else { return Score::Undefined("needs class predictions") };
-            let c = Confusion::new(k, y, &p);
-            match metric {
-                Metric::Accuracy => Score::Value(c.trace() / c.n),
-                Metric::BalancedAccuracy => c.balanced_accuracy(),
-                Metric::PrecisionMacro => Score::Value(mean((0..k).map(|i| ratio(c.tp(i), c.predicted(i))))),
-                Metric::RecallMacro => Score::Value(mean((0..k).map(|i| ratio(c.tp(i), c.actual(i))))),
-                Metric::F1Macro => Score::Value(mean((0..k).map(|i| c.f1(i)))),
-                Metric::F1Micro => {
-                    let tp: f64 = (0..k).map(|i| c.tp(i)).sum();
-                    let fp: f64 = (0..k).map(|i| c.predicted(i) - c.tp(i)).sum();
-                    let fn_: f64 = (0..k).map(|i| c.actual(i) - c.tp(i)).sum();
-                    Score::Value(ratio(2.0 * tp, 2.0 * tp + fp + fn_))
-                }
-                Metric::F1Weighted => {
-                    let support: f64 = (0..k).map(|i| c.actual(i)).sum();
-                    Score::Value(ratio((0..k).map(|i| c.actual(i) * c.f1(i)).sum(), support))
-                }
-                Metric::MatthewsCorrcoef => c.matthews(),
-                Metric::CohenKappaQuadratic => c.quadratic_kappa(),
-                _ => Score::Undefined("not a classification metric"),
-            }
-        }
-    }
+    Scorer::whole(labels, truth, predictions).score(metric)
 }
 
 /// `a / b`, and 0 when `b` is 0 (scikit-learn's `zero_division=0`).
@@ -226,22 +156,45 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 
 /// A confusion matrix over the fixed labels; rows are the truth.
 #[derive(Debug)]
-struct Confusion {
-    k: usize,
+pub(crate) struct Confusion {
+    pub(crate) k: usize,
     counts: Vec<u64>,
-    n: f64,
+    pub(crate) n: f64,
 }
 
 impl Confusion {
-    fn new(k: usize, truth: &[usize], predicted: &[usize]) -> Confusion {
-        let mut counts = vec![0u64; k * k];
-        for (&t, &p) in truth.iter().zip(predicted) {
-            counts[t * k + p] += 1;
-        }
-        Confusion { k, counts, n: truth.len() as f64 }
+    /// From row-major counts, `k × k`.
+    pub(crate) fn from_counts(k: usize, counts: Vec<u64>) -> Confusion {
+        let n = counts.iter().sum::<u64>() as f64;
+        Confusion { k, counts, n }
     }
 
-    fn at(&self, t: usize, p: usize) -> f64 {
+    /// A metric computed from the matrix alone.
+    pub(crate) fn metric(&self, metric: Metric) -> Score {
+        let k = self.k;
+        match metric {
+            Metric::Accuracy => Score::Value(self.trace() / self.n),
+            Metric::BalancedAccuracy => self.balanced_accuracy(),
+            Metric::PrecisionMacro => Score::Value(mean((0..k).map(|i| ratio(self.tp(i), self.predicted(i))))),
+            Metric::RecallMacro => Score::Value(mean((0..k).map(|i| ratio(self.tp(i), self.actual(i))))),
+            Metric::F1Macro => Score::Value(mean((0..k).map(|i| self.f1(i)))),
+            Metric::F1Micro => {
+                let tp: f64 = (0..k).map(|i| self.tp(i)).sum();
+                let fp: f64 = (0..k).map(|i| self.predicted(i) - self.tp(i)).sum();
+                let fn_: f64 = (0..k).map(|i| self.actual(i) - self.tp(i)).sum();
+                Score::Value(ratio(2.0 * tp, 2.0 * tp + fp + fn_))
+            }
+            Metric::F1Weighted => {
+                let support: f64 = (0..k).map(|i| self.actual(i)).sum();
+                Score::Value(ratio((0..k).map(|i| self.actual(i) * self.f1(i)).sum(), support))
+            }
+            Metric::MatthewsCorrcoef => self.matthews(),
+            Metric::CohenKappaQuadratic => self.quadratic_kappa(),
+            _ => Score::Undefined("not a classification metric"),
+        }
+    }
+
+    pub(crate) fn at(&self, t: usize, p: usize) -> f64 {
         self.counts[t * self.k + p] as f64
     }
 
@@ -315,42 +268,15 @@ impl Confusion {
     }
 }
 
-/// Kaggle's log loss: probabilities clipped to [1e-15, 1 − 1e-15], each row renormalised to
-/// sum 1, then the mean of −ln p(true class). A binary probability p is clipped and becomes
-/// the row [1 − p, p].
-fn log_loss(k: usize, y: &[usize], predictions: &Predictions) -> Score {
-    let clip = |p: f64| p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-    let mut sum = Neumaier::default();
-    match predictions {
-        Predictions::Probability(p) => {
-            // The probability is clipped, then its complement taken (Kaggle's and scikit-learn's
-            // order: a p of 1 gives 1 − (1 − 1e-15), not exactly 1e-15).
-            for (&c, &p) in y.iter().zip(p) {
-                let q1 = clip(p);
-                let q0 = 1.0 - q1;
-                sum.add(-(if c == 1 { q1 } else { q0 }).ln());
-            }
-        }
-        Predictions::ClassProbabilities { classes, values } if *classes == k => {
-            for (&c, row) in y.iter().zip(values.chunks(k)) {
-                let total: f64 = row.iter().map(|&p| clip(p)).sum();
-                sum.add(-(clip(row[c]) / total).ln());
-            }
-        }
-        _ => return Score::Undefined("needs probabilities"),
-    }
-    Score::Value(sum.total() / y.len() as f64)
-}
-
 /// Compensated summation, so log loss over millions of rows keeps its last digits.
-#[derive(Debug, Default)]
-struct Neumaier {
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Neumaier {
     sum: f64,
     compensation: f64,
 }
 
 impl Neumaier {
-    fn add(&mut self, x: f64) {
+    pub(crate) fn add(&mut self, x: f64) {
         let t = self.sum + x;
         if self.sum.abs() >= x.abs() {
             self.compensation += (self.sum - t) + x;
@@ -360,133 +286,24 @@ impl Neumaier {
         self.sum = t;
     }
 
-    fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.sum + self.compensation
     }
 }
 
-/// Average ranks (1-based) of `scores`, ties sharing their mean rank.
-pub fn average_ranks(scores: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut ranks = vec![0.0; scores.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i + 1;
-        while j < order.len() && scores[order[j]] == scores[order[i]] {
-            j += 1;
-        }
-        let rank = (i + j + 1) as f64 / 2.0;
-        for &o in &order[i..j] {
-            ranks[o] = rank;
-        }
-        i = j;
-    }
-    ranks
-}
-
-/// Binary ROC AUC as the Mann–Whitney statistic with average ranks (equal to scikit-learn's
-/// trapezoid, ties counted half).
+/// Binary ROC AUC of `scores` against `positive`, ties counted half (scikit-learn's).
 pub fn roc_auc(scores: &[f64], positive: &[bool]) -> Score {
-    let n_pos = positive.iter().filter(|&&p| p).count() as f64;
-    let n_neg = positive.len() as f64 - n_pos;
-    if n_pos == 0.0 || n_neg == 0.0 {
-        return Score::Undefined("only one class present in the truth");
-    }
-    let ranks = average_ranks(scores);
-    let rank_sum: f64 = ranks.iter().zip(positive).filter(|(_, p)| **p).map(|(r, _)| r).sum();
-    Score::Value((rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
+    let truth = Truth::Classes(positive.iter().map(|&p| usize::from(p)).collect());
+    score(Metric::RocAuc, &[0, 1], &truth, &Predictions::Probability(scores.to_vec()))
 }
 
-/// One-vs-rest AUC per class, averaged unweighted or by prevalence. Undefined if a class is
-/// absent from the truth (its one-vs-rest AUC is).
-fn roc_auc_ovr(k: usize, values: &[f64], y: &[usize], weighted: bool) -> Score {
-    let n = y.len() as f64;
-    let (mut total, mut weights) = (0.0, 0.0);
-    for class in 0..k {
-        let scores: Vec<f64> = values.chunks(k).map(|row| row[class]).collect();
-        let positive: Vec<bool> = y.iter().map(|&c| c == class).collect();
-        let Score::Value(auc) = roc_auc(&scores, &positive) else {
-            return Score::Undefined("a class is absent from the truth, so its one-vs-rest AUC is undefined");
-        };
-        let w = if weighted { positive.iter().filter(|&&p| p).count() as f64 / n } else { 1.0 };
-        total += w * auc;
-        weights += w;
-    }
-    Score::Value(total / weights)
-}
-
-/// Average precision Σ (Rₙ − Rₙ₋₁) Pₙ over the distinct thresholds, from the highest score
-/// down, not interpolated (scikit-learn's definition).
+/// Average precision of `scores` against `positive` (scikit-learn's, not interpolated).
 pub fn average_precision(scores: &[f64], positive: &[bool]) -> Score {
-    let n_pos = positive.iter().filter(|&&p| p).count() as f64;
-    if n_pos == 0.0 {
-        return Score::Undefined("no positive rows in the truth");
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let (mut tp, mut seen, mut previous_recall, mut ap) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j < order.len() && scores[order[j]] == scores[order[i]] {
-            tp += f64::from(u8::from(positive[order[j]]));
-            seen += 1.0;
-            j += 1;
-        }
-        let recall = tp / n_pos;
-        ap += (recall - previous_recall) * (tp / seen);
-        previous_recall = recall;
-        i = j;
-    }
-    Score::Value(ap.max(0.0))
+    let truth = Truth::Classes(positive.iter().map(|&p| usize::from(p)).collect());
+    score(Metric::AveragePrecision, &[0, 1], &truth, &Predictions::Probability(scores.to_vec()))
 }
 
-fn rmse(y: &[f64], p: &[f64]) -> Score {
-    let mut sum = Neumaier::default();
-    for (a, b) in y.iter().zip(p) {
-        sum.add((a - b) * (a - b));
-    }
-    Score::Value((sum.total() / y.len() as f64).sqrt())
-}
-
-fn mae(y: &[f64], p: &[f64]) -> Score {
-    let mut sum = Neumaier::default();
-    for (a, b) in y.iter().zip(p) {
-        sum.add((a - b).abs());
-    }
-    Score::Value(sum.total() / y.len() as f64)
-}
-
-/// 1 − `SS_res` / `SS_tot`. Undefined for a constant truth (scikit-learn returns 1 or 0 by
-/// convention).
-fn r2(y: &[f64], p: &[f64]) -> Score {
-    let n = y.len() as f64;
-    let mean = y.iter().sum::<f64>() / n;
-    let (mut res, mut tot) = (Neumaier::default(), Neumaier::default());
-    for (a, b) in y.iter().zip(p) {
-        res.add((a - b) * (a - b));
-        tot.add((a - mean) * (a - mean));
-    }
-    if tot.total() == 0.0 {
-        return Score::Undefined("the truth is constant");
-    }
-    Score::Value(1.0 - res.total() / tot.total())
-}
-
-/// Pearson correlation of average ranks. Undefined if either side is constant.
+/// Spearman's ρ of two columns (average ranks for ties).
 pub fn spearman(y: &[f64], p: &[f64]) -> Score {
-    let (ry, rp) = (average_ranks(y), average_ranks(p));
-    let n = y.len() as f64;
-    let (my, mp) = (ry.iter().sum::<f64>() / n, rp.iter().sum::<f64>() / n);
-    let (mut cov, mut vy, mut vp) = (0.0, 0.0, 0.0);
-    for (a, b) in ry.iter().zip(&rp) {
-        cov += (a - my) * (b - mp);
-        vy += (a - my) * (a - my);
-        vp += (b - mp) * (b - mp);
-    }
-    if vy == 0.0 || vp == 0.0 {
-        return Score::Undefined("the truth or the predictions are constant");
-    }
-    Score::Value(cov / (vy * vp).sqrt())
+    score(Metric::Spearman, &[], &Truth::Values(y.to_vec()), &Predictions::Values(p.to_vec()))
 }

@@ -11,10 +11,13 @@ use std::io::{self, Read};
 use holdout_schema::PredictionFormat;
 use holdout_schema::text::{self, TextError};
 
+use crate::ids::TestIds;
 use crate::metrics::Predictions;
 
 /// Examples shown per kind of problem.
 const EXAMPLES: usize = 3;
+/// Rows read before their ids are looked up.
+const BATCH: usize = 64;
 /// Tolerance on the sum of a row of class probabilities.
 pub const SUM_TOLERANCE: f64 = 1e-6;
 
@@ -22,7 +25,7 @@ pub const SUM_TOLERANCE: f64 = 1e-6;
 #[derive(Debug)]
 pub struct Expected<'a> {
     /// The test ids, in the order predictions are returned.
-    pub ids: &'a [String],
+    pub ids: &'a TestIds,
     pub format: PredictionFormat,
     /// The class labels (classification), in the contest's order.
     pub labels: &'a [i64],
@@ -130,23 +133,29 @@ pub fn validate<R: Read>(reader: R, expected: &Expected<'_>) -> Result<Predictio
     let want = expected.header();
     let header: Vec<String> = record.iter().map(|h| clean(h).to_owned()).collect();
     let mut rows = Rows::new(expected, &want);
-    check_header(&header, &want, &rows.index)?;
-    while csv.read_record(&mut record).map_err(|e| read_error(&e))? {
-        rows.check(&record);
+    check_header(&header, &want, expected.ids)?;
+    // Rows are read in batches so that the id lookups of a batch overlap in memory.
+    let mut batch: Vec<csv::StringRecord> = (0..BATCH).map(|_| csv::StringRecord::new()).collect();
+    loop {
+        let mut filled = 0;
+        while filled < BATCH && csv.read_record(&mut batch[filled]).map_err(|e| read_error(&e))? {
+            filled += 1;
+        }
+        rows.check_batch(&batch[..filled]);
+        if filled < BATCH {
+            return rows.finish();
+        }
     }
-    rows.finish()
 }
 
 /// The rows after the header, checked one by one: what was found, and every problem.
 struct Rows<'a> {
     expected: &'a Expected<'a>,
     want: &'a [String],
-    /// Row of each test id.
-    index: HashMap<&'a str, usize>,
     /// Test ids by lower case, built at the first unknown id, to point out `A1` for `a1`.
     by_case: Option<HashMap<String, &'a str>>,
     /// The line each test id was first given on; 0 if not (yet).
-    seen: Vec<u64>,
+    seen: Vec<u32>,
     /// Row-major predictions, `want.len() - 1` per test id.
     values: Vec<f64>,
     problems: Problems,
@@ -154,6 +163,8 @@ struct Rows<'a> {
     nonblank: u64,
     /// Rows whose id is a test id.
     matched: u64,
+    /// The row after the last one matched: files usually list the ids in the test order.
+    next: usize,
 }
 
 impl<'a> Rows<'a> {
@@ -162,20 +173,78 @@ impl<'a> Rows<'a> {
         Rows {
             expected,
             want,
-            index: expected.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect(),
             by_case: None,
             seen: vec![0; n],
             values: vec![f64::NAN; n * (want.len() - 1)],
             problems: Problems::default(),
             nonblank: 0,
             matched: 0,
+            next: 0,
         }
+    }
+
+    /// Checks consecutive records: first the test row of each plain one (the lookups are
+    /// independent, so the processor overlaps their cache misses), then each in order.
+    fn check_batch(&mut self, records: &[csv::StringRecord]) {
+        let mut found = [None; BATCH];
+        let (mut guess, mut guessing) = (self.next, true);
+        let ids = self.expected.ids;
+        for (slot, record) in found.iter_mut().zip(records) {
+            let id = &record[0];
+            if record.len() == self.want.len() && plain(id) {
+                // Files usually list the ids in the test order: try the one after the last,
+                // until that fails once in the batch (a shuffled file would pay a cache miss
+                // for every wrong guess).
+                *slot = if guessing && guess < ids.len() && ids.get(guess) == id {
+                    Some(guess)
+                } else {
+                    guessing = false;
+                    ids.find(id)
+                };
+                if let Some(row) = *slot {
+                    guess = row + 1;
+                    // Touch what `accept` reads and writes, while other lookups are in flight.
+                    std::hint::black_box((self.seen[row], self.values[row * (self.want.len() - 1)]));
+                }
+            }
+        }
+        for (record, row) in records.iter().zip(found) {
+            if !row.is_some_and(|row| self.accept(record, row)) {
+                self.check(record);
+            }
+        }
+    }
+
+    /// Keeps a well-formed row for test row `row` with a valid prediction and returns true,
+    /// or changes nothing and returns false (the row then goes through every check in
+    /// [`Rows::check`]). Most rows of most files take only this path.
+    fn accept(&mut self, record: &csv::StringRecord, row: usize) -> bool {
+        let id = &record[0];
+        if self.seen[row] != 0 || id == self.want[0] || record.as_slice().contains(['\n', '\r']) {
+            return false;
+        }
+        let k = self.want.len() - 1;
+        let values = &mut self.values[row * k..(row + 1) * k];
+        for (slot, field) in values.iter_mut().zip(record.iter().skip(1)) {
+            match field.parse::<f64>() {
+                Ok(v) if v.is_finite() && plain(field) => *slot = v + 0.0,
+                _ => return false,
+            }
+        }
+        if check_values(self.expected, values).is_some() {
+            return false;
+        }
+        self.nonblank += 1;
+        self.matched += 1;
+        self.seen[row] = line_of(record);
+        self.next = row + 1;
+        true
     }
 
     /// Checks one record and keeps its predictions, or notes its first problem.
     fn check(&mut self, record: &csv::StringRecord) {
         let (want, problems) = (self.want, &mut self.problems);
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = line_of(record);
         // Blank lines, and rows of empty fields that spreadsheets write for formatted empty rows.
         if record.iter().all(|f| clean(f).is_empty()) {
             return;
@@ -208,10 +277,9 @@ impl<'a> Rows<'a> {
             problems.add("rows without an id".into(), format!("line {line}"));
             return;
         }
-        let Some(&row) = self.index.get(id) else {
+        let Some(row) = self.expected.ids.find(id) else {
             let ids = self.expected.ids;
-            let by_case =
-                self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id.as_str())).collect());
+            let by_case = self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id)).collect());
             match by_case.get(&id.to_lowercase()) {
                 Some(test_id) => problems.add(
                     "ids that differ from a test id only in upper/lower case".into(),
@@ -261,8 +329,7 @@ impl<'a> Rows<'a> {
             )));
         }
         // Rows with bad values were seen (and reported); only ids never given are missing.
-        let missing: Vec<&String> =
-            expected.ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
+        let missing: Vec<&str> = expected.ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
         if !missing.is_empty() {
             let (noun, verb) = if missing.len() == 1 { ("id", "has") } else { ("ids", "have") };
             problems.list.push(Problem {
@@ -294,6 +361,18 @@ impl<'a> Rows<'a> {
             PredictionFormat::ClassProbabilities => Predictions::ClassProbabilities { classes: k, values },
         })
     }
+}
+
+/// Whether a field has no white space, byte-order mark or control character at its ends
+/// (so [`clean`] would leave it as it is), and is not empty.
+fn plain(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic)
+}
+
+/// The line a record starts on (saturating: no real file has 2³² lines).
+fn line_of(record: &csv::StringRecord) -> u32 {
+    record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX))
 }
 
 /// A field as a number, or why not: the kind of problem, advice to append, and whether to show
@@ -371,12 +450,12 @@ fn offset(x: f64) -> String {
     if x.abs() >= 1e-3 { format!("{}{}", if x > 0.0 { "+" } else { "" }, decimal(x)) } else { format!("{x:+.1e}") }
 }
 
-fn check_header(header: &[String], want: &[String], ids: &HashMap<&str, usize>) -> Result<(), Invalid> {
+fn check_header(header: &[String], want: &[String], ids: &TestIds) -> Result<(), Invalid> {
     if header == want {
         return Ok(());
     }
     let expected = format!("expected the header `{}`", want.join(","));
-    if let Some(first) = header.first().filter(|h| ids.contains_key(h.as_str())) {
+    if let Some(first) = header.first().filter(|h| ids.find(h).is_some()) {
         return Err(Invalid::one(format!(
             "the first line is a prediction (id `{first}`), not the header: add the line `{}` at the top",
             want.join(",")

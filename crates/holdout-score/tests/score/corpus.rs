@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use holdout_schema::PredictionFormat;
+use holdout_score::ids::TestIds;
 use holdout_score::submission::{Expected, validate};
 
 /// The public test ids every corpus file is checked against.
@@ -33,12 +34,12 @@ pub const FORMATS: [(&str, PredictionFormat, &[i64]); 4] = [
 ];
 
 /// The test ids as the validator takes them.
-pub fn ids() -> Vec<String> {
-    IDS.iter().map(|id| (*id).to_owned()).collect()
+pub fn ids() -> TestIds {
+    IDS.into_iter().collect()
 }
 
 /// What a file named `<format>__…` is checked against.
-pub fn expected<'a>(ids: &'a [String], format: &str) -> Expected<'a> {
+pub fn expected<'a>(ids: &'a TestIds, format: &str) -> Expected<'a> {
     let (_, format, labels) =
         FORMATS.iter().find(|(name, _, _)| *name == format).unwrap_or_else(|| panic!("unknown format `{format}`"));
     Expected { ids, format: *format, labels, max_bytes: MAX_BYTES }

@@ -339,7 +339,8 @@ fn check(format: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert!(!message.trim().is_empty(), "empty message");
             let fields = quotable(bytes);
             let header = expected.header();
-            let public: Vec<String> = ids.iter().chain(&header).cloned().chain([header.join(",")]).collect();
+            let public: Vec<String> =
+                ids.iter().map(str::to_owned).chain(header.iter().cloned()).chain([header.join(",")]).collect();
             for token in quoted(&message) {
                 let stem = token.strip_suffix('…').unwrap_or(&token);
                 prop_assert!(

@@ -1,11 +1,12 @@
 //! The submission validator on well-formed and malformed files.
 
 use holdout_schema::PredictionFormat;
+use holdout_score::ids::TestIds;
 use holdout_score::metrics::Predictions;
 use holdout_score::submission::{Expected, validate};
 
-fn ids() -> Vec<String> {
-    ["a1", "b2", "c3"].iter().map(|s| (*s).to_owned()).collect()
+fn ids() -> TestIds {
+    ["a1", "b2", "c3"].into_iter().collect()
 }
 
 fn check(format: PredictionFormat, file: &[u8]) -> Result<Predictions, String> {

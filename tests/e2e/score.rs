@@ -1,0 +1,234 @@
+//! `holdout validate`, `holdout score` and `holdout compare` end to end on prepared bundles of
+//! every contest and on bare solutions: each score the binary prints equals the library's
+//! metric (tested against scikit-learn) on the rows of that subset, found independently here.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use holdout_schema::Metric;
+use holdout_score::metrics::{Predictions, Score, Truth, score};
+use serde_json::Value;
+
+use crate::prepare::{fixture, prepare};
+use crate::{holdout, stderr, stdout};
+
+/// A solution as the test reads it: (id, target text, usage, board) per row.
+type Rows = Vec<(String, String, String, String)>;
+
+fn read_solution(path: &Path) -> Rows {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let board = header.iter().position(|h| *h == "board");
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_owned(), f[1].to_owned(), f[2].to_owned(), board.map_or(String::new(), |b| f[b].to_owned()))
+        })
+        .collect()
+}
+
+/// A deliberately imperfect prediction for row `i` with target `t`, in `column`'s format.
+fn noisy(column: &str, i: usize, t: &str) -> String {
+    match column {
+        "label" => {
+            let t: i64 = t.parse().unwrap();
+            (if i.is_multiple_of(3) {
+                (t + 1).min(5)
+            } else if i.is_multiple_of(7) {
+                (t - 2).max(1)
+            } else {
+                t
+            })
+            .to_string()
+        }
+        "probability" => {
+            let base = if t == "1" { 0.55 } else { 0.35 };
+            format!("{:.2}", base + (i % 9) as f64 * 0.05 - 0.2)
+        }
+        _ => format!("{}", t.parse::<f64>().unwrap() + (i % 5) as f64 * 0.5 - 1.0),
+    }
+}
+
+/// Truth and predictions of the rows `rows` as the library takes them.
+fn library_inputs(rows: &[(usize, &str, &str)], column: &str, labels: &[i64]) -> (Truth, Predictions) {
+    let class = |x: &str| labels.iter().position(|&l| l as f64 == x.parse::<f64>().unwrap()).unwrap();
+    match column {
+        "value" => (
+            Truth::Values(rows.iter().map(|r| r.1.parse().unwrap()).collect()),
+            Predictions::Values(rows.iter().map(|r| r.2.parse().unwrap()).collect()),
+        ),
+        "probability" => (
+            Truth::Classes(rows.iter().map(|r| class(r.1)).collect()),
+            Predictions::Probability(rows.iter().map(|r| r.2.parse().unwrap()).collect()),
+        ),
+        _ => (
+            Truth::Classes(rows.iter().map(|r| class(r.1)).collect()),
+            Predictions::Labels(rows.iter().map(|r| class(r.2)).collect()),
+        ),
+    }
+}
+
+/// Every metric value of `report[subset]` equals the library's on the subset's rows.
+fn assert_report_matches(report: &Value, subset: &str, rows: &[(usize, &str, &str)], column: &str, labels: &[i64]) {
+    let (truth, predictions) = library_inputs(rows, column, labels);
+    let shown = report[subset].as_object().unwrap_or_else(|| panic!("no subset {subset} in {report}"));
+    assert_eq!(shown["rows"], rows.len(), "{subset}");
+    let mut checked = 0;
+    for (name, value) in shown {
+        let Some(&metric) = Metric::ALL.iter().find(|m| m.name() == name) else { continue };
+        match score(metric, labels, &truth, &predictions) {
+            Score::Value(v) => {
+                let got = value.as_f64().unwrap_or_else(|| panic!("{subset} {name}: {value}"));
+                assert!((got - v).abs() <= 1e-12 * v.abs().max(1.0), "{subset} {name}: {got} vs {v}");
+            }
+            Score::Undefined(why) => assert_eq!(value["undefined"], why, "{subset} {name}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "{subset}: only {checked} metrics");
+}
+
+#[test]
+fn every_contest_validates_scores_and_compares_end_to_end() {
+    let (_, raw, key) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    for contest in ["security-sense", "fraud-exposure", "satisfaction-index"] {
+        let out = dir.path().join(contest);
+        let o = prepare(&format!("datasets/{contest}"), raw, key, &out);
+        assert_eq!(o.status.code(), Some(0), "{contest}: {}", stderr(&o));
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("public/MANIFEST.json")).unwrap()).unwrap();
+        let column = manifest["submission"]["columns"][1].as_str().unwrap().to_owned();
+        let labels: Vec<i64> =
+            manifest["submission"]["labels"].as_array().unwrap().iter().map(|l| l.as_i64().unwrap()).collect();
+        let primary = manifest["submission"]["primary_metric"].as_str().unwrap().to_owned();
+        let solution = read_solution(&out.join("private/solution.csv"));
+
+        // A noisy submission, in reverse order, and the solution itself as a perfect one.
+        let predicted: Vec<String> = solution.iter().enumerate().map(|(i, r)| noisy(&column, i, &r.1)).collect();
+        let mut text = format!("id,{column}\n");
+        for (r, p) in solution.iter().zip(&predicted).rev() {
+            let _ = writeln!(text, "{},{p}", r.0);
+        }
+        let noisy_path = dir.path().join(format!("{contest}-noisy.csv"));
+        std::fs::write(&noisy_path, text).unwrap();
+        let perfect_path = dir.path().join(format!("{contest}-perfect.csv"));
+        let perfect: String = std::iter::once(format!("id,{column}\n"))
+            .chain(solution.iter().map(|r| format!("{},{}\n", r.0, r.1)))
+            .collect();
+        std::fs::write(&perfect_path, perfect).unwrap();
+        let (public, private) = (out.join("public").display().to_string(), out.join("private").display().to_string());
+        let (noisy_arg, perfect_arg) = (noisy_path.display().to_string(), perfect_path.display().to_string());
+
+        for submission in [&noisy_arg, &perfect_arg, &out.join("public/sample_submission.csv").display().to_string()] {
+            let o = holdout(&["validate", &public, submission]);
+            assert_eq!(o.status.code(), Some(0), "{contest} {submission}: {}", stderr(&o));
+        }
+        let o = holdout(&["score", &private, &noisy_arg, "--json", "--replicates", "200"]);
+        assert_eq!(o.status.code(), Some(0), "{contest}: {}", stderr(&o));
+        let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let rows: Vec<(usize, &str, &str, &str)> = solution
+            .iter()
+            .zip(&predicted)
+            .enumerate()
+            .map(|(i, (r, p))| (i, r.1.as_str(), p.as_str(), r.2.as_str()))
+            .collect();
+        for subset in ["all", "public", "private"] {
+            let chosen: Vec<(usize, &str, &str)> =
+                rows.iter().filter(|r| subset == "all" || r.3 == subset).map(|r| (r.0, r.1, r.2)).collect();
+            assert_report_matches(&report, subset, &chosen, &column, &labels);
+            let ci = &report[subset]["primary_interval_95"];
+            let estimate = report[subset][&primary].as_f64().unwrap();
+            assert!(
+                ci["low"].as_f64().unwrap() <= estimate && estimate <= ci["high"].as_f64().unwrap(),
+                "{contest} {subset}: {ci}"
+            );
+        }
+        assert_eq!(report.as_object().unwrap().len(), 3, "{contest}: no boards, so all, public and private");
+
+        // The perfect submission beats the noisy one on every paired replicate.
+        let o = holdout(&["compare", &private, &perfect_arg, &noisy_arg, "--json", "--replicates", "100"]);
+        assert_eq!(o.status.code(), Some(0), "{contest}: {}", stderr(&o));
+        let comparison: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(comparison["metric"], primary.as_str());
+        for subset in ["all", "public", "private"] {
+            assert_eq!(comparison["subsets"][subset]["probability_a_better"], 1.0, "{contest} {subset}: {comparison}");
+        }
+        let o = holdout(&["compare", &private, &perfect_arg, &noisy_arg, "--replicates", "100"]);
+        assert!(stdout(&o).contains("P(A better than B)=1.000"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn a_solution_with_boards_scores_every_board_and_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut solution, mut submission) = ("id,target,usage,board\n".to_owned(), "id,probability\n".to_owned());
+    let mut rows = Vec::new();
+    for i in 0..400usize {
+        let (usage, board) = (["public", "private"][i % 2], ["a", "b"][(i / 2) % 2]);
+        let target = if (i * 7) % 5 < 2 { "1" } else { "0" };
+        let p = format!("{:.2}", ((i * 37) % 100) as f64 / 100.0 * 0.6 + if target == "1" { 0.3 } else { 0.0 });
+        let _ = writeln!(solution, "r{i},{target},{usage},{board}");
+        rows.push((i, target.to_owned(), p.clone(), usage, board));
+    }
+    for r in rows.iter().rev() {
+        let _ = writeln!(submission, "r{},{}", r.0, r.2);
+    }
+    let (s, p) = (dir.path().join("solution.csv"), dir.path().join("submission.csv"));
+    std::fs::write(&s, solution).unwrap();
+    std::fs::write(&p, submission).unwrap();
+    let (s, p) = (s.display().to_string(), p.display().to_string());
+    let o = holdout(&["score", "--solution", &s, "--task", "binary", &p, "--json", "--replicates", "100"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let names: Vec<&String> = report.as_object().unwrap().keys().collect();
+    assert_eq!(names.len(), 7, "{names:?}");
+    for (name, keep) in [
+        ("all", &(|_: &str, _: &str| true) as &dyn Fn(&str, &str) -> bool),
+        ("public", &|u, _| u == "public"),
+        ("private", &|u, _| u == "private"),
+        ("a_public", &|u, b| u == "public" && b == "a"),
+        ("a_private", &|u, b| u == "private" && b == "a"),
+        ("b_public", &|u, b| u == "public" && b == "b"),
+        ("b_private", &|u, b| u == "private" && b == "b"),
+    ] {
+        let chosen: Vec<(usize, &str, &str)> =
+            rows.iter().filter(|r| keep(r.3, r.4)).map(|r| (r.0, r.1.as_str(), r.2.as_str())).collect();
+        let expected_rows = match name {
+            "all" => 400,
+            "public" | "private" => 200,
+            _ => 100,
+        };
+        assert_eq!(chosen.len(), expected_rows, "{name}");
+        assert_report_matches(&report, name, &chosen, "probability", &[0, 1]);
+        assert!(report[name]["primary_interval_95"]["low"].is_number(), "{name}");
+    }
+}
+
+#[test]
+fn a_broken_solution_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub.csv");
+    std::fs::write(&sub, "id,probability\na,0.5\nb,0.5\n").unwrap();
+    for (solution, message) in [
+        ("id,target,usage\na,1,public\nb,0,hidden\n", "line 3: usage `hidden` is neither `public` nor `private`"),
+        ("id,target\na,1\na,0\n", "line 3: id `a` repeats the id of data row 1"),
+        ("id,target\na,1\nb,2\n", "line 3: target `2` is not one of the labels [0, 1]"),
+        ("id,target\na,1\nb\n", "line 3: 1 fields, but the header has 2"),
+        ("target,id\n1,a\n", "line 1: expected the header `id,<target>[,usage[,board]]`"),
+    ] {
+        let path = dir.path().join("solution.csv");
+        std::fs::write(&path, solution).unwrap();
+        let o = holdout(&[
+            "score",
+            "--solution",
+            &path.display().to_string(),
+            "--task",
+            "binary",
+            &sub.display().to_string(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{solution}");
+        assert!(stderr(&o).contains(message), "{solution}: {}", stderr(&o));
+    }
+}
