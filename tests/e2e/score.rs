@@ -213,7 +213,7 @@ fn a_broken_solution_is_refused_with_its_line() {
     std::fs::write(&sub, "id,probability\na,0.5\nb,0.5\n").unwrap();
     for (solution, message) in [
         ("id,target,usage\na,1,public\nb,0,hidden\n", "line 3: usage `hidden` is neither `public` nor `private`"),
-        ("id,target\na,1\na,0\n", "line 3: id `a` repeats the id of data row 1"),
+        ("id,target\na,1\na,0\n", "line 3: id `a` repeats the id on line 2"),
         ("id,target\na,1\nb,2\n", "line 3: target `2` is not one of the labels [0, 1]"),
         ("id,target\na,1\nb\n", "line 3: 1 fields, but the header has 2"),
         ("target,id\n1,a\n", "line 1: expected the header `id,<target>[,usage[,board]]`"),

@@ -15,7 +15,7 @@ use holdout_score::evaluate::{Bootstrap, compare, evaluate};
 use holdout_score::ids::TestIds;
 use holdout_score::metrics::{Predictions, Score, applicable};
 use holdout_score::solution::Solution;
-use holdout_score::submission::{Expected, validate};
+use holdout_score::submission::{Parsed, parse};
 use serde_json::{Value, json};
 
 use crate::{Failure, Outcome};
@@ -92,14 +92,17 @@ fn manifest(public: &Path) -> Result<Manifest, Failure> {
 /// The ids in the first column of a CSV file, after its header.
 fn test_ids(path: &Path) -> Result<TestIds, Failure> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(open(path)?);
-    let mut ids = TestIds::new();
+    let (mut ids, mut lines) = (Vec::new(), Vec::new());
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(|e| bad(format!("{}: {e}", path.display())))? {
         let line = record.position().map_or(0, csv::Position::line);
         let id = std::str::from_utf8(&record[0]).map_err(|_| bad(format!("{}:{line}: not UTF-8", path.display())))?;
-        ids.push(id).map_err(|_| bad(format!("{}:{line}: id `{id}` is repeated", path.display())))?;
+        ids.push(id.to_owned());
+        lines.push(line);
     }
-    Ok(ids)
+    TestIds::build(ids.iter().map(String::as_str)).map_err(|d| {
+        bad(format!("{}:{}: id `{}` repeats line {}", path.display(), lines[d.second], ids[d.second], lines[d.first]))
+    })
 }
 
 /// What is scored, from a bundle's manifest or from the command line.
@@ -173,9 +176,17 @@ fn first_line(path: &Path) -> Result<String, Failure> {
     Ok(line.trim_start_matches('\u{feff}').trim_end().to_owned())
 }
 
+fn invalid(path: &Path, e: &holdout_score::submission::Invalid) -> Failure {
+    bad(format!("{} is not a valid submission:\n{e}", path.display()))
+}
+
+/// Reads a submission as far as it can be checked without the test ids.
+fn parse_submission(path: &Path, spec: &Spec) -> Result<Parsed, Failure> {
+    parse(open(path)?, spec.format, &spec.labels, spec.max_bytes).map_err(|e| invalid(path, &e))
+}
+
 fn read_submission(path: &Path, ids: &TestIds, spec: &Spec) -> Result<Predictions, Failure> {
-    let expected = Expected { ids, format: spec.format, labels: &spec.labels, max_bytes: spec.max_bytes };
-    validate(open(path)?, &expected).map_err(|e| bad(format!("{} is not a valid submission:\n{e}", path.display())))
+    parse_submission(path, spec)?.check(ids).map_err(|e| invalid(path, &e))
 }
 
 pub fn run_validate(args: &ValidateArgs) -> Outcome {
@@ -192,12 +203,16 @@ pub fn run_validate(args: &ValidateArgs) -> Outcome {
     Ok(())
 }
 
-/// The spec, the solution and the submission paths of `score` or `compare`.
+/// A validated submission and its path.
+type Submission = (PathBuf, Predictions);
+
+/// The spec, the solution and the validated submissions of `score` or `compare`. The solution
+/// is read on another thread while the first submission is parsed.
 fn load(
     common: &SolutionArgs,
     paths: &[PathBuf],
     submissions: usize,
-) -> Result<(Spec, Solution, Vec<PathBuf>), Failure> {
+) -> Result<(Spec, Solution, Vec<Submission>), Failure> {
     let (spec, solution_path, subs) = match (&common.solution, paths.len() - submissions) {
         (Some(solution), 0) => (Spec::bare(common, &paths[0])?, solution.clone(), paths.to_vec()),
         (None, 1) => {
@@ -208,10 +223,19 @@ fn load(
         (Some(_), _) => return Err(bad(format!("with --solution, give only the {submissions} submission path(s)"))),
         (None, _) => return Err(bad("give the bundle's private directory before the submission path(s)".into())),
     };
-    let solution =
-        Solution::read(open(&solution_path)?, if matches!(spec.task, Task::Regression) { &[] } else { &spec.labels })
-            .map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
-    Ok((spec, solution, subs))
+    let labels: &[i64] = if matches!(spec.task, Task::Regression) { &[] } else { &spec.labels };
+    let source = open(&solution_path)?;
+    let (solution, first) = std::thread::scope(|scope| {
+        let solution = scope.spawn(|| Solution::read(source, labels));
+        let first = parse_submission(&subs[0], &spec);
+        (solution.join().expect("reading the solution does not panic"), first)
+    });
+    let solution = solution.map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
+    let mut predictions = vec![(subs[0].clone(), first?.check(&solution.ids).map_err(|e| invalid(&subs[0], &e))?)];
+    for path in &subs[1..] {
+        predictions.push((path.clone(), read_submission(path, &solution.ids, &spec)?));
+    }
+    Ok((spec, solution, predictions))
 }
 
 fn json_score(score: Score) -> Value {
@@ -228,11 +252,11 @@ fn shown(score: Score) -> String {
 pub fn run_score(args: &ScoreArgs) -> Outcome {
     let common = &args.common;
     let (spec, solution, submissions) = load(common, &args.paths, 1)?;
-    let predictions = read_submission(&submissions[0], &solution.ids, &spec)?;
+    let (path, predictions) = &submissions[0];
     let metrics = applicable(&spec.task, spec.format);
     let bootstrap =
         (common.replicates > 0).then_some(Bootstrap { replicates: common.replicates, seed: common.seed, level: LEVEL });
-    let report = evaluate(&solution, &predictions, &metrics, spec.primary, bootstrap);
+    let report = evaluate(&solution, predictions, &metrics, spec.primary, bootstrap);
     if common.json {
         let mut out = serde_json::Map::new();
         for s in &report {
@@ -254,7 +278,7 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
         return Ok(());
     }
     let primary = spec.primary.name();
-    say!("{} — {} (primary: {primary})", spec.contest, submissions[0].display());
+    say!("{} — {} (primary: {primary})", spec.contest, path.display());
     for s in &report {
         let cells: Vec<String> = s.scores.iter().map(|&(m, score)| format!("{}={}", m.name(), shown(score))).collect();
         let ci = match s.interval {
@@ -269,11 +293,10 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
 pub fn run_compare(args: &CompareArgs) -> Outcome {
     let common = &args.common;
     let (spec, solution, submissions) = load(common, &args.paths, 2)?;
-    let a = read_submission(&submissions[0], &solution.ids, &spec)?;
-    let b = read_submission(&submissions[1], &solution.ids, &spec)?;
+    let [(path_a, a), (path_b, b)] = &submissions[..] else { unreachable!("two submissions") };
     let replicates = if common.replicates == 0 { DEFAULT_REPLICATES } else { common.replicates };
     let bootstrap = Bootstrap { replicates, seed: common.seed, level: LEVEL };
-    let report = compare(&solution, &a, &b, spec.primary, bootstrap);
+    let report = compare(&solution, a, b, spec.primary, bootstrap);
     let primary = spec.primary.name();
     if common.json {
         let out: serde_json::Map<String, Value> = report
@@ -295,8 +318,8 @@ pub fn run_compare(args: &CompareArgs) -> Outcome {
         return Ok(());
     }
     say!("{} — {primary}, {replicates} paired bootstrap replicates", spec.contest);
-    say!("  A = {}", submissions[0].display());
-    say!("  B = {}", submissions[1].display());
+    say!("  A = {}", path_a.display());
+    say!("  B = {}", path_b.display());
     for c in &report {
         let p = c.probability_a_better.map_or_else(|| "undefined".to_owned(), |p| format!("{p:.3}"));
         say!(

@@ -25,6 +25,9 @@ pub const MAX_STRATA: usize = 8;
 /// A set of strata: bit `s` is stratum `s`.
 pub type Strata = u8;
 
+/// Columns at least this long are sorted on two threads.
+const PARALLEL_SORT: usize = 1 << 16;
+
 /// Bit 7 of a [`Ranked`] tag: the row starts a group of tied values.
 const FIRST: u8 = 0x80;
 
@@ -467,7 +470,31 @@ impl Ranked {
             if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
         };
         let mut keyed: Vec<(u64, u32)> = (0..n).map(|i| (key(value(i)), i as u32)).collect();
-        keyed.sort_unstable();
+        // Large columns are sorted in two halves on two threads, then merged.
+        let mut ordered = Vec::with_capacity(n);
+        if n >= PARALLEL_SORT {
+            let (low, high) = keyed.split_at_mut(n / 2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| low.sort_unstable());
+                high.sort_unstable();
+            });
+            let (mut i, mut j) = (0, 0);
+            while i < low.len() && j < high.len() {
+                if low[i] <= high[j] {
+                    ordered.push(low[i]);
+                    i += 1;
+                } else {
+                    ordered.push(high[j]);
+                    j += 1;
+                }
+            }
+            ordered.extend_from_slice(&low[i..]);
+            ordered.extend_from_slice(&high[j..]);
+        } else {
+            keyed.sort_unstable();
+            ordered = keyed;
+        }
+        let keyed = ordered;
         let tags = keyed
             .iter()
             .enumerate()

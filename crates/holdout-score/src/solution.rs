@@ -83,11 +83,8 @@ impl Solution {
     /// Reads a solution CSV. `labels` are the contest's class labels (targets must be one of
     /// them), or empty for a regression (targets are finite numbers).
     pub fn read<R: Read>(reader: R, labels: &[i64]) -> Result<Solution, SolutionError> {
-        // Read whole (a solution is the organizer's own file), to size the id index.
-        let mut content = Vec::new();
-        text::decode(reader).and_then(|mut r| Ok(r.read_to_end(&mut content)?)).map_err(|e| error(0, e.to_string()))?;
-        let lines = memchr::memchr_iter(b'\n', &content).count();
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(content.as_slice());
+        let decoded = text::decode(reader).map_err(|e| error(0, e.to_string()))?;
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(decoded);
         let header = csv.headers().map_err(|e| error(1, e.to_string()))?.clone();
         let column = |name: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
         if column("id") != Some(0) || header.len() < 2 || [Some(1)].contains(&column("usage")) {
@@ -101,10 +98,11 @@ impl Solution {
         if board.is_some() && usage.is_none() {
             return Err(error(1, "a `board` column needs a `usage` column"));
         }
-        let mut ids = TestIds::with_capacity(lines);
-        let mut targets = Vec::with_capacity(lines);
+        // Ids one after another (indexed at the end, in stratum order), with their lines.
+        let (mut text, mut ends, mut id_lines) = (String::new(), Vec::<u32>::new(), Vec::<u32>::new());
+        let mut targets = Vec::new();
         // The stratum of each row, by index into `found` (in the order first met).
-        let (mut stratum, mut found) = (Vec::with_capacity(lines), Vec::<(Option<Usage>, Option<String>)>::new());
+        let (mut stratum, mut found) = (Vec::new(), Vec::<(Option<Usage>, Option<String>)>::new());
         let mut record = csv::StringRecord::new();
         while csv
             .read_record(&mut record)
@@ -118,9 +116,9 @@ impl Solution {
             if id.is_empty() {
                 return Err(error(line, "an empty id"));
             }
-            if let Err(d) = ids.push(id) {
-                return Err(error(line, format!("id `{id}` repeats the id of data row {}", d.first + 1)));
-            }
+            text.push_str(id);
+            ends.push(u32::try_from(text.len()).map_err(|_| error(line, "more than 4 GiB of ids"))?);
+            id_lines.push(u32::try_from(line).unwrap_or(u32::MAX));
             let target = record[1].trim();
             let value = target.parse::<f64>().ok().filter(|t| t.is_finite());
             let value = match (value, labels.is_empty()) {
@@ -154,35 +152,20 @@ impl Solution {
             };
             stratum.push(s as u8);
         }
-        if ids.is_empty() {
+        if ends.is_empty() {
             return Err(error(0, "the solution has no rows"));
         }
-        // Strata by board, then public before private; rows in file order within each (a
-        // counting sort).
-        let mut rank: Vec<usize> = (0..found.len()).collect();
-        rank.sort_by(|&a, &b| (&found[a].1, found[a].0).cmp(&(&found[b].1, found[b].0)));
-        let mut sizes = vec![0usize; found.len()];
-        for &s in &stratum {
-            sizes[usize::from(s)] += 1;
-        }
-        let (mut strata, mut next) = (Vec::with_capacity(found.len()), vec![0usize; found.len()]);
-        let mut start = 0;
-        for &s in &rank {
-            let (usage, board) = found[s].clone();
-            strata.push(Stratum { usage, board, rows: start..start + sizes[s] });
-            next[s] = start;
-            start += sizes[s];
-        }
-        let mut order = vec![0usize; stratum.len()];
-        for (i, &s) in stratum.iter().enumerate() {
-            order[next[usize::from(s)]] = i;
-            next[usize::from(s)] += 1;
-        }
-        let ids = if order.windows(2).all(|w| w[0] < w[1]) { ids } else { ids.permuted(&order) };
+        let (strata, order) = group(&stratum, &found);
+        let id = |i: u32| &text[if i == 0 { 0 } else { ends[i as usize - 1] as usize }..ends[i as usize] as usize];
+        let ids = TestIds::build(order.iter().map(|&i| id(i))).map_err(|d| {
+            let (first, second) = (order[d.first].min(order[d.second]), order[d.first].max(order[d.second]));
+            let line = |i: u32| u64::from(id_lines[i as usize]);
+            error(line(second), format!("id `{}` repeats the id on line {}", id(second), line(first)))
+        })?;
         let truth = if labels.is_empty() {
-            Truth::Values(order.iter().map(|&i| targets[i]).collect())
+            Truth::Values(order.iter().map(|&i| targets[i as usize]).collect())
         } else {
-            Truth::Classes(order.iter().map(|&i| targets[i] as usize).collect())
+            Truth::Classes(order.iter().map(|&i| targets[i as usize] as usize).collect())
         };
         Ok(Solution { ids, truth, labels: labels.to_vec(), strata })
     }
@@ -223,4 +206,29 @@ impl Solution {
         }
         out
     }
+}
+
+/// The strata in their fixed order — by board, then public before private — and the file rows
+/// in stratum order, file order within each (a counting sort). `stratum[row]` indexes `found`.
+fn group(stratum: &[u8], found: &[(Option<Usage>, Option<String>)]) -> (Vec<Stratum>, Vec<u32>) {
+    let mut rank: Vec<usize> = (0..found.len()).collect();
+    rank.sort_by(|&a, &b| (&found[a].1, found[a].0).cmp(&(&found[b].1, found[b].0)));
+    let mut sizes = vec![0usize; found.len()];
+    for &s in stratum {
+        sizes[usize::from(s)] += 1;
+    }
+    let (mut strata, mut next) = (Vec::with_capacity(found.len()), vec![0usize; found.len()]);
+    let mut start = 0;
+    for &s in &rank {
+        let (usage, board) = found[s].clone();
+        strata.push(Stratum { usage, board, rows: start..start + sizes[s] });
+        next[s] = start;
+        start += sizes[s];
+    }
+    let mut order = vec![0u32; stratum.len()];
+    for (i, &s) in stratum.iter().enumerate() {
+        order[next[usize::from(s)]] = i as u32;
+        next[usize::from(s)] += 1;
+    }
+    (strata, order)
 }

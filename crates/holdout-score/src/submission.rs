@@ -36,15 +36,20 @@ pub struct Expected<'a> {
 impl Expected<'_> {
     /// The header a submission must have.
     pub fn header(&self) -> Vec<String> {
-        let mut h = vec!["id".to_owned()];
-        match self.format {
-            PredictionFormat::Label => h.push("label".into()),
-            PredictionFormat::Probability => h.push("probability".into()),
-            PredictionFormat::Value => h.push("value".into()),
-            PredictionFormat::ClassProbabilities => h.extend(self.labels.iter().map(ToString::to_string)),
-        }
-        h
+        header(self.format, self.labels)
     }
+}
+
+/// The header of a submission in `format`.
+pub fn header(format: PredictionFormat, labels: &[i64]) -> Vec<String> {
+    let mut h = vec!["id".to_owned()];
+    match format {
+        PredictionFormat::Label => h.push("label".into()),
+        PredictionFormat::Probability => h.push("probability".into()),
+        PredictionFormat::Value => h.push("value".into()),
+        PredictionFormat::ClassProbabilities => h.extend(labels.iter().map(ToString::to_string)),
+    }
+    h
 }
 
 /// One kind of problem, with how often it occurred and where first.
@@ -110,47 +115,181 @@ impl Problems {
 
 /// Validates a submission and returns its predictions in the order of `expected.ids`.
 pub fn validate<R: Read>(reader: R, expected: &Expected<'_>) -> Result<Predictions, Invalid> {
-    let too_large = || Invalid::one(format!("the file is larger than the limit of {}", size(expected.max_bytes)));
-    let limited = Limited { inner: reader, left: expected.max_bytes };
-    let decoded = text::decode(limited).map_err(|e| match e {
+    parse(reader, expected.format, expected.labels, expected.max_bytes)?.check(expected.ids)
+}
+
+/// A submission read and checked as far as possible without the test ids: [`parse`] it (no
+/// ids needed, so this can run while the solution is being read), then [`Parsed::check`] it.
+#[derive(Debug)]
+pub struct Parsed {
+    format: PredictionFormat,
+    labels: Vec<i64>,
+    want: Vec<String>,
+    header: Vec<String>,
+    /// Consecutive pieces of the rows after the header, in file order.
+    chunks: Vec<Chunk>,
+}
+
+/// Rows of one piece of the file: the plain ones in columns, the others kept whole.
+#[derive(Debug, Default)]
+struct Chunk {
+    /// Ids of plain rows (white space removed), one after another, and where each ends.
+    ids: String,
+    id_ends: Vec<u32>,
+    /// `want.len() - 1` valid predictions per plain row.
+    values: Vec<f64>,
+    lines: Vec<u32>,
+    /// The other rows, each after the plain rows counted: they get every check.
+    others: Vec<(usize, csv::StringRecord)>,
+    /// A read error that ended the chunk.
+    fatal: Option<Invalid>,
+}
+
+/// Files larger than this are parsed in two pieces in parallel (when that is safe).
+const PARALLEL_BYTES: usize = 1 << 20;
+
+/// Reads a submission: its encoding, its header, and every row up to its ids.
+pub fn parse<R: Read>(reader: R, format: PredictionFormat, labels: &[i64], max_bytes: u64) -> Result<Parsed, Invalid> {
+    let too_large = || Invalid::one(format!("the file is larger than the limit of {}", size(max_bytes)));
+    let limited = Limited { inner: reader, left: max_bytes };
+    let io_error = |e: io::Error| {
+        if e.kind() == io::ErrorKind::FileTooLarge {
+            too_large()
+        } else {
+            Invalid::one(format!("cannot read the file: {e}"))
+        }
+    };
+    let mut decoded = text::decode(limited).map_err(|e| match e {
         TextError::Empty => Invalid::one("the file is empty"),
         TextError::Binary(kind) => Invalid::one(format!(
             "this is not a CSV text file: it looks like {kind}; export it as CSV (UTF-8, comma-separated)"
         )),
-        TextError::Io(e) if e.kind() == io::ErrorKind::FileTooLarge => too_large(),
-        TextError::Io(e) => Invalid::one(format!("cannot read the file: {e}")),
+        TextError::Io(e) => io_error(e),
     })?;
-    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+    let mut content = Vec::new();
+    decoded.read_to_end(&mut content).map_err(io_error)?;
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(content.as_slice());
     let mut record = csv::StringRecord::new();
-    let read_error = |e: &csv::Error| match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::FileTooLarge => too_large(),
-        _ => read_error(e),
-    };
-    let header_ok = csv.read_record(&mut record).map_err(|e| read_error(&e))?;
-    if !header_ok {
+    if !csv.read_record(&mut record).map_err(|e| read_error(&e, 0))? {
         return Err(Invalid::one("the file is empty"));
     }
-    let want = expected.header();
-    let header: Vec<String> = record.iter().map(|h| clean(h).to_owned()).collect();
-    let mut rows = Rows::new(expected, &want);
-    check_header(&header, &want, expected.ids)?;
-    // Rows are read in batches so that the id lookups of a batch overlap in memory.
-    let mut batch: Vec<csv::StringRecord> = (0..BATCH).map(|_| csv::StringRecord::new()).collect();
-    loop {
-        let mut filled = 0;
-        while filled < BATCH && csv.read_record(&mut batch[filled]).map_err(|e| read_error(&e))? {
-            filled += 1;
+    let mut parsed = Parsed {
+        format,
+        labels: labels.to_vec(),
+        want: header(format, labels),
+        header: record.iter().map(|h| clean(h).to_owned()).collect(),
+        chunks: Vec::new(),
+    };
+    if parsed.header != parsed.want {
+        // Refused for its header whatever the rows hold.
+        return Ok(parsed);
+    }
+    let start = usize::try_from(csv.position().byte()).unwrap_or(usize::MAX).min(content.len());
+    let first_line = csv.position().line();
+    let rest = &content[start..];
+    let cut = split_point(rest);
+    let pieces: Vec<(&[u8], u64)> = match cut {
+        Some(cut) => {
+            let lines = memchr::memchr_iter(b'\n', &rest[..cut]).count() as u64;
+            vec![(&rest[..cut], first_line - 1), (&rest[cut..], first_line - 1 + lines)]
         }
-        rows.check_batch(&batch[..filled]);
-        if filled < BATCH {
-            return rows.finish();
+        None => vec![(rest, first_line - 1)],
+    };
+    let layout = (parsed.want.as_slice(), format, labels);
+    parsed.chunks = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            pieces.into_iter().map(|(bytes, offset)| scope.spawn(move || parse_chunk(bytes, offset, layout))).collect();
+        handles.into_iter().map(|h| h.join().expect("parsing a chunk does not panic")).collect()
+    });
+    Ok(parsed)
+}
+
+/// Where to cut `rows` in two so that both halves parse as they would whole: after the first
+/// line feed past the middle, if the text is large and holds no quote (a quoted field may span
+/// lines) and no carriage return outside CRLF (which would end a line, shifting line numbers).
+fn split_point(rows: &[u8]) -> Option<usize> {
+    if rows.len() < PARALLEL_BYTES || memchr::memchr(b'"', rows).is_some() {
+        return None;
+    }
+    if memchr::memchr_iter(b'\r', rows).any(|i| rows.get(i + 1) != Some(&b'\n')) {
+        return None;
+    }
+    memchr::memchr(b'\n', &rows[rows.len() / 2..]).map(|i| rows.len() / 2 + i + 1).filter(|&cut| cut < rows.len())
+}
+
+/// Parses rows whose first line is `offset + 1`: plain rows (the right number of fields, an
+/// id, valid predictions) into columns, the others whole for [`Rows::check`].
+fn parse_chunk(bytes: &[u8], offset: u64, (want, format, labels): (&[String], PredictionFormat, &[i64])) -> Chunk {
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut chunk = Chunk::default();
+    let mut record = csv::StringRecord::new();
+    let k = want.len() - 1;
+    let mut parsed = vec![0.0; k];
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return chunk,
+            Err(e) => {
+                chunk.fatal = Some(read_error(&e, offset));
+                return chunk;
+            }
+        }
+        let line = record.position().map_or(0, csv::Position::line) + offset;
+        let id = clean(&record[0]);
+        let plain = record.len() == want.len()
+            && !id.is_empty()
+            && id != want[0]
+            && !record.as_slice().contains(['\n', '\r'])
+            && record.iter().skip(1).zip(parsed.iter_mut()).all(|(field, slot)| match number(clean(field)) {
+                Ok(v) => {
+                    *slot = v;
+                    true
+                }
+                Err(_) => false,
+            })
+            && check_values(format, labels, &parsed).is_none();
+        if plain {
+            chunk.ids.push_str(id);
+            chunk.id_ends.push(u32::try_from(chunk.ids.len()).expect("a chunk holds less than 4 GiB of ids"));
+            chunk.values.extend_from_slice(&parsed);
+            chunk.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        } else {
+            let mut whole = record.clone();
+            let mut position = record.position().cloned().unwrap_or_else(csv::Position::new);
+            position.set_line(line);
+            whole.set_position(Some(position));
+            chunk.others.push((chunk.lines.len(), whole));
         }
     }
 }
 
-/// The rows after the header, checked one by one: what was found, and every problem.
+impl Parsed {
+    /// Matches the rows to the test ids and returns the predictions in the order of `ids`, or
+    /// every problem found.
+    pub fn check(self, ids: &TestIds) -> Result<Predictions, Invalid> {
+        check_header(&self.header, &self.want, ids)?;
+        if let Some(fatal) = self.chunks.iter().find_map(|c| c.fatal.clone()) {
+            return Err(fatal);
+        }
+        let mut rows = Rows::new(ids, self.format, &self.labels, &self.want);
+        for chunk in &self.chunks {
+            let mut done = 0;
+            for (before, record) in &chunk.others {
+                rows.check_plain(chunk, done..*before);
+                rows.check(record);
+                done = *before;
+            }
+            rows.check_plain(chunk, done..chunk.lines.len());
+        }
+        rows.finish()
+    }
+}
+
+/// The rows after the header: what was found, and every problem.
 struct Rows<'a> {
-    expected: &'a Expected<'a>,
+    ids: &'a TestIds,
+    format: PredictionFormat,
+    labels: &'a [i64],
     want: &'a [String],
     /// Test ids by lower case, built at the first unknown id, to point out `A1` for `a1`.
     by_case: Option<HashMap<String, &'a str>>,
@@ -168,10 +307,12 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    fn new(expected: &'a Expected<'a>, want: &'a [String]) -> Self {
-        let n = expected.ids.len();
+    fn new(ids: &'a TestIds, format: PredictionFormat, labels: &'a [i64], want: &'a [String]) -> Self {
+        let n = ids.len();
         Rows {
-            expected,
+            ids,
+            format,
+            labels,
             want,
             by_case: None,
             seen: vec![0; n],
@@ -183,62 +324,69 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Checks consecutive records: first the test row of each plain one (the lookups are
-    /// independent, so the processor overlaps their cache misses), then each in order.
-    fn check_batch(&mut self, records: &[csv::StringRecord]) {
+    /// Matches plain rows `range` of `chunk`, in batches: first the test row of each (the
+    /// lookups are independent, so the processor overlaps their cache misses), then in order.
+    fn check_plain(&mut self, chunk: &Chunk, range: std::ops::Range<usize>) {
+        let k = self.want.len() - 1;
+        let id =
+            |i: usize| &chunk.ids[if i == 0 { 0 } else { chunk.id_ends[i - 1] as usize }..chunk.id_ends[i] as usize];
         let mut found = [None; BATCH];
-        let (mut guess, mut guessing) = (self.next, true);
-        let ids = self.expected.ids;
-        for (slot, record) in found.iter_mut().zip(records) {
-            let id = &record[0];
-            if record.len() == self.want.len() && plain(id) {
-                // Files usually list the ids in the test order: try the one after the last,
-                // until that fails once in the batch (a shuffled file would pay a cache miss
-                // for every wrong guess).
-                *slot = if guessing && guess < ids.len() && ids.get(guess) == id {
-                    Some(guess)
-                } else {
-                    guessing = false;
-                    ids.find(id)
-                };
-                if let Some(row) = *slot {
-                    guess = row + 1;
-                    // Touch what `accept` reads and writes, while other lookups are in flight.
-                    std::hint::black_box((self.seen[row], self.values[row * (self.want.len() - 1)]));
-                }
+        let mut batch_ids = [""; BATCH];
+        for start in range.clone().step_by(BATCH) {
+            let batch = start..(start + BATCH).min(range.end);
+            let n = batch.len();
+            for (slot, i) in batch_ids.iter_mut().zip(batch.clone()) {
+                *slot = id(i);
             }
-        }
-        for (record, row) in records.iter().zip(found) {
-            if !row.is_some_and(|row| self.accept(record, row)) {
-                self.check(record);
+            // Files usually list the ids in the test order: take the rows after the last
+            // matched as long as they match, then look the rest up by hash.
+            let mut guessed = 0;
+            while guessed < n
+                && self.next + guessed < self.ids.len()
+                && self.ids.get(self.next + guessed) == batch_ids[guessed]
+            {
+                found[guessed] = Some(self.next + guessed);
+                guessed += 1;
+            }
+            self.ids.find_many(&batch_ids[guessed..n], &mut found[guessed..n]);
+            for row in found[..n].iter().flatten() {
+                // Load what is read and written below, so that the misses overlap.
+                std::hint::black_box((self.seen[*row], self.values[*row * k]));
+            }
+            for (&found, i) in found.iter().zip(batch) {
+                self.nonblank += 1;
+                let line = chunk.lines[i];
+                if let Some(row) = self.test_row(found, id(i), line) {
+                    self.values[row * k..(row + 1) * k].copy_from_slice(&chunk.values[i * k..(i + 1) * k]);
+                }
             }
         }
     }
 
-    /// Keeps a well-formed row for test row `row` with a valid prediction and returns true,
-    /// or changes nothing and returns false (the row then goes through every check in
-    /// [`Rows::check`]). Most rows of most files take only this path.
-    fn accept(&mut self, record: &csv::StringRecord, row: usize) -> bool {
-        let id = &record[0];
-        if self.seen[row] != 0 || id == self.want[0] || record.as_slice().contains(['\n', '\r']) {
-            return false;
-        }
-        let k = self.want.len() - 1;
-        let values = &mut self.values[row * k..(row + 1) * k];
-        for (slot, field) in values.iter_mut().zip(record.iter().skip(1)) {
-            match field.parse::<f64>() {
-                Ok(v) if v.is_finite() && plain(field) => *slot = v + 0.0,
-                _ => return false,
+    /// The test row of `id` (`found` by lookup) first given on `line`, or `None` with the
+    /// problem noted: an unknown id (perhaps differing only in case), or a repeated one.
+    fn test_row(&mut self, found: Option<usize>, id: &str, line: u32) -> Option<usize> {
+        let problems = &mut self.problems;
+        let Some(row) = found else {
+            let ids = self.ids;
+            let by_case = self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id)).collect());
+            match by_case.get(&id.to_lowercase()) {
+                Some(test_id) => problems.add(
+                    "ids that differ from a test id only in upper/lower case".into(),
+                    format!("line {line} (id `{}` should be `{test_id}`)", show(id)),
+                ),
+                None => problems.add("ids that are not test ids".into(), format!("line {line} (id `{}`)", show(id))),
             }
-        }
-        if check_values(self.expected, values).is_some() {
-            return false;
-        }
-        self.nonblank += 1;
+            return None;
+        };
         self.matched += 1;
-        self.seen[row] = line_of(record);
+        if self.seen[row] != 0 {
+            problems.add("duplicate ids".into(), format!("line {line} (id `{id}`, first on line {})", self.seen[row]));
+            return None;
+        }
+        self.seen[row] = line;
         self.next = row + 1;
-        true
+        Some(row)
     }
 
     /// Checks one record and keeps its predictions, or notes its first problem.
@@ -277,24 +425,9 @@ impl<'a> Rows<'a> {
             problems.add("rows without an id".into(), format!("line {line}"));
             return;
         }
-        let Some(row) = self.expected.ids.find(id) else {
-            let ids = self.expected.ids;
-            let by_case = self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id)).collect());
-            match by_case.get(&id.to_lowercase()) {
-                Some(test_id) => problems.add(
-                    "ids that differ from a test id only in upper/lower case".into(),
-                    format!("line {line} (id `{}` should be `{test_id}`)", show(id)),
-                ),
-                None => problems.add("ids that are not test ids".into(), format!("line {line} (id `{}`)", show(id))),
-            }
-            return;
-        };
-        self.matched += 1;
-        if self.seen[row] != 0 {
-            problems.add("duplicate ids".into(), format!("line {line} (id `{id}`, first on line {})", self.seen[row]));
-            return;
-        }
-        self.seen[row] = line;
+        let found = self.ids.find(id);
+        let Some(row) = self.test_row(found, id, line) else { return };
+        let problems = &mut self.problems;
         let k = want.len() - 1;
         let mut parsed = Vec::with_capacity(k);
         for (j, field) in record.iter().skip(1).enumerate() {
@@ -312,7 +445,7 @@ impl<'a> Rows<'a> {
         if parsed.len() != k {
             return;
         }
-        if let Some(problem) = check_values(self.expected, &parsed) {
+        if let Some(problem) = check_values(self.format, self.labels, &parsed) {
             problems.add(problem.0, format!("line {line} (id `{id}`{})", problem.1));
             return;
         }
@@ -321,15 +454,15 @@ impl<'a> Rows<'a> {
 
     /// The predictions in test-id order, or every problem, with the missing ids last.
     fn finish(self) -> Result<Predictions, Invalid> {
-        let Rows { expected, want, seen, values, mut problems, nonblank, matched, .. } = self;
+        let Rows { ids, format, labels, want, seen, values, mut problems, nonblank, matched, .. } = self;
         if nonblank == 0 {
-            let n = expected.ids.len();
+            let n = ids.len();
             return Err(Invalid::one(format!(
                 "the file has a header but no predictions: expected one row for each of the {n} test ids"
             )));
         }
         // Rows with bad values were seen (and reported); only ids never given are missing.
-        let missing: Vec<&str> = expected.ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
+        let missing: Vec<&str> = ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
         if !missing.is_empty() {
             let (noun, verb) = if missing.len() == 1 { ("id", "has") } else { ("ids", "have") };
             problems.list.push(Problem {
@@ -352,22 +485,15 @@ impl<'a> Rows<'a> {
             return Err(Invalid { problems: problems.list });
         }
         let k = want.len() - 1;
-        Ok(match expected.format {
+        Ok(match format {
             PredictionFormat::Label => Predictions::Labels(
-                values.iter().map(|&v| expected.labels.iter().position(|&l| l as f64 == v).unwrap_or(0)).collect(),
+                values.iter().map(|&v| labels.iter().position(|&l| l as f64 == v).unwrap_or(0)).collect(),
             ),
             PredictionFormat::Probability => Predictions::Probability(values),
             PredictionFormat::Value => Predictions::Values(values),
             PredictionFormat::ClassProbabilities => Predictions::ClassProbabilities { classes: k, values },
         })
     }
-}
-
-/// Whether a field has no white space, byte-order mark or control character at its ends
-/// (so [`clean`] would leave it as it is), and is not empty.
-fn plain(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic)
 }
 
 /// The line a record starts on (saturating: no real file has 2³² lines).
@@ -406,13 +532,13 @@ fn clean(field: &str) -> &str {
 }
 
 /// The value problem of a row, if any: (kind, detail).
-fn check_values(expected: &Expected<'_>, v: &[f64]) -> Option<(String, String)> {
-    match expected.format {
+fn check_values(format: PredictionFormat, labels: &[i64], v: &[f64]) -> Option<(String, String)> {
+    match format {
         PredictionFormat::Label => {
-            if expected.labels.iter().any(|&l| l as f64 == v[0]) {
+            if labels.iter().any(|&l| l as f64 == v[0]) {
                 None
             } else {
-                let labels: Vec<String> = expected.labels.iter().map(ToString::to_string).collect();
+                let labels: Vec<String> = labels.iter().map(ToString::to_string).collect();
                 Some((format!("labels outside {{{}}}", labels.join(", ")), format!(": {}", v[0])))
             }
         }
@@ -423,7 +549,7 @@ fn check_values(expected: &Expected<'_>, v: &[f64]) -> Option<(String, String)> 
             if let Some(j) = v.iter().position(|p| !(0.0..=1.0).contains(p)) {
                 return Some((
                     "probabilities outside [0, 1]".into(),
-                    format!(": {} in column `{}`", v[j], expected.labels.get(j).copied().unwrap_or_default()),
+                    format!(": {} in column `{}`", v[j], labels.get(j).copied().unwrap_or_default()),
                 ));
             }
             let sum: f64 = v.iter().sum();
@@ -622,8 +748,10 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-fn read_error(e: &csv::Error) -> Invalid {
-    let line = e.position().map_or(0, csv::Position::line);
+/// A CSV error as a competitor reads it, on the line of the whole file (`offset` lines
+/// before the piece that was read).
+fn read_error(e: &csv::Error, offset: u64) -> Invalid {
+    let line = e.position().map_or(0, csv::Position::line) + offset;
     match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
             Invalid::one(format!("line {line}: bytes that are not valid UTF-8 text (save the file as UTF-8)"))

@@ -102,3 +102,65 @@ fn each_problem_gets_its_own_message() {
     let big = [b"id,label\n".as_slice(), &b"a1,1\n".repeat(300)].concat();
     assert!(check(PredictionFormat::Label, &big).unwrap_err().contains("larger than the limit"));
 }
+
+/// Files over a megabyte are parsed in two pieces in parallel; every outcome, line number and
+/// example must be what one piece gives. A quote anywhere (here around one id, which CSV
+/// removes) makes the validator read the file in one piece, so the two runs can be compared.
+#[test]
+fn a_large_file_read_in_two_pieces_reads_as_one() {
+    use std::fmt::Write as _;
+    let n = 90_000;
+    let ids: TestIds = (0..n).map(|i| format!("t{i:05}")).collect::<Vec<_>>().iter().map(String::as_str).collect();
+    let expected = Expected { ids: &ids, format: PredictionFormat::Probability, labels: &[0, 1], max_bytes: 1 << 30 };
+    let mut clean = String::from("id,probability\n");
+    for i in (0..n).rev() {
+        let _ = writeln!(clean, "t{i:05},0.{:04}", (i * 7919) % 10_000);
+    }
+    let mut broken = String::from("id,probability\n");
+    for i in (0..n).rev() {
+        match i % 9_973 {
+            0 => broken.push('\n'),
+            1 => {
+                let _ = writeln!(broken, "T{i:05},0.5");
+            }
+            2 => {
+                let _ = writeln!(broken, "x{i},0.5");
+            }
+            3 => {
+                let _ = writeln!(broken, "t{i:05},1.5");
+            }
+            4 => {
+                let _ = writeln!(broken, "t{i:05},0.5,9");
+            }
+            5 => {
+                let _ = writeln!(broken, "t{:05},0.5", i + 1);
+            }
+            6 => {
+                let _ = writeln!(broken, " t{i:05} , 0.25 ");
+            }
+            _ => {
+                let _ = writeln!(broken, "t{i:05},0.{:04}", (i * 7919) % 10_000);
+            }
+        }
+    }
+    for text in [clean, broken] {
+        for crlf in [false, true] {
+            let text = if crlf { text.replace('\n', "\r\n") } else { text.clone() };
+            assert!(text.len() > 1 << 20, "large enough to be cut");
+            let split = validate(text.as_bytes(), &expected).map_err(|e| e.to_string());
+            let whole_text = text.replacen("t00000,", "\"t00000\",", 1);
+            let whole = validate(whole_text.as_bytes(), &expected).map_err(|e| e.to_string());
+            assert_eq!(split, whole);
+        }
+    }
+    // A bad byte in the second half is reported on its line of the whole file.
+    let mut bytes = b"id,probability\n".to_vec();
+    for i in 0..n {
+        bytes.extend_from_slice(format!("t{i:05},0.5\n").as_bytes());
+    }
+    let at = bytes.len() - 100;
+    let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1;
+    bytes[at] = 0xFF;
+    let e = validate(bytes.as_slice(), &expected).unwrap_err().to_string();
+    assert_eq!(e, format!("line {line}: bytes that are not valid UTF-8 text (save the file as UTF-8)"));
+}
