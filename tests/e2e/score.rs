@@ -232,3 +232,58 @@ fn a_broken_solution_is_refused_with_its_line() {
         assert!(stderr(&o).contains(message), "{solution}: {}", stderr(&o));
     }
 }
+
+/// Every file of the validator's corpus, through the binary: refused files exit 2 with the
+/// validator's message, valid ones exit 0 (the size limit of `label__too_large.csv` is the
+/// library test's own, so that file is left to it).
+#[test]
+fn every_corpus_file_exits_as_the_validator_says() {
+    use holdout_schema::PredictionFormat;
+    use holdout_score::ids::TestIds;
+    use holdout_score::submission::{Expected, validate};
+
+    let corpus = crate::repo().join("crates/holdout-score/tests/data/submissions");
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["a1", "a2", "a3", "a4", "a5", "a6"];
+    let test_ids: TestIds = ids.into_iter().collect();
+    let formats: [(&str, PredictionFormat, &[i64], &[&str]); 4] = [
+        ("label", PredictionFormat::Label, &[1, 2, 3, 4, 5], &["--task", "ordinal", "--labels", "1,2,3,4,5"]),
+        ("probability", PredictionFormat::Probability, &[0, 1], &["--task", "binary"]),
+        (
+            "class_probabilities",
+            PredictionFormat::ClassProbabilities,
+            &[1, 2, 3],
+            &["--task", "multiclass", "--labels", "1,2,3"],
+        ),
+        ("value", PredictionFormat::Value, &[], &["--task", "regression"]),
+    ];
+    let mut files: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut refused = 0;
+    for file in files.iter().filter(|f| !f.to_string_lossy().contains("too_large")) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let (format_name, _) = name.split_once("__").unwrap();
+        let (_, format, labels, task) = formats.iter().find(|f| f.0 == format_name).unwrap();
+        let solution = dir.path().join(format!("{format_name}.csv"));
+        let target = labels.first().map_or("1.5".to_owned(), ToString::to_string);
+        let rows: String = ids.iter().map(|id| format!("{id},{target}\n")).collect();
+        std::fs::write(&solution, format!("id,target\n{rows}")).unwrap();
+        let expected = Expected { ids: &test_ids, format: *format, labels, max_bytes: u64::MAX - 1 };
+        let outcome = validate(std::fs::read(file).unwrap().as_slice(), &expected);
+        let (solution, file) = (solution.display().to_string(), file.display().to_string());
+        let mut args = vec!["score", "--solution", &solution, "--format", format_name, "--replicates", "0"];
+        args.extend_from_slice(task);
+        args.push(&file);
+        let o = holdout(&args);
+        match outcome {
+            Ok(_) => assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o)),
+            Err(e) => {
+                refused += 1;
+                assert_eq!(o.status.code(), Some(2), "{name}");
+                assert!(stderr(&o).contains(&e.to_string()), "{name}: {}\nwanted: {e}", stderr(&o));
+            }
+        }
+        assert_eq!(o.status.code() == Some(0), name.contains("__valid_"), "{name}");
+    }
+    assert!(refused >= 45, "{refused} refused");
+}

@@ -43,6 +43,10 @@ pub struct SolutionArgs {
     /// Class labels of a bare multiclass or ordinal solution, e.g. `1,2,3,4,5`.
     #[arg(long, value_delimiter = ',')]
     labels: Vec<i64>,
+    /// The prediction format with a bare solution (default: read off the submission's header:
+    /// `label`, `probability`, `value`, or one column per class).
+    #[arg(long, requires = "solution", value_parser = ["label", "probability", "class_probabilities", "value"])]
+    format: Option<String>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -149,9 +153,12 @@ impl Spec {
             "ordinal" => Task::Ordinal { labels: labels.clone() },
             _ => Task::Regression,
         };
-        let header = first_line(submission)?;
-        let second = header.split(',').nth(1).unwrap_or_default().trim().trim_matches('"').to_owned();
+        let second = match &args.format {
+            Some(format) => format.clone(),
+            None => first_line(submission)?.split(',').nth(1).unwrap_or_default().trim().trim_matches('"').to_owned(),
+        };
         let format = match second.as_str() {
+            "class_probabilities" => PredictionFormat::ClassProbabilities,
             "label" => PredictionFormat::Label,
             "probability" => PredictionFormat::Probability,
             "value" => PredictionFormat::Value,

@@ -380,15 +380,10 @@ impl<'a> Scorer<'a> {
                 Predictions::Probability(v) | Predictions::Values(v) => {
                     vec![Ranked::new(v.len(), |i| v[i], &self.stratum, classes)]
                 }
-                Predictions::ClassProbabilities { classes: k, values } => std::thread::scope(|scope| {
-                    let columns: Vec<_> = (0..*k)
-                        .map(|c| {
-                            let stratum = &self.stratum;
-                            scope.spawn(move || Ranked::new(values.len() / k, |i| values[i * k + c], stratum, classes))
-                        })
-                        .collect();
-                    columns.into_iter().map(|c| c.join().expect("ranking a column does not panic")).collect()
-                }),
+                // One column at a time (each sorts on two threads), to bound memory.
+                Predictions::ClassProbabilities { classes: k, values } => (0..*k)
+                    .map(|c| Ranked::new(values.len() / k, |i| values[i * k + c], &self.stratum, classes))
+                    .collect(),
                 Predictions::Labels(_) => Vec::new(),
             }
         })
@@ -469,9 +464,25 @@ impl Ranked {
             let bits = (x + 0.0).to_bits();
             if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
         };
-        let mut keyed: Vec<(u64, u32)> = (0..n).map(|i| (key(value(i)), i as u32)).collect();
+        // The row's stratum and class ride along in what would be padding, so that the pass
+        // over the sorted order reads nothing at random.
+        let class = |i: usize| classes.map_or(0, |y| y[i] as u16);
+        let mut keyed: Vec<(u64, u32, u16, u8)> =
+            (0..n).map(|i| (key(value(i)), i as u32, class(i), stratum[i])).collect();
+        let mut ranked = Ranked { rows: Vec::with_capacity(n), tags: Vec::with_capacity(n), classes: Vec::new() };
+        if classes.is_some() {
+            ranked.classes.reserve(n);
+        }
+        let mut previous = None;
+        let mut push = |(k, row, class, stratum): (u64, u32, u16, u8)| {
+            ranked.rows.push(row);
+            ranked.tags.push(stratum | if previous == Some(k) { 0 } else { FIRST });
+            if classes.is_some() {
+                ranked.classes.push(class);
+            }
+            previous = Some(k);
+        };
         // Large columns are sorted in two halves on two threads, then merged.
-        let mut ordered = Vec::with_capacity(n);
         if n >= PARALLEL_SORT {
             let (low, high) = keyed.split_at_mut(n / 2);
             std::thread::scope(|scope| {
@@ -481,27 +492,19 @@ impl Ranked {
             let (mut i, mut j) = (0, 0);
             while i < low.len() && j < high.len() {
                 if low[i] <= high[j] {
-                    ordered.push(low[i]);
+                    push(low[i]);
                     i += 1;
                 } else {
-                    ordered.push(high[j]);
+                    push(high[j]);
                     j += 1;
                 }
             }
-            ordered.extend_from_slice(&low[i..]);
-            ordered.extend_from_slice(&high[j..]);
+            low[i..].iter().chain(&high[j..]).for_each(|&x| push(x));
         } else {
             keyed.sort_unstable();
-            ordered = keyed;
+            keyed.into_iter().for_each(push);
         }
-        let keyed = ordered;
-        let tags = keyed
-            .iter()
-            .enumerate()
-            .map(|(i, &(k, row))| stratum[row as usize] | if i == 0 || keyed[i - 1].0 != k { FIRST } else { 0 })
-            .collect();
-        let classes = classes.map_or_else(Vec::new, |y| keyed.iter().map(|&(_, row)| y[row as usize] as u16).collect());
-        Ranked { rows: keyed.into_iter().map(|(_, row)| row).collect(), tags, classes }
+        ranked
     }
 }
 
