@@ -41,6 +41,7 @@ pub fn evaluate(
     let scorer = Scorer::new(&solution.labels, &solution.truth, predictions, &solution.ranges());
     let subsets = solution.subsets();
     let masks: Vec<Strata> = subsets.iter().map(|s| s.strata).collect();
+    scorer.prepare(metrics);
     let values = scorer.scores(metrics, &masks, None);
     let intervals: Option<Vec<_>> = bootstrap.map(|b| {
         let estimates = scorer.scores(&[primary], &masks, None);

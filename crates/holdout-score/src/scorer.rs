@@ -117,6 +117,33 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// Computes on parallel threads what `metrics` will share (sort orders, per-row losses,
+    /// predicted classes), so that a first [`Scorer::scores`] call does not do it in turn.
+    pub fn prepare(&self, metrics: &[Metric]) {
+        let ranks = metrics.iter().any(|m| {
+            matches!(
+                m,
+                Metric::RocAuc
+                    | Metric::AveragePrecision
+                    | Metric::RocAucOvrMacro
+                    | Metric::RocAucOvrWeighted
+                    | Metric::Spearman
+            )
+        });
+        std::thread::scope(|scope| {
+            if ranks {
+                scope.spawn(|| {
+                    self.by_prediction();
+                    self.by_truth();
+                });
+            }
+            if metrics.contains(&Metric::LogLoss) {
+                scope.spawn(|| self.losses());
+            }
+            self.predicted();
+        });
+    }
+
     /// One metric on all rows, each once.
     pub fn score(&self, metric: Metric) -> Score {
         self.scores(&[metric], &[all(self.strata.len())], None)[0][0]

@@ -145,6 +145,8 @@ struct Chunk {
     fatal: Option<Invalid>,
 }
 
+/// Chunks with at least this many plain rows are looked up on two threads.
+const PARALLEL_LOOKUP: usize = 1 << 16;
 /// Files larger than this are parsed in two pieces in parallel (when that is safe).
 const PARALLEL_BYTES: usize = 1 << 20;
 
@@ -263,6 +265,61 @@ fn parse_chunk(bytes: &[u8], offset: u64, (want, format, labels): (&[String], Pr
     }
 }
 
+impl Chunk {
+    /// The id of plain row `i`.
+    fn id(&self, i: usize) -> &str {
+        &self.ids[if i == 0 { 0 } else { self.id_ends[i - 1] as usize }..self.id_ends[i] as usize]
+    }
+}
+
+/// The test row of no test id.
+const NOT_FOUND: u32 = u32::MAX;
+
+/// The test row of each plain row of `chunk` ([`NOT_FOUND`] if none), looked up on two
+/// threads for large chunks (the index is only read).
+fn lookup(ids: &TestIds, chunk: &Chunk) -> Vec<u32> {
+    let n = chunk.lines.len();
+    let mut found = vec![NOT_FOUND; n];
+    if n >= PARALLEL_LOOKUP {
+        let (low, high) = found.split_at_mut(n / 2);
+        std::thread::scope(|scope| {
+            scope.spawn(|| lookup_range(ids, chunk, 0, low));
+            lookup_range(ids, chunk, n / 2, high);
+        });
+    } else {
+        lookup_range(ids, chunk, 0, &mut found);
+    }
+    found
+}
+
+/// Looks up plain rows `start..start + out.len()` of `chunk` into `out`, in batches. Files
+/// usually list the ids in the test order: a batch first takes the rows after the last one
+/// found as long as they match, then looks the rest up by hash.
+fn lookup_range(ids: &TestIds, chunk: &Chunk, start: usize, out: &mut [u32]) {
+    let mut next = 0;
+    let mut batch_ids = [""; BATCH];
+    let mut found = [None; BATCH];
+    for (b, out) in out.chunks_mut(BATCH).enumerate() {
+        let first = start + b * BATCH;
+        let n = out.len();
+        for (slot, i) in batch_ids.iter_mut().zip(first..first + n) {
+            *slot = chunk.id(i);
+        }
+        let mut guessed = 0;
+        while guessed < n && next + guessed < ids.len() && ids.get(next + guessed) == batch_ids[guessed] {
+            found[guessed] = Some(next + guessed);
+            guessed += 1;
+        }
+        ids.find_many(&batch_ids[guessed..n], &mut found[guessed..n]);
+        for (o, f) in out.iter_mut().zip(&found) {
+            *o = f.map_or(NOT_FOUND, |row| row as u32);
+            if let Some(row) = f {
+                next = row + 1;
+            }
+        }
+    }
+}
+
 impl Parsed {
     /// Matches the rows to the test ids and returns the predictions in the order of `ids`, or
     /// every problem found.
@@ -273,13 +330,14 @@ impl Parsed {
         }
         let mut rows = Rows::new(ids, self.format, &self.labels, &self.want);
         for chunk in &self.chunks {
+            let found = lookup(ids, chunk);
             let mut done = 0;
             for (before, record) in &chunk.others {
-                rows.check_plain(chunk, done..*before);
+                rows.check_plain(chunk, done..*before, &found);
                 rows.check(record);
                 done = *before;
             }
-            rows.check_plain(chunk, done..chunk.lines.len());
+            rows.check_plain(chunk, done..chunk.lines.len(), &found);
         }
         rows.finish()
     }
@@ -302,8 +360,6 @@ struct Rows<'a> {
     nonblank: u64,
     /// Rows whose id is a test id.
     matched: u64,
-    /// The row after the last one matched: files usually list the ids in the test order.
-    next: usize,
 }
 
 impl<'a> Rows<'a> {
@@ -320,43 +376,23 @@ impl<'a> Rows<'a> {
             problems: Problems::default(),
             nonblank: 0,
             matched: 0,
-            next: 0,
         }
     }
 
-    /// Matches plain rows `range` of `chunk`, in batches: first the test row of each (the
-    /// lookups are independent, so the processor overlaps their cache misses), then in order.
-    fn check_plain(&mut self, chunk: &Chunk, range: std::ops::Range<usize>) {
+    /// Matches plain rows `range` of `chunk`, whose test rows were looked up (`found`, from
+    /// [`lookup`]), in file order, in batches whose memory is loaded first.
+    fn check_plain(&mut self, chunk: &Chunk, range: std::ops::Range<usize>, found: &[u32]) {
         let k = self.want.len() - 1;
-        let id =
-            |i: usize| &chunk.ids[if i == 0 { 0 } else { chunk.id_ends[i - 1] as usize }..chunk.id_ends[i] as usize];
-        let mut found = [None; BATCH];
-        let mut batch_ids = [""; BATCH];
         for start in range.clone().step_by(BATCH) {
             let batch = start..(start + BATCH).min(range.end);
-            let n = batch.len();
-            for (slot, i) in batch_ids.iter_mut().zip(batch.clone()) {
-                *slot = id(i);
-            }
-            // Files usually list the ids in the test order: take the rows after the last
-            // matched as long as they match, then look the rest up by hash.
-            let mut guessed = 0;
-            while guessed < n
-                && self.next + guessed < self.ids.len()
-                && self.ids.get(self.next + guessed) == batch_ids[guessed]
-            {
-                found[guessed] = Some(self.next + guessed);
-                guessed += 1;
-            }
-            self.ids.find_many(&batch_ids[guessed..n], &mut found[guessed..n]);
-            for row in found[..n].iter().flatten() {
+            for &row in found[batch.clone()].iter().filter(|&&r| r != NOT_FOUND) {
                 // Load what is read and written below, so that the misses overlap.
-                std::hint::black_box((self.seen[*row], self.values[*row * k]));
+                std::hint::black_box((self.seen[row as usize], self.values[row as usize * k]));
             }
-            for (&found, i) in found.iter().zip(batch) {
+            for i in batch {
                 self.nonblank += 1;
-                let line = chunk.lines[i];
-                if let Some(row) = self.test_row(found, id(i), line) {
+                let row = (found[i] != NOT_FOUND).then_some(found[i] as usize);
+                if let Some(row) = self.test_row(row, chunk.id(i), chunk.lines[i]) {
                     self.values[row * k..(row + 1) * k].copy_from_slice(&chunk.values[i * k..(i + 1) * k]);
                 }
             }
@@ -385,7 +421,6 @@ impl<'a> Rows<'a> {
             return None;
         }
         self.seen[row] = line;
-        self.next = row + 1;
         Some(row)
     }
 
