@@ -6,8 +6,10 @@
 #   (b) the 1000-replicate bootstrap of ROC AUC on the binary task (holdout: the
 #       `--replicates 1000` run minus the `--replicates 0` run; peer: its bootstrap phase,
 #       extrapolated linearly from 50 replicates per subset if 1000 would take over 10 min).
-# Both bootstrap the same three subsets (all, public, private). holdout uses both cores for the
-# bootstrap; the peer is single-threaded apart from pyarrow's CSV reader.
+# Both bootstrap the same three subsets (all, public, private). holdout uses both cores (the
+# solution is read while the submission is parsed; large files are parsed, looked up and sorted
+# in two halves; bootstrap replicates are split); the peer is single-threaded apart from
+# pyarrow's CSV reader.
 # Each run is timed under /usr/bin/time -v (wall time, peak RSS); holdout runs twice (the
 # machine is noisy), the peer once. Then every metric value of holdout is compared with the
 # peer's (tolerance 1e-9); the script exits 1 if any differs.
