@@ -35,32 +35,23 @@ key="$(mktemp "$bench/key.XXXXXX")"
 trap 'rm -f "$key"' EXIT
 head -c 48 /dev/urandom > "$key"
 
-# run NAME OUTDIR COMMAND...: runs under /usr/bin/time -v, keeps its output in $bench/NAME.*
-run() {
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
+# fresh NAME OUTDIR COMMAND...: run, after removing OUTDIR (the bundle COMMAND writes)
+fresh() {
   local name="$1" out="$2"
   shift 2
   rm -rf "$out"
-  echo "== $name: $*"
-  /usr/bin/time -v -o "$bench/$name.time" "$@" > "$bench/$name.stdout" 2> "$bench/$name.stderr" || {
-    echo "$name failed (exit $?); last lines of its output:" >&2
-    tail -n 20 "$bench/$name.stdout" "$bench/$name.stderr" "$bench/$name.time" >&2
-    return 1
-  }
+  run "$name" "$@"
 }
-# seconds NAME, peak_mb NAME: wall time and peak RSS from the time -v report
-seconds() {
-  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' \
-    "$bench/$1.time"
-}
-peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$bench/$1.time"; }
 
-run holdout-1 "$bench/prepare-holdout-1" \
+fresh holdout-1 "$bench/prepare-holdout-1" \
   "$bin" prepare "$contest" --raw "$raw" --secret-file "$key" --out "$bench/prepare-holdout-1" --quiet
-run holdout-2 "$bench/prepare-holdout-2" \
+fresh holdout-2 "$bench/prepare-holdout-2" \
   "$bin" prepare "$contest" --raw "$raw" --secret-file "$key" --out "$bench/prepare-holdout-2" --quiet
 cat "$bench/holdout-2.stdout"
 peer_ok=1
-run peer "$bench/prepare-peer" "$python" tests/bench/prepare_peer.py "$raw" --out "$bench/prepare-peer" || peer_ok=0
+fresh peer "$bench/prepare-peer" "$python" tests/bench/prepare_peer.py "$raw" --out "$bench/prepare-peer" || peer_ok=0
 if ((peer_ok)); then
   sed -n '/== split/,$p' "$bench/peer.stdout"
 elif grep -qE 'MemoryError|Killed|signal 9' "$bench/peer.stderr" "$bench/peer.time"; then

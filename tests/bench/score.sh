@@ -35,23 +35,8 @@ bin="${CARGO_TARGET_DIR:-target}/release/holdout"
 mkdir -p "$bench"
 "$python" tests/bench/score_data.py "$bench" --rows "$rows" --seed "$seed"
 
-# run NAME COMMAND...: runs under /usr/bin/time -v, keeps its output in $bench/NAME.*
-run() {
-  local name="$1"
-  shift
-  echo "== $name: $*"
-  /usr/bin/time -v -o "$bench/$name.time" "$@" > "$bench/$name.stdout" 2> "$bench/$name.stderr" || {
-    echo "$name failed (exit $?); last lines of its output:" >&2
-    tail -n 20 "$bench/$name.stdout" "$bench/$name.stderr" "$bench/$name.time" >&2
-    return 1
-  }
-}
-# seconds NAME, peak_mb NAME: wall time and peak RSS from the time -v report
-seconds() {
-  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' \
-    "$bench/$1.time"
-}
-peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$bench/$1.time"; }
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 # holdout TASK NAME REPLICATES [ARGS...]
 holdout() {
   local task="$1" name="$2" reps="$3"

@@ -1,0 +1,21 @@
+# Helpers shared by the benchmark scripts; source it after setting $bench (the output folder).
+
+# run NAME COMMAND...: runs COMMAND under /usr/bin/time -v, keeping its report, stdout and
+# stderr in $bench/NAME.{time,stdout,stderr}; on failure prints their last lines and fails.
+run() {
+  local name="$1"
+  shift
+  echo "== $name: $*"
+  /usr/bin/time -v -o "$bench/$name.time" "$@" > "$bench/$name.stdout" 2> "$bench/$name.stderr" || {
+    echo "$name failed (exit $?); last lines of its output:" >&2
+    tail -n 20 "$bench/$name.stdout" "$bench/$name.stderr" "$bench/$name.time" >&2
+    return 1
+  }
+}
+
+# seconds NAME, peak_mb NAME: wall time and peak RSS from the time -v report of run NAME
+seconds() {
+  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' \
+    "$bench/$1.time"
+}
+peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$bench/$1.time"; }
