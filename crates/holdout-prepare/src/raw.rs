@@ -367,6 +367,15 @@ fn push_value(
     }
 }
 
+/// An integer field within `min..=max`, or why not.
+fn integer_in(field: &str, min: i64, max: i64) -> Result<i64, String> {
+    let v = integer(field)?;
+    if v < min || v > max {
+        return Err(format!("{v} is outside {min}–{max}"));
+    }
+    Ok(v)
+}
+
 fn parse_into(
     parser: &mut Parser,
     column: &mut RawColumn,
@@ -383,19 +392,9 @@ fn parse_into(
             None => return Err(format!("`{field}` is not one of the options: {}", option_list(dictionary))),
         },
         (Parser::Range { min, max }, Values::Coded { codes, .. }) => {
-            let v = integer(field)?;
-            if v < *min || v > *max {
-                return Err(format!("{v} is outside {min}–{max}"));
-            }
-            codes.push((v - *min) as u16);
+            codes.push((integer_in(field, *min, *max)? - *min) as u16);
         }
-        (Parser::Wide { min, max }, Values::Number(values)) => {
-            let v = integer(field)?;
-            if v < *min || v > *max {
-                return Err(format!("{v} is outside {min}–{max}"));
-            }
-            values.push(v);
-        }
+        (Parser::Wide { min, max }, Values::Number(values)) => values.push(integer_in(field, *min, *max)?),
         (Parser::Time(format), Values::Number(values)) => {
             let t = NaiveDateTime::parse_from_str(field, format)
                 .map_err(|e| format!("`{field}` is not a time in the format `{format}` ({e})"))?;
