@@ -285,14 +285,37 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
         return Ok(());
     }
     let primary = spec.primary.name();
-    say!("{} — {} (primary: {primary})", spec.contest, path.display());
-    for s in &report {
-        let cells: Vec<String> = s.scores.iter().map(|&(m, score)| format!("{}={}", m.name(), shown(score))).collect();
-        let ci = match s.interval {
-            Some(Ok(i)) => format!(" 95% CI of {primary}: [{:.6}, {:.6}]", i.low, i.high),
-            _ => String::new(),
+    say!("{} — {} (primary metric: {primary})", spec.contest, path.display());
+    // A table: one row per metric, one column per subset.
+    let row = |name: &str, cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().map(|c| format!("{c:>19}")).collect();
+        say!("  {name:<22} {}", cells.join(" "));
+    };
+    row("", report.iter().map(|s| s.subset.name.clone()).collect());
+    row("rows", report.iter().map(|s| s.subset.rows.to_string()).collect());
+    for (j, &metric) in metrics.iter().enumerate() {
+        let name = if metric == spec.primary { format!("{} *", metric.name()) } else { metric.name().to_owned() };
+        row(&name, report.iter().map(|s| shown(s.scores[j].1)).collect());
+    }
+    if bootstrap.is_some() {
+        let interval = |s: &holdout_score::evaluate::SubsetScores| match s.interval {
+            Some(Ok(i)) => format!("[{:.6}, {:.6}]", i.low, i.high),
+            _ => "undefined".to_owned(),
         };
-        say!("  {:<10} rows={:<8} {}{ci}", s.subset.name, s.subset.rows, cells.join(" "));
+        row(&format!("{primary} 95% CI"), report.iter().map(interval).collect());
+    }
+    // Why each undefined value is undefined, once per metric and reason.
+    let mut reasons: Vec<(Metric, &str)> = Vec::new();
+    for (metric, why) in report.iter().flat_map(|s| &s.scores).filter_map(|&(m, v)| match v {
+        Score::Undefined(why) => Some((m, why)),
+        Score::Value(_) => None,
+    }) {
+        if !reasons.contains(&(metric, why)) {
+            reasons.push((metric, why));
+        }
+    }
+    for (metric, why) in reasons {
+        say!("  {} is undefined: {why}", metric.name());
     }
     Ok(())
 }

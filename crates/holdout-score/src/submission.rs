@@ -188,19 +188,22 @@ pub fn parse<R: Read>(reader: R, format: PredictionFormat, labels: &[i64], max_b
     }
     let start = usize::try_from(csv.position().byte()).unwrap_or(usize::MAX).min(content.len());
     let first_line = csv.position().line();
-    let rest = &content[start..];
-    let cut = split_point(rest);
-    let pieces: Vec<(&[u8], u64)> = match cut {
+    // The first piece is read from the start of the file, header and all, exactly as one
+    // reader would read it (a new reader started after the header would, for one, take a
+    // byte-order mark there for the file's own); the second starts on a line boundary.
+    let pieces: Vec<(&[u8], u64, bool)> = match split_point(&content[start..]) {
         Some(cut) => {
-            let lines = memchr::memchr_iter(b'\n', &rest[..cut]).count() as u64;
-            vec![(&rest[..cut], first_line - 1), (&rest[cut..], first_line - 1 + lines)]
+            let lines = memchr::memchr_iter(b'\n', &content[start..start + cut]).count() as u64;
+            vec![(&content[..start + cut], 0, true), (&content[start + cut..], first_line - 1 + lines, false)]
         }
-        None => vec![(rest, first_line - 1)],
+        None => vec![(&content[..], 0, true)],
     };
     let layout = (parsed.want.as_slice(), format, labels);
     parsed.chunks = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            pieces.into_iter().map(|(bytes, offset)| scope.spawn(move || parse_chunk(bytes, offset, layout))).collect();
+        let handles: Vec<_> = pieces
+            .into_iter()
+            .map(|(bytes, offset, header)| scope.spawn(move || parse_chunk(bytes, offset, header, layout)))
+            .collect();
         handles.into_iter().map(|h| h.join().expect("parsing a chunk does not panic")).collect()
     });
     Ok(parsed)
@@ -208,7 +211,8 @@ pub fn parse<R: Read>(reader: R, format: PredictionFormat, labels: &[i64], max_b
 
 /// Where to cut `rows` in two so that both halves parse as they would whole: after the first
 /// line feed past the middle, if the text is large and holds no quote (a quoted field may span
-/// lines) and no carriage return outside CRLF (which would end a line, shifting line numbers).
+/// lines) and no carriage return outside CRLF (which would end a line, shifting line numbers),
+/// and the second half does not start with a byte-order mark (which a reader would drop).
 fn split_point(rows: &[u8]) -> Option<usize> {
     if rows.len() < PARALLEL_BYTES || memchr::memchr(b'"', rows).is_some() {
         return None;
@@ -216,15 +220,27 @@ fn split_point(rows: &[u8]) -> Option<usize> {
     if memchr::memchr_iter(b'\r', rows).any(|i| rows.get(i + 1) != Some(&b'\n')) {
         return None;
     }
-    memchr::memchr(b'\n', &rows[rows.len() / 2..]).map(|i| rows.len() / 2 + i + 1).filter(|&cut| cut < rows.len())
+    memchr::memchr(b'\n', &rows[rows.len() / 2..])
+        .map(|i| rows.len() / 2 + i + 1)
+        .filter(|&cut| cut < rows.len() && !rows[cut..].starts_with("\u{feff}".as_bytes()))
 }
 
-/// Parses rows whose first line is `offset + 1`: plain rows (the right number of fields, an
-/// id, valid predictions) into columns, the others whole for [`Rows::check`].
-fn parse_chunk(bytes: &[u8], offset: u64, (want, format, labels): (&[String], PredictionFormat, &[i64])) -> Chunk {
+/// Parses rows whose first line is `offset + 1` (after the header, if `bytes` starts with it):
+/// plain rows (the right number of fields, an id, valid predictions) into columns, the others
+/// whole for [`Rows::check`].
+fn parse_chunk(
+    bytes: &[u8],
+    offset: u64,
+    header: bool,
+    (want, format, labels): (&[String], PredictionFormat, &[i64]),
+) -> Chunk {
     let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
     let mut chunk = Chunk::default();
     let mut record = csv::StringRecord::new();
+    if header {
+        // Already read and checked by `parse`.
+        let _ = csv.read_record(&mut record);
+    }
     let k = want.len() - 1;
     let mut parsed = vec![0.0; k];
     loop {

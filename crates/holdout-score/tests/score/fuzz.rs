@@ -406,3 +406,19 @@ fn validate_never_panics_long() {
     let ran = fuzz(cases);
     eprintln!("fuzz: {ran} cases in {:.1} s", start.elapsed().as_secs_f64());
 }
+
+/// Found by the long run: a line that starts with a byte-order mark (here from a UTF-16 file
+/// with a line duplicated and a quote inserted at an odd byte). A reader started after the
+/// header dropped the mark and took the quote behind it as opening a field.
+#[test]
+fn regression_quoted_field_after_a_broken_utf16_header() {
+    let mut file = b"id,value\na1,-724817.5943453365\na2,-377014.0925164096\na3,2144.581035773422\na4,-232937.17325151816\na5,-705863.4065210037\na6,522922.40300705144\n".to_vec();
+    for m in [
+        Mutation::Encode(Encoding::Utf16Be),
+        Mutation::DuplicateLine(16_940_701_199_409_922_823, 14_187_640_696_893_188_296),
+        Mutation::InsertText(3_329_905_368_278_702_958, "\" 0 \u{ae7}0".to_owned()),
+    ] {
+        apply(&mut file, &m);
+    }
+    check("value", &file).unwrap();
+}
