@@ -750,8 +750,19 @@ fn quote(names: &[&str]) -> String {
 /// and a message never breaks a line where the file did not.
 fn show(s: &str) -> String {
     const SHOWN: usize = 40;
+    let head: String = s.chars().take(SHOWN).collect();
+    let mut out = escape(&head);
+    if s.chars().nth(SHOWN).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Text escaped as messages show it between backticks: backslashes and backticks escaped,
+/// control and invisible characters written as escapes.
+pub fn escape(s: &str) -> String {
     let mut out = String::new();
-    for c in s.chars().take(SHOWN) {
+    for c in s.chars() {
         match c {
             '\\' | '`' => {
                 out.push('\\');
@@ -763,9 +774,6 @@ fn show(s: &str) -> String {
             }
             c => out.push(c),
         }
-    }
-    if s.chars().nth(SHOWN).is_some() {
-        out.push('…');
     }
     out
 }

@@ -12,7 +12,7 @@ use std::io::Read as _;
 use std::time::Instant;
 
 use holdout_score::metrics::Predictions;
-use holdout_score::submission::{Expected, SUM_TOLERANCE, validate};
+use holdout_score::submission::{Expected, SUM_TOLERANCE, escape, validate};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -254,25 +254,6 @@ fn mutated() -> impl Strategy<Value = (&'static str, Vec<u8>, Vec<Mutation>)> {
         .prop_flat_map(|format| (Just(format), valid_file(format), prop::collection::vec(mutation(), 0..6)))
 }
 
-/// Text shown between backticks, escaped as the validator escapes it (see `show` there).
-fn shown(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            '\\' | '`' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.extend(c.escape_debug()),
-            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}' => {
-                out.extend(c.escape_unicode());
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The text between backticks in a message, escapes kept.
 fn quoted(message: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -307,8 +288,8 @@ fn quotable(bytes: &[u8]) -> Vec<String> {
     while let Ok(true) = csv.read_byte_record(&mut record) {
         for f in &record {
             let f = String::from_utf8_lossy(f);
-            out.push(shown(&f));
-            out.push(shown(f.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')));
+            out.push(escape(&f));
+            out.push(escape(f.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')));
         }
     }
     out
