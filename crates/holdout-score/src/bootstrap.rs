@@ -61,22 +61,44 @@ pub fn replicates(
     count: usize,
     seed: u64,
 ) -> Vec<Vec<Option<f64>>> {
+    paired_replicates(&[scorer], metric, subsets, count, seed).pop().unwrap_or_default()
+}
+
+/// [`replicates`] of several submissions to one solution (`result[scorer][replicate][subset]`),
+/// each replicate's draws made once and used for all of them.
+///
+/// # Panics
+/// If the scorers' strata differ.
+pub fn paired_replicates(
+    scorers: &[&Scorer<'_>],
+    metric: Metric,
+    subsets: &[Strata],
+    count: usize,
+    seed: u64,
+) -> Vec<Vec<Vec<Option<f64>>>> {
+    let Some(first) = scorers.first() else { return Vec::new() };
+    assert!(scorers.iter().all(|s| s.strata() == first.strata()), "paired submissions share the solution's strata");
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8);
     let chunk = count.div_ceil(threads).max(1);
-    let mut out = vec![Vec::new(); count];
+    // Per replicate, every scorer's values; regrouped by scorer at the end.
+    let mut out: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); count];
     std::thread::scope(|scope| {
         for (part, slots) in out.chunks_mut(chunk).enumerate() {
             scope.spawn(move || {
                 let mut weights = Vec::new();
                 for (j, slot) in slots.iter_mut().enumerate() {
-                    counts(scorer.strata(), seed, part * chunk + j, &mut weights);
-                    *slot =
-                        scorer.scores(&[metric], subsets, Some(&weights)).into_iter().map(|s| s[0].value()).collect();
+                    counts(first.strata(), seed, part * chunk + j, &mut weights);
+                    *slot = scorers
+                        .iter()
+                        .map(|s| {
+                            s.scores(&[metric], subsets, Some(&weights)).into_iter().map(|v| v[0].value()).collect()
+                        })
+                        .collect();
                 }
             });
         }
     });
-    out
+    (0..scorers.len()).map(|k| out.iter_mut().map(|r| std::mem::take(&mut r[k])).collect()).collect()
 }
 
 /// The two-sided percentile interval at `level` (e.g. 0.95) of one subset's replicate values

@@ -4,7 +4,7 @@
 
 use holdout_schema::Metric;
 
-use crate::bootstrap::{Interval, interval, probability_better, replicates};
+use crate::bootstrap::{Interval, interval, paired_replicates, probability_better, replicates};
 use crate::metrics::{Predictions, Score};
 use crate::scorer::{Scorer, Strata};
 use crate::solution::{Solution, Subset};
@@ -87,8 +87,8 @@ pub fn compare(
     let subsets = solution.subsets();
     let masks: Vec<Strata> = subsets.iter().map(|s| s.strata).collect();
     let (ea, eb) = (sa.scores(&[metric], &masks, None), sb.scores(&[metric], &masks, None));
-    let ra = replicates(&sa, metric, &masks, bootstrap.replicates, bootstrap.seed);
-    let rb = replicates(&sb, metric, &masks, bootstrap.replicates, bootstrap.seed);
+    let mut paired = paired_replicates(&[&sa, &sb], metric, &masks, bootstrap.replicates, bootstrap.seed);
+    let (rb, ra) = (paired.pop().unwrap_or_default(), paired.pop().unwrap_or_default());
     subsets
         .into_iter()
         .enumerate()

@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use holdout_schema::{Metric, PredictionFormat, Task};
-use holdout_score::bootstrap::{counts, interval, probability_better, replicates};
+use holdout_score::bootstrap::{counts, interval, paired_replicates, probability_better, replicates};
 use holdout_score::metrics::{Predictions, Score, Truth, applicable, score};
 use holdout_score::scorer::{Scorer, Strata};
 use rand::{Rng, SeedableRng};
@@ -138,6 +138,8 @@ fn resamples_are_stratified_seeded_and_shared_by_every_submission() {
     assert_eq!(replicates(&sa, Metric::RocAuc, &subsets, 50, 4), replicates(&sa, Metric::RocAuc, &subsets, 50, 4));
     let (ra, rb) =
         (replicates(&sa, Metric::RocAuc, &subsets, 200, 4), replicates(&sb, Metric::RocAuc, &subsets, 200, 4));
+    // Paired: the draws made once serve both, with the same values as drawing for each alone.
+    assert_eq!(paired_replicates(&[&sa, &sb], Metric::RocAuc, &subsets, 200, 4), vec![ra.clone(), rb.clone()]);
     let column = |r: &[Vec<Option<f64>>], j: usize| r.iter().map(|v| v[j]).collect::<Vec<_>>();
     // A clearly better submission wins (almost) every paired replicate, and not the reverse.
     let better = probability_better(Metric::RocAuc, column(&ra, 0), column(&rb, 0)).unwrap();
