@@ -19,3 +19,20 @@ seconds() {
     "$bench/$1.time"
 }
 peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$bench/$1.time"; }
+
+# require_python MODULES PACKAGES: fails with an install hint unless $python imports every one
+# of MODULES (space-separated; PACKAGES is what pip installs them from).
+require_python() {
+  if ! "$python" -c "import ${1// /, }" 2>/dev/null; then
+    echo "error: the peer needs $1 for $python; install them with:" >&2
+    echo "  $python -m pip install $2" >&2
+    exit 1
+  fi
+}
+
+# build_holdout: builds the release binary and sets $bin to it; creates $bench.
+build_holdout() {
+  cargo build --release -p holdout-cli --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/holdout"
+  mkdir -p "$bench"
+}

@@ -9,20 +9,15 @@
 #   (run from anywhere; builds the release binary first; reuses the raw export if present)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 rows="${ROWS:-3230000}"
 python="${PYTHON:-python3}"
 bench="${BENCH_DIR:-target/bench}"
 contest=datasets/security-sense
 
-if ! "$python" -c 'import pandas, numpy, pyarrow' 2>/dev/null; then
-  echo "error: the pandas peer needs pandas, numpy and pyarrow for $python; install them with:" >&2
-  echo "  $python -m pip install pandas numpy pyarrow" >&2
-  exit 1
-fi
-
-cargo build --release -p holdout-cli --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/holdout"
-mkdir -p "$bench"
+require_python "pandas numpy pyarrow" "pandas numpy pyarrow"
+build_holdout
 raw="$bench/raw-$rows-seed7.csv"
 if [[ ! -s "$raw" ]]; then
   echo "generating $raw ($rows rows, seed 7)"
@@ -35,8 +30,6 @@ key="$(mktemp "$bench/key.XXXXXX")"
 trap 'rm -f "$key"' EXIT
 head -c 48 /dev/urandom > "$key"
 
-# shellcheck source=tests/bench/lib.sh
-. tests/bench/lib.sh
 # fresh NAME OUTDIR COMMAND...: run, after removing OUTDIR (the bundle COMMAND writes)
 fresh() {
   local name="$1" out="$2"

@@ -18,25 +18,18 @@
 #   the data is reused when present)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 rows="${ROWS:-1000000}"
 replicates="${REPLICATES:-1000}"
 python="${PYTHON:-python3}"
 bench="${BENCH_DIR:-target/bench}/score"
 seed=20260917
 
-if ! "$python" -c 'import pandas, numpy, pyarrow, scipy, sklearn' 2>/dev/null; then
-  echo "error: the peer needs pandas, numpy, pyarrow, scipy and scikit-learn for $python; install them with:" >&2
-  echo "  $python -m pip install pandas scikit-learn scipy pyarrow" >&2
-  exit 1
-fi
-
-cargo build --release -p holdout-cli --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/holdout"
-mkdir -p "$bench"
+require_python "pandas numpy pyarrow scipy sklearn" "pandas scikit-learn scipy pyarrow"
+build_holdout
 "$python" tests/bench/score_data.py "$bench" --rows "$rows" --seed "$seed"
 
-# shellcheck source=tests/bench/lib.sh
-. tests/bench/lib.sh
 # holdout TASK NAME REPLICATES [ARGS...]
 holdout() {
   local task="$1" name="$2" reps="$3"
