@@ -202,6 +202,7 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
             scheme: COMMITMENT_SCHEME.to_owned(),
             sha256: manifest::commitment(&bundle.salt, &solution),
         },
+        columns: bundle.column_infos(),
     };
     let mut text = serde_json::to_string_pretty(&m)?;
     text.push('\n');

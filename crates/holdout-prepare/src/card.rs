@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use holdout_schema::{ColumnKind, Task};
+use holdout_schema::{ColumnInfo, ColumnKind, FeatureKind, SUPPRESSED, Task, ValueInfo};
 
 use crate::bundle::{Bundle, PublishedValues};
 
@@ -264,4 +264,106 @@ fn value_set(labels: &[String], used: &[bool], kind: Option<&ColumnKind>) -> Str
         s.push_str("; empty = not asked / not answered");
     }
     s
+}
+
+impl Bundle<'_> {
+    /// The machine-readable description of every published feature column (`columns` in
+    /// `MANIFEST.json`), in file order.
+    pub fn column_infos(&self) -> Vec<ColumnInfo> {
+        let levels: std::collections::HashMap<&str, &str> =
+            self.risk.generalization.levels.iter().map(|(c, _, l)| (c.as_str(), l.as_str())).collect();
+        self.columns
+            .iter()
+            .map(|col| {
+                let schema = self.dataset.survey.column(&col.name);
+                let generalized = levels.get(col.name.as_str()).map(|l| (*l).to_owned());
+                let (mut used, labels): (Vec<bool>, &[String]) = match &col.values {
+                    PublishedValues::Coded { codes, labels } => {
+                        let mut used = vec![false; labels.len()];
+                        for &c in codes {
+                            used[usize::from(c)] = true;
+                        }
+                        (used, labels)
+                    }
+                    PublishedValues::Text(t) => (vec![t.iter().any(String::is_empty)], &[][..]),
+                };
+                let has_missing = match &col.values {
+                    PublishedValues::Coded { .. } => labels.iter().zip(&used).any(|(l, u)| *u && l.is_empty()),
+                    PublishedValues::Text(_) => used.pop().unwrap_or(false),
+                };
+                let has_suppressed = labels.iter().zip(&used).any(|(l, u)| *u && l == SUPPRESSED);
+                let mut info = ColumnInfo {
+                    name: col.name.clone(),
+                    zh: schema.map(|c| c.zh.clone()).unwrap_or_default(),
+                    en: schema.map(|c| c.en.clone()).unwrap_or_default(),
+                    kind: FeatureKind::Categorical,
+                    values: Vec::new(),
+                    min: None,
+                    max: None,
+                    reverse: false,
+                    item: schema.and_then(|c| c.item.clone()),
+                    generalized: generalized.clone(),
+                    has_missing,
+                    has_suppressed,
+                };
+                let kind = schema.map(|c| &c.kind);
+                if matches!(col.values, PublishedValues::Text(_)) {
+                    info.kind = FeatureKind::Text;
+                } else if generalized.as_deref().is_some_and(|l| l != "code") {
+                    // Published at a coarser level: categorical over the values that occur.
+                    info.values = labels
+                        .iter()
+                        .zip(&used)
+                        .filter(|(l, u)| **u && !l.is_empty() && *l != SUPPRESSED)
+                        .map(|(l, _)| level_info(kind, l))
+                        .collect();
+                } else {
+                    match kind {
+                        Some(ColumnKind::Categorical { levels } | ColumnKind::Ordinal { levels }) => {
+                            if matches!(kind, Some(ColumnKind::Ordinal { .. })) {
+                                info.kind = FeatureKind::Ordinal;
+                            }
+                            info.values = levels
+                                .iter()
+                                .map(|l| ValueInfo { value: l.code.to_string(), zh: l.zh.clone(), en: l.en.clone() })
+                                .collect();
+                        }
+                        Some(ColumnKind::Rating { min, max, reverse, .. }) => {
+                            info.kind = FeatureKind::Rating;
+                            (info.min, info.max, info.reverse) = (Some(*min), Some(*max), *reverse);
+                        }
+                        Some(ColumnKind::MultiSelect { .. }) => {
+                            info.kind = FeatureKind::MultiSelect;
+                            (info.min, info.max) = (Some(0), Some(1));
+                        }
+                        Some(ColumnKind::Integer { min, max, .. }) => {
+                            info.kind = FeatureKind::Integer;
+                            (info.min, info.max) = (Some(*min), Some(*max));
+                        }
+                        // Columns without a schema entry (`version`) or of other kinds: the
+                        // values that occur.
+                        _ => {
+                            info.values = labels
+                                .iter()
+                                .zip(&used)
+                                .filter(|(l, u)| **u && !l.is_empty() && *l != SUPPRESSED)
+                                .map(|(l, _)| level_info(kind, l))
+                                .collect();
+                        }
+                    }
+                }
+                info
+            })
+            .collect()
+    }
+}
+
+/// A published value with its labels when the schema names it.
+fn level_info(kind: Option<&ColumnKind>, value: &str) -> ValueInfo {
+    kind.and_then(ColumnKind::levels)
+        .and_then(|levels| levels.iter().find(|l| l.code.to_string() == value))
+        .map_or_else(
+            || ValueInfo { value: value.to_owned(), zh: value.to_owned(), en: value.to_owned() },
+            |l| ValueInfo { value: value.to_owned(), zh: l.zh.clone(), en: l.en.clone() },
+        )
 }

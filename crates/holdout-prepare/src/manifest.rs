@@ -46,6 +46,9 @@ pub struct Manifest {
     pub submission: SubmissionSpec,
     pub files: Vec<ManifestFile>,
     pub solution_commitment: Commitment,
+    /// Every feature column of train and test, in file order: how to read it.
+    #[serde(default)]
+    pub columns: Vec<holdout_schema::ColumnInfo>,
 }
 
 /// The scheme of [`commitment`].

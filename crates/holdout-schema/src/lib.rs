@@ -9,6 +9,7 @@
 mod competition;
 mod dataset;
 mod hierarchy;
+mod published;
 mod source;
 mod survey;
 pub mod text;
@@ -19,5 +20,6 @@ pub use competition::{
 };
 pub use dataset::Dataset;
 pub use hierarchy::Hierarchy;
+pub use published::{ColumnInfo, FeatureKind, SUPPRESSED, ValueInfo};
 pub use source::{Source, SourceError};
 pub use survey::{Band, Code, Column, ColumnKind, Condition, Contradiction, Level, Role, Survey, Test, Version};
