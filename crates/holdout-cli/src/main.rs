@@ -9,6 +9,7 @@ macro_rules! say {
     }};
 }
 
+mod baseline;
 mod check;
 mod files;
 mod prepare;
@@ -51,6 +52,8 @@ enum Command {
     Score(score::ScoreArgs),
     /// Compare two submissions on the primary metric over the same bootstrap resamples.
     Compare(score::CompareArgs),
+    /// Train the baseline models on a bundle, cross-validate them and write their submissions.
+    Baseline(baseline::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => score::run_validate(&args),
         Command::Score(args) => score::run_score(&args),
         Command::Compare(args) => score::run_compare(&args),
+        Command::Baseline(args) => baseline::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

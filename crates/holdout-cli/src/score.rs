@@ -78,16 +78,16 @@ pub struct CompareArgs {
     common: SolutionArgs,
 }
 
-fn bad(message: String) -> Failure {
+pub(crate) fn bad(message: String) -> Failure {
     Failure::BadInput(anyhow!(message))
 }
 
-fn open(path: &Path) -> Result<BufReader<fs::File>, Failure> {
+pub(crate) fn open(path: &Path) -> Result<BufReader<fs::File>, Failure> {
     let file = fs::File::open(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     Ok(BufReader::with_capacity(1 << 16, file))
 }
 
-fn manifest(public: &Path) -> Result<Manifest, Failure> {
+pub(crate) fn manifest(public: &Path) -> Result<Manifest, Failure> {
     let path = public.join("MANIFEST.json");
     let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| bad(format!("{}: not a holdout manifest: {e}", path.display())))
@@ -183,7 +183,7 @@ fn first_line(path: &Path) -> Result<String, Failure> {
     Ok(line.trim_start_matches('\u{feff}').trim_end().to_owned())
 }
 
-fn invalid(path: &Path, e: &holdout_score::submission::Invalid) -> Failure {
+pub(crate) fn invalid(path: &Path, e: &holdout_score::submission::Invalid) -> Failure {
     bad(format!("{} is not a valid submission:\n{e}", path.display()))
 }
 
@@ -245,7 +245,7 @@ fn load(
     Ok((spec, solution, predictions))
 }
 
-fn json_score(score: Score) -> Value {
+pub(crate) fn json_score(score: Score) -> Value {
     match score {
         Score::Value(v) => json!(v),
         Score::Undefined(why) => json!({ "undefined": why }),
