@@ -14,7 +14,7 @@
 //! Matrices are column-major (`ndarray`'s Fortran order): linfa's logistic regression computes
 //! `Xᵀ·r` about 20× faster that way, and `forust-ml` reads the same buffer without a copy.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use holdout_schema::{ColumnInfo, FeatureKind};
 use ndarray::{Array2, ShapeBuilder};
@@ -44,7 +44,7 @@ impl Encoder {
     pub fn fit(columns: &[ColumnInfo], table: &Table, rows: &[usize]) -> Encoder {
         let mut linear = Vec::new();
         let mut linear_names = Vec::new();
-        let mut seen: HashMap<Vec<u64>, ()> = HashMap::new();
+        let mut seen: HashSet<Vec<u64>> = HashSet::new();
         // Adds an indicator column unless it (or its complement) is constant or already there.
         let mut indicator = |is: &dyn Fn(usize) -> bool| -> bool {
             let mut bits = vec![0u64; rows.len().div_ceil(64)];
@@ -56,7 +56,7 @@ impl Encoder {
                     ones += 1;
                 }
             }
-            ones > 0 && seen.insert(bits, ()).is_none()
+            ones > 0 && seen.insert(bits)
         };
         for (f, (c, feature)) in table.features.iter().enumerate() {
             let info = &columns[*c];
@@ -156,7 +156,7 @@ impl Encoder {
             match feature {
                 Feature::Number(v) => data.extend(rows.iter().map(|&r| if v[r].is_nan() { missing } else { v[r] })),
                 Feature::Codes { codes, values } => {
-                    data.extend(rows.iter().map(|&r| if codes[r] >= *values { missing } else { f64::from(codes[r]) }))
+                    data.extend(rows.iter().map(|&r| if codes[r] >= *values { missing } else { f64::from(codes[r]) }));
                 }
             }
         }

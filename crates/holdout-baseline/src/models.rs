@@ -307,63 +307,119 @@ fn logistic(
     rows: &[usize],
 ) -> Result<Output, BaselineError> {
     let encoder = Encoder::fit(fit.columns, fit.table, fit.rows);
-    let x = encoder.linear(fit.table, fit.rows);
     let y: Array1<usize> = fit.rows.iter().map(|&r| of_row[r]).collect();
-    let n = fit.rows.len() as f64;
     let present = present_classes(&y, classes);
-    let test = encoder.linear(table, rows);
-    let data = Dataset::new(x, y);
-    let failed = |e: &dyn std::fmt::Display| BaselineError::Model { model: "logistic", message: e.to_string() };
-    // linfa minimizes the summed loss + α/2‖w‖²: α = 1 is scikit-learn's C = 1. Its gradient
-    // tolerance applies to the summed gradient; scikit-learn's (1e-4) to the mean one.
-    let tolerance = 1e-4 * n;
     if present.len() < 2 {
         let mut p = vec![0.0; classes];
         p[present.first().copied().unwrap_or(0)] = 1.0;
         return Ok(Output::Probabilities { classes, values: p.repeat(rows.len()) });
     }
-    if present.len() == 2 {
+    // Warm start: first fit a seeded subsample (with the penalty scaled to the same objective
+    // per row), then start the full fit from its solution. linfa's full fit computes X·W as a
+    // matrix product that repacks all of X twice per evaluation; starting near the optimum
+    // saves most of those evaluations.
+    let warm_rows = subsample(fit.rows, WARM_ROWS, fit.seed, 5);
+    let warm = (warm_rows.len() < fit.rows.len())
+        .then(|| {
+            let y: Array1<usize> = warm_rows.iter().map(|&r| of_row[r]).collect();
+            (present_classes(&y, classes) == present).then(|| {
+                let data = Dataset::new(encoder.linear(fit.table, &warm_rows), y);
+                let scale = warm_rows.len() as f64 / fit.rows.len() as f64;
+                LogisticFit::run(&data, present.len(), scale, None).ok()
+            })
+        })
+        .flatten()
+        .flatten();
+    let data = Dataset::new(encoder.linear(fit.table, fit.rows), y);
+    let model = match LogisticFit::run(&data, present.len(), 1.0, warm.as_ref()) {
+        Ok(m) => m,
+        // A warm start that stops linfa's line search: start from zero.
+        Err(_) if warm.is_some() => LogisticFit::run(&data, present.len(), 1.0, None)?,
+        Err(e) => return Err(e),
+    };
+    let test = encoder.linear(table, rows);
+    Ok(Output::Probabilities { classes, values: model.probabilities(&test, &present, classes) })
+}
+
+/// Rows of the warm-start fit of logistic regression.
+const WARM_ROWS: usize = 50_000;
+/// L-BFGS iterations of the full fit after a warm start (100 from zero, as scikit-learn).
+const WARM_ITERATIONS: u64 = 15;
+
+/// A fitted linfa logistic regression, binary or multinomial.
+enum LogisticFit {
+    Binary(linfa_logistic::FittedLogisticRegression<f64, usize>),
+    Multi(linfa_logistic::MultiFittedLogisticRegression<f64, usize>),
+}
+
+impl LogisticFit {
+    /// Fits with α = `scale` (scikit-learn's C = 1 on a data set `scale` times the full size),
+    /// retrying with a 10× stronger penalty if linfa's line search fails (unnormalized data can
+    /// stop it, linfa #334).
+    fn run(
+        data: &DatasetBase<Array2<f64>, Array1<usize>>,
+        classes: usize,
+        scale: f64,
+        start: Option<&LogisticFit>,
+    ) -> Result<LogisticFit, BaselineError> {
+        // linfa minimizes the summed loss + α/2‖w‖²: α = 1 is scikit-learn's C = 1. Its
+        // gradient tolerance applies to the summed gradient; scikit-learn's (1e-4) to the mean.
+        let tolerance = 1e-4 * data.nsamples() as f64;
+        let iterations = if start.is_some() { WARM_ITERATIONS } else { 100 };
         let mut last = None;
-        // Unnormalized data can stop linfa's line search; a stronger penalty is the retry.
-        for alpha in [1.0, 10.0] {
-            let params = linfa_logistic::LogisticRegression::default()
-                .alpha(alpha)
-                .max_iterations(100)
-                .gradient_tolerance(tolerance);
-            match params.fit(&data) {
-                Ok(model) => {
-                    // linfa 0.8.1's "positive" class is the more frequent one (#393): read it.
-                    let p_pos = model.predict_probabilities(&test);
-                    let pos = model.labels().pos.class;
-                    let neg = model.labels().neg.class;
-                    let mut values = vec![0.0; rows.len() * classes];
-                    for (i, &p) in p_pos.iter().enumerate() {
-                        values[i * classes + pos] = p;
-                        values[i * classes + neg] = 1.0 - p;
-                    }
-                    return Ok(Output::Probabilities { classes, values });
+        for alpha in [scale, 10.0 * scale] {
+            let fitted = if classes == 2 {
+                let mut p = linfa_logistic::LogisticRegression::default()
+                    .alpha(alpha)
+                    .max_iterations(iterations)
+                    .gradient_tolerance(tolerance);
+                if let Some(LogisticFit::Binary(m)) = start {
+                    let mut w = m.params().to_vec();
+                    w.push(m.intercept());
+                    p = p.initial_params(Array1::from(w));
                 }
-                Err(e) => last = Some(failed(&e)),
+                p.fit(data).map(LogisticFit::Binary)
+            } else {
+                let mut p = linfa_logistic::MultiLogisticRegression::default()
+                    .alpha(alpha)
+                    .max_iterations(iterations)
+                    .gradient_tolerance(tolerance);
+                if let Some(LogisticFit::Multi(m)) = start {
+                    let intercept = m.intercept().view().insert_axis(ndarray::Axis(0));
+                    let w = ndarray::concatenate(ndarray::Axis(0), &[m.params().view(), intercept])
+                        .expect("the intercept row has the parameters' width");
+                    p = p.initial_params(w);
+                }
+                p.fit(data).map(LogisticFit::Multi)
+            };
+            match fitted {
+                Ok(m) => return Ok(m),
+                Err(e) => last = Some(BaselineError::Model { model: "logistic", message: e.to_string() }),
             }
         }
-        return Err(last.expect("tried"));
+        Err(last.expect("tried"))
     }
-    let mut last = None;
-    for alpha in [1.0, 10.0] {
-        let params = linfa_logistic::MultiLogisticRegression::default()
-            .alpha(alpha)
-            .max_iterations(100)
-            .gradient_tolerance(tolerance);
-        match params.fit(&data) {
-            Ok(model) => {
-                let p = model.predict_probabilities(&test);
-                let order: Vec<usize> = model.classes().to_vec();
-                return Ok(Output::Probabilities { classes, values: spread(p.view(), &order, classes) });
+
+    /// Row-major probabilities over the contest's classes (`present`: the classes fitted).
+    fn probabilities(&self, x: &Array2<f64>, present: &[usize], classes: usize) -> Vec<f64> {
+        match self {
+            LogisticFit::Binary(m) => {
+                // linfa 0.8.1's "positive" class is the more frequent one (#393): read it.
+                let p_pos = m.predict_probabilities(x);
+                let (pos, neg) = (m.labels().pos.class, m.labels().neg.class);
+                let mut values = vec![0.0; x.nrows() * classes];
+                for (i, &p) in p_pos.iter().enumerate() {
+                    values[i * classes + pos] = p;
+                    values[i * classes + neg] = 1.0 - p;
+                }
+                values
             }
-            Err(e) => last = Some(failed(&e)),
+            LogisticFit::Multi(m) => {
+                debug_assert_eq!(m.classes(), present);
+                spread(m.predict_probabilities(x).view(), m.classes(), classes)
+            }
         }
     }
-    Err(last.expect("tried"))
 }
 
 fn present_classes(y: &Array1<usize>, classes: usize) -> Vec<usize> {
@@ -390,18 +446,20 @@ fn naive_bayes(
     let failed = |e: &dyn std::fmt::Display| BaselineError::Model { model: model.name(), message: e.to_string() };
     // linfa's predict_proba exponentiates joint log-likelihoods without subtracting the row
     // maximum (all-zero rows, then NaN, below e^-745): normalize here instead.
-    let joint: HashMap<usize, Array1<f64>> = if model == Model::GaussianNb {
+    // In class order, so that the sums below add in the same order in every process.
+    let mut joint: Vec<(usize, Array1<f64>)> = if model == Model::GaussianNb {
         let m = linfa_bayes::GaussianNb::params().fit(&data).map_err(|e| failed(&e))?;
         m.joint_log_likelihood(test.view()).into_iter().map(|(k, v)| (*k, v)).collect()
     } else {
         let m = linfa_bayes::BernoulliNb::params().binarize(Some(0.0)).fit(&data).map_err(|e| failed(&e))?;
         m.joint_log_likelihood(test.view()).into_iter().map(|(k, v)| (*k, v)).collect()
     };
+    joint.sort_by_key(|(k, _)| *k);
     let mut values = vec![0.0; rows.len() * classes];
     for i in 0..rows.len() {
-        let max = joint.values().map(|v| v[i]).fold(f64::NEG_INFINITY, f64::max);
-        let total: f64 = joint.values().map(|v| (v[i] - max).exp()).sum();
-        for (&k, v) in &joint {
+        let max = joint.iter().map(|(_, v)| v[i]).fold(f64::NEG_INFINITY, f64::max);
+        let total: f64 = joint.iter().map(|(_, v)| (v[i] - max).exp()).sum();
+        for (k, v) in &joint {
             values[i * classes + k] = (v[i] - max).exp() / total;
         }
     }

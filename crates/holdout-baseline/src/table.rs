@@ -235,8 +235,8 @@ fn read_value(info: &ColumnInfo, lookup: &[&str], feature: &mut Feature, text: &
             if below || above {
                 return Err(format!(
                     "{x} is outside {}..={}",
-                    info.min.map_or("".to_owned(), |m| m.to_string()),
-                    info.max.map_or("".to_owned(), |m| m.to_string())
+                    info.min.map_or(String::new(), |m| m.to_string()),
+                    info.max.map_or(String::new(), |m| m.to_string())
                 ));
             }
             v.push(x);

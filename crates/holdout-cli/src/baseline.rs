@@ -21,6 +21,7 @@ use holdout_score::solution::Solution;
 use holdout_score::submission::parse;
 use serde_json::{Value, json};
 
+use crate::files::AtomicFile;
 use crate::score::{bad, invalid, json_score, manifest, open};
 use crate::{Failure, Outcome};
 
@@ -34,8 +35,8 @@ pub struct Args {
     /// The bundle's private directory: score each submission on the public and private rows.
     #[arg(long)]
     private: Option<PathBuf>,
-    /// `all`, or model names separated by commas (prior, mean, median, stratified, cell,
-    /// logistic, gaussian_nb, bernoulli_nb, tree, linear, gbdt).
+    /// `all`, or model names separated by commas (`prior`, `mean`, `median`, `stratified`,
+    /// `cell`, `logistic`, `gaussian_nb`, `bernoulli_nb`, `tree`, `linear`, `gbdt`).
     #[arg(long, default_value = "all")]
     models: String,
     /// Cross-validation folds (0: no cross-validation).
@@ -104,13 +105,11 @@ fn selected(names: &str, task: &Task) -> Result<Vec<Model>, Failure> {
     Ok(models)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, so that a reader
-/// never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+/// Writes `bytes` to `path` under a temporary name, renamed when complete.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let (file, mut w) = AtomicFile::create(path)?;
+    w.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    file.commit(w)
 }
 
 /// One model's results.
@@ -219,9 +218,9 @@ pub fn run(args: &Args) -> Outcome {
         say!("{}", line(&contest, runs.last().expect("just pushed")));
     }
     let json = results_json(args, &m, &contest, train.rows(), rows.len(), test.rows(), &runs);
-    let mut text = serde_json::to_string_pretty(&json)?;
-    text.push('\n');
-    write_atomically(&args.out.join("results.json"), text.as_bytes())?;
+    let mut pretty = serde_json::to_string_pretty(&json)?;
+    pretty.push('\n');
+    write_atomically(&args.out.join("results.json"), pretty.as_bytes())?;
     write_atomically(&args.out.join("results.md"), results_markdown(args, &m, &contest, &runs).as_bytes())?;
     say!("wrote {} submissions, results.json and results.md to {}", runs.len(), args.out.display());
     Ok(())
@@ -391,7 +390,7 @@ fn export_design(
 ) -> Result<(), Failure> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let d = holdout_baseline::models::designs(&m.columns, train, test);
-    let write = |name: &str, values: &[f64]| -> anyhow::Result<()> {
+    let write = |name: &str, values: &[f64]| -> Result<(), Failure> {
         let mut bytes = Vec::with_capacity(values.len() * 8);
         for v in values {
             bytes.extend_from_slice(&v.to_le_bytes());

@@ -1,7 +1,7 @@
 //! The baseline library on small seeded tables: reading, encoding, every model on every task,
 //! the trivial models' known scores, determinism, cross-validation folds.
 
-#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names, reason = "tests fail loudly; short names for cases")]
 
 use holdout_baseline::design::Encoder;
 use holdout_baseline::models::Output;
@@ -43,7 +43,7 @@ fn columns() -> Vec<ColumnInfo> {
     let mut ticked = info("ticked", FeatureKind::MultiSelect, &[]);
     (ticked.min, ticked.max) = (Some(0), Some(1));
     let mut ticked2 = ticked.clone();
-    ticked2.name = "ticked2".to_owned();
+    "ticked2".clone_into(&mut ticked2.name);
     let often = info("often", FeatureKind::Ordinal, &["1", "2", "3", "4"]);
     let comment = info("comment", FeatureKind::Text, &[]);
     vec![region, rating, ticked, ticked2, often, comment]
