@@ -7,9 +7,10 @@
 //!   most frequent level dropped as the reference. Indicator columns equal to another one, or to
 //!   its complement, are left out (the practitioner-only questions share one missing pattern,
 //!   which is also the questionnaire version), so the matrix has no exact collinearity.
-//! - **tree** (decision tree, boosted trees): one column per feature: the number, the rank of an
-//!   ordinal answer, or the code of a categorical one (listed in `categorical`); missing and
-//!   suppressed values are NaN, or a value below every real one for models that need a number.
+//! - **tree** (decision tree, boosted trees): one column per feature that is not constant on the
+//!   training rows: the number, the rank of an ordinal answer, or the code of a categorical one
+//!   (listed in `categorical`); missing and suppressed values are NaN, or a value below every
+//!   real one for models that need a number.
 //!
 //! Matrices are column-major (`ndarray`'s Fortran order): linfa's logistic regression computes
 //! `Xᵀ·r` about 20× faster that way, and `forust-ml` reads the same buffer without a copy.
@@ -34,7 +35,9 @@ enum Linear {
 pub struct Encoder {
     linear: Vec<Linear>,
     linear_names: Vec<String>,
-    /// Per feature: whether the tree column is categorical.
+    /// The features with a tree column: those not constant on the training rows.
+    tree_features: Vec<usize>,
+    /// Per tree column: whether it holds categorical codes.
     tree_categorical: Vec<bool>,
     tree_names: Vec<String>,
 }
@@ -102,13 +105,23 @@ impl Encoder {
                 }
             }
         }
-        let tree_categorical = table
-            .features
-            .iter()
-            .map(|(c, f)| matches!(f, Feature::Codes { .. }) && columns[*c].kind != FeatureKind::Ordinal)
+        // A feature constant on the training rows (a quasi-identifier suppressed everywhere)
+        // cannot split a tree: left out.
+        let tree_features: Vec<usize> = (0..table.features.len())
+            .filter(|&f| match &table.features[f].1 {
+                Feature::Number(v) => rows.iter().any(|&r| v[r].to_bits() != v[rows[0]].to_bits()),
+                Feature::Codes { codes, .. } => rows.iter().any(|&r| codes[r] != codes[rows[0]]),
+            })
             .collect();
-        let tree_names = table.features.iter().map(|(c, _)| columns[*c].name.clone()).collect();
-        Encoder { linear, linear_names, tree_categorical, tree_names }
+        let tree_categorical = tree_features
+            .iter()
+            .map(|&f| {
+                let (c, feature) = &table.features[f];
+                matches!(feature, Feature::Codes { .. }) && columns[*c].kind != FeatureKind::Ordinal
+            })
+            .collect();
+        let tree_names = tree_features.iter().map(|&f| columns[table.features[f].0].name.clone()).collect();
+        Encoder { linear, linear_names, tree_features, tree_categorical, tree_names }
     }
 
     pub fn linear_names(&self) -> &[String] {
@@ -151,16 +164,16 @@ impl Encoder {
     /// suppressed values become `missing`.
     pub fn tree(&self, table: &Table, rows: &[usize], missing: f64) -> Array2<f64> {
         let n = rows.len();
-        let mut data = Vec::with_capacity(n * table.features.len());
-        for (_, feature) in &table.features {
-            match feature {
+        let mut data = Vec::with_capacity(n * self.tree_features.len());
+        for &f in &self.tree_features {
+            match &table.features[f].1 {
                 Feature::Number(v) => data.extend(rows.iter().map(|&r| if v[r].is_nan() { missing } else { v[r] })),
                 Feature::Codes { codes, values } => {
                     data.extend(rows.iter().map(|&r| if codes[r] >= *values { missing } else { f64::from(codes[r]) }));
                 }
             }
         }
-        Array2::from_shape_vec((n, table.features.len()).f(), data).expect("rows × columns values")
+        Array2::from_shape_vec((n, self.tree_features.len()).f(), data).expect("rows × columns values")
     }
 }
 

@@ -272,6 +272,24 @@ fn the_tree_design_has_one_column_per_feature_with_missing_marked() {
 }
 
 #[test]
+fn a_feature_constant_in_training_has_no_tree_column() {
+    // Regression: a quasi-identifier suppressed in every row gave an all-NaN column, which
+    // scikit-learn's HistGradientBoosting (the benchmark's peer) cannot bin.
+    let columns = columns();
+    let mut rows = rows(100, 4, "ordinal");
+    for r in &mut rows {
+        r[1] = "*".to_owned();
+    }
+    let t = table(&columns, &rows, true);
+    let all: Vec<usize> = (0..t.rows()).collect();
+    let e = Encoder::fit(&columns, &t, &all);
+    assert_eq!(e.tree_names(), ["rating", "ticked", "ticked2", "often"]);
+    assert_eq!(e.tree(&t, &all, f64::NAN).ncols(), 4);
+    assert!(e.tree_categorical().is_empty());
+    assert!(!e.linear_names().iter().any(|n| n.starts_with("region")));
+}
+
+#[test]
 fn trivial_models_give_their_known_scores() {
     let o = case("ordinal", 600);
     for model in [Model::Prior, Model::Median] {
