@@ -44,7 +44,7 @@ pub enum Model {
     Tree,
     /// linfa ordinary least squares (regression).
     Linear,
-    /// `forust-ml` gradient-boosted trees (100 rounds of at most 31 leaves, learning rate 0.1);
+    /// `forust-ml` gradient-boosted trees (100 rounds of at most 31 leaves, learning rate 0.3);
     /// one booster per class, renormalized, for more than two classes.
     Gbdt,
 }
@@ -546,14 +546,16 @@ fn linear(fit: &Training<'_>, y: &[f64], table: &Table, rows: &[usize]) -> Resul
     Ok(Output::Values(model.predict(&test).to_vec()))
 }
 
-/// A boosted-tree model shaped like scikit-learn's `HistGradientBoosting*` defaults: 100
-/// rounds, learning rate 0.1, leaf-wise growth to at most 31 leaves, 256 bins, missing values
-/// learned per split.
+/// A boosted-tree model shaped like scikit-learn's `HistGradientBoosting*` defaults — 100
+/// rounds, leaf-wise growth to at most 31 leaves, 256 bins, missing values learned per split —
+/// but with forust's learning rate 0.3: with one binary booster per class (not one softmax
+/// model), 0.1 underfits (QWK 0.702 against scikit-learn's 0.710 on 500k rows of
+/// security-sense; 0.709 at 0.3).
 fn booster(fit: &Training<'_>, objective: ObjectiveType) -> GradientBooster {
     let mut b = GradientBooster::default()
         .set_objective_type(objective)
         .set_iterations(100)
-        .set_learning_rate(0.1)
+        .set_learning_rate(0.3)
         .set_max_leaves(31)
         .set_max_depth(usize::MAX)
         .set_nbins(256)
