@@ -40,7 +40,9 @@ pub enum Model {
     /// linfa Bernoulli naive Bayes on the linear design, binarized at 0 (above the mean).
     BernoulliNb,
     /// linfa decision tree (Gini, depth ≤ 8, ≥ 50 rows per leaf); probabilities from the
-    /// training rows in each leaf.
+    /// training rows in each leaf. Known defect: not always bitwise reproducible between
+    /// processes (a cross-validation fold's score moved by about 1e-3 in one run of five); the
+    /// cause inside linfa-trees (which keeps class counts in std hash maps) is not pinned down.
     Tree,
     /// linfa ordinary least squares (regression).
     Linear,
