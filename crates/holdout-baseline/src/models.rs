@@ -40,9 +40,11 @@ pub enum Model {
     /// linfa Bernoulli naive Bayes on the linear design, binarized at 0 (above the mean).
     BernoulliNb,
     /// linfa decision tree (Gini, depth ≤ 8, ≥ 50 rows per leaf); probabilities from the
-    /// training rows in each leaf. Known defect: not always bitwise reproducible between
-    /// processes (a cross-validation fold's score moved by about 1e-3 in one run of five); the
-    /// cause inside linfa-trees (which keeps class counts in std hash maps) is not pinned down.
+    /// training rows in each leaf. Known defects, both inside linfa-trees 0.8.1: after fitting
+    /// it prunes sibling leaves that predict the same modal class (which also throws away the
+    /// class shares this baseline reads), and the modal class of a tie comes from std hash-map
+    /// order, which differs between processes — so the tree is not always bitwise reproducible
+    /// (a cross-validation fold's score moved by about 1e-3 in one run of five).
     Tree,
     /// linfa ordinary least squares (regression).
     Linear,
