@@ -41,6 +41,7 @@ fn every_contest_gets_validated_scored_and_reproducible_baselines() {
         let bundle = dir.path().join(contest);
         let o = prepare(&format!("datasets/{contest}"), raw, key, &bundle);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        described_columns(&bundle);
         let (a, b) = (dir.path().join(format!("{contest}-a")), dir.path().join(format!("{contest}-b")));
         for out in [&a, &b] {
             let o = baseline(out, &bundle, &["--folds", "3", "--seed", "4", "--quiet"]);
@@ -119,6 +120,33 @@ fn every_contest_gets_validated_scored_and_reproducible_baselines() {
         }
         let md = std::fs::read_to_string(a.join("results.md")).unwrap();
         assert!(md.contains(&format!("# Baselines — {contest}")) && md.contains("| `cell` | trivial |"), "{md}");
+    }
+}
+
+/// The manifest describes every feature column of train and test, in file order.
+fn described_columns(bundle: &Path) {
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("public/MANIFEST.json")).unwrap()).unwrap();
+    let columns = m["columns"].as_array().unwrap();
+    let test = std::fs::read_to_string(bundle.join("public/test.csv")).unwrap();
+    let header: Vec<&str> = test.lines().next().unwrap().split(',').skip(1).collect();
+    let names: Vec<&str> = columns.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, header);
+    let column = |name: &str| columns.iter().find(|c| c["name"] == name).unwrap();
+    assert_eq!(column("version")["kind"], "categorical");
+    let values: Vec<&str> =
+        column("version")["values"].as_array().unwrap().iter().map(|v| v["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ["public", "practitioner"]);
+    assert_eq!(column("q01_net_years")["kind"], "integer");
+    assert_eq!(column("q05_app_1")["kind"], "multi_select");
+    // Quasi-identifiers carry their published level; a generalized one is categorical over the
+    // values that occur.
+    for c in columns.iter().filter(|c| c.get("generalized").is_some()) {
+        if c["generalized"] != "code" {
+            assert_eq!(c["kind"], "categorical", "{c}");
+        }
+        let values = c.get("values").and_then(Value::as_array).map_or(0, Vec::len);
+        assert!(values > 0 || c["has_suppressed"] == true, "{c}");
     }
 }
 

@@ -307,16 +307,20 @@ impl Bundle<'_> {
                     has_suppressed,
                 };
                 let kind = schema.map(|c| &c.kind);
-                if matches!(col.values, PublishedValues::Text(_)) {
-                    info.kind = FeatureKind::Text;
-                } else if generalized.as_deref().is_some_and(|l| l != "code") {
-                    // Published at a coarser level: categorical over the values that occur.
-                    info.values = labels
+                // The values that occur (besides empty and `*`), with their labels.
+                let occurring = || -> Vec<ValueInfo> {
+                    labels
                         .iter()
                         .zip(&used)
                         .filter(|(l, u)| **u && !l.is_empty() && *l != SUPPRESSED)
                         .map(|(l, _)| level_info(kind, l))
-                        .collect();
+                        .collect()
+                };
+                if matches!(col.values, PublishedValues::Text(_)) {
+                    info.kind = FeatureKind::Text;
+                } else if generalized.as_deref().is_some_and(|l| l != "code") {
+                    // Published at a coarser level: categorical over the values that occur.
+                    info.values = occurring();
                 } else {
                     match kind {
                         Some(ColumnKind::Categorical { levels } | ColumnKind::Ordinal { levels }) => {
@@ -340,16 +344,8 @@ impl Bundle<'_> {
                             info.kind = FeatureKind::Integer;
                             (info.min, info.max) = (Some(*min), Some(*max));
                         }
-                        // Columns without a schema entry (`version`) or of other kinds: the
-                        // values that occur.
-                        _ => {
-                            info.values = labels
-                                .iter()
-                                .zip(&used)
-                                .filter(|(l, u)| **u && !l.is_empty() && *l != SUPPRESSED)
-                                .map(|(l, _)| level_info(kind, l))
-                                .collect();
-                        }
+                        // Columns without a schema entry or of other kinds.
+                        _ => info.values = occurring(),
                     }
                 }
                 info
