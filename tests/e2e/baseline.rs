@@ -123,6 +123,45 @@ fn every_contest_gets_validated_scored_and_reproducible_baselines() {
     }
 }
 
+#[test]
+fn without_the_private_directory_submissions_are_written_unscored() {
+    let (_, raw, key) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    assert_eq!(prepare("datasets/fraud-exposure", raw, key, &bundle).status.code(), Some(0));
+    let out = dir.path().join("out");
+    let design = dir.path().join("design");
+    let o = holdout(&[
+        "baseline",
+        &out.display().to_string(),
+        "--public",
+        &bundle.join("public").display().to_string(),
+        "--models",
+        "prior,logistic",
+        "--folds",
+        "0",
+        "--max-train-rows",
+        "1000",
+        "--export-design",
+        &design.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r["rows"]["train_used"], 1000);
+    assert_eq!(model(&r, "logistic")["cv"], Value::Null);
+    assert_eq!(model(&r, "logistic")["test"], serde_json::json!({}));
+    assert_eq!(files_in(&out.join("baselines")), ["logistic.csv", "prior.csv"]);
+    // The exported design: column-major f64 of the announced shape.
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(design.join("design.json")).unwrap()).unwrap();
+    let (train, test) = (meta["train_rows"].as_u64().unwrap(), meta["test_rows"].as_u64().unwrap());
+    let width = |k: &str| meta[k]["columns"].as_array().unwrap().len() as u64;
+    let bytes = |f: &str| std::fs::metadata(design.join(f)).unwrap().len();
+    assert_eq!(bytes("train_linear.f64"), 8 * train * width("linear"));
+    assert_eq!(bytes("test_tree.f64"), 8 * test * width("tree"));
+    assert_eq!(bytes("y_train.f64"), 8 * train);
+    assert_eq!(std::fs::read_to_string(design.join("test_ids.txt")).unwrap().lines().count() as u64, test);
+}
+
 /// The manifest describes every feature column of train and test, in file order.
 fn described_columns(bundle: &Path) {
     let m: Value =
