@@ -15,7 +15,7 @@
 //! Matrices are column-major (`ndarray`'s Fortran order): linfa's logistic regression computes
 //! `Xᵀ·r` about 20× faster that way, and `forust-ml` reads the same buffer without a copy.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use holdout_schema::{ColumnInfo, FeatureKind};
 use ndarray::{Array2, ShapeBuilder};
@@ -47,7 +47,7 @@ impl Encoder {
     pub fn fit(columns: &[ColumnInfo], table: &Table, rows: &[usize]) -> Encoder {
         let mut linear = Vec::new();
         let mut linear_names = Vec::new();
-        let mut seen: HashSet<Vec<u64>> = HashSet::new();
+        let mut seen: HashSet<Vec<u64>> = HashSet::default();
         // Adds an indicator column unless it (or its complement) is constant or already there.
         let mut indicator = |is: &dyn Fn(usize) -> bool| -> bool {
             let mut bits = vec![0u64; rows.len().div_ceil(64)];

@@ -2,7 +2,7 @@
 //! any table; what it returns ([`Output`]) is turned into the contest's prediction format by
 //! [`crate::predictions`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use forust_ml::gradientbooster::GrowPolicy;
 use forust_ml::objective::ObjectiveType;
@@ -253,7 +253,7 @@ fn cell(fit: &Training<'_>, target: Target<'_>, table: &Table, rows: &[usize]) -
     match target {
         Target::Classes { classes, of_row } => {
             let prior = frequencies(classes, fit.rows.iter().map(|&r| of_row[r]));
-            let mut cells: HashMap<&[u64], Vec<f64>> = HashMap::new();
+            let mut cells: HashMap<&[u64], Vec<f64>> = HashMap::default();
             for (key, &r) in train_keys.iter().zip(fit.rows) {
                 cells.entry(key).or_insert_with(|| vec![0.0; classes])[of_row[r]] += 1.0;
             }
@@ -272,7 +272,7 @@ fn cell(fit: &Training<'_>, target: Target<'_>, table: &Table, rows: &[usize]) -
         }
         Target::Values(y) => {
             let overall = fit.rows.iter().map(|&r| y[r]).sum::<f64>() / fit.rows.len().max(1) as f64;
-            let mut cells: HashMap<&[u64], (f64, f64)> = HashMap::new();
+            let mut cells: HashMap<&[u64], (f64, f64)> = HashMap::default();
             for (key, &r) in train_keys.iter().zip(fit.rows) {
                 let e = cells.entry(key).or_default();
                 e.0 += y[r];
@@ -500,7 +500,7 @@ fn tree(
         .fit(&data)
         .map_err(|e| BaselineError::Model { model: "tree", message: e.to_string() })?;
     // Number the leaves, count the training classes in each, predict those frequencies.
-    let mut leaves: HashMap<usize, usize> = HashMap::new();
+    let mut leaves: HashMap<usize, usize> = HashMap::default();
     for node in model.iter_nodes() {
         if node.is_leaf() {
             let id = leaves.len();

@@ -9,6 +9,7 @@ macro_rules! say {
     }};
 }
 
+mod audit;
 mod baseline;
 mod check;
 mod files;
@@ -54,6 +55,8 @@ enum Command {
     Compare(score::CompareArgs),
     /// Train the baseline models on a bundle, cross-validate them and write their submissions.
     Baseline(baseline::Args),
+    /// Check the service's hash-chained audit log offline.
+    Audit(audit::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run_score(&args),
         Command::Compare(args) => score::run_compare(&args),
         Command::Baseline(args) => baseline::run(&args),
+        Command::Audit(args) => audit::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

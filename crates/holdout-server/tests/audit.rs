@@ -1,0 +1,109 @@
+//! The audit log: the chain detects every kind of tampering, in memory and in the database.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use holdout_server::audit::{self, Broken, Entry, Event, GENESIS};
+use holdout_server::db;
+
+fn event(i: usize) -> Event {
+    Event {
+        at: format!("2024-09-02T02:00:{i:02}Z"),
+        actor: format!("user:{i}"),
+        action: "upload".to_owned(),
+        subject: format!("submission:{i}"),
+        detail: format!("{{\"sha256\":\"{i:064}\"}}"),
+    }
+}
+
+fn log(n: usize) -> Vec<Entry> {
+    let mut all: Vec<Entry> = Vec::new();
+    for i in 0..n {
+        let e = audit::chain(all.last(), event(i));
+        all.push(e);
+    }
+    all
+}
+
+#[test]
+fn a_chain_verifies_and_links_each_entry_to_the_one_before() {
+    let all = log(5);
+    assert_eq!(audit::verify(&all), Ok(()));
+    assert_eq!(all[0].prev_hash, GENESIS);
+    assert_eq!((all[0].seq, all[4].seq), (1, 5));
+    for w in all.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash);
+    }
+    assert_eq!(audit::verify(&[]), Ok(()));
+}
+
+#[test]
+fn every_kind_of_tampering_is_detected() {
+    let all = log(5);
+    let mut changed = all.clone();
+    changed[2].event.detail = "{\"sha256\":\"forged\"}".to_owned();
+    assert_eq!(audit::verify(&changed), Err(Broken::Content { seq: 3 }));
+
+    // Rewriting an entry with a fresh hash breaks the next link.
+    let mut rehashed = all.clone();
+    rehashed[2].event.actor = "user:99".to_owned();
+    rehashed[2].hash = audit::hash(3, &rehashed[2].event, &rehashed[2].prev_hash);
+    assert_eq!(audit::verify(&rehashed), Err(Broken::Link { seq: 4 }));
+
+    let mut removed = all.clone();
+    removed.remove(1);
+    assert_eq!(audit::verify(&removed), Err(Broken::Sequence { seq: 3, expected: 2 }));
+
+    let mut swapped = all.clone();
+    swapped.swap(1, 2);
+    assert_eq!(audit::verify(&swapped), Err(Broken::Sequence { seq: 3, expected: 2 }));
+
+    // Removing the last entries is only visible against a published head; the rest still verifies.
+    assert_eq!(audit::verify(&all[..3]), Ok(()));
+}
+
+#[test]
+fn fields_cannot_be_shifted_into_each_other() {
+    let a = Event { actor: "user:1".into(), action: "up".into(), ..event(0) };
+    let b = Event { actor: "user:1u".into(), action: "p".into(), ..event(0) };
+    assert_ne!(audit::hash(1, &a, GENESIS), audit::hash(1, &b, GENESIS));
+}
+
+#[tokio::test]
+async fn the_database_log_is_chained_migrated_once_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::open(dir.path(), true).await.unwrap();
+    for i in 0..3 {
+        let mut tx = pool.begin().await.unwrap();
+        db::append(&mut tx, event(i)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // A rolled-back transaction leaves no entry.
+    let mut tx = pool.begin().await.unwrap();
+    db::append(&mut tx, event(9)).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(db::verify(&pool).await.unwrap(), 3);
+    assert_eq!(db::entries(&pool).await.unwrap(), log(3));
+    pool.close().await;
+
+    // Reopening applies nothing twice.
+    let pool = db::open(dir.path(), false).await.unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&pool).await.unwrap();
+    assert_eq!(versions, [1]);
+
+    // A row changed behind holdout's back.
+    sqlx::query("UPDATE audit_log SET detail = '{}' WHERE seq = 2").execute(&pool).await.unwrap();
+    let e = db::verify(&pool).await.unwrap_err();
+    assert_eq!(e.to_string(), "audit log: entry 2: its content does not match its hash (changed after it was written)");
+
+    // A database from a newer holdout is refused.
+    sqlx::query("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')").execute(&pool).await.unwrap();
+    pool.close().await;
+    let e = db::open(dir.path(), false).await.unwrap_err();
+    assert!(e.to_string().contains("schema version 99, newer than this holdout (1)"), "{e}");
+
+    // No database: not created unless asked.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(db::open(empty.path(), false).await.is_err());
+    assert!(!empty.path().join(db::FILE).exists());
+}
