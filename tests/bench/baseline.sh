@@ -34,7 +34,6 @@ python="${PYTHON:-python3}"
 bench="${BENCH_DIR:-target/bench}/baseline"
 contest=datasets/security-sense
 tolerance=0.005
-raw="$bench/raw-$rows-seed7.csv"
 key="$bench/secret.key"
 bundle="$bench/security-sense-$rows"
 out="$bench/out"
@@ -59,13 +58,7 @@ else
   build_holdout
 fi
 
-if [[ ! -s "$raw" ]]; then
-  echo "generating $raw ($rows rows, seed 7)"
-  "$bin" synth --rows "$rows" --seed 7 --out "$raw.partial.csv" --quiet
-  mv "$raw.partial.csv" "$raw"
-else
-  echo "reusing $raw"
-fi
+synth_raw "$rows"
 # a fixed key, so that a reused bundle is the one this script would prepare
 [[ -s "$key" ]] || head -c 48 /dev/zero > "$key"
 if [[ ! -s "$bundle/public/MANIFEST.json" ]]; then

@@ -190,36 +190,40 @@ def main() -> None:
         log(f"{name}: fit in {seconds:.2f} s")
         return seconds
 
-    if "logistic" in models:
-        cols = len(design["linear"]["columns"])
+    def run(name: str, design_name: str, order: str, make_model, prepare=None):
+        """Loads the train matrix, fits (timed), loads test, predicts (timed), writes the file."""
+        nonlocal load_seconds
+        cols = len(design[design_name]["columns"])
         t = time.perf_counter()
-        x = load_matrix(args.design_dir / "train_linear.f64", n, cols, "C")
-        if not np.isfinite(x).all():
-            sys.exit("error: train_linear.f64 holds NaN or infinite values")
+        x = load_matrix(args.design_dir / f"train_{design_name}.f64", n, cols, order)
         load_seconds += time.perf_counter() - t
-        model = LogisticRegression(C=1.0)
-        summary["logistic_columns"] = cols
-        summary["logistic_fit_seconds"] = fit_timed(model, x, "logistic")
-        summary["logistic_iterations"] = int(np.max(model.n_iter_))
-        summary["logistic_max_iter"] = model.max_iter
-        summary["logistic_converged"] = int(np.max(model.n_iter_)) < model.max_iter
+        model = make_model(x, cols)
+        summary[f"{name}_columns"] = cols
+        summary[f"{name}_fit_seconds"] = fit_timed(model, x, name)
+        if prepare:
+            prepare(model)
         del x
-        summary["peak_rss_mb_after_logistic"] = peak_rss_mb()
+        summary[f"peak_rss_mb_after_{name}"] = peak_rss_mb()
         t = time.perf_counter()
-        x = load_matrix(args.design_dir / "test_linear.f64", m, cols, "C")
+        x = load_matrix(args.design_dir / f"test_{design_name}.f64", m, cols, order)
         load_seconds += time.perf_counter() - t
         t = time.perf_counter()
         proba = model.predict_proba(x)
-        summary["logistic_predict_seconds"] = time.perf_counter() - t
+        summary[f"{name}_predict_seconds"] = time.perf_counter() - t
         idx = decide(proba, model.classes_, k, ordinal)
-        del x, model, proba
-        write_submission(args.out_dir / "logistic.csv", ids, labels, idx)
+        write_submission(args.out_dir / f"{name}.csv", ids, labels, idx)
 
-    if "gbdt" in models:
-        cols = len(design["tree"]["columns"])
-        t = time.perf_counter()
-        x = load_matrix(args.design_dir / "train_tree.f64", n, cols, "F")
-        load_seconds += time.perf_counter() - t
+    def logistic(x, cols):
+        if not np.isfinite(x).all():
+            sys.exit("error: train_linear.f64 holds NaN or infinite values")
+        return LogisticRegression(C=1.0)
+
+    def logistic_done(model):
+        summary["logistic_iterations"] = int(np.max(model.n_iter_))
+        summary["logistic_max_iter"] = model.max_iter
+        summary["logistic_converged"] = int(np.max(model.n_iter_)) < model.max_iter
+
+    def gbdt(x, cols):
         categorical = None
         if args.categorical and design["tree"].get("categorical"):
             categorical = np.zeros(cols, dtype=bool)
@@ -231,21 +235,15 @@ def main() -> None:
                 else:
                     categorical[j] = True
             summary["gbdt_categorical_columns"] = int(categorical.sum())
-        model = HistGradientBoostingClassifier(random_state=0, **({"categorical_features": categorical} if categorical is not None else {}))
-        summary["gbdt_columns"] = cols
-        summary["gbdt_fit_seconds"] = fit_timed(model, x, "gbdt")
+        return HistGradientBoostingClassifier(random_state=0, **({"categorical_features": categorical} if categorical is not None else {}))
+
+    def gbdt_done(model):
         summary["gbdt_iterations"] = int(model.n_iter_)
-        del x
-        summary["peak_rss_mb_after_gbdt"] = peak_rss_mb()
-        t = time.perf_counter()
-        x = load_matrix(args.design_dir / "test_tree.f64", m, cols, "F")
-        load_seconds += time.perf_counter() - t
-        t = time.perf_counter()
-        proba = model.predict_proba(x)
-        summary["gbdt_predict_seconds"] = time.perf_counter() - t
-        idx = decide(proba, model.classes_, k, ordinal)
-        del x, model, proba
-        write_submission(args.out_dir / "gbdt.csv", ids, labels, idx)
+
+    if "logistic" in models:
+        run("logistic", "linear", "C", logistic, logistic_done)
+    if "gbdt" in models:
+        run("gbdt", "tree", "F", gbdt, gbdt_done)
 
     summary["load_seconds"] = load_seconds
     summary["peak_rss_mb"] = peak_rss_mb()

@@ -36,3 +36,16 @@ build_holdout() {
   bin="${CARGO_TARGET_DIR:-target}/release/holdout"
   mkdir -p "$bench"
 }
+
+# synth_raw ROWS: sets $raw to a synthetic export of ROWS rows (seed 7) in $bench, generating
+# it once (written under a temporary name, so an interrupted run is not reused).
+synth_raw() {
+  raw="$bench/raw-$1-seed7.csv"
+  if [[ ! -s "$raw" ]]; then
+    echo "generating $raw ($1 rows, seed 7)"
+    "$bin" synth --rows "$1" --seed 7 --out "$raw.partial.csv" --quiet
+    mv "$raw.partial.csv" "$raw"
+  else
+    echo "reusing $raw"
+  fi
+}

@@ -18,14 +18,7 @@ contest=datasets/security-sense
 
 require_python "pandas numpy pyarrow" "pandas numpy pyarrow"
 build_holdout
-raw="$bench/raw-$rows-seed7.csv"
-if [[ ! -s "$raw" ]]; then
-  echo "generating $raw ($rows rows, seed 7)"
-  "$bin" synth --rows "$rows" --seed 7 --out "$raw.partial.csv" --quiet
-  mv "$raw.partial.csv" "$raw"
-else
-  echo "reusing $raw"
-fi
+synth_raw "$rows"
 key="$(mktemp "$bench/key.XXXXXX")"
 trap 'rm -f "$key"' EXIT
 head -c 48 /dev/urandom > "$key"

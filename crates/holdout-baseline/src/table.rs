@@ -86,9 +86,28 @@ impl<'a> TableBuilder<'a> {
         target: Option<&str>,
     ) -> Result<TableBuilder<'a>, BaselineError> {
         let bad = |message: String| BaselineError::Input { file: file.to_owned(), line: 1, message };
-        let mut fields = Vec::with_capacity(header.len());
+        // The features in the order of the description, whatever the file's order; per
+        // described column, its feature (none for text).
         let mut features = Vec::new();
         let mut lookup = Vec::new();
+        let mut feature_of = vec![None; columns.len()];
+        for (c, info) in columns.iter().enumerate() {
+            let feature = match info.kind {
+                FeatureKind::Text => continue,
+                FeatureKind::Rating | FeatureKind::Integer | FeatureKind::MultiSelect => Feature::Number(Vec::new()),
+                FeatureKind::Categorical | FeatureKind::Ordinal => {
+                    let values = u16::try_from(info.values.len())
+                        .ok()
+                        .filter(|v| *v < u16::MAX - 1)
+                        .ok_or_else(|| bad(format!("column `{}` has too many values", info.name)))?;
+                    Feature::Codes { codes: Vec::new(), values }
+                }
+            };
+            feature_of[c] = Some(features.len());
+            features.push((c, feature));
+            lookup.push(info.values.iter().map(|v| v.value.as_str()).collect());
+        }
+        let mut fields = Vec::with_capacity(header.len());
         let mut seen = vec![false; columns.len()];
         let (mut has_id, mut has_target) = (false, false);
         for (i, &name) in header.iter().enumerate() {
@@ -107,24 +126,7 @@ impl<'a> TableBuilder<'a> {
                     return Err(bad(format!("column `{name}` appears twice")));
                 }
                 seen[c] = true;
-                let info = &columns[c];
-                match info.kind {
-                    FeatureKind::Text => fields.push(Field::Skip),
-                    FeatureKind::Rating | FeatureKind::Integer | FeatureKind::MultiSelect => {
-                        fields.push(Field::Feature(features.len()));
-                        features.push((c, Feature::Number(Vec::new())));
-                        lookup.push(Vec::new());
-                    }
-                    FeatureKind::Categorical | FeatureKind::Ordinal => {
-                        let values = u16::try_from(info.values.len())
-                            .ok()
-                            .filter(|v| *v < u16::MAX - 1)
-                            .ok_or_else(|| bad(format!("column `{name}` has too many values")))?;
-                        fields.push(Field::Feature(features.len()));
-                        features.push((c, Feature::Codes { codes: Vec::new(), values }));
-                        lookup.push(info.values.iter().map(|v| v.value.as_str()).collect());
-                    }
-                }
+                fields.push(feature_of[c].map_or(Field::Skip, Field::Feature));
             } else {
                 return Err(bad(format!("column {} `{name}` is not described in MANIFEST.json", i + 1)));
             }
@@ -138,22 +140,6 @@ impl<'a> TableBuilder<'a> {
         if let Some(c) = seen.iter().position(|s| !s) {
             return Err(bad(format!("column `{}` of MANIFEST.json is missing", columns[c].name)));
         }
-        // Features in the order of the description, whatever the file's order.
-        let mut order: Vec<usize> = (0..features.len()).collect();
-        order.sort_by_key(|&f| features[f].0);
-        let mut position = vec![0; features.len()];
-        for (new, &old) in order.iter().enumerate() {
-            position[old] = new;
-        }
-        for f in &mut fields {
-            if let Field::Feature(i) = f {
-                *i = position[*i];
-            }
-        }
-        let mut sorted: Vec<Option<(usize, Feature)>> = features.into_iter().map(Some).collect();
-        let features = order.iter().map(|&o| sorted[o].take().expect("each once")).collect();
-        let mut lookups: Vec<Option<Vec<&str>>> = lookup.into_iter().map(Some).collect();
-        let lookup = order.iter().map(|&o| lookups[o].take().expect("each once")).collect();
         Ok(TableBuilder {
             file: file.to_owned(),
             columns,

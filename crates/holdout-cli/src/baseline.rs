@@ -190,19 +190,18 @@ pub fn run(args: &Args) -> Outcome {
         let parsed = parse(csv.as_bytes(), contest.format, &contest.labels, max_bytes).map_err(|e| {
             Failure::Runtime(anyhow!("holdout wrote an invalid {}: {}", path.display(), invalid(&path, &e).message()))
         })?;
-        parsed.check(&test_ids).map_err(|e| Failure::Runtime(anyhow!("{}", invalid(&path, &e).message())))?;
+        parsed.clone().check(&test_ids).map_err(|e| Failure::Runtime(anyhow!("{}", invalid(&path, &e).message())))?;
         write_atomically(&path, csv.as_bytes())?;
         let mut scored = Vec::new();
         if let (Some(solution), Some(private)) = (&solution, &args.private) {
-            let ps = parse(csv.as_bytes(), contest.format, &contest.labels, u64::MAX - 1)
-                .and_then(|p| p.check(&solution.ids))
-                .map_err(|e| {
-                    bad(format!(
-                        "{}: the solution does not match test.csv: {}",
-                        private.display(),
-                        invalid(&path, &e).message()
-                    ))
-                })?;
+            // The same parse, matched against the solution's ids (in its row order).
+            let ps = parsed.check(&solution.ids).map_err(|e| {
+                bad(format!(
+                    "{}: the solution does not match test.csv: {}",
+                    private.display(),
+                    invalid(&path, &e).message()
+                ))
+            })?;
             for s in evaluate(solution, &ps, &contest.metrics, contest.primary, None) {
                 scored.push((s.subset.name, s.scores));
             }

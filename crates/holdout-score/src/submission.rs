@@ -119,8 +119,9 @@ pub fn validate<R: Read>(reader: R, expected: &Expected<'_>) -> Result<Predictio
 }
 
 /// A submission read and checked as far as possible without the test ids: [`parse`] it (no
-/// ids needed, so this can run while the solution is being read), then [`Parsed::check`] it.
-#[derive(Debug)]
+/// ids needed, so this can run while the solution is being read), then [`Parsed::check`] it
+/// (a clone checks against other ids without reading the file again).
+#[derive(Debug, Clone)]
 pub struct Parsed {
     format: PredictionFormat,
     labels: Vec<i64>,
@@ -131,7 +132,7 @@ pub struct Parsed {
 }
 
 /// Rows of one piece of the file: the plain ones in columns, the others kept whole.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Chunk {
     /// Ids of plain rows (white space removed), one after another, and where each ends.
     ids: String,
