@@ -12,10 +12,12 @@ macro_rules! say {
 mod audit;
 mod baseline;
 mod check;
+mod client;
 mod files;
 mod prepare;
 mod progress;
 mod score;
+mod serve;
 mod synth;
 
 use std::process::ExitCode;
@@ -57,6 +59,22 @@ enum Command {
     Baseline(baseline::Args),
     /// Check the service's hash-chained audit log offline.
     Audit(audit::Args),
+    /// Run the leaderboard service (JSON API and scoring workers) on a data directory.
+    Serve(serve::ServeArgs),
+    /// Load a prepared contest bundle (and its baselines) into a data directory.
+    Contest(serve::ContestArgs),
+    /// Create an account on the server machine (the first organizer is made this way).
+    User(serve::UserArgs),
+    /// Issue an API token for an account on the server machine.
+    Token(serve::TokenArgs),
+    /// Upload a submission to a running service (validated locally first).
+    Submit(client::SubmitArgs),
+    /// List your team's submissions on a running service.
+    Submissions(client::ListArgs),
+    /// Show a contest's leaderboard on a running service.
+    Leaderboard(client::BoardArgs),
+    /// Select your team's submissions for the final ranking.
+    Select(client::SelectArgs),
 }
 
 /// A failure and the exit code it maps to.
@@ -99,6 +117,14 @@ fn main() -> ExitCode {
         Command::Compare(args) => score::run_compare(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Contest(args) => serve::contest(&args),
+        Command::User(args) => serve::user(&args),
+        Command::Token(args) => serve::token(&args),
+        Command::Submit(args) => client::submit(&args),
+        Command::Submissions(args) => client::submissions(&args),
+        Command::Leaderboard(args) => client::leaderboard(&args),
+        Command::Select(args) => client::select(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,10 +34,10 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The bundle's public directory (holding MANIFEST.json).
-    public: PathBuf,
+    pub(crate) public: PathBuf,
     /// The bundle's private directory, to check the solution against its commitment.
     #[arg(long)]
-    private: Option<PathBuf>,
+    pub(crate) private: Option<PathBuf>,
 }
 
 const PUBLIC: [&str; 6] =
@@ -203,6 +203,7 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
             sha256: manifest::commitment(&bundle.salt, &solution),
         },
         columns: bundle.column_infos(),
+        rules: Some(bundle.rules()),
     };
     let mut text = serde_json::to_string_pretty(&m)?;
     text.push('\n');

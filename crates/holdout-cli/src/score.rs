@@ -94,7 +94,7 @@ pub(crate) fn manifest(public: &Path) -> Result<Manifest, Failure> {
 }
 
 /// The ids in the first column of a CSV file, after its header.
-fn test_ids(path: &Path) -> Result<TestIds, Failure> {
+pub(crate) fn test_ids(path: &Path) -> Result<TestIds, Failure> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(open(path)?);
     let (mut ids, mut lines) = (Vec::new(), Vec::new());
     let mut record = csv::ByteRecord::new();

@@ -559,6 +559,32 @@ impl Bundle<'_> {
         }
     }
 
+    /// The contest's rules as published in the manifest.
+    pub fn rules(&self) -> crate::manifest::Rules {
+        let c = self.contest;
+        let utc = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        crate::manifest::Rules {
+            title: c.title.clone(),
+            description: c.description.clone(),
+            daily_submissions: c.submission.daily,
+            total_submissions: c.submission.total,
+            final_selections: c.submission.final_selections,
+            team_max_size: c.team_size,
+            phases: c
+                .phases
+                .iter()
+                .map(|p| crate::manifest::PhaseRule {
+                    name: p.name.clone(),
+                    zh: p.zh.clone(),
+                    en: p.en.clone(),
+                    start: utc(&p.start),
+                    end: utc(&p.end),
+                    board: p.board,
+                })
+                .collect(),
+        }
+    }
+
     /// The prediction columns of a submission, after `id`.
     pub fn prediction_columns(&self) -> Vec<String> {
         match self.contest.prediction {

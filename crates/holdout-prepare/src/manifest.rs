@@ -49,6 +49,37 @@ pub struct Manifest {
     /// Every feature column of train and test, in file order: how to read it.
     #[serde(default)]
     pub columns: Vec<holdout_schema::ColumnInfo>,
+    /// The contest's rules (title, phases, limits), which the leaderboard service loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Rules>,
+}
+
+/// A contest's published rules: what `holdout contest create` loads into the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub title: holdout_schema::Bilingual,
+    pub description: holdout_schema::Bilingual,
+    /// Submissions per team per day (the day starts at 00:00 Asia/Shanghai).
+    pub daily_submissions: u32,
+    /// Submissions per team over the whole contest.
+    pub total_submissions: u32,
+    /// Submissions a team may select for the final (private) ranking.
+    pub final_selections: u32,
+    pub team_max_size: u32,
+    pub phases: Vec<PhaseRule>,
+}
+
+/// One phase; times are RFC 3339 in UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRule {
+    pub name: String,
+    pub zh: String,
+    pub en: String,
+    pub start: String,
+    pub end: String,
+    pub board: holdout_schema::Board,
 }
 
 /// The scheme of [`commitment`].

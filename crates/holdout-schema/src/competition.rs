@@ -12,7 +12,7 @@ use crate::source::{Source, SourceError, toml_error};
 use crate::survey::{ColumnKind, Role, check_tiling, parse_datetime, utc_offset_seconds};
 
 /// Text in both languages of the website.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bilingual {
     pub zh: String,
@@ -349,7 +349,7 @@ pub struct Phase {
     pub board: Board,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Board {
     A,

@@ -13,7 +13,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub struct Event {
     /// RFC 3339, UTC, e.g. `2024-09-02T02:00:00Z`.
     pub at: String,
-    /// Who did it: `user:<id>`, `system`, `worker`.
+    /// Who did it: `user:<name>`, `anonymous`, `system`, `worker`.
     pub actor: String,
     /// What was done: `upload`, `score`, `status`, `disqualify`, `phase`, `reveal`, …
     pub action: String,

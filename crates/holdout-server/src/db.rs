@@ -15,8 +15,10 @@ use crate::audit::{self, Entry, Event};
 pub const FILE: &str = "holdout.db";
 
 /// Every migration, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "audit_log", include_str!("../../../leaderboard/migrations/0001_audit_log.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "audit_log", include_str!("../../../leaderboard/migrations/0001_audit_log.sql")),
+    (2, "contests", include_str!("../../../leaderboard/migrations/0002_contests.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -26,6 +28,8 @@ pub enum DbError {
     Newer { found: i64, known: i64 },
     #[error("audit log: {0}")]
     Broken(#[from] audit::Broken),
+    #[error("the database holds something unreadable: {0}")]
+    Corrupt(String),
 }
 
 /// Opens (creating if `create`) the database of a data directory and applies the migrations.

@@ -1,6 +1,20 @@
-//! The leaderboard service's storage layer (the HTTP service builds on it): the contest
-//! database with its embedded migrations ([`db`]) and the hash-chained audit log ([`audit`]).
-//! This crate is an IO edge: it owns the database file of a data directory.
+//! The leaderboard service (`holdout serve`): the contest database with its embedded
+//! migrations ([`db`]) and hash-chained audit log ([`audit`]), contests loaded from prepared
+//! bundles ([`contest`]), uploaded files stored by SHA-256 ([`store`]), the scoring queue's
+//! workers ([`worker`]), the boards ([`board`], pure) and the JSON API ([`api`]).
+//! This crate is an IO edge: it owns the data directory and the network.
 
+pub mod api;
 pub mod audit;
+pub mod auth;
+pub mod board;
+pub mod contest;
 pub mod db;
+pub mod error;
+pub mod state;
+pub mod store;
+pub mod time;
+pub mod worker;
+
+pub use api::router;
+pub use state::{AppState, Config};

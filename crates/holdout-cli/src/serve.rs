@@ -1,0 +1,243 @@
+//! `holdout serve` runs the leaderboard service on a data directory. `holdout contest create`,
+//! `holdout user create` and `holdout token create` are the organizer's commands on the server
+//! machine: load a prepared bundle, create the first organizer, issue an API token.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use holdout_server::api::Role;
+use holdout_server::{AppState, Config, contest, db, time, worker};
+
+use crate::{Failure, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The data directory (database, stored files, contests); created if missing.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Scoring workers.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Bootstrap replicates for each score's interval.
+    #[arg(long, default_value_t = 1000)]
+    replicates: usize,
+}
+
+fn bad(message: String) -> Failure {
+    Failure::BadInput(anyhow!(message))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Opens a data directory's service state (no workers started).
+async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
+    if create {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    } else if !dir.join(db::FILE).is_file() {
+        return Err(bad(format!("{} has no {}; run `holdout contest create` first", dir.display(), db::FILE)));
+    }
+    let pool = db::open(dir, create).await.map_err(|e| Failure::Runtime(anyhow!("{}: {e}", dir.display())))?;
+    Ok(AppState::new(pool, dir.to_path_buf(), time::system(), config))
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+pub fn serve(args: &ServeArgs) -> Outcome {
+    if args.workers == 0 {
+        return Err(bad("--workers must be at least 1".into()));
+    }
+    let config = Config { workers: args.workers, replicates: args.replicates, ..Config::default() };
+    runtime()?.block_on(async {
+        let state = open(&args.data_dir, true, config).await?;
+        let requeued = worker::recover(&state).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
+        if requeued > 0 {
+            tracing::warn!("{requeued} submissions were being scored when the service stopped; they are queued again");
+        }
+        let listener = tokio::net::TcpListener::bind(&args.bind)
+            .await
+            .map_err(|e| bad(format!("cannot listen on {}: {e}", args.bind)))?;
+        let workers = worker::spawn(&state, args.workers);
+        say!("holdout serving {} on http://{}", args.data_dir.display(), listener.local_addr()?);
+        axum::serve(listener, holdout_server::router(state.clone())).with_graceful_shutdown(shutdown()).await?;
+        for w in workers {
+            w.abort();
+        }
+        state.pool.close().await;
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ContestArgs {
+    #[command(subcommand)]
+    command: ContestCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ContestCommand {
+    /// Load a prepared bundle (OUT with public/ and private/) into the data directory.
+    Create {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The bundle directory written by `holdout prepare`.
+        bundle: PathBuf,
+        /// A `holdout baseline` output directory: its submissions are loaded as marked teams.
+        #[arg(long)]
+        baselines: Option<PathBuf>,
+    },
+}
+
+pub fn contest(args: &ContestArgs) -> Outcome {
+    let ContestCommand::Create { data_dir, bundle, baselines } = &args.command;
+    // The bundle must match its manifest and its commitment before anything is loaded.
+    crate::prepare::verify(&crate::prepare::VerifyArgs {
+        public: bundle.join("public"),
+        private: Some(bundle.join("private")),
+    })?;
+    let models: Vec<(String, PathBuf)> = match baselines {
+        None => Vec::new(),
+        Some(dir) => {
+            let dir = dir.join("baselines");
+            let mut list = Vec::new();
+            for entry in std::fs::read_dir(&dir).map_err(|e| bad(format!("cannot list {}: {e}", dir.display())))? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "csv")
+                    && let Some(stem) = path.file_stem()
+                {
+                    list.push((stem.to_string_lossy().into_owned(), path));
+                }
+            }
+            list.sort();
+            if list.is_empty() {
+                return Err(bad(format!("{} has no baseline submissions (*.csv)", dir.display())));
+            }
+            list
+        }
+    };
+    runtime()?.block_on(async {
+        let state = open(data_dir, true, Config::default()).await?;
+        let now = state.now_text();
+        let created = contest::create(&state.pool, data_dir, bundle, &now).await.map_err(|e| match e {
+            contest::ContestError::Bad(m) => bad(m),
+            other => Failure::Runtime(anyhow!(other)),
+        })?;
+        say!("contest {} loaded: {} phases, solution commitment {}", created.name, created.phases, created.commitment);
+        for (model, path) in &models {
+            let id = contest::add_baseline(&state.pool, data_dir, &created.name, model, path, &now)
+                .await
+                .map_err(|e| Failure::Runtime(anyhow!(e)))?;
+            say!("  baseline {model}: submission {id}, queued");
+        }
+        state.pool.close().await;
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    command: UserCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum UserCommand {
+    /// Create an account (the first organizer is made this way, on the server machine).
+    Create {
+        #[arg(long)]
+        data_dir: PathBuf,
+        name: String,
+        #[arg(long, value_parser = ["organizer", "judge", "competitor"])]
+        role: String,
+        /// Read the password from this file's first line (default: the `HOLDOUT_PASSWORD`
+        /// environment variable, else one line of stdin).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+}
+
+fn password(file: Option<&Path>) -> Result<String, Failure> {
+    let text = match file {
+        Some(f) => std::fs::read_to_string(f).map_err(|e| bad(format!("cannot read {}: {e}", f.display())))?,
+        None => {
+            if let Ok(p) = std::env::var("HOLDOUT_PASSWORD") {
+                p
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line
+            }
+        }
+    };
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}
+
+fn api_failure(e: holdout_server::error::ApiError) -> Failure {
+    if e.status.is_client_error() { bad(e.message) } else { Failure::Runtime(anyhow!(e.message)) }
+}
+
+pub fn user(args: &UserArgs) -> Outcome {
+    let UserCommand::Create { data_dir, name, role, password_file } = &args.command;
+    let role = Role::parse(role).ok_or_else(|| bad(format!("unknown role {role}")))?;
+    let password = password(password_file.as_deref())?;
+    runtime()?.block_on(async {
+        let state = open(data_dir, true, Config::default()).await?;
+        let id =
+            holdout_server::api::create_user(&state, name, &password, role, "system").await.map_err(api_failure)?;
+        say!("user {name} ({}) created, id {id}", role.name());
+        state.pool.close().await;
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenCommand {
+    /// Issue an API token for a user; it is printed once and stored only as its hash.
+    Create {
+        #[arg(long)]
+        data_dir: PathBuf,
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub fn token(args: &TokenArgs) -> Outcome {
+    let TokenCommand::Create { data_dir, user, name } = &args.command;
+    runtime()?.block_on(async {
+        let state = open(data_dir, false, Config::default()).await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+            .bind(user)
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow!(e)))?;
+        let id = id.ok_or_else(|| bad(format!("no user `{user}` in {}", data_dir.display())))?;
+        let (_, token) = holdout_server::api::issue_token(&state, id, name).await.map_err(api_failure)?;
+        say!("{token}");
+        state.pool.close().await;
+        Ok(())
+    })
+}

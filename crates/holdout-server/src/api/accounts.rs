@@ -1,0 +1,488 @@
+//! Users, sessions, API tokens and teams.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Caller, JsonBody, Path, Role, SESSION_COOKIE, created};
+use crate::audit::Event;
+use crate::auth;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A user name: 2–32 letters (any script), digits, `_`, `-` or `.`.
+pub fn valid_user_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (2..=32).contains(&n) && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A team name: 2–40 characters, no control characters, not blank at either end.
+pub fn valid_team_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (2..=40).contains(&n) && !name.chars().any(char::is_control) && name.trim() == name
+}
+
+/// Creates a user (the CLI's bootstrap and the API's sign-up). Returns the id.
+pub async fn create_user(state: &AppState, name: &str, password: &str, role: Role, actor: &str) -> ApiResult<i64> {
+    if !valid_user_name(name) {
+        return Err(ApiError::bad_request("a user name is 2–32 letters, digits, `_`, `-` or `.`"));
+    }
+    if password.chars().count() < auth::MIN_PASSWORD {
+        return Err(ApiError::bad_request(format!("a password has at least {} characters", auth::MIN_PASSWORD)));
+    }
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
+    let now = state.now_text();
+    let mut tx = state.pool.begin().await?;
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
+    if taken.is_some() {
+        return Err(ApiError::conflict(format!("the name `{name}` is taken")));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(name)
+    .bind(&hash)
+    .bind(role.name())
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    db::append(
+        &mut tx,
+        Event {
+            at: now,
+            actor: actor.to_owned(),
+            action: "user.create".into(),
+            subject: format!("user:{name}"),
+            detail: json!({"role": role.name()}).to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Issues an API token for a user; returns (id, token). The token is shown once.
+pub async fn issue_token(state: &AppState, user: i64, name: &str) -> ApiResult<(i64, String)> {
+    let token = auth::token("hol")?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(user)
+    .bind(name)
+    .bind(auth::digest(&token))
+    .bind(state.now_text())
+    .fetch_one(&state.pool)
+    .await?;
+    Ok((id, token))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignUp {
+    name: String,
+    password: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// Anyone may sign up as a competitor; organizers may also create judges and organizers.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<SignUp>,
+) -> ApiResult<Response> {
+    let role = match body.role.as_deref() {
+        None | Some("competitor") => Role::Competitor,
+        Some(r) => {
+            let role = Role::parse(r).ok_or_else(|| ApiError::bad_request(format!("unknown role `{r}`")))?;
+            caller.require(&[Role::Organizer])?;
+            role
+        }
+    };
+    let id = create_user(&state, &body.name, &body.password, role, &caller.actor()).await?;
+    Ok(created(json!({"id": id, "name": body.name, "role": role})))
+}
+
+pub async fn me(caller: Caller) -> ApiResult<Json<Value>> {
+    let u = caller.user()?;
+    Ok(Json(json!(u)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogIn {
+    name: String,
+    password: String,
+}
+
+pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogIn>) -> ApiResult<Response> {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let row: Option<(i64, String, String)> = sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = ?")
+        .bind(&body.name)
+        .fetch_optional(&state.pool)
+        .await?;
+    // Unknown names are verified against a hash too, so timing does not tell which exist.
+    let stored = row.as_ref().map(|r| r.2.clone());
+    let password = body.password.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        let phc = stored.unwrap_or_else(|| {
+            DUMMY.get_or_init(|| auth::hash_password("holdout timing dummy").unwrap_or_default()).clone()
+        });
+        auth::verify_password(&password, &phc)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let Some((id, role, _)) = row.filter(|_| ok) else {
+        return Err(ApiError::unauthorized("wrong name or password"));
+    };
+    let (token, csrf) = (auth::token("ses")?, auth::token("csrf")?);
+    let now = state.now();
+    let expires = crate::time::text(now + chrono::Duration::hours(state.config.session_hours));
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(auth::digest(&token))
+    .bind(id)
+    .bind(&csrf)
+    .bind(crate::time::text(now))
+    .bind(&expires)
+    .execute(&state.pool)
+    .await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        state.config.session_hours * 3600
+    );
+    let body = json!({"user": {"id": id, "name": body.name, "role": role}, "csrf_token": csrf, "expires_at": expires});
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::internal(&e))?);
+    Ok(response)
+}
+
+pub async fn log_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    caller.user()?;
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(str::to_owned))
+        .ok_or_else(|| ApiError::bad_request("not logged in with a session cookie"))?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(auth::digest(&token)).execute(&state.pool).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("holdout_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let u = caller.user()?;
+    let rows: Vec<(i64, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+            .bind(u.id)
+            .fetch_all(&state.pool)
+            .await?;
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, name, c, r)| json!({"id": id, "name": name, "created_at": c, "revoked_at": r}))
+        .collect();
+    Ok(Json(json!({"tokens": list})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+}
+
+pub async fn new_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewToken>,
+) -> ApiResult<Response> {
+    let u = caller.user()?;
+    if body.name.trim().is_empty() || body.name.chars().count() > 64 {
+        return Err(ApiError::bad_request("a token's name is 1–64 characters"));
+    }
+    let (id, token) = issue_token(&state, u.id, &body.name).await?;
+    Ok(created(json!({"id": id, "name": body.name, "token": token})))
+}
+
+pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    let u = caller.user()?;
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+        .bind(state.now_text())
+        .bind(id)
+        .bind(u.id)
+        .execute(&state.pool)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(ApiError::not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The contest's id and team size limit, or 404.
+pub(super) async fn contest_row(state: &AppState, name: &str) -> ApiResult<(i64, i64)> {
+    sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The caller's team in a contest.
+pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiResult<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.contest_id = ? AND m.user_id = ?",
+    )
+    .bind(contest)
+    .bind(user)
+    .fetch_optional(&state.pool)
+    .await?)
+}
+
+pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -> ApiResult<Json<Value>> {
+    let (id, _) = contest_row(&state, &contest).await?;
+    let rows: Vec<(i64, String, bool, i64)> = sqlx::query_as(
+        "SELECT t.id, t.name, t.baseline, (SELECT COUNT(*) FROM members m WHERE m.team_id = t.id) FROM teams t \
+         WHERE t.contest_id = ? ORDER BY t.id",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    let list: Vec<Value> =
+        rows.into_iter().map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b, "members": n})).collect();
+    Ok(Json(json!({"teams": list})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    name: String,
+}
+
+async fn audit(
+    state: &AppState,
+    tx: &mut sqlx::SqliteConnection,
+    actor: &str,
+    action: &str,
+    subject: String,
+    detail: Value,
+) -> ApiResult<()> {
+    db::append(
+        tx,
+        Event {
+            at: state.now_text(),
+            actor: actor.to_owned(),
+            action: action.into(),
+            subject,
+            detail: detail.to_string(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn create_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    JsonBody(body): JsonBody<NewTeam>,
+) -> ApiResult<Response> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let (cid, _) = contest_row(&state, &contest).await?;
+    if !valid_team_name(&body.name) {
+        return Err(ApiError::bad_request("a team name is 2–40 characters without control characters or outer spaces"));
+    }
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    if team_of(&state, cid, u.id).await?.is_some() {
+        return Err(ApiError::conflict("you are already in a team of this contest"));
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
+        .bind(cid)
+        .bind(&body.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)));
+    }
+    let now = state.now_text();
+    let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES (?, ?, ?) RETURNING id")
+        .bind(cid)
+        .bind(&body.name)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES (?, ?, ?, ?)")
+        .bind(cid)
+        .bind(u.id)
+        .bind(id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &state,
+        &mut tx,
+        &caller.actor(),
+        "team.create",
+        format!("team:{id}"),
+        json!({"contest": contest, "name": body.name}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.invalidate(cid);
+    Ok(created(json!({"id": id, "name": body.name, "members": [u.name]})))
+}
+
+pub async fn my_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.user()?;
+    let (cid, max) = contest_row(&state, &contest).await?;
+    let received: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT t.id, t.name FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.user_id = ? AND t.contest_id = ? ORDER BY t.id",
+    )
+    .bind(u.id)
+    .bind(cid)
+    .fetch_all(&state.pool)
+    .await?;
+    let received: Vec<Value> = received.into_iter().map(|(id, name)| json!({"team_id": id, "team": name})).collect();
+    let Some((tid, name)) = team_of(&state, cid, u.id).await? else {
+        return Ok(Json(json!({"team": null, "invites_received": received, "max_size": max})));
+    };
+    let members: Vec<String> = sqlx::query_scalar(
+        "SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY m.joined_at, u.id",
+    )
+    .bind(tid)
+    .fetch_all(&state.pool)
+    .await?;
+    let sent: Vec<String> = sqlx::query_scalar(
+        "SELECT u.name FROM invites i JOIN users u ON u.id = i.user_id WHERE i.team_id = ? ORDER BY u.name",
+    )
+    .bind(tid)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(json!({
+        "team": {"id": tid, "name": name, "members": members, "invites_sent": sent},
+        "invites_received": received,
+        "max_size": max,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    user: String,
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, team)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<Invite>,
+) -> ApiResult<Response> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let (cid, max) = contest_row(&state, &contest).await?;
+    if team_of(&state, cid, u.id).await?.map(|t| t.0) != Some(team) {
+        return Err(ApiError::not_found());
+    }
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let invitee: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, role FROM users WHERE name = ?").bind(&body.user).fetch_optional(&mut *tx).await?;
+    let Some((iid, role)) = invitee else { return Err(ApiError::bad_request(format!("no user `{}`", body.user))) };
+    if role != "competitor" {
+        return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
+    }
+    if team_of(&state, cid, iid).await?.is_some() {
+        return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user)));
+    }
+    let size: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
+    if size >= max {
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")));
+    }
+    let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = ? AND user_id = ?")
+        .bind(team)
+        .bind(iid)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(ApiError::conflict(format!("`{}` is already invited", body.user)));
+    }
+    sqlx::query("INSERT INTO invites (team_id, user_id, invited_by, created_at) VALUES (?, ?, ?, ?)")
+        .bind(team)
+        .bind(iid)
+        .bind(u.id)
+        .bind(state.now_text())
+        .execute(&mut *tx)
+        .await?;
+    audit(&state, &mut tx, &caller.actor(), "team.invite", format!("team:{team}"), json!({"user": body.user})).await?;
+    tx.commit().await?;
+    Ok(created(json!({"team_id": team, "user": body.user})))
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, team)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let (cid, max) = contest_row(&state, &contest).await?;
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let invited: Option<i64> = sqlx::query_scalar(
+        "SELECT i.team_id FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.team_id = ? AND i.user_id = ? AND t.contest_id = ?",
+    )
+    .bind(team)
+    .bind(u.id)
+    .bind(cid)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if invited.is_none() {
+        return Err(ApiError::not_found());
+    }
+    if team_of(&state, cid, u.id).await?.is_some() {
+        return Err(ApiError::conflict("you are already in a team of this contest"));
+    }
+    let size: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
+    if size >= max {
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")));
+    }
+    sqlx::query("DELETE FROM invites WHERE team_id = ? AND user_id = ?")
+        .bind(team)
+        .bind(u.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES (?, ?, ?, ?)")
+        .bind(cid)
+        .bind(u.id)
+        .bind(team)
+        .bind(state.now_text())
+        .execute(&mut *tx)
+        .await?;
+    audit(&state, &mut tx, &caller.actor(), "team.join", format!("team:{team}"), json!({"user": u.name})).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"team_id": team, "user": u.name})))
+}

@@ -1,0 +1,361 @@
+//! Contests: the public overview and files, the organizer's settings, phases and reveal, and
+//! the audit log for judges.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::{Caller, JsonBody, Path, Query, Role};
+use crate::audit::Event;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Contest};
+use crate::time;
+
+/// A phase as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub zh: String,
+    pub en: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub board: String,
+}
+
+pub(super) async fn phases(state: &AppState, contest: i64) -> ApiResult<Vec<Phase>> {
+    let rows = sqlx::query(
+        "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = ? ORDER BY position",
+    )
+    .bind(contest)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Phase {
+            name: r.get("name"),
+            zh: r.get("zh"),
+            en: r.get("en"),
+            starts_at: r.get("starts_at"),
+            ends_at: r.get("ends_at"),
+            board: r.get("board"),
+        })
+        .collect())
+}
+
+/// The phase open at `now`.
+pub(super) fn open_phase<'a>(phases: &'a [Phase], now: &str) -> Option<&'a Phase> {
+    phases.iter().find(|p| p.starts_at.as_str() <= now && now < p.ends_at.as_str())
+}
+
+/// The phase whose board is shown by default: the open one, else the last one started, else
+/// the first.
+pub(super) fn board_phase<'a>(phases: &'a [Phase], now: &str) -> Option<&'a Phase> {
+    open_phase(phases, now)
+        .or_else(|| phases.iter().rev().find(|p| p.starts_at.as_str() <= now))
+        .or_else(|| phases.first())
+}
+
+/// The loaded contest, or 404.
+pub(super) async fn load(state: &AppState, name: &str) -> ApiResult<std::sync::Arc<Contest>> {
+    state.contest(name).await?.ok_or_else(ApiError::not_found)
+}
+
+/// A contest's mutable settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub daily: i64,
+    pub total: i64,
+    pub final_selections: i64,
+    pub team_max_size: i64,
+    pub max_upload_bytes: i64,
+    pub ladder: bool,
+    pub revealed_at: Option<String>,
+}
+
+pub(super) async fn settings_of(state: &AppState, contest: i64) -> ApiResult<Settings> {
+    let r = sqlx::query(
+        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at \
+         FROM contests WHERE id = ?",
+    )
+    .bind(contest)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Settings {
+        daily: r.get("daily_submissions"),
+        total: r.get("total_submissions"),
+        final_selections: r.get("final_selections"),
+        team_max_size: r.get("team_max_size"),
+        max_upload_bytes: r.get("max_upload_bytes"),
+        ladder: r.get("ladder"),
+        revealed_at: r.get("revealed_at"),
+    })
+}
+
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM contests ORDER BY id").fetch_all(&state.pool).await?;
+    let mut out = Vec::new();
+    for name in names {
+        let c = load(&state, &name).await?;
+        let rules = c.manifest.rules.as_ref();
+        out.push(json!({"name": name, "title": rules.map(|r| &r.title), "task": c.manifest.submission.task}));
+    }
+    Ok(Json(json!({"contests": out})))
+}
+
+pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let c = load(&state, &name).await?;
+    let s = settings_of(&state, c.id).await?;
+    let phases = phases(&state, c.id).await?;
+    let now = state.now_text();
+    let m = &c.manifest;
+    let rules = m.rules.as_ref();
+    Ok(Json(json!({
+        "name": c.name,
+        "title": rules.map(|r| &r.title),
+        "description": rules.map(|r| &r.description),
+        "survey": m.survey,
+        "task": m.submission.task,
+        "labels": m.submission.labels,
+        "prediction_format": m.submission.prediction_format,
+        "columns": m.submission.columns,
+        "primary_metric": c.primary.name(),
+        "greater_is_better": c.primary.greater_is_better(),
+        "metrics": c.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "max_file_bytes": s.max_upload_bytes,
+        "train_rows": m.train_rows,
+        "test_rows": m.test_rows,
+        "daily_submissions": s.daily,
+        "total_submissions": s.total,
+        "final_selections": s.final_selections,
+        "team_max_size": s.team_max_size,
+        "ladder": s.ladder,
+        "revealed_at": s.revealed_at,
+        "phases": phases,
+        "open_phase": open_phase(&phases, &now).map(|p| &p.name),
+        "time_zone": "Asia/Shanghai",
+        "now": now,
+        "solution_commitment": m.solution_commitment,
+        "files": m.files.iter().map(|f| json!({
+            "path": f.path, "bytes": f.bytes, "sha256": f.sha256,
+            "url": format!("/api/v1/contests/{}/files/{}", c.name, f.path),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// A public file of the bundle; only names the manifest lists (and the manifest itself).
+pub async fn download(
+    State(state): State<AppState>,
+    Path((name, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let c = load(&state, &name).await?;
+    let listed = file == "MANIFEST.json" || c.manifest.files.iter().any(|f| f.path == file);
+    if !listed {
+        return Err(ApiError::not_found());
+    }
+    let handle = tokio::fs::File::open(c.public_dir().join(&file)).await?;
+    let content_type = match file.rsplit('.').next() {
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("json") => "application/json",
+        Some("md") => "text/markdown; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16));
+    let disposition = format!("attachment; filename=\"{file}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub(super) async fn audit_event(
+    state: &AppState,
+    tx: &mut sqlx::SqliteConnection,
+    actor: String,
+    action: &str,
+    subject: String,
+    detail: Value,
+) -> ApiResult<()> {
+    db::append(tx, Event { at: state.now_text(), actor, action: action.into(), subject, detail: detail.to_string() })
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    ladder: Option<bool>,
+    daily_submissions: Option<u32>,
+    total_submissions: Option<u32>,
+    final_selections: Option<u32>,
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<SettingsPatch>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer])?;
+    let c = load(&state, &name).await?;
+    if body.daily_submissions == Some(0) || body.total_submissions == Some(0) || body.final_selections == Some(0) {
+        return Err(ApiError::bad_request("limits are at least 1"));
+    }
+    let guard = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
+         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections) WHERE id = ?",
+    )
+    .bind(body.ladder)
+    .bind(body.daily_submissions.map(i64::from))
+    .bind(body.total_submissions.map(i64::from))
+    .bind(body.final_selections.map(i64::from))
+    .bind(c.id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = json!({
+        "ladder": body.ladder, "daily_submissions": body.daily_submissions,
+        "total_submissions": body.total_submissions, "final_selections": body.final_selections,
+    });
+    audit_event(&state, &mut tx, caller.actor(), "contest.settings", format!("contest:{name}"), detail).await?;
+    tx.commit().await?;
+    drop(guard);
+    state.invalidate(c.id);
+    show(State(state), Path(name)).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseTimes {
+    /// RFC 3339 with an offset, e.g. `2024-09-02T10:00:00+08:00`.
+    starts_at: String,
+    ends_at: String,
+}
+
+pub async fn set_phase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, phase)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PhaseTimes>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer])?;
+    let c = load(&state, &name).await?;
+    let (Some(start), Some(end)) = (time::parse(&body.starts_at), time::parse(&body.ends_at)) else {
+        return Err(ApiError::bad_request("starts_at and ends_at are RFC 3339 times, e.g. 2024-09-02T10:00:00+08:00"));
+    };
+    if start >= end {
+        return Err(ApiError::bad_request("a phase ends after it starts"));
+    }
+    let (start, end) = (time::text(start), time::text(end));
+    let all = phases(&state, c.id).await?;
+    let Some(i) = all.iter().position(|p| p.name == phase) else { return Err(ApiError::not_found()) };
+    if i > 0 && all[i - 1].ends_at > start {
+        return Err(ApiError::bad_request(format!(
+            "phase `{}` before it ends at {}",
+            all[i - 1].name,
+            all[i - 1].ends_at
+        )));
+    }
+    if let Some(next) = all.get(i + 1)
+        && next.starts_at < end
+    {
+        return Err(ApiError::bad_request(format!("phase `{}` after it starts at {}", next.name, next.starts_at)));
+    }
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("UPDATE phases SET starts_at = ?, ends_at = ? WHERE contest_id = ? AND name = ?")
+        .bind(&start)
+        .bind(&end)
+        .bind(c.id)
+        .bind(&phase)
+        .execute(&mut *tx)
+        .await?;
+    let detail = json!({"phase": phase, "starts_at": start, "ends_at": end,
+        "was": {"starts_at": all[i].starts_at, "ends_at": all[i].ends_at}});
+    audit_event(&state, &mut tx, caller.actor(), "phase.update", format!("contest:{name}"), detail).await?;
+    tx.commit().await?;
+    state.invalidate(c.id);
+    Ok(Json(json!({"phases": phases(&state, c.id).await?})))
+}
+
+/// Makes the private board public; only after the last phase has ended. Records a snapshot
+/// of the private board (its SHA-256) in the audit log.
+pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer])?;
+    let c = load(&state, &name).await?;
+    let all = phases(&state, c.id).await?;
+    let now = state.now_text();
+    if let Some(last) = all.last()
+        && now < last.ends_at
+    {
+        return Err(ApiError::conflict(format!(
+            "the private board can be revealed after the contest ends ({})",
+            last.ends_at
+        )));
+    }
+    let s = settings_of(&state, c.id).await?;
+    if let Some(at) = s.revealed_at {
+        return Err(ApiError::conflict(format!("already revealed at {at}")));
+    }
+    let mut snapshots = Vec::new();
+    for p in &all {
+        let csv = super::boards::render_csv(&state, &c, &p.name, true).await?;
+        snapshots.push(json!({"phase": p.name, "board": "private", "sha256": crate::auth::digest_bytes(&csv)}));
+    }
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ?").bind(&now).bind(c.id).execute(&mut *tx).await?;
+    audit_event(
+        &state,
+        &mut tx,
+        caller.actor(),
+        "board.reveal",
+        format!("contest:{name}"),
+        json!({"snapshots": snapshots}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.invalidate(c.id);
+    Ok(Json(json!({"revealed_at": now, "snapshots": snapshots})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    subject: Option<String>,
+    /// Entries after this sequence number.
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// The audit log (judges and organizers), with the whole chain's verification.
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer, Role::Judge])?;
+    let all = db::entries(&state.pool).await?;
+    let verification = match crate::audit::verify(&all) {
+        Ok(()) => json!({"intact": true, "entries": all.len(), "head": all.last().map(|e| &e.hash)}),
+        Err(b) => json!({"intact": false, "entries": all.len(), "broken": b.to_string()}),
+    };
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000) as usize;
+    let after = q.after.unwrap_or(0);
+    let entries: Vec<&crate::audit::Entry> = all
+        .iter()
+        .filter(|e| e.seq > after && q.subject.as_ref().is_none_or(|s| &e.event.subject == s))
+        .take(limit)
+        .collect();
+    Ok(Json(json!({"verification": verification, "entries": entries})))
+}

@@ -1,0 +1,267 @@
+//! The JSON API under `/api/v1/`: who is calling ([`Caller`]: a session cookie with its CSRF
+//! token, or a bearer API token), the routes, and the `OpenAPI` document.
+//!
+//! Authorization is decided in each handler from the caller's role and team, and anything a
+//! caller may not see answers 404, exactly like something that does not exist.
+
+mod accounts;
+pub use accounts::{create_user, issue_token};
+mod boards;
+mod contests;
+mod submissions;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "holdout_session";
+/// The header carrying the session's CSRF token on unsafe requests.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Largest JSON body accepted.
+const JSON_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Organizer,
+    Judge,
+    Competitor,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "organizer" => Some(Role::Organizer),
+            "judge" => Some(Role::Judge),
+            "competitor" => Some(Role::Competitor),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Organizer => "organizer",
+            Role::Judge => "judge",
+            Role::Competitor => "competitor",
+        }
+    }
+
+    /// Organizers and judges see everything of every team.
+    pub fn staff(self) -> bool {
+        matches!(self, Role::Organizer | Role::Judge)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Option<User>,
+}
+
+impl Caller {
+    pub fn user(&self) -> ApiResult<&User> {
+        self.user.as_ref().ok_or_else(|| ApiError::unauthorized("log in or send an API token"))
+    }
+
+    pub fn staff(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role.staff())
+    }
+
+    pub fn actor(&self) -> String {
+        self.user.as_ref().map_or_else(|| "anonymous".into(), |u| format!("user:{}", u.name))
+    }
+
+    pub fn require(&self, roles: &[Role]) -> ApiResult<&User> {
+        let u = self.user()?;
+        if roles.contains(&u.role) {
+            Ok(u)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}",
+                roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(" or ")
+            )))
+        }
+    }
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+        |c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name).then_some(v)
+        },
+    )
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            let row: Option<(i64, String, String)> = sqlx::query_as(
+                "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            )
+            .bind(auth::digest(token.trim()))
+            .fetch_optional(&state.pool)
+            .await?;
+            let (id, name, role) = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
+            return Ok(Caller { user: Some(user(id, name, &role)?) });
+        }
+        if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
+                "SELECT u.id, u.name, u.role, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?",
+            )
+            .bind(auth::digest(token))
+            .fetch_optional(&state.pool)
+            .await?;
+            let Some((id, name, role, csrf, expires)) = row else {
+                return Err(ApiError::unauthorized("your session has ended; log in again"));
+            };
+            if expires <= state.now_text() {
+                return Err(ApiError::unauthorized("your session has expired; log in again"));
+            }
+            if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                if !auth::same(sent, &csrf) {
+                    return Err(ApiError::forbidden(format!(
+                        "missing or wrong {CSRF_HEADER} header (from the login response)"
+                    )));
+                }
+            }
+            return Ok(Caller { user: Some(user(id, name, &role)?) });
+        }
+        Ok(Caller { user: None })
+    }
+}
+
+fn user(id: i64, name: String, role: &str) -> ApiResult<User> {
+    let role = Role::parse(role).ok_or_else(|| ApiError::internal(&format!("user {id} has unknown role {role}")))?;
+    Ok(User { id, name, role })
+}
+
+/// JSON bodies, with the envelope for malformed ones.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(ApiError::new(e.status(), "bad_request", e.body_text())),
+        }
+    }
+}
+
+/// Path parameters, with the envelope for malformed ones.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Path(p.0)),
+            Err(e) => {
+                Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such resource: {}", e.body_text())))
+            }
+        }
+    }
+}
+
+/// Query parameters, with the envelope for malformed ones.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(Query(q.0)),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// The `OpenAPI` document.
+pub const OPENAPI: &str = include_str!("../../../../leaderboard/openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Every route of the service.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/users", post(accounts::sign_up))
+        .route("/users/me", get(accounts::me))
+        .route("/sessions", post(accounts::log_in))
+        .route("/sessions/current", delete(accounts::log_out))
+        .route("/tokens", get(accounts::tokens).post(accounts::new_token))
+        .route("/tokens/{id}", delete(accounts::revoke_token))
+        .route("/audit", get(contests::audit))
+        .route("/contests", get(contests::list))
+        .route("/contests/{contest}", get(contests::show).patch(contests::settings))
+        .route("/contests/{contest}/files/{file}", get(contests::download))
+        .route("/contests/{contest}/phases/{phase}", put(contests::set_phase))
+        .route("/contests/{contest}/reveal", post(contests::reveal))
+        .route("/contests/{contest}/teams", get(accounts::teams).post(accounts::create_team))
+        .route("/contests/{contest}/teams/mine", get(accounts::my_team))
+        .route("/contests/{contest}/teams/{team}/invites", post(accounts::invite))
+        .route("/contests/{contest}/teams/{team}/accept", post(accounts::accept))
+        .route("/contests/{contest}/teams/{team}/disqualify", post(submissions::disqualify_team))
+        .route("/contests/{contest}/quota", get(submissions::quota))
+        .route(
+            "/contests/{contest}/submissions",
+            get(submissions::list).post(submissions::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/contests/{contest}/submissions/{id}", get(submissions::show))
+        .route("/contests/{contest}/submissions/{id}/file", get(submissions::file))
+        .route("/contests/{contest}/submissions/{id}/rescore", post(submissions::rescore))
+        .route("/contests/{contest}/submissions/{id}/disqualify", post(submissions::disqualify))
+        .route("/contests/{contest}/submissions/{id}/reinstate", post(submissions::reinstate))
+        .route("/contests/{contest}/compare", get(submissions::compare))
+        .route("/contests/{contest}/selections", get(submissions::selections).put(submissions::select))
+        .route("/contests/{contest}/leaderboard", get(boards::leaderboard))
+        .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
+        .route("/contests/{contest}/snapshots", post(boards::snapshot))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(JSON_LIMIT));
+    Router::new().nest("/api/v1", api).fallback(fallback).with_state(state)
+}
+
+/// `201 Created` with a JSON body.
+pub fn created<T: Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}

@@ -1,0 +1,730 @@
+//! Submissions: upload (stored by SHA-256, checked by the shared validator, queued), the
+//! team's own list and files, quotas, final selections, and the judges' rescore,
+//! disqualification and paired comparison.
+
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::contests::{Phase, load, open_phase, phases, settings_of};
+use super::{Caller, JsonBody, Path, Query, Role, User};
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, Contest};
+use crate::store::Incoming;
+use crate::time;
+
+/// Longest description accepted.
+const MAX_DESCRIPTION: usize = 1000;
+
+/// Statuses that count against the quota: invalid files and holdout's failures do not.
+const CHARGED: &str = "('queued', 'scoring', 'scored')";
+
+/// The caller's team in a contest, required for competitors.
+async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64, String)> {
+    super::accounts::team_of(state, contest, user.id)
+        .await?
+        .ok_or_else(|| ApiError::forbidden("join or create a team in this contest first"))
+}
+
+/// Submissions charged today and in total.
+async fn used(state: &AppState, team: i64, now: chrono::DateTime<chrono::Utc>) -> ApiResult<(i64, i64)> {
+    let since = time::text(time::day_start(now));
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS today \
+         FROM submissions WHERE team_id = ? AND status IN {CHARGED}"
+    )))
+    .bind(since)
+    .bind(team)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok((r.get("today"), r.get("total")))
+}
+
+fn quota_json(
+    daily: i64,
+    total: i64,
+    today: i64,
+    all: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    open: Option<&Phase>,
+) -> Value {
+    json!({
+        "daily_limit": daily,
+        "used_today": today,
+        "remaining_today": (daily - today).max(0).min((total - all).max(0)),
+        "total_limit": total,
+        "used_total": all,
+        "remaining_total": (total - all).max(0),
+        "next_reset_at": time::text(time::next_reset(now)),
+        "open_phase": open.map(|p| &p.name),
+    })
+}
+
+pub async fn quota(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let c = load(&state, &contest).await?;
+    let (team, _) = own_team(&state, c.id, &u).await?;
+    let s = settings_of(&state, c.id).await?;
+    let now = state.now();
+    let (today, all) = used(&state, team, now).await?;
+    let phases = phases(&state, c.id).await?;
+    Ok(Json(quota_json(s.daily, s.total, today, all, now, open_phase(&phases, &time::text(now)))))
+}
+
+fn too_many(message: String) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", message)
+}
+
+/// Checks the quota; the error names the limit and the next reset.
+fn check_quota(daily: i64, total: i64, today: i64, all: i64, now: chrono::DateTime<chrono::Utc>) -> ApiResult<()> {
+    if all >= total {
+        return Err(too_many(format!("the team has used all {total} submissions of the contest")));
+    }
+    if today >= daily {
+        return Err(too_many(format!(
+            "the team has used its {daily} submissions for today; the quota resets at {} (00:00 Asia/Shanghai)",
+            time::text(time::next_reset(now))
+        )));
+    }
+    Ok(())
+}
+
+/// One submission as `caller` may see it.
+fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool) -> Value {
+    let released: bool = r.get("released");
+    let hide_public = ladder && !released && !staff;
+    let show_private = staff || revealed;
+    let scores: Option<String> = r.get("scores");
+    let scores: Value = scores.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null);
+    // Before the reveal a competitor sees only the public subsets' scores: `all` and the private
+    // subsets include hidden rows.
+    let scores = match scores {
+        Value::Array(list) if !show_private => Value::Array(
+            list.into_iter()
+                .filter(|s| s["subset"].as_str().is_some_and(|n| n.ends_with("public")) && !hide_public)
+                .collect(),
+        ),
+        other => other,
+    };
+    let ci = |lo: &str, hi: &str| match (r.get::<Option<f64>, _>(lo), r.get::<Option<f64>, _>(hi)) {
+        (Some(a), Some(b)) => json!([a, b]),
+        _ => Value::Null,
+    };
+    let mut v = json!({
+        "id": r.get::<i64, _>("id"),
+        "team_id": r.get::<i64, _>("team_id"),
+        "team": r.get::<String, _>("team"),
+        "user": r.get::<Option<String>, _>("user_name"),
+        "phase": r.get::<String, _>("phase"),
+        "sha256": r.get::<String, _>("sha256"),
+        "bytes": r.get::<i64, _>("bytes"),
+        "description": r.get::<String, _>("description"),
+        "status": r.get::<String, _>("status"),
+        "message": r.get::<String, _>("message"),
+        "created_at": r.get::<String, _>("created_at"),
+        "scored_at": r.get::<Option<String>, _>("scored_at"),
+        "public_score": if hide_public { Value::Null } else { json!(r.get::<Option<f64>, _>("public_score")) },
+        "public_ci": if hide_public { Value::Null } else { ci("public_low", "public_high") },
+        "released": released,
+        "selected": r.get::<bool, _>("selected"),
+        "disqualified_reason": r.get::<Option<String>, _>("disqualified_reason"),
+        "scores": scores,
+    });
+    if show_private {
+        v["private_score"] = json!(r.get::<Option<f64>, _>("private_score"));
+        v["private_ci"] = ci("private_low", "private_high");
+    }
+    if hide_public {
+        v["ladder_note"] = json!("not released: it did not beat the team's best public score by the Ladder's step");
+    }
+    v
+}
+
+const SELECT: &str = "SELECT s.*, t.name AS team, u.name AS user_name FROM submissions s JOIN teams t ON t.id = s.team_id \
+                      LEFT JOIN users u ON u.id = s.user_id";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Staff only: one team's.
+    team: Option<i64>,
+    phase: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.user()?.clone();
+    let c = load(&state, &contest).await?;
+    let s = settings_of(&state, c.id).await?;
+    let team = if u.role.staff() { q.team } else { Some(own_team(&state, c.id, &u).await?.0) };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE s.contest_id = ? AND (? IS NULL OR s.team_id = ?) AND (? IS NULL OR s.phase = ?) ORDER BY s.id"
+    )))
+    .bind(c.id)
+    .bind(team)
+    .bind(team)
+    .bind(&q.phase)
+    .bind(&q.phase)
+    .fetch_all(&state.pool)
+    .await?;
+    let list: Vec<Value> = rows.iter().map(|r| view(r, u.role.staff(), s.revealed_at.is_some(), s.ladder)).collect();
+    Ok(Json(json!({"submissions": list})))
+}
+
+/// A submission the caller may see, or 404.
+async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> ApiResult<sqlx::sqlite::SqliteRow> {
+    let u = caller.user()?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.contest_id = ? AND s.id = ?")))
+        .bind(c.id)
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !u.role.staff() {
+        let team = super::accounts::team_of(state, c.id, u.id).await?.map(|t| t.0);
+        if team != Some(row.get::<i64, _>("team_id")) {
+            return Err(ApiError::not_found());
+        }
+    }
+    Ok(row)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+) -> ApiResult<Json<Value>> {
+    let c = load(&state, &contest).await?;
+    let row = visible(&state, &caller, &c, id).await?;
+    let s = settings_of(&state, c.id).await?;
+    Ok(Json(view(&row, caller.staff(), s.revealed_at.is_some(), s.ladder)))
+}
+
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    let c = load(&state, &contest).await?;
+    let row = visible(&state, &caller, &c, id).await?;
+    let sha: String = row.get("sha256");
+    let handle = tokio::fs::File::open(crate::store::path(&state.dir, &sha)).await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16));
+    let disposition = format!("attachment; filename=\"submission-{id}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Receives the multipart body: the file into the store (at most `limit` bytes) and the
+/// description.
+async fn receive(state: &AppState, mut multipart: Multipart, limit: u64) -> ApiResult<(String, u64, String)> {
+    let mut description = String::new();
+    let mut stored = None;
+    while let Some(mut field) =
+        multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?
+    {
+        match field.name() {
+            Some("description") => {
+                description =
+                    field.text().await.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?;
+                if description.chars().count() > MAX_DESCRIPTION {
+                    return Err(ApiError::bad_request(format!(
+                        "the description is longer than {MAX_DESCRIPTION} characters"
+                    )));
+                }
+            }
+            Some("file") if stored.is_none() => {
+                let mut incoming = Incoming::create(&state.dir)?;
+                loop {
+                    let chunk = match field.chunk().await {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        Err(e) => {
+                            incoming.discard();
+                            return Err(ApiError::bad_request(format!("malformed upload: {e}")));
+                        }
+                    };
+                    if incoming.bytes + chunk.len() as u64 > limit {
+                        incoming.discard();
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "too_large",
+                            format!("the file is larger than the contest's limit of {limit} bytes"),
+                        ));
+                    }
+                    if let Err(e) = incoming.write(&chunk) {
+                        incoming.discard();
+                        return Err(e.into());
+                    }
+                }
+                let dir = state.dir.clone();
+                stored = Some(
+                    tokio::task::spawn_blocking(move || incoming.finish(&dir))
+                        .await
+                        .map_err(|e| ApiError::internal(&e))??,
+                );
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected form field `{other}`: send `file` and `description`"
+                )));
+            }
+            None => return Err(ApiError::bad_request("a form field without a name")),
+        }
+    }
+    let (sha, bytes) = stored.ok_or_else(|| ApiError::bad_request("the upload has no `file` field"))?;
+    Ok((sha, bytes, description.trim().to_owned()))
+}
+
+/// The shared validator on a stored file, against the public test ids (the solution is the
+/// scorer's alone): `Err` holds the message for the team.
+async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> ApiResult<Result<(), String>> {
+    let (contest, path) = (c.clone(), crate::store::path(&state.dir, sha));
+    tokio::task::spawn_blocking(move || -> Result<Result<(), String>, String> {
+        let ids = contest.public_ids()?;
+        let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the stored file: {e}"))?;
+        let parsed = holdout_score::submission::parse(
+            std::io::BufReader::with_capacity(1 << 16, file),
+            contest.format,
+            &contest.labels,
+            contest.max_bytes,
+        );
+        Ok(parsed.and_then(|p| p.check(&ids)).map(|_| ()).map_err(|e| e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| ApiError::internal(&e))
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Response> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let c = load(&state, &contest).await?;
+    let (team, team_name) = own_team(&state, c.id, &u).await?;
+    let multipart_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart_type {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "upload the file as multipart/form-data with fields `file` and `description`",
+        ));
+    }
+    let multipart = multipart.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?;
+    let disqualified: Option<String> = sqlx::query_scalar("SELECT disqualified_reason FROM teams WHERE id = ?")
+        .bind(team)
+        .fetch_one(&state.pool)
+        .await?;
+    if let Some(reason) = disqualified {
+        return Err(ApiError::forbidden(format!("the team is disqualified: {reason}")));
+    }
+    let s = settings_of(&state, c.id).await?;
+    let now = state.now();
+    let all_phases = phases(&state, c.id).await?;
+    let Some(phase) = open_phase(&all_phases, &time::text(now)).cloned() else {
+        let next = all_phases.iter().find(|p| p.starts_at > time::text(now));
+        let message = match next {
+            Some(p) => format!("no phase is open; `{}` opens at {}", p.name, p.starts_at),
+            None => "the contest has ended; no more submissions".to_owned(),
+        };
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "phase_closed", message));
+    };
+    let (today, all) = used(&state, team, now).await?;
+    check_quota(s.daily, s.total, today, all, now)?;
+
+    let (sha, bytes, description) = receive(&state, multipart, s.max_upload_bytes as u64).await?;
+
+    let verdict = validate(&state, &c, &sha).await?;
+
+    let guard = state.write.lock().await;
+    let duplicate: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM submissions WHERE team_id = ? AND sha256 = ? AND phase = ? AND status IN {CHARGED} ORDER BY id LIMIT 1"
+    )))
+    .bind(team)
+    .bind(&sha)
+    .bind(&phase.name)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(id) = duplicate {
+        return Err(ApiError::conflict(format!(
+            "this file was already submitted as submission {id}; it was not charged again"
+        )));
+    }
+    let status = if verdict.is_ok() {
+        let (today, all) = used(&state, team, now).await?;
+        check_quota(s.daily, s.total, today, all, now)?;
+        "queued"
+    } else {
+        "invalid"
+    };
+    let message = verdict.as_ref().err().cloned().unwrap_or_default();
+    let created_at = time::text(now);
+    let mut tx = state.pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(c.id)
+    .bind(team)
+    .bind(u.id)
+    .bind(&phase.name)
+    .bind(&sha)
+    .bind(bytes as i64)
+    .bind(&description)
+    .bind(status)
+    .bind(&message)
+    .bind(&created_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let detail = json!({"contest": c.name, "team": team_name, "phase": phase.name, "sha256": sha, "bytes": bytes, "status": status, "message": message});
+    super::contests::audit_event(
+        &state,
+        &mut tx,
+        caller.actor(),
+        "submission.upload",
+        format!("submission:{id}"),
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    drop(guard);
+    if status == "queued" {
+        state.wake.notify_waiters();
+        state.wake.notify_one();
+    }
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = ?"))).bind(id).fetch_one(&state.pool).await?;
+    let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder);
+    let (today, all) = used(&state, team, now).await?;
+    body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(&phase));
+    let code = if status == "queued" { StatusCode::ACCEPTED } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((code, Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+fn reason(r: &Reason) -> ApiResult<&str> {
+    let t = r.reason.trim();
+    if t.is_empty() || t.chars().count() > 2000 {
+        return Err(ApiError::bad_request("give a reason (1–2000 characters)"));
+    }
+    Ok(t)
+}
+
+pub async fn rescore(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    caller.require(&[Role::Organizer, Role::Judge])?;
+    let c = load(&state, &contest).await?;
+    visible(&state, &caller, &c, id).await?;
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let done = sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = ? AND status IN ('scored', 'invalid', 'failed')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(ApiError::conflict("the submission is queued or being scored already"));
+    }
+    super::contests::audit_event(
+        &state,
+        &mut tx,
+        caller.actor(),
+        "submission.rescore",
+        format!("submission:{id}"),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "status": "queued"}))).into_response())
+}
+
+async fn set_disqualified(
+    state: &AppState,
+    caller: &Caller,
+    contest: &str,
+    id: i64,
+    disqualified: bool,
+    body: &Reason,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer, Role::Judge])?;
+    let why = reason(body)?;
+    let c = load(state, contest).await?;
+    visible(state, caller, &c, id).await?;
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("UPDATE submissions SET disqualified_reason = ? WHERE id = ?")
+        .bind(disqualified.then_some(why))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if disqualified { "submission.disqualify" } else { "submission.reinstate" };
+    super::contests::audit_event(
+        state,
+        &mut tx,
+        caller.actor(),
+        action,
+        format!("submission:{id}"),
+        json!({"reason": why}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.invalidate(c.id);
+    Ok(Json(json!({"id": id, "disqualified": disqualified, "reason": why})))
+}
+
+pub async fn disqualify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Json<Value>> {
+    set_disqualified(&state, &caller, &contest, id, true, &body).await
+}
+
+pub async fn reinstate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<Reason>,
+) -> ApiResult<Json<Value>> {
+    set_disqualified(&state, &caller, &contest, id, false, &body).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamVerdict {
+    reason: String,
+    /// `false` reinstates the team.
+    disqualified: bool,
+}
+
+pub async fn disqualify_team(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, team)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<TeamVerdict>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer, Role::Judge])?;
+    let why = reason(&Reason { reason: body.reason.clone() })?.to_owned();
+    let c = load(&state, &contest).await?;
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let done = sqlx::query("UPDATE teams SET disqualified_reason = ? WHERE id = ? AND contest_id = ?")
+        .bind(body.disqualified.then_some(&why))
+        .bind(team)
+        .bind(c.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(ApiError::not_found());
+    }
+    let action = if body.disqualified { "team.disqualify" } else { "team.reinstate" };
+    super::contests::audit_event(
+        &state,
+        &mut tx,
+        caller.actor(),
+        action,
+        format!("team:{team}"),
+        json!({"reason": why}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.invalidate(c.id);
+    Ok(Json(json!({"team_id": team, "disqualified": body.disqualified, "reason": why})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    a: i64,
+    b: i64,
+}
+
+/// Two submissions over the same bootstrap resamples (judges and organizers).
+pub async fn compare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    Query(q): Query<CompareQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Organizer, Role::Judge])?;
+    let c = load(&state, &contest).await?;
+    let (ra, rb) = (visible(&state, &caller, &c, q.a).await?, visible(&state, &caller, &c, q.b).await?);
+    let (sa, sb): (String, String) = (ra.get("sha256"), rb.get("sha256"));
+    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = ?")
+        .bind(c.id)
+        .fetch_one(&state.pool)
+        .await?;
+    let (dir, replicates) = (state.dir.clone(), state.config.replicates);
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
+        let solution = c.solution()?;
+        let read = |sha: &str| -> Result<holdout_score::metrics::Predictions, String> {
+            let file = std::fs::File::open(crate::store::path(&dir, sha)).map_err(|e| e.to_string())?;
+            let parsed = holdout_score::submission::parse(std::io::BufReader::new(file), c.format, &c.labels, c.max_bytes)
+                .map_err(|e| e.to_string())?;
+            parsed.check(&solution.ids).map_err(|e| e.to_string())
+        };
+        let (pa, pb) = (read(&sa)?, read(&sb)?);
+        let boot = holdout_score::evaluate::Bootstrap { replicates, seed: seed as u64, level: 0.95 };
+        Ok(holdout_score::evaluate::compare(&solution, &pa, &pb, c.primary, boot)
+            .into_iter()
+            .map(|x| json!({"subset": x.subset.name, "rows": x.subset.rows, "a": x.a.value(), "b": x.b.value(), "probability_a_better": x.probability_a_better}))
+            .collect())
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(|e| ApiError::conflict(format!("cannot compare: {e}")))?;
+    Ok(Json(json!({"a": q.a, "b": q.b, "replicates": replicates, "subsets": result})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseQuery {
+    phase: Option<String>,
+}
+
+async fn phase_named(state: &AppState, c: &Contest, name: Option<&str>) -> ApiResult<Phase> {
+    let all = phases(state, c.id).await?;
+    let now = state.now_text();
+    match name {
+        Some(n) => all.into_iter().find(|p| p.name == n).ok_or_else(ApiError::not_found),
+        None => super::contests::board_phase(&all, &now).cloned().ok_or_else(ApiError::not_found),
+    }
+}
+
+pub async fn selections(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    Query(q): Query<PhaseQuery>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let c = load(&state, &contest).await?;
+    let (team, _) = own_team(&state, c.id, &u).await?;
+    let phase = phase_named(&state, &c, q.phase.as_deref()).await?;
+    let s = settings_of(&state, c.id).await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM submissions WHERE team_id = ? AND phase = ? AND selected = TRUE ORDER BY id",
+    )
+    .bind(team)
+    .bind(&phase.name)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(json!({
+        "phase": phase.name, "submission_ids": ids, "limit": s.final_selections,
+        "default": if ids.is_empty() { "none selected: the team's best public submission counts" } else { "the selected submissions count" },
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    submission_ids: Vec<i64>,
+    phase: Option<String>,
+}
+
+pub async fn select(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+    JsonBody(body): JsonBody<Selection>,
+) -> ApiResult<Json<Value>> {
+    let u = caller.require(&[Role::Competitor])?.clone();
+    let c = load(&state, &contest).await?;
+    let (team, _) = own_team(&state, c.id, &u).await?;
+    let phase = phase_named(&state, &c, body.phase.as_deref()).await?;
+    if state.now_text() >= phase.ends_at {
+        return Err(ApiError::forbidden(format!(
+            "phase `{}` ended at {}; selections are final",
+            phase.name, phase.ends_at
+        )));
+    }
+    let s = settings_of(&state, c.id).await?;
+    let mut ids = body.submission_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() as i64 > s.final_selections {
+        return Err(ApiError::bad_request(format!("select at most {} submissions", s.final_selections)));
+    }
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    for id in &ids {
+        let ok: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM submissions WHERE id = ? AND team_id = ? AND phase = ? AND disqualified_reason IS NULL",
+        )
+        .bind(id)
+        .bind(team)
+        .bind(&phase.name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match ok.as_deref() {
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "submission {id} is not one of your team's in phase `{}`",
+                    phase.name
+                )));
+            }
+            Some("scored") => {}
+            Some(status) => {
+                return Err(ApiError::bad_request(format!(
+                    "submission {id} is {status}; only scored ones can be selected"
+                )));
+            }
+        }
+    }
+    sqlx::query("UPDATE submissions SET selected = FALSE WHERE team_id = ? AND phase = ?")
+        .bind(team)
+        .bind(&phase.name)
+        .execute(&mut *tx)
+        .await?;
+    for id in &ids {
+        sqlx::query("UPDATE submissions SET selected = TRUE WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    }
+    super::contests::audit_event(
+        &state,
+        &mut tx,
+        caller.actor(),
+        "selection.update",
+        format!("team:{team}"),
+        json!({"phase": phase.name, "submission_ids": ids}),
+    )
+    .await?;
+    tx.commit().await?;
+    state.invalidate(c.id);
+    Ok(Json(json!({"phase": phase.name, "submission_ids": ids, "limit": s.final_selections})))
+}

@@ -1,0 +1,230 @@
+//! The boards, pure: from a phase's scored submissions to ranked rows.
+//!
+//! - **Public**: each team's best public score (ties → the earlier submission), the number of
+//!   scored entries and the last one's time, the bootstrap interval of the best, and tie bands:
+//!   a team whose interval overlaps the one of the team above is in that team's band.
+//!   Undefined scores rank after every defined one, never first. Baselines are placed by their
+//!   score but take no rank.
+//! - **Private**: each team's final submissions are the ones it selected, or else its best
+//!   public one; the team's private score is the best private score among them; each row
+//!   carries its public rank and the shake-up (public rank − private rank).
+//! - **Ladder** (parameter-free, Blum & Hardt 2015, with bootstrap standard errors since the
+//!   metrics do not decompose into per-row losses): a new public score is released only if it
+//!   beats the team's released best by more than the standard error of their paired difference.
+
+use std::cmp::Ordering;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+/// One scored, not disqualified submission of a phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub submission: i64,
+    pub team: i64,
+    pub team_name: String,
+    pub baseline: bool,
+    pub created_at: String,
+    pub public: Option<f64>,
+    pub public_ci: Option<(f64, f64)>,
+    pub private: Option<f64>,
+    pub private_ci: Option<(f64, f64)>,
+    /// Ladder mode: whether its public score was released.
+    pub released: bool,
+    pub selected: bool,
+}
+
+/// A row of a board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// `None` for baselines.
+    pub rank: Option<u32>,
+    /// Tie band (1 = the leaders'); `None` for baselines and undefined scores.
+    pub band: Option<u32>,
+    pub team_id: i64,
+    pub team: String,
+    pub baseline: bool,
+    pub submission_id: i64,
+    pub score: Option<f64>,
+    pub ci: Option<(f64, f64)>,
+    pub entries: u32,
+    pub last_submission_at: String,
+    /// Private board only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_rank: Option<u32>,
+    /// Private board only: public rank − private rank (positive: moved up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shakeup: Option<i64>,
+}
+
+fn defined(x: Option<f64>) -> Option<f64> {
+    x.filter(|v| v.is_finite())
+}
+
+/// `a` against `b`, best first: defined before undefined, then by the metric's direction.
+fn order(a: Option<f64>, b: Option<f64>, greater_is_better: bool) -> Ordering {
+    match (defined(a), defined(b)) {
+        (Some(x), Some(y)) if greater_is_better => y.total_cmp(&x),
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+struct Team<'a> {
+    first: &'a Entry,
+    entries: u32,
+    last: &'a str,
+}
+
+/// The teams in first-appearance order, with their entry counts.
+fn teams(entries: &[Entry]) -> (Vec<i64>, FxHashMap<i64, Team<'_>>) {
+    let mut order = Vec::new();
+    let mut map: FxHashMap<i64, Team<'_>> = FxHashMap::default();
+    for e in entries {
+        let t = map.entry(e.team).or_insert_with(|| {
+            order.push(e.team);
+            Team { first: e, entries: 0, last: &e.created_at }
+        });
+        t.entries += 1;
+        if e.created_at.as_str() > t.last {
+            t.last = &e.created_at;
+        }
+    }
+    (order, map)
+}
+
+/// The best of `candidates` by `score` (ties → the earlier submission).
+fn best<'a>(
+    candidates: impl Iterator<Item = &'a Entry>,
+    score: impl Fn(&Entry) -> Option<f64>,
+    greater: bool,
+) -> Option<&'a Entry> {
+    candidates.fold(None, |acc: Option<&Entry>, e| match acc {
+        None => Some(e),
+        Some(b) => match order(score(e), score(b), greater) {
+            Ordering::Less => Some(e),
+            Ordering::Equal if (e.created_at.as_str(), e.submission) < (b.created_at.as_str(), b.submission) => Some(e),
+            _ => Some(b),
+        },
+    })
+}
+
+/// Sorts rows best first, ties by the earlier submission, then ranks and bands them.
+fn rank(mut rows: Vec<(Row, String)>, greater: bool) -> Vec<Row> {
+    rows.sort_by(|(a, at), (b, bt)| {
+        order(a.score, b.score, greater).then_with(|| (at, a.submission_id).cmp(&(bt, b.submission_id)))
+    });
+    let mut next = 0;
+    let mut band = 0;
+    let mut above: Option<(f64, f64)> = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for (mut row, _) in rows {
+        if !row.baseline {
+            next += 1;
+            row.rank = Some(next);
+            if defined(row.score).is_some() {
+                let overlaps = match (above, row.ci) {
+                    (Some((lo_a, hi_a)), Some((lo, hi))) => lo <= hi_a && lo_a <= hi,
+                    _ => false,
+                };
+                if !overlaps {
+                    band += 1;
+                }
+                row.band = Some(band);
+                above = row.ci;
+            }
+        }
+        out.push(row);
+    }
+    out
+}
+
+fn row(e: &Entry, t: &Team<'_>, score: Option<f64>, ci: Option<(f64, f64)>) -> Row {
+    Row {
+        rank: None,
+        band: None,
+        team_id: e.team,
+        team: t.first.team_name.clone(),
+        baseline: t.first.baseline,
+        submission_id: e.submission,
+        score: defined(score),
+        ci,
+        entries: t.entries,
+        last_submission_at: t.last.to_owned(),
+        public_rank: None,
+        shakeup: None,
+    }
+}
+
+/// Each team's best public entry (only released ones under the Ladder).
+fn best_public(entries: &[Entry], team: i64, greater: bool, ladder: bool) -> Option<&Entry> {
+    best(entries.iter().filter(|e| e.team == team && (e.released || !ladder)), |e| e.public, greater)
+}
+
+/// The public board of a phase; `entries` in submission order.
+pub fn public(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
+    let (order, teams) = teams(entries);
+    let rows = order
+        .iter()
+        .filter_map(|id| {
+            let t = &teams[id];
+            let e = best_public(entries, *id, greater, ladder)?;
+            Some((row(e, t, e.public, e.public_ci), e.created_at.clone()))
+        })
+        .collect();
+    rank(rows, greater)
+}
+
+/// The private board of a phase.
+pub fn private(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
+    let public_ranks: FxHashMap<i64, Option<u32>> =
+        public(entries, greater, ladder).into_iter().map(|r| (r.team_id, r.rank)).collect();
+    let (order, teams) = teams(entries);
+    let rows = order
+        .iter()
+        .filter_map(|id| {
+            let t = &teams[id];
+            let selected: Vec<&Entry> = entries.iter().filter(|e| e.team == *id && e.selected).collect();
+            let e = if selected.is_empty() {
+                best_public(entries, *id, greater, ladder)?
+            } else {
+                best(selected.into_iter(), |e| e.private, greater)?
+            };
+            let mut r = row(e, t, e.private, e.private_ci);
+            r.public_rank = public_ranks.get(id).copied().flatten();
+            Some((r, e.created_at.clone()))
+        })
+        .collect();
+    let mut rows = rank(rows, greater);
+    for r in &mut rows {
+        if let (Some(p), Some(q)) = (r.public_rank, r.rank) {
+            r.shakeup = Some(i64::from(p) - i64::from(q));
+        }
+    }
+    rows
+}
+
+/// The Ladder's step: the standard deviation of paired bootstrap differences between a new
+/// submission and the team's released best.
+pub fn ladder_step(differences: &[f64]) -> Option<f64> {
+    let v: Vec<f64> = differences.iter().copied().filter(|d| d.is_finite()).collect();
+    if v.len() < 2 {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    Some((v.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
+}
+
+/// Whether the Ladder releases `new` over the team's released best `leader`.
+pub fn ladder_releases(new: Option<f64>, leader: Option<f64>, step: Option<f64>, greater: bool) -> bool {
+    match (defined(new), defined(leader)) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(n), Some(l)) => {
+            let gain = if greater { n - l } else { l - n };
+            gain > step.unwrap_or(0.0)
+        }
+    }
+}

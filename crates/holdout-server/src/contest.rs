@@ -1,0 +1,260 @@
+//! Loading a prepared bundle into the service (`holdout contest create`): its public files are
+//! copied to `DIR/contests/<name>/public/`, its solution and salt to `…/private/` (read only by
+//! the scoring worker), and the contest, its phases and limits go into the database with an
+//! audit entry recording the solution commitment, which is shown publicly from then on.
+//! Baselines are loaded as marked teams whose submissions go through the same queue.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use holdout_prepare::manifest::Manifest;
+use serde_json::json;
+use sqlx::SqlitePool;
+
+use crate::audit::Event;
+use crate::db::{self, DbError};
+
+/// A contest's directory in the data directory.
+pub fn root(dir: &Path, name: &str) -> PathBuf {
+    dir.join("contests").join(name)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContestError {
+    #[error("{0}")]
+    Bad(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<sqlx::Error> for ContestError {
+    fn from(e: sqlx::Error) -> ContestError {
+        ContestError::Db(DbError::Sql(e))
+    }
+}
+
+/// A contest name is a path component and part of URLs: lower-case letters, digits, `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// What was created.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: i64,
+    pub name: String,
+    pub commitment: String,
+    pub phases: usize,
+}
+
+fn copy_dir(from: &Path, to: &Path, names: &[&str]) -> Result<(), ContestError> {
+    fs::create_dir_all(to).map_err(|e| ContestError::Io(format!("cannot create {}: {e}", to.display())))?;
+    for name in names {
+        let (src, dst) = (from.join(name), to.join(name));
+        fs::copy(&src, &dst).map_err(|e| ContestError::Io(format!("cannot copy {}: {e}", src.display())))?;
+        fs::File::open(&dst)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| ContestError::Io(format!("cannot write {}: {e}", dst.display())))?;
+    }
+    Ok(())
+}
+
+/// Loads a bundle (already verified against its manifest by the caller) into the data
+/// directory `dir`. `now` is the RFC 3339 time recorded.
+pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> Result<Created, ContestError> {
+    let (public, private) = (bundle.join("public"), bundle.join("private"));
+    let path = public.join("MANIFEST.json");
+    let text =
+        fs::read_to_string(&path).map_err(|e| ContestError::Bad(format!("cannot read {}: {e}", path.display())))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| ContestError::Bad(format!("{}: not a holdout manifest: {e}", path.display())))?;
+    let Some(rules) = manifest.rules.clone() else {
+        return Err(ContestError::Bad(format!(
+            "{}: the manifest has no contest rules (phases, limits); prepare the bundle again with this holdout",
+            path.display()
+        )));
+    };
+    let name = manifest.contest.clone();
+    if !valid_name(&name) {
+        return Err(ContestError::Bad(format!(
+            "{}: contest name `{name}` must be lower-case letters, digits and -",
+            path.display()
+        )));
+    }
+    if rules.phases.is_empty() {
+        return Err(ContestError::Bad(format!("{}: the contest has no phases", path.display())));
+    }
+    let mut phases = Vec::new();
+    for p in &rules.phases {
+        let (Some(start), Some(end)) = (crate::time::parse(&p.start), crate::time::parse(&p.end)) else {
+            return Err(ContestError::Bad(format!("{}: phase {}: times are not RFC 3339", path.display(), p.name)));
+        };
+        phases.push((p, crate::time::text(start), crate::time::text(end)));
+    }
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM contests WHERE name = ?").bind(&name).fetch_optional(pool).await?;
+    if exists.is_some() {
+        return Err(ContestError::Bad(format!("contest `{name}` already exists in {}", dir.display())));
+    }
+
+    // Files first, into a temporary directory renamed into place; then the database.
+    let target = root(dir, &name);
+    let partial = dir.join("contests").join(format!(".{name}.partial"));
+    let _ = fs::remove_dir_all(&partial);
+    let public_names: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).chain(["MANIFEST.json"]).collect();
+    copy_dir(&public, &partial.join("public"), &public_names)?;
+    copy_dir(&private, &partial.join("private"), &["solution.csv", "salt.txt"])?;
+    if target.exists() {
+        // Left by an earlier attempt whose database insert failed: the database is the record.
+        fs::remove_dir_all(&target)
+            .map_err(|e| ContestError::Io(format!("cannot replace {}: {e}", target.display())))?;
+    }
+    fs::rename(&partial, &target).map_err(|e| ContestError::Io(format!("cannot create {}: {e}", target.display())))?;
+
+    let result = insert(pool, &manifest, &text, &phases, now).await;
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&target);
+    }
+    let id = result?;
+    Ok(Created { id, name, commitment: manifest.solution_commitment.sha256.clone(), phases: phases.len() })
+}
+
+async fn insert(
+    pool: &SqlitePool,
+    manifest: &Manifest,
+    text: &str,
+    phases: &[(&holdout_prepare::manifest::PhaseRule, String, String)],
+    now: &str,
+) -> Result<i64, ContestError> {
+    let rules = manifest.rules.as_ref().expect("checked by create");
+    // The bootstrap seed is fixed per contest (every submission resampled alike) and derived from
+    // the commitment, so nobody picks it.
+    let seed = i64::from_str_radix(&manifest.solution_commitment.sha256[..15], 16).unwrap_or(0);
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO contests (name, manifest, commitment, daily_submissions, total_submissions, final_selections, \
+         team_max_size, max_upload_bytes, bootstrap_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&manifest.contest)
+    .bind(text)
+    .bind(&manifest.solution_commitment.sha256)
+    .bind(i64::from(rules.daily_submissions))
+    .bind(i64::from(rules.total_submissions))
+    .bind(i64::from(rules.final_selections))
+    .bind(i64::from(rules.team_max_size))
+    .bind(i64::from(manifest.submission.max_file_mb) * 1_000_000)
+    .bind(seed)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    for (position, (p, start, end)) in phases.iter().enumerate() {
+        let board = match p.board {
+            holdout_schema::Board::A => "a",
+            holdout_schema::Board::B => "b",
+        };
+        sqlx::query(
+            "INSERT INTO phases (contest_id, position, name, zh, en, starts_at, ends_at, board) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(&p.name)
+        .bind(&p.zh)
+        .bind(&p.en)
+        .bind(start)
+        .bind(end)
+        .bind(board)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let detail = json!({
+        "commitment": manifest.solution_commitment.sha256,
+        "scheme": manifest.solution_commitment.scheme,
+        "files": manifest.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect::<Vec<_>>(),
+    });
+    db::append(
+        &mut tx,
+        Event {
+            at: now.to_owned(),
+            actor: "system".into(),
+            action: "contest.create".into(),
+            subject: format!("contest:{}", manifest.contest),
+            detail: detail.to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Loads a baseline's submission file as a marked team `baseline-<model>`; it is queued and
+/// scored by the service like any other. Returns the submission id.
+pub async fn add_baseline(
+    pool: &SqlitePool,
+    dir: &Path,
+    contest: &str,
+    model: &str,
+    file: &Path,
+    now: &str,
+) -> Result<i64, ContestError> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT c.id, p.name FROM contests c JOIN phases p ON p.contest_id = c.id WHERE c.name = ? ORDER BY p.position LIMIT 1",
+    )
+    .bind(contest)
+    .fetch_optional(pool)
+    .await?;
+    let Some((contest_id, phase)) = row else { return Err(ContestError::Bad(format!("no contest `{contest}`"))) };
+    let (sha, bytes) =
+        crate::store::put(dir, file).map_err(|e| ContestError::Io(format!("cannot store {}: {e}", file.display())))?;
+    let team_name = format!("baseline-{model}");
+    let mut tx = pool.begin().await?;
+    let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
+        .bind(contest_id)
+        .bind(&team_name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let team = match team {
+        Some(t) => t,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO teams (contest_id, name, baseline, created_at) VALUES (?, ?, TRUE, ?) RETURNING id",
+            )
+            .bind(contest_id)
+            .bind(&team_name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
+         VALUES (?, ?, NULL, ?, ?, ?, ?, 'queued', '', ?) RETURNING id",
+    )
+    .bind(contest_id)
+    .bind(team)
+    .bind(&phase)
+    .bind(&sha)
+    .bind(bytes as i64)
+    .bind(format!("baseline {model}"))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    db::append(
+        &mut tx,
+        Event {
+            at: now.to_owned(),
+            actor: "system".into(),
+            action: "submission.upload".into(),
+            subject: format!("submission:{id}"),
+            detail: json!({"contest": contest, "team": team_name, "sha256": sha, "bytes": bytes, "baseline": true})
+                .to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

@@ -1,0 +1,224 @@
+//! The service's shared state: the database pool, the data directory, the clock, each
+//! contest's loaded files, the queue's wake-up signal and the boards' cache.
+
+use std::fs;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use axum::body::Bytes;
+use holdout_prepare::manifest::Manifest;
+use holdout_schema::{Metric, PredictionFormat, Task};
+use holdout_score::ids::TestIds;
+use holdout_score::metrics::applicable;
+use holdout_score::solution::Solution;
+use rustc_hash::FxHashMap;
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::time::Clock;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Scoring workers (each scores one submission at a time).
+    pub workers: usize,
+    /// Bootstrap replicates for each score's interval.
+    pub replicates: usize,
+    /// How long a browser session lasts.
+    pub session_hours: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { workers: 2, replicates: 1000, session_hours: 24 * 7 }
+    }
+}
+
+/// A contest's immutable parts, loaded once.
+#[derive(Debug)]
+pub struct Contest {
+    pub id: i64,
+    pub name: String,
+    pub manifest: Manifest,
+    pub task: Task,
+    pub labels: Vec<i64>,
+    pub format: PredictionFormat,
+    pub primary: Metric,
+    /// Every metric that applies, primary first.
+    pub metrics: Vec<Metric>,
+    pub max_bytes: u64,
+    /// `DIR/contests/<name>`.
+    pub root: PathBuf,
+    public_ids: OnceLock<Arc<TestIds>>,
+    solution: OnceLock<Arc<Solution>>,
+}
+
+impl Contest {
+    pub fn new(id: i64, manifest: Manifest, root: PathBuf) -> Contest {
+        let s = &manifest.submission;
+        let labels = s.labels.clone();
+        let task = match s.task.as_str() {
+            "binary" => Task::Binary,
+            "multiclass" => Task::Multiclass { labels: labels.clone() },
+            "ordinal" => Task::Ordinal { labels: labels.clone() },
+            _ => Task::Regression,
+        };
+        let mut metrics = vec![s.primary_metric];
+        metrics.extend(applicable(&task, s.prediction_format).into_iter().filter(|m| *m != s.primary_metric));
+        Contest {
+            id,
+            name: manifest.contest.clone(),
+            task,
+            labels,
+            format: s.prediction_format,
+            primary: s.primary_metric,
+            metrics,
+            max_bytes: u64::from(s.max_file_mb) * 1_000_000,
+            manifest,
+            root,
+            public_ids: OnceLock::new(),
+            solution: OnceLock::new(),
+        }
+    }
+
+    pub fn public_dir(&self) -> PathBuf {
+        self.root.join("public")
+    }
+
+    /// The test ids, from the public `test.csv` (what the upload check uses: the solution is
+    /// read only by the scorer). Blocking.
+    pub fn public_ids(&self) -> Result<Arc<TestIds>, String> {
+        if let Some(ids) = self.public_ids.get() {
+            return Ok(ids.clone());
+        }
+        let ids = Arc::new(read_ids(&self.public_dir().join("test.csv"))?);
+        Ok(self.public_ids.get_or_init(|| ids).clone())
+    }
+
+    /// The hidden solution; only the scoring worker calls this. Blocking.
+    pub fn solution(&self) -> Result<Arc<Solution>, String> {
+        if let Some(s) = self.solution.get() {
+            return Ok(s.clone());
+        }
+        let path = self.root.join("private").join("solution.csv");
+        let file = fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let s = Solution::read(BufReader::new(file), &self.labels).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(self.solution.get_or_init(|| Arc::new(s)).clone())
+    }
+
+    /// The subset names of a phase's board: `public`/`private`, or `a_public`/… with A/B boards.
+    pub fn subset_names(&self, board: &str, has_boards: bool) -> (String, String) {
+        if has_boards {
+            (format!("{board}_public"), format!("{board}_private"))
+        } else {
+            ("public".into(), "private".into())
+        }
+    }
+}
+
+/// The ids in the first column of a CSV file, after its header.
+fn read_ids(path: &Path) -> Result<TestIds, String> {
+    let file = fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::with_capacity(1 << 16, file));
+    let mut ids = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(|e| format!("{}: {e}", path.display()))? {
+        let id = std::str::from_utf8(&record[0]).map_err(|_| format!("{}: an id is not UTF-8", path.display()))?;
+        ids.push(id.to_owned());
+    }
+    TestIds::build(ids.iter().map(String::as_str))
+        .map_err(|d| format!("{}: id `{}` repeats", path.display(), ids[d.second]))
+}
+
+/// Which cached board.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BoardKey {
+    pub contest: i64,
+    pub phase: String,
+    pub private: bool,
+    pub csv: bool,
+}
+
+#[derive(Debug)]
+pub struct Inner {
+    pub pool: SqlitePool,
+    pub dir: PathBuf,
+    pub clock: ClockBox,
+    pub config: Config,
+    pub contests: RwLock<FxHashMap<String, Arc<Contest>>>,
+    /// Rung when a submission is queued.
+    pub wake: Notify,
+    /// Serializes the transactions that read then write (quota checks, queue claims), so
+    /// SQLite never has to upgrade a read transaction.
+    pub write: tokio::sync::Mutex<()>,
+    pub boards: Mutex<FxHashMap<BoardKey, Bytes>>,
+    /// Bumped by every invalidation, so a board computed across one is not cached.
+    pub generation: std::sync::atomic::AtomicU64,
+}
+
+/// The clock, printable.
+pub struct ClockBox(pub Clock);
+
+impl std::fmt::Debug for ClockBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(pool: SqlitePool, dir: PathBuf, clock: Clock, config: Config) -> AppState {
+        AppState(Arc::new(Inner {
+            pool,
+            dir,
+            clock: ClockBox(clock),
+            config,
+            contests: RwLock::new(FxHashMap::default()),
+            wake: Notify::new(),
+            write: tokio::sync::Mutex::new(()),
+            boards: Mutex::new(FxHashMap::default()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.clock.0)()
+    }
+
+    pub fn now_text(&self) -> String {
+        crate::time::text(self.now())
+    }
+
+    /// Drops every cached board of a contest (after anything that changes them).
+    pub fn invalidate(&self, contest: i64) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
+    }
+
+    /// A contest by name, loaded on first use; `None` if there is none.
+    pub async fn contest(&self, name: &str) -> Result<Option<Arc<Contest>>, crate::db::DbError> {
+        if let Some(c) = self.contests.read().expect("the contest lock is never poisoned").get(name) {
+            return Ok(Some(c.clone()));
+        }
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, manifest FROM contests WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((id, manifest)) = row else { return Ok(None) };
+        let manifest: Manifest =
+            serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
+        let c = Arc::new(Contest::new(id, manifest, crate::contest::root(&self.dir, name)));
+        self.contests.write().expect("the contest lock is never poisoned").insert(name.to_owned(), c.clone());
+        Ok(Some(c))
+    }
+}

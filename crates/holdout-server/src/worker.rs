@@ -1,0 +1,380 @@
+//! The scoring queue's workers. The queue is the `submissions` table: a worker claims the
+//! oldest `queued` row (→ `scoring`), scores it off the async threads, and records the result
+//! (→ `scored`, or `invalid`/`failed` with the message) in one transaction with its audit
+//! entry, guarded on the row still being `scoring` so nothing is recorded twice. At start,
+//! rows left `scoring` by a killed service go back to `queued`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use holdout_score::bootstrap::paired_replicates;
+use holdout_score::evaluate::{Bootstrap, evaluate};
+use holdout_score::metrics::Predictions;
+use holdout_score::scorer::Scorer;
+use holdout_score::solution::Solution;
+use holdout_score::submission::parse;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::audit::Event;
+use crate::board;
+use crate::db::{self, DbError};
+use crate::state::{AppState, Contest};
+
+/// A claim beyond this many means scoring keeps getting interrupted: the row fails.
+const MAX_ATTEMPTS: i64 = 3;
+
+/// Level of the intervals.
+const LEVEL: f64 = 0.95;
+
+/// A claimed submission.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub contest: String,
+    pub team: i64,
+    pub phase: String,
+    pub board: String,
+    pub sha256: String,
+    pub attempts: i64,
+    pub ladder: bool,
+    pub seed: i64,
+}
+
+/// Puts rows left `scoring` back in the queue; returns how many.
+pub async fn recover(state: &AppState) -> Result<usize, DbError> {
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM submissions WHERE status = 'scoring' ORDER BY id")
+        .fetch_all(&mut *tx)
+        .await?;
+    let now = state.now_text();
+    for id in &ids {
+        sqlx::query("UPDATE submissions SET status = 'queued' WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        db::append(
+            &mut tx,
+            event(&now, "submission.requeue", *id, &json!({"reason": "the service stopped while scoring it"})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
+    Event {
+        at: now.to_owned(),
+        actor: "worker".into(),
+        action: action.into(),
+        subject: format!("submission:{id}"),
+        detail: detail.to_string(),
+    }
+}
+
+/// Claims the oldest queued submission.
+pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
+    let _w = state.write.lock().await;
+    let mut tx = state.pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT s.id, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, s.attempts, c.ladder, c.bootstrap_seed \
+         FROM submissions s JOIN contests c ON c.id = s.contest_id \
+         JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
+         WHERE s.status = 'queued' ORDER BY s.id LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let job = Job {
+        id: r.get("id"),
+        contest: r.get("contest"),
+        team: r.get("team_id"),
+        phase: r.get("phase"),
+        board: r.get("board"),
+        sha256: r.get("sha256"),
+        attempts: r.get::<i64, _>("attempts") + 1,
+        ladder: r.get("ladder"),
+        seed: r.get("bootstrap_seed"),
+    };
+    sqlx::query("UPDATE submissions SET status = 'scoring', attempts = ? WHERE id = ?")
+        .bind(job.attempts)
+        .bind(job.id)
+        .execute(&mut *tx)
+        .await?;
+    db::append(
+        &mut tx,
+        event(&state.now_text(), "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(job))
+}
+
+/// What scoring found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Scored(Scored),
+    /// The file is not a valid submission (the competitor's problem; not charged).
+    Invalid(String),
+    /// holdout could not score it (not charged).
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub public: Option<f64>,
+    pub public_ci: Option<(f64, f64)>,
+    pub private: Option<f64>,
+    pub private_ci: Option<(f64, f64)>,
+    /// Every metric on every subset.
+    pub all: Value,
+    pub released: bool,
+}
+
+/// The released best of the team in the phase, for the Ladder: its file and public score.
+async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f64>)>, DbError> {
+    let rows: Vec<(String, Option<f64>)> = sqlx::query_as(
+        "SELECT sha256, public_score FROM submissions WHERE team_id = ? AND phase = ? AND status = 'scored' \
+         AND released = TRUE AND disqualified_reason IS NULL AND id <> ? ORDER BY id",
+    )
+    .bind(job.team)
+    .bind(&job.phase)
+    .bind(job.id)
+    .fetch_all(&state.pool)
+    .await?;
+    let c = state.contest(&job.contest).await?;
+    let greater = c.is_none_or(|c| c.primary.greater_is_better());
+    Ok(rows.into_iter().fold(None, |best: Option<(String, Option<f64>)>, (sha, s)| match (&best, s) {
+        (None, Some(_)) => Some((sha, s)),
+        (Some((_, Some(b))), Some(v)) if (greater && v > *b) || (!greater && v < *b) => Some((sha, s)),
+        _ => best,
+    }))
+}
+
+fn read_predictions(contest: &Contest, solution: &Solution, path: &Path) -> Result<Predictions, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the stored file: {e}"))?;
+    let parsed =
+        parse(std::io::BufReader::with_capacity(1 << 16, file), contest.format, &contest.labels, contest.max_bytes)
+            .map_err(|e| e.to_string())?;
+    parsed.check(&solution.ids).map_err(|e| e.to_string())
+}
+
+/// Scores a stored file (blocking: parsing and the bootstrap use the CPU).
+pub fn score(
+    contest: &Contest,
+    dir: &Path,
+    job: &Job,
+    replicates: usize,
+    leader: Option<(String, Option<f64>)>,
+) -> Outcome {
+    let solution = match contest.solution() {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(format!("the solution cannot be read: {e}")),
+    };
+    let predictions = match read_predictions(contest, &solution, &crate::store::path(dir, &job.sha256)) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Invalid(e),
+    };
+    let bootstrap = Bootstrap { replicates, seed: job.seed as u64, level: LEVEL };
+    let results = evaluate(&solution, &predictions, &contest.metrics, contest.primary, Some(bootstrap));
+    let has_boards = results.iter().any(|s| s.subset.name.starts_with("a_") || s.subset.name.starts_with("b_"));
+    let (public_name, private_name) = contest.subset_names(&job.board, has_boards);
+    let pick = |name: &str| {
+        results.iter().find(|s| s.subset.name == name).map_or((None, None), |s| {
+            let value = s.scores.first().and_then(|(_, v)| v.value());
+            let ci = s.interval.and_then(Result::ok).map(|i| (i.low, i.high));
+            (value, ci)
+        })
+    };
+    let (public, public_ci) = pick(&public_name);
+    let (private, private_ci) = pick(&private_name);
+    let all: Vec<Value> = results
+        .iter()
+        .map(|s| {
+            let scores: serde_json::Map<String, Value> =
+                s.scores.iter().map(|(m, v)| (m.name().to_owned(), v.value().map_or(Value::Null, Value::from))).collect();
+            let undefined: serde_json::Map<String, Value> = s
+                .scores
+                .iter()
+                .filter_map(|(m, v)| match v {
+                    holdout_score::metrics::Score::Undefined(why) => Some((m.name().to_owned(), Value::from(*why))),
+                    holdout_score::metrics::Score::Value(_) => None,
+                })
+                .collect();
+            let interval = match s.interval {
+                Some(Ok(i)) => json!({"low": i.low, "high": i.high, "replicates": i.replicates, "level": LEVEL}),
+                Some(Err(why)) => json!({"undefined": why}),
+                None => Value::Null,
+            };
+            json!({"subset": s.subset.name, "rows": s.subset.rows, "scores": scores, "undefined": undefined, "interval": interval})
+        })
+        .collect();
+    let released = if job.ladder {
+        ladder(contest, &solution, &predictions, dir, &public_name, public, leader, job.seed as u64, replicates)
+    } else {
+        true
+    };
+    Outcome::Scored(Scored { public, public_ci, private, private_ci, all: Value::Array(all), released })
+}
+
+/// The Ladder's decision for a new public score against the team's released best.
+#[allow(clippy::too_many_arguments)]
+fn ladder(
+    contest: &Contest,
+    solution: &Solution,
+    predictions: &Predictions,
+    dir: &Path,
+    public_name: &str,
+    public: Option<f64>,
+    leader: Option<(String, Option<f64>)>,
+    seed: u64,
+    replicates: usize,
+) -> bool {
+    let greater = contest.primary.greater_is_better();
+    let Some((sha, leader_score)) = leader else { return board::ladder_releases(public, None, None, greater) };
+    let Ok(best) = read_predictions(contest, solution, &crate::store::path(dir, &sha)) else {
+        return board::ladder_releases(public, None, None, greater);
+    };
+    let ranges = solution.ranges();
+    let Some(mask) = solution.subsets().into_iter().find(|s| s.name == public_name).map(|s| s.strata) else {
+        return false;
+    };
+    let (a, b) = (
+        Scorer::new(&solution.labels, &solution.truth, predictions, &ranges),
+        Scorer::new(&solution.labels, &solution.truth, &best, &ranges),
+    );
+    let paired = paired_replicates(&[&a, &b], contest.primary, &[mask], replicates.max(2), seed);
+    let diffs: Vec<f64> = paired[0].iter().zip(&paired[1]).filter_map(|(x, y)| Some(x[0]? - y[0]?)).collect();
+    board::ladder_releases(public, leader_score, board::ladder_step(&diffs), greater)
+}
+
+/// Records an outcome, if the row is still this claim's.
+pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
+    let _w = state.write.lock().await;
+    let now = state.now_text();
+    let mut tx = state.pool.begin().await?;
+    let previous: Option<(Option<f64>, Option<f64>)> =
+        sqlx::query_as("SELECT public_score, private_score FROM submissions WHERE id = ? AND scored_at IS NOT NULL")
+            .bind(job.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (done, detail) = match outcome {
+        Outcome::Scored(s) => {
+            let done = sqlx::query(
+                "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
+                 public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ? \
+                 WHERE id = ? AND status = 'scoring'",
+            )
+            .bind(&now)
+            .bind(s.public)
+            .bind(s.public_ci.map(|c| c.0))
+            .bind(s.public_ci.map(|c| c.1))
+            .bind(s.private)
+            .bind(s.private_ci.map(|c| c.0))
+            .bind(s.private_ci.map(|c| c.1))
+            .bind(s.all.to_string())
+            .bind(s.released)
+            .bind(job.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let mut detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
+            if let Some((p, q)) = previous {
+                detail["previous"] = json!({"public": p, "private": q});
+                detail["changed"] = json!(p != s.public || q != s.private);
+            }
+            (done, ("submission.score", detail))
+        }
+        Outcome::Invalid(m) | Outcome::Failed(m) => {
+            let status = if matches!(outcome, Outcome::Invalid(_)) { "invalid" } else { "failed" };
+            let done =
+                sqlx::query("UPDATE submissions SET status = ?, message = ? WHERE id = ? AND status = 'scoring'")
+                    .bind(status)
+                    .bind(m)
+                    .bind(job.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+            (done, ("submission.status", json!({"status": status, "message": m})))
+        }
+    };
+    if !done {
+        return Ok(false);
+    }
+    let mut e = event(&now, detail.0, job.id, &detail.1);
+    e.actor = "worker".into();
+    db::append(&mut tx, e).await?;
+    tx.commit().await?;
+    if let Some(c) = state.contest(&job.contest).await? {
+        state.invalidate(c.id);
+    }
+    Ok(true)
+}
+
+/// Scores one claimed job end to end.
+pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
+    let outcome = if job.attempts > MAX_ATTEMPTS {
+        Outcome::Failed(format!("scoring was interrupted {MAX_ATTEMPTS} times; the organizers have been told"))
+    } else if let Some(contest) = state.contest(&job.contest).await? {
+        let leader = if job.ladder { leader(state, &job).await? } else { None };
+        let (dir, replicates, j) = (state.dir.clone(), state.config.replicates, job.clone());
+        match tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader)).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!("scoring submission {} panicked: {e}", job.id);
+                Outcome::Failed(
+                    "holdout failed while scoring this file (a bug); it does not count against the quota".into(),
+                )
+            }
+        }
+    } else {
+        Outcome::Failed(format!("contest `{}` is not loaded", job.contest))
+    };
+    if let Outcome::Failed(m) = &outcome {
+        tracing::error!("submission {} failed: {m}", job.id);
+    }
+    record(state, &job, &outcome).await?;
+    Ok(())
+}
+
+/// Starts `n` workers; they run until the runtime stops.
+pub fn spawn(state: &AppState, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                loop {
+                    match claim(&state).await {
+                        Ok(Some(job)) => {
+                            if let Err(e) = process(&state, job).await {
+                                tracing::error!("recording a score failed: {e}");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                        Ok(None) => {
+                            let _ = tokio::time::timeout(Duration::from_secs(2), state.wake.notified()).await;
+                        }
+                        Err(e) => {
+                            tracing::error!("claiming a submission failed: {e}");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits until no submission is queued or being scored (tests, `holdout demo`).
+pub async fn drain(state: &AppState) -> Result<(), DbError> {
+    loop {
+        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring')")
+            .fetch_one(&state.pool)
+            .await?;
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,303 @@
+//! The service through its router (`oneshot`), on a real SQLite file per test.
+
+#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
+
+mod harness;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use harness::{Harness, MATRIX, Who, submission};
+use serde_json::{Value, json};
+
+/// For every route: anonymous / team A / team B / judge / organizer get exactly these statuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix() {
+    let h = Harness::new().await;
+    let a = h.scored(Who::A, &submission(0.5, 1)).await["id"].as_i64().unwrap();
+    let b = h.scored(Who::B, &submission(0.4, 2)).await["id"].as_i64().unwrap();
+    let (ta, c) = (h.team_a, "/contests/tiny");
+    let reason = json!({"reason": "checking"});
+    let cases: Vec<(&str, String, Option<Value>, [u16; 5])> = vec![
+        ("GET", "/contests".into(), None, [200, 200, 200, 200, 200]),
+        ("GET", c.into(), None, [200, 200, 200, 200, 200]),
+        ("GET", format!("{c}/files/test.csv"), None, [200, 200, 200, 200, 200]),
+        ("GET", format!("{c}/files/MANIFEST.json"), None, [200, 200, 200, 200, 200]),
+        // The solution is nobody's to download, however the path is spelled.
+        ("GET", format!("{c}/files/solution.csv"), None, [404, 404, 404, 404, 404]),
+        ("GET", format!("{c}/files/..%2Fprivate%2Fsolution.csv"), None, [404, 404, 404, 404, 404]),
+        ("GET", format!("{c}/files/../private/solution.csv"), None, [404, 404, 404, 404, 404]),
+        ("GET", "/contests/nope".into(), None, [404, 404, 404, 404, 404]),
+        ("GET", format!("{c}/leaderboard"), None, [200, 200, 200, 200, 200]),
+        ("GET", format!("{c}/leaderboard.csv"), None, [200, 200, 200, 200, 200]),
+        ("GET", format!("{c}/leaderboard?board=private"), None, [403, 403, 403, 200, 200]),
+        ("GET", format!("{c}/leaderboard.csv?board=private"), None, [403, 403, 403, 200, 200]),
+        ("GET", format!("{c}/submissions"), None, [401, 200, 200, 200, 200]),
+        ("GET", format!("{c}/submissions/{a}"), None, [401, 200, 404, 200, 200]),
+        ("GET", format!("{c}/submissions/{b}"), None, [401, 404, 200, 200, 200]),
+        ("GET", format!("{c}/submissions/{a}/file"), None, [401, 200, 404, 200, 200]),
+        ("GET", format!("{c}/submissions/9999"), None, [401, 404, 404, 404, 404]),
+        ("GET", format!("{c}/submissions/x1"), None, [404, 404, 404, 404, 404]),
+        ("GET", format!("{c}/quota"), None, [401, 200, 200, 403, 403]),
+        ("GET", format!("{c}/selections"), None, [401, 200, 200, 403, 403]),
+        ("PUT", format!("{c}/selections"), Some(json!({"submission_ids": [a]})), [401, 200, 400, 403, 403]),
+        ("GET", format!("{c}/compare?a={a}&b={b}"), None, [401, 403, 403, 200, 200]),
+        ("POST", format!("{c}/submissions/{a}/disqualify"), Some(reason.clone()), [401, 403, 403, 200, 200]),
+        ("POST", format!("{c}/submissions/{a}/reinstate"), Some(reason.clone()), [401, 403, 403, 200, 200]),
+        ("POST", format!("{c}/submissions/{a}/rescore"), None, [401, 403, 403, 202, 202]),
+        (
+            "POST",
+            format!("{c}/teams/{ta}/disqualify"),
+            Some(json!({"reason": "checking", "disqualified": false})),
+            [401, 403, 403, 200, 200],
+        ),
+        ("PATCH", c.into(), Some(json!({"ladder": false})), [401, 403, 403, 403, 200]),
+        (
+            "PUT",
+            format!("{c}/phases/preliminary"),
+            Some(json!({"starts_at": "2024-09-02T10:00:00+08:00", "ends_at": "2024-10-20T23:59:59+08:00"})),
+            [401, 403, 403, 403, 200],
+        ),
+        ("POST", format!("{c}/reveal"), None, [401, 403, 403, 403, 409]),
+        ("POST", format!("{c}/snapshots"), Some(json!({})), [401, 403, 403, 403, 201]),
+        ("GET", "/audit".into(), None, [401, 403, 403, 200, 200]),
+        ("GET", format!("{c}/teams"), None, [200, 200, 200, 200, 200]),
+        ("GET", format!("{c}/teams/mine"), None, [401, 200, 200, 200, 200]),
+        ("POST", format!("{c}/teams/{ta}/invites"), Some(json!({"user": "carol"})), [401, 201, 404, 403, 403]),
+        ("POST", format!("{c}/teams/{ta}/accept"), None, [401, 404, 404, 403, 403]),
+        (
+            "POST",
+            "/users".into(),
+            Some(json!({"name": "mallory", "password": "a long password", "role": "judge"})),
+            [401, 403, 403, 403, 201],
+        ),
+        ("GET", "/users/me".into(), None, [401, 200, 200, 200, 200]),
+        ("GET", "/tokens".into(), None, [401, 200, 200, 200, 200]),
+        ("DELETE", "/tokens/1".into(), None, [401, 204, 404, 404, 404]),
+        ("GET", "/nothing/here".into(), None, [404, 404, 404, 404, 404]),
+    ];
+    let mut wrong = Vec::new();
+    for (method, path, body, want) in &cases {
+        for (who, want) in MATRIX.iter().zip(want) {
+            // The first token is alice's: revoke it last, after the matrix has used it.
+            if *method == "DELETE" && *who == Who::A {
+                continue;
+            }
+            let (s, v) = h.call(*who, method, path, body.clone()).await;
+            h.drain().await;
+            if s.as_u16() != *want {
+                wrong.push(format!("{method} {path} as {who:?}: {s} (want {want}) {v}"));
+            }
+            if s.is_client_error() {
+                assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string(), "{method} {path}: {v}");
+            }
+        }
+    }
+    let (s, _) = h.call(Who::A, "DELETE", "/tokens/1", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = h.call(Who::A, "GET", "/users/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked token is refused: {v}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// No team sees another's submissions, and before the reveal nobody but staff sees private
+/// scores anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn competitors_see_only_their_own_and_nothing_private() {
+    let h = Harness::new().await;
+    h.scored(Who::A, &submission(0.5, 1)).await;
+    h.scored(Who::B, &submission(0.4, 2)).await;
+    let (_, list) = h.call(Who::A, "GET", "/contests/tiny/submissions", None).await;
+    let list = list["submissions"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["team"], "Team A");
+    let text = list[0].to_string();
+    assert!(!text.contains("private"), "a competitor's view leaks private scores: {text}");
+    assert!(list[0]["public_score"].is_f64());
+    let (_, list) = h.call(Who::A, "GET", "/contests/tiny/submissions?team=2", None).await;
+    assert_eq!(list["submissions"].as_array().unwrap().len(), 1, "the team filter is for staff only");
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    assert_eq!(board["rows"].as_array().unwrap().len(), 2);
+    let (_, judge) = h.call(Who::Judge, "GET", "/contests/tiny/submissions", None).await;
+    let judge = judge["submissions"].as_array().unwrap();
+    assert_eq!(judge.len(), 2);
+    assert!(judge[0]["private_score"].is_f64());
+    assert!(judge[0]["scores"].as_array().unwrap().iter().any(|s| s["subset"] == "private"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_validated_queued_scored_and_charged_fairly() {
+    let h = Harness::new().await;
+    let good = submission(0.6, 3);
+    let v = h.scored(Who::A, &good).await;
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    assert!(v["public_score"].as_f64().unwrap() > 0.5);
+    let ci = v["public_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= v["public_score"].as_f64().unwrap());
+    assert_eq!(h.audited("submission.score", &format!("submission:{}", v["id"])).await, 1);
+    // The stored file is under its hash, byte for byte.
+    let stored = holdout_server::store::path(h.dir.path(), v["sha256"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(stored).unwrap(), good);
+
+    // An invalid file: 422 with the validator's message, not charged.
+    let bad = good.replacen("r005,", "r004,", 1);
+    let (s, v) = h.upload(Who::A, &bad, "dup id").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["status"], "invalid");
+    assert!(v["message"].as_str().unwrap().contains("r004"), "{v}");
+    assert_eq!(v["quota"]["used_today"], 1);
+    // The same file twice: refused, not charged.
+    let (s, v) = h.upload(Who::A, &good, "again").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    // Two more reach the daily limit of 3; the fourth is refused with the reset time.
+    h.scored(Who::A, &submission(0.3, 4)).await;
+    h.scored(Who::A, &submission(0.2, 5)).await;
+    let (s, v) = h.upload(Who::A, &submission(0.1, 6), "").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "quota_exhausted");
+    assert!(v["error"]["message"].as_str().unwrap().contains("2024-09-10T16:00:00.000Z"), "{v}");
+    let (_, q) = h.call(Who::A, "GET", "/contests/tiny/quota", None).await;
+    assert_eq!((q["remaining_today"].as_i64(), q["remaining_total"].as_i64()), (Some(0), Some(2)));
+    // 23:59:59 in Shanghai is still the same day; 00:00 is the next.
+    h.set_time("2024-09-10T15:59:59Z");
+    assert_eq!(h.upload(Who::A, &submission(0.1, 6), "").await.0, StatusCode::TOO_MANY_REQUESTS);
+    h.set_time("2024-09-10T16:00:00Z");
+    h.scored(Who::A, &submission(0.1, 6)).await;
+    h.scored(Who::A, &submission(0.15, 7)).await;
+    // The total cap (5).
+    let (s, v) = h.upload(Who::A, &submission(0.7, 8), "").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["error"]["message"].as_str().unwrap().contains("all 5"), "{v}");
+    // Team B is not affected; outside a phase nobody can submit.
+    h.set_time("2024-10-21T00:00:00Z");
+    let (s, v) = h.upload(Who::B, &submission(0.7, 8), "").await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("phase_closed")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("final"), "{v}");
+    h.set_time("2024-11-04T00:00:00Z");
+    let (s, v) = h.upload(Who::B, &submission(0.7, 8), "").await;
+    assert!(s == StatusCode::FORBIDDEN && v["error"]["message"].as_str().unwrap().contains("ended"), "{v}");
+    // Carol has no team.
+    h.set_time(harness::OPEN);
+    let (s, v) = h.upload(Who::Carol, &submission(0.7, 9), "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_errors_and_the_service_keeps_serving() {
+    let h = Harness::new().await;
+    // Larger than the contest's 1 MB limit: 413, and nothing is left in the store.
+    let big = "x".repeat(1_100_000);
+    let (s, v) = h.upload(Who::A, &big, "").await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    let tmp: Vec<_> = std::fs::read_dir(h.dir.path().join("files/tmp")).unwrap().collect();
+    assert!(tmp.is_empty(), "a partial upload was left behind");
+    // Not multipart: 415.
+    let r = h
+        .request(Who::A, "POST", "/contests/tiny/submissions")
+        .header("content-type", "text/csv")
+        .body(Body::from("id,probability\n"))
+        .unwrap();
+    let (s, body, _) = h.send(r).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", String::from_utf8_lossy(&body));
+    // Multipart without a file.
+    let r = h
+        .request(Who::A, "POST", "/contests/tiny/submissions")
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(Body::from("--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nx\r\n--b--\r\n"))
+        .unwrap();
+    let (s, body, _) = h.send(r).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    // Malformed JSON, unknown fields.
+    let r = h
+        .request(Who::A, "POST", "/contests/tiny/teams")
+        .header("content-type", "application/json")
+        .body(Body::from("{\"name\": "))
+        .unwrap();
+    let (s, body, _) = h.send(r).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("\"code\":\"bad_request\""));
+    let (s, _) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"ladder": true, "colour": "red"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A bad token.
+    let r = Request::get("/api/v1/users/me").header("authorization", "Bearer hol_nope").body(Body::empty()).unwrap();
+    assert_eq!(h.send(r).await.0, StatusCode::UNAUTHORIZED);
+    let r = Request::get("/api/v1/users/me").header("authorization", "Basic abc").body(Body::empty()).unwrap();
+    assert_eq!(h.send(r).await.0, StatusCode::UNAUTHORIZED);
+    // Still serving.
+    h.scored(Who::A, &submission(0.5, 1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sessions_need_csrf_and_expire() {
+    let h = Harness::new().await;
+    let (s, _) =
+        h.call(Who::Anon, "POST", "/sessions", Some(json!({"name": "alice", "password": "wrong password"}))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) =
+        h.call(Who::Anon, "POST", "/sessions", Some(json!({"name": "nobody", "password": "a long password"}))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let r = Request::post("/api/v1/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"name": "alice", "password": "a long password"}).to_string()))
+        .unwrap();
+    let (s, body, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let csrf = serde_json::from_slice::<Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    let with = |method: &str, path: &str, csrf: Option<&str>| {
+        let mut r = Request::builder().method(method).uri(format!("/api/v1{path}")).header("cookie", &session);
+        if let Some(c) = csrf {
+            r = r.header("x-csrf-token", c);
+        }
+        r.header("content-type", "application/json").body(Body::from("{\"name\": \"t\"}")).unwrap()
+    };
+    assert_eq!(h.send(with("GET", "/users/me", None)).await.0, StatusCode::OK);
+    assert_eq!(h.send(with("POST", "/tokens", None)).await.0, StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(h.send(with("POST", "/tokens", Some("csrf_wrong"))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(h.send(with("POST", "/tokens", Some(&csrf))).await.0, StatusCode::CREATED);
+    // Sessions last an hour in this harness.
+    h.set_time("2024-09-10T05:00:01Z");
+    let (s, body, _) = h.send(with("GET", "/users/me", None)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8_lossy(&body).contains("expired"));
+    h.set_time(harness::OPEN);
+    assert_eq!(h.send(with("DELETE", "/sessions/current", Some(&csrf))).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.send(with("GET", "/users/me", None)).await.0, StatusCode::UNAUTHORIZED, "logged out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_invite_accept_and_respect_the_size_limit() {
+    let h = Harness::new().await;
+    let a = h.team_a;
+    let (s, v) = h.call(Who::A, "POST", "/contests/tiny/teams", Some(json!({"name": "Another"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "one team per person: {v}");
+    let (s, _) = h.call(Who::Carol, "POST", "/contests/tiny/teams", Some(json!({"name": "Team A"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "team names are unique");
+    let (s, _) =
+        h.call(Who::A, "POST", &format!("/contests/tiny/teams/{a}/invites"), Some(json!({"user": "bob"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "bob is in team B");
+    let (s, _) =
+        h.call(Who::A, "POST", &format!("/contests/tiny/teams/{a}/invites"), Some(json!({"user": "judy"}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "judges do not compete");
+    let (s, _) =
+        h.call(Who::A, "POST", &format!("/contests/tiny/teams/{a}/invites"), Some(json!({"user": "carol"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, mine) = h.call(Who::Carol, "GET", "/contests/tiny/teams/mine", None).await;
+    assert_eq!(mine["invites_received"][0]["team"], "Team A");
+    let (s, _) = h.call(Who::Carol, "POST", &format!("/contests/tiny/teams/{a}/accept"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, mine) = h.call(Who::A, "GET", "/contests/tiny/teams/mine", None).await;
+    assert_eq!(mine["team"]["members"], json!(["alice", "carol"]));
+    // Full at 2.
+    let (_, v) = h.call(Who::Org, "POST", "/users", Some(json!({"name": "dave", "password": "a long password"}))).await;
+    assert_eq!(v["role"], "competitor");
+    let (s, v) =
+        h.call(Who::A, "POST", &format!("/contests/tiny/teams/{a}/invites"), Some(json!({"user": "dave"}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("full"));
+    // Carol's submissions are team A's.
+    h.scored(Who::Carol, &submission(0.5, 1)).await;
+    let (_, list) = h.call(Who::A, "GET", "/contests/tiny/submissions", None).await;
+    assert_eq!(list["submissions"][0]["user"], "carol");
+}
