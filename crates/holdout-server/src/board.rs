@@ -228,3 +228,105 @@ pub fn ladder_releases(new: Option<f64>, leader: Option<f64>, step: Option<f64>,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(submission: i64, team: i64, public: Option<f64>, private: Option<f64>) -> Entry {
+        Entry {
+            submission,
+            team,
+            team_name: format!("t{team}"),
+            baseline: false,
+            created_at: format!("2024-09-10T00:00:{submission:02}.000Z"),
+            public,
+            public_ci: public.map(|p| (p - 0.01, p + 0.01)),
+            private,
+            private_ci: private.map(|p| (p - 0.01, p + 0.01)),
+            released: true,
+            selected: false,
+        }
+    }
+
+    fn teams(rows: &[Row]) -> Vec<i64> {
+        rows.iter().map(|r| r.team_id).collect()
+    }
+
+    #[test]
+    fn best_score_per_team_ties_to_the_earlier_and_undefined_last() {
+        let e = vec![
+            entry(1, 1, Some(0.70), None),
+            entry(2, 2, None, None),
+            entry(3, 3, Some(0.80), None),
+            entry(4, 1, Some(0.80), None),
+            entry(5, 4, Some(f64::NAN), None),
+        ];
+        let rows = public(&e, true, false);
+        // Teams 3 and 1 tie at 0.80; team 3 got there first (submission 3 before 4).
+        assert_eq!(teams(&rows), vec![3, 1, 2, 4]);
+        assert_eq!(rows[1].submission_id, 4);
+        assert_eq!(rows[1].entries, 2);
+        assert_eq!(rows.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!((rows[2].score, rows[2].band), (None, None), "undefined: no score, no band");
+        // Lower is better: still never undefined first.
+        let rows = public(&e, false, false);
+        assert_eq!(teams(&rows), vec![1, 3, 2, 4]);
+    }
+
+    #[test]
+    fn bands_group_overlapping_intervals_and_baselines_take_no_rank() {
+        let mut e = vec![
+            entry(1, 1, Some(0.900), None),
+            entry(2, 2, Some(0.885), None),
+            entry(3, 3, Some(0.870), None),
+            entry(4, 4, Some(0.800), None),
+            entry(5, 5, Some(0.850), None),
+        ];
+        e[4].baseline = true;
+        let rows = public(&e, true, false);
+        assert_eq!(teams(&rows), vec![1, 2, 3, 5, 4]);
+        // 0.900±0.01 overlaps 0.885±0.01, which overlaps 0.870±0.01: one band, chained.
+        assert_eq!(rows.iter().map(|r| r.band).collect::<Vec<_>>(), vec![Some(1), Some(1), Some(1), None, Some(2)]);
+        assert_eq!(rows.iter().map(|r| r.rank).collect::<Vec<_>>(), vec![Some(1), Some(2), Some(3), None, Some(4)]);
+    }
+
+    #[test]
+    fn private_board_uses_selections_or_the_best_public_and_shows_the_shakeup() {
+        let mut e = vec![
+            entry(1, 1, Some(0.90), Some(0.70)),
+            entry(2, 1, Some(0.80), Some(0.85)),
+            entry(3, 2, Some(0.85), Some(0.80)),
+            entry(4, 3, Some(0.70), Some(0.75)),
+        ];
+        // Team 1 selects nothing: its best public (submission 1, private 0.70) counts.
+        let rows = private(&e, true, false);
+        assert_eq!(teams(&rows), vec![2, 3, 1]);
+        assert_eq!(rows[2].submission_id, 1);
+        assert_eq!(
+            rows.iter().map(|r| (r.public_rank, r.shakeup)).collect::<Vec<_>>(),
+            vec![(Some(2), Some(1)), (Some(3), Some(1)), (Some(1), Some(-2))]
+        );
+        // Team 1 selects both: the better private one counts.
+        e[0].selected = true;
+        e[1].selected = true;
+        let rows = private(&e, true, false);
+        assert_eq!(teams(&rows), vec![1, 2, 3]);
+        assert_eq!((rows[0].submission_id, rows[0].score), (2, Some(0.85)));
+    }
+
+    #[test]
+    fn the_ladder_shows_only_released_scores() {
+        let mut e = vec![entry(1, 1, Some(0.70), None), entry(2, 1, Some(0.71), None)];
+        e[1].released = false;
+        assert_eq!(public(&e, true, true)[0].score, Some(0.70));
+        assert_eq!(public(&e, true, false)[0].score, Some(0.71));
+        assert!(ladder_releases(Some(0.70), None, None, true));
+        assert!(!ladder_releases(None, None, None, true));
+        assert!(!ladder_releases(Some(0.71), Some(0.70), Some(0.02), true));
+        assert!(ladder_releases(Some(0.73), Some(0.70), Some(0.02), true));
+        assert!(ladder_releases(Some(0.67), Some(0.70), Some(0.02), false));
+        assert_eq!(ladder_step(&[1.0, 3.0]), Some(2f64.sqrt()));
+        assert_eq!(ladder_step(&[1.0, f64::NAN]), None);
+    }
+}

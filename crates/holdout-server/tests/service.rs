@@ -1,6 +1,6 @@
 //! The service through its router (`oneshot`), on a real SQLite file per test.
 
-#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names, clippy::format_collect)]
 
 mod harness;
 
@@ -300,4 +300,212 @@ async fn teams_invite_accept_and_respect_the_size_limit() {
     h.scored(Who::Carol, &submission(0.5, 1)).await;
     let (_, list) = h.call(Who::A, "GET", "/contests/tiny/submissions", None).await;
     assert_eq!(list["submissions"][0]["user"], "carol");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_selection_reveal_and_export() {
+    let h = Harness::new().await;
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    let a2 = h.scored(Who::A, &submission(0.60, 2)).await;
+    let b1 = h.scored(Who::B, &submission(0.45, 3)).await;
+    // The public board: each team's best; A on top with its second submission.
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    assert_eq!(board["phase"], "preliminary");
+    assert_eq!(board["metric"], "roc_auc");
+    let rows = board["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["team"], "Team A");
+    assert_eq!(rows[0]["submission_id"], a2["id"]);
+    assert_eq!(rows[0]["score"], a2["public_score"]);
+    assert_eq!(rows[0]["entries"], 2);
+    assert_eq!(rows[1]["submission_id"], b1["id"]);
+    assert!(rows[0]["band"].is_u64() && rows[0]["ci"].is_array());
+    // A selection must be the team's own, scored, and within the limit.
+    let sel = |ids: Value| Some(json!({"submission_ids": ids}));
+    assert_eq!(
+        h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([b1["id"]]))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([1, 2, 3]))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a1["id"]]))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Disqualifying B's only submission takes B off the boards.
+    let path = format!("/contests/tiny/submissions/{}/disqualify", b1["id"]);
+    assert_eq!(
+        h.call(Who::Judge, "POST", &path, Some(json!({"reason": " "}))).await.0,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    assert_eq!(h.call(Who::Judge, "POST", &path, Some(json!({"reason": "copied"}))).await.0, StatusCode::OK);
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    assert_eq!(board["rows"].as_array().unwrap().len(), 1);
+    let path = format!("/contests/tiny/submissions/{}/reinstate", b1["id"]);
+    assert_eq!(h.call(Who::Judge, "POST", &path, Some(json!({"reason": "cleared"}))).await.0, StatusCode::OK);
+    assert_eq!(h.audited("submission.disqualify", &format!("submission:{}", b1["id"])).await, 1);
+    assert_eq!(h.audited("submission.reinstate", &format!("submission:{}", b1["id"])).await, 1);
+
+    // The private board: hidden, then revealed after the end; A counts its selection (a1).
+    let (_, private) =
+        h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private&phase=preliminary", None).await;
+    let a_row = private["rows"].as_array().unwrap().iter().find(|r| r["team"] == "Team A").unwrap().clone();
+    assert_eq!(a_row["submission_id"], a1["id"]);
+    assert_eq!(a_row["public_rank"], 1);
+    assert!(a_row["shakeup"].is_i64());
+    assert_eq!(
+        h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0,
+        StatusCode::CONFLICT,
+        "not before the end"
+    );
+    h.set_time("2024-11-04T00:00:00Z");
+    assert_eq!(
+        h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a2["id"]]))).await.0,
+        StatusCode::FORBIDDEN,
+        "selections close with the phase"
+    );
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["snapshots"].as_array().unwrap().len(), 2);
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::CONFLICT);
+    let (s, public_view) =
+        h.call(Who::Anon, "GET", "/contests/tiny/leaderboard?board=private&phase=preliminary", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(public_view, private);
+    let (_, mine) = h.call(Who::A, "GET", &format!("/contests/tiny/submissions/{}", a1["id"]), None).await;
+    assert!(mine["private_score"].is_f64(), "after the reveal a team sees its private scores");
+    // CSV export.
+    let r =
+        h.request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv?phase=preliminary").body(Body::empty()).unwrap();
+    let (s, body, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = String::from_utf8(body).unwrap();
+    assert!(csv.starts_with("rank,band,team,baseline,submission_id,score,ci_low,ci_high,entries,last_submission_at\n"));
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,1,Team A,false,"), "{csv}");
+    // The reveal's snapshot is the hash of the private CSV.
+    let r = h
+        .request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv?phase=preliminary&board=private")
+        .body(Body::empty())
+        .unwrap();
+    let private_csv = h.send(r).await.1;
+    assert_eq!(v["snapshots"][0]["sha256"].as_str().unwrap(), holdout_server::auth::digest_bytes(&private_csv));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ladder_mode_releases_only_significant_improvements() {
+    let h = Harness::new().await;
+    let (s, _) =
+        h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"ladder": true, "daily_submissions": 10}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let first = h.scored(Who::A, &submission(0.40, 1)).await;
+    assert_eq!(first["released"], true);
+    // The same predictions but for one row: no better by the step, so not released.
+    let nearly: String = submission(0.40, 1)
+        .lines()
+        .map(|l| if l.starts_with("r000,") { "r000,0.123456\n".to_owned() } else { format!("{l}\n") })
+        .collect();
+    let same = h.scored(Who::A, &nearly).await;
+    assert_eq!(same["released"], false, "{same}");
+    assert!(same["public_score"].is_null(), "an unreleased score is hidden from the team");
+    assert!(same["ladder_note"].is_string());
+    let (_, judge_view) = h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", same["id"]), None).await;
+    assert!(judge_view["public_score"].is_f64(), "judges see it");
+    let better = h.scored(Who::A, &submission(0.95, 3)).await;
+    assert_eq!(better["released"], true, "{better}");
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    assert_eq!(board["ladder"], true);
+    assert_eq!(board["rows"][0]["submission_id"], better["id"]);
+    // Worse than the released best by a lot: never released.
+    let worse = h.scored(Who::A, &submission(0.05, 4)).await;
+    assert_eq!(worse["released"], false);
+    assert!(worse["public_score"].is_null());
+}
+
+/// The service is killed while scoring; on restart every submission is scored, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_every_submission_exactly_once() {
+    let h = Harness::new().await;
+    for w in &h.workers {
+        w.abort();
+    }
+    let mut ids = Vec::new();
+    for (k, who) in [Who::A, Who::A, Who::B, Who::B].into_iter().enumerate() {
+        let (s, v) = h.upload(who, &submission(0.1 * k as f64 + 0.2, k), "").await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    // A worker claims one and dies before recording it.
+    let job = holdout_server::worker::claim(&h.state).await.unwrap().unwrap();
+    assert_eq!(job.id, ids[0]);
+    let dir = h.dir.path().to_path_buf();
+    let clock = h.clock.clone();
+    h.state.pool.close().await;
+    // "Restart": a new state on the same data directory.
+    let state = harness::state_at(&dir, clock).await;
+    assert_eq!(holdout_server::worker::recover(&state).await.unwrap(), 1);
+    let workers = holdout_server::worker::spawn(&state, 2);
+    tokio::time::timeout(std::time::Duration::from_mins(1), holdout_server::worker::drain(&state))
+        .await
+        .unwrap()
+        .unwrap();
+    // The dead worker's late result is refused: its claim is gone.
+    let late = holdout_server::worker::Outcome::Failed("late".into());
+    assert!(!holdout_server::worker::record(&state, &job, &late).await.unwrap());
+    let entries = holdout_server::db::entries(&state.pool).await.unwrap();
+    for id in &ids {
+        let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE id = ?")
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await
+            .unwrap();
+        assert_eq!(status, "scored");
+        let scores = entries
+            .iter()
+            .filter(|e| e.event.action == "submission.score" && e.event.subject == format!("submission:{id}"))
+            .count();
+        assert_eq!(scores, 1, "submission {id} scored {scores} times");
+    }
+    assert!(entries.iter().any(|e| e.event.action == "submission.requeue"));
+    holdout_server::db::verify(&state.pool).await.unwrap();
+    for w in workers {
+        w.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_records_every_action_and_exposes_tampering() {
+    let h = Harness::new().await;
+    let v = h.scored(Who::A, &submission(0.5, 1)).await;
+    let id = v["id"].as_i64().unwrap();
+    h.call(Who::Judge, "POST", &format!("/contests/tiny/submissions/{id}/rescore"), None).await;
+    h.drain().await;
+    let (_, log) = h.call(Who::Judge, "GET", &format!("/audit?subject=submission:{id}"), None).await;
+    assert_eq!(log["verification"]["intact"], true);
+    let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "submission.upload",
+            "submission.status",
+            "submission.score",
+            "submission.rescore",
+            "submission.status",
+            "submission.score"
+        ]
+    );
+    let upload = &log["entries"][0];
+    assert_eq!(upload["actor"], "user:alice");
+    assert!(upload["detail"].as_str().unwrap().contains(v["sha256"].as_str().unwrap()));
+    let rescore = &log["entries"][5];
+    assert!(rescore["detail"].as_str().unwrap().contains("\"changed\":false"), "{rescore}");
+    // Someone edits a score's entry in the database.
+    sqlx::query("UPDATE audit_log SET detail = REPLACE(detail, 'public', 'publik') WHERE seq = ?")
+        .bind(upload["seq"].as_i64().unwrap() + 2)
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    let (_, log) = h.call(Who::Org, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], false);
+    assert!(log["verification"]["broken"].as_str().unwrap().contains("does not match its hash"), "{log}");
 }
