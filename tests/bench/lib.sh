@@ -30,10 +30,16 @@ require_python() {
   fi
 }
 
-# build_holdout: builds the release binary and sets $bin to it; creates $bench.
+# build_holdout: builds the release binary and sets $bin to it; creates $bench. With
+# HOLDOUT_BIN set, nothing is built and $bin is that binary (e.g. a debug build for a smoke test).
 build_holdout() {
-  cargo build --release -p holdout-cli --quiet
-  bin="${CARGO_TARGET_DIR:-target}/release/holdout"
+  if [[ -n "${HOLDOUT_BIN:-}" ]]; then
+    [[ -x "$HOLDOUT_BIN" ]] || { echo "error: HOLDOUT_BIN=$HOLDOUT_BIN is not an executable" >&2; exit 1; }
+    bin="$HOLDOUT_BIN"
+  else
+    cargo build --release -p holdout-cli --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/holdout"
+  fi
   mkdir -p "$bench"
 }
 

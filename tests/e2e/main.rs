@@ -10,6 +10,7 @@ mod audit;
 mod baseline;
 mod prepare;
 mod score;
+mod serve;
 
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -314,6 +314,19 @@ async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> A
     .map_err(|e| ApiError::internal(&e))
 }
 
+/// The open phase, or why nothing can be submitted now.
+fn open_or_refuse(phases: &[Phase], now: chrono::DateTime<chrono::Utc>) -> ApiResult<Phase> {
+    let now = time::text(now);
+    if let Some(p) = open_phase(phases, &now) {
+        return Ok(p.clone());
+    }
+    let message = match phases.iter().find(|p| p.starts_at > now) {
+        Some(p) => format!("no phase is open; `{}` opens at {}", p.name, p.starts_at),
+        None => "the contest has ended; no more submissions".to_owned(),
+    };
+    Err(ApiError::new(StatusCode::FORBIDDEN, "phase_closed", message))
+}
+
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -346,14 +359,7 @@ pub async fn upload(
     let s = settings_of(&state, c.id).await?;
     let now = state.now();
     let all_phases = phases(&state, c.id).await?;
-    let Some(phase) = open_phase(&all_phases, &time::text(now)).cloned() else {
-        let next = all_phases.iter().find(|p| p.starts_at > time::text(now));
-        let message = match next {
-            Some(p) => format!("no phase is open; `{}` opens at {}", p.name, p.starts_at),
-            None => "the contest has ended; no more submissions".to_owned(),
-        };
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "phase_closed", message));
-    };
+    let phase = open_or_refuse(&all_phases, now)?;
     let (today, all) = used(&state, team, now).await?;
     check_quota(s.daily, s.total, today, all, now)?;
 
