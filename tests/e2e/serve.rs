@@ -116,7 +116,7 @@ fn load(dir: &Path) -> (String, String) {
 }
 
 #[test]
-#[allow(clippy::many_single_char_names)]
+#[allow(clippy::many_single_char_names, clippy::too_many_lines, reason = "one contest's story, step by step")]
 fn a_contest_runs_through_the_service_and_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let (org, alice) = load(dir.path());

@@ -73,21 +73,21 @@ fn order(a: Option<f64>, b: Option<f64>, greater_is_better: bool) -> Ordering {
 }
 
 struct Team<'a> {
-    first: &'a Entry,
-    entries: u32,
+    /// The team's entries, in submission order.
+    entries: Vec<&'a Entry>,
     last: &'a str,
 }
 
-/// The teams in first-appearance order, with their entry counts.
+/// The teams in first-appearance order, each with its entries (one pass over all entries).
 fn teams(entries: &[Entry]) -> (Vec<i64>, FxHashMap<i64, Team<'_>>) {
     let mut order = Vec::new();
     let mut map: FxHashMap<i64, Team<'_>> = FxHashMap::default();
     for e in entries {
         let t = map.entry(e.team).or_insert_with(|| {
             order.push(e.team);
-            Team { first: e, entries: 0, last: &e.created_at }
+            Team { entries: Vec::new(), last: &e.created_at }
         });
-        t.entries += 1;
+        t.entries.push(e);
         if e.created_at.as_str() > t.last {
             t.last = &e.created_at;
         }
@@ -146,21 +146,21 @@ fn row(e: &Entry, t: &Team<'_>, score: Option<f64>, ci: Option<(f64, f64)>) -> R
         rank: None,
         band: None,
         team_id: e.team,
-        team: t.first.team_name.clone(),
-        baseline: t.first.baseline,
+        team: e.team_name.clone(),
+        baseline: e.baseline,
         submission_id: e.submission,
         score: defined(score),
         ci,
-        entries: t.entries,
+        entries: t.entries.len() as u32,
         last_submission_at: t.last.to_owned(),
         public_rank: None,
         shakeup: None,
     }
 }
 
-/// Each team's best public entry (only released ones under the Ladder).
-fn best_public(entries: &[Entry], team: i64, greater: bool, ladder: bool) -> Option<&Entry> {
-    best(entries.iter().filter(|e| e.team == team && (e.released || !ladder)), |e| e.public, greater)
+/// A team's best public entry (only released ones under the Ladder).
+fn best_public<'a>(t: &Team<'a>, greater: bool, ladder: bool) -> Option<&'a Entry> {
+    best(t.entries.iter().copied().filter(|e| e.released || !ladder), |e| e.public, greater)
 }
 
 /// The public board of a phase; `entries` in submission order.
@@ -170,7 +170,7 @@ pub fn public(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
         .iter()
         .filter_map(|id| {
             let t = &teams[id];
-            let e = best_public(entries, *id, greater, ladder)?;
+            let e = best_public(t, greater, ladder)?;
             Some((row(e, t, e.public, e.public_ci), e.created_at.clone()))
         })
         .collect();
@@ -186,11 +186,11 @@ pub fn private(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
         .iter()
         .filter_map(|id| {
             let t = &teams[id];
-            let selected: Vec<&Entry> = entries.iter().filter(|e| e.team == *id && e.selected).collect();
-            let e = if selected.is_empty() {
-                best_public(entries, *id, greater, ladder)?
+            let mut selected = t.entries.iter().copied().filter(|e| e.selected).peekable();
+            let e = if selected.peek().is_none() {
+                best_public(t, greater, ladder)?
             } else {
-                best(selected.into_iter(), |e| e.private, greater)?
+                best(selected, |e| e.private, greater)?
             };
             let mut r = row(e, t, e.private, e.private_ci);
             r.public_rank = public_ranks.get(id).copied().flatten();

@@ -131,6 +131,43 @@ fn read_ids(path: &Path) -> Result<TestIds, String> {
         .map_err(|d| format!("{}: id `{}` repeats", path.display(), ids[d.second]))
 }
 
+/// A phase as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub zh: String,
+    pub en: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub board: String,
+}
+
+/// A contest's mutable settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub daily: i64,
+    pub total: i64,
+    pub final_selections: i64,
+    pub team_max_size: i64,
+    pub max_upload_bytes: i64,
+    pub ladder: bool,
+    pub revealed_at: Option<String>,
+}
+
+/// What the hot paths read of a contest's rows, cached until something changes.
+#[derive(Debug)]
+pub struct Meta {
+    pub phases: Vec<Phase>,
+    pub settings: Settings,
+}
+
+/// A cached board, plain and gzip-compressed.
+#[derive(Debug)]
+pub struct CachedBoard {
+    pub plain: Bytes,
+    pub gzip: Bytes,
+}
+
 /// Which cached board.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BoardKey {
@@ -152,7 +189,11 @@ pub struct Inner {
     /// Serializes the transactions that read then write (quota checks, queue claims), so
     /// SQLite never has to upgrade a read transaction.
     pub write: tokio::sync::Mutex<()>,
-    pub boards: Mutex<FxHashMap<BoardKey, Bytes>>,
+    pub boards: Mutex<FxHashMap<BoardKey, Arc<CachedBoard>>>,
+    /// One board is computed at a time: concurrent misses wait for it instead of all
+    /// recomputing it.
+    pub building: tokio::sync::Mutex<()>,
+    pub metas: Mutex<FxHashMap<i64, Arc<Meta>>>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -187,6 +228,8 @@ impl AppState {
             wake: Notify::new(),
             write: tokio::sync::Mutex::new(()),
             boards: Mutex::new(FxHashMap::default()),
+            building: tokio::sync::Mutex::new(()),
+            metas: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))
     }
@@ -199,10 +242,11 @@ impl AppState {
         crate::time::text(self.now())
     }
 
-    /// Drops every cached board of a contest (after anything that changes them).
+    /// Drops every cached board and setting of a contest (after anything that changes them).
     pub fn invalidate(&self, contest: i64) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
+        self.metas.lock().expect("the meta cache lock is never poisoned").remove(&contest);
     }
 
     /// A contest by name, loaded on first use; `None` if there is none.

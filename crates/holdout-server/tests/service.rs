@@ -509,3 +509,32 @@ async fn the_audit_log_records_every_action_and_exposes_tampering() {
     assert_eq!(log["verification"]["intact"], false);
     assert!(log["verification"]["broken"].as_str().unwrap().contains("does not match its hash"), "{log}");
 }
+
+/// Regression: team names with commas, quotes or a leading `=` broke the CSV export (and what
+/// snapshots hash) and could run as a spreadsheet formula.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_export_quotes_names_and_defuses_formulas() {
+    let h = Harness::new().await;
+    let (s, _) =
+        h.call(Who::Carol, "POST", "/contests/tiny/teams", Some(json!({"name": "=HYPERLINK(\"x\"), 2"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    h.scored(Who::Carol, &submission(0.9, 1)).await;
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv").body(Body::empty()).unwrap();
+    let csv = String::from_utf8(h.send(r).await.1).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].len(), 10);
+    assert_eq!(&rows[0][2], "'=HYPERLINK(\"x\"), 2");
+    // Gzip when asked, the same bytes inside.
+    let r = h
+        .request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv")
+        .header("accept-encoding", "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (_, body, headers) = h.send(r).await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
+    assert_eq!(plain, csv);
+}

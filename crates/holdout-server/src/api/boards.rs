@@ -1,22 +1,22 @@
 //! The public and private boards of a phase, as JSON or CSV, computed by [`crate::board`] from
 //! the scored submissions and cached until something changes them.
 
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
 
-use super::contests::{audit_event, board_phase, load, phases, settings_of};
+use super::contests::{audit_event, board_phase, load, settings_of};
 use super::{Caller, JsonBody, Path, Query, Role};
 use crate::board::{self, Entry};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, BoardKey, Contest};
+use crate::state::{AppState, BoardKey, CachedBoard, Contest};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,41 +72,55 @@ async fn rows(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiR
     Ok((rows, s.ladder))
 }
 
+/// A cell as a spreadsheet will not run it: text starting with `=`, `+`, `-`, `@`, tab or
+/// carriage return gets a leading `'` (OWASP's advice against CSV injection).
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+}
+
 /// A board as CSV (also what snapshots hash).
 pub async fn render_csv(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<Bytes> {
     let (rows, _) = rows(state, c, phase, private).await?;
-    let mut out = String::from("rank,band,team,baseline,submission_id,score,ci_low,ci_high,entries,last_submission_at");
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * (rows.len() + 1)));
+    let mut header = vec![
+        "rank",
+        "band",
+        "team",
+        "baseline",
+        "submission_id",
+        "score",
+        "ci_low",
+        "ci_high",
+        "entries",
+        "last_submission_at",
+    ];
     if private {
-        out.push_str(",public_rank,shakeup");
+        header.extend(["public_rank", "shakeup"]);
     }
-    out.push('\n');
+    let fail = |e: csv::Error| ApiError::internal(&e);
+    w.write_record(&header).map_err(fail)?;
     let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    let int = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_default();
     for r in rows {
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{}",
-            r.rank.map(|v| v.to_string()).unwrap_or_default(),
-            r.band.map(|v| v.to_string()).unwrap_or_default(),
-            holdout_score::submission::escape(&r.team),
-            r.baseline,
-            r.submission_id,
+        let mut record = vec![
+            int(r.rank),
+            int(r.band),
+            inert(&r.team),
+            r.baseline.to_string(),
+            r.submission_id.to_string(),
             opt(r.score),
             opt(r.ci.map(|c| c.0)),
             opt(r.ci.map(|c| c.1)),
-            r.entries,
+            r.entries.to_string(),
             r.last_submission_at,
-        );
+        ];
         if private {
-            let _ = write!(
-                out,
-                ",{},{}",
-                r.public_rank.map(|v| v.to_string()).unwrap_or_default(),
-                r.shakeup.map(|v| v.to_string()).unwrap_or_default()
-            );
+            record.push(int(r.public_rank));
+            record.push(r.shakeup.map(|v| v.to_string()).unwrap_or_default());
         }
-        out.push('\n');
+        w.write_record(&record).map_err(fail)?;
     }
-    Ok(Bytes::from(out))
+    Ok(Bytes::from(w.into_inner().map_err(|e| ApiError::internal(&e.to_string()))?))
 }
 
 async fn render_json(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<Bytes> {
@@ -136,35 +150,75 @@ async fn resolve(
         Some("private") => true,
         Some(other) => return Err(ApiError::bad_request(format!("unknown board `{other}`: public or private"))),
     };
-    if private && !caller.staff() && settings_of(state, c.id).await?.revealed_at.is_none() {
+    let meta = super::contests::meta(state, c.id).await?;
+    if private && !caller.staff() && meta.settings.revealed_at.is_none() {
         return Err(ApiError::forbidden(
             "the private board is hidden until the organizers reveal it after the contest",
         ));
     }
-    let all = phases(state, c.id).await?;
+    let all = &meta.phases;
     let phase = match &q.phase {
         Some(p) => all.iter().find(|x| &x.name == p).ok_or_else(ApiError::not_found)?,
-        None => board_phase(&all, &state.now_text()).ok_or_else(ApiError::not_found)?,
+        None => board_phase(all, &state.now_text()).ok_or_else(ApiError::not_found)?,
     };
     Ok((c, phase.name.clone(), private))
 }
 
-async fn cached(state: &AppState, key: BoardKey, c: &Contest) -> ApiResult<Bytes> {
-    if let Some(b) = state.boards.lock().expect("the board cache lock is never poisoned").get(&key) {
-        return Ok(b.clone());
+fn gzip(bytes: &[u8]) -> ApiResult<Bytes> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
+    e.write_all(bytes)?;
+    Ok(Bytes::from(e.finish()?))
+}
+
+/// A board from the cache, or computed (one at a time) and cached unless something changed
+/// meanwhile.
+async fn cached(state: &AppState, key: BoardKey, c: &Contest) -> ApiResult<Arc<CachedBoard>> {
+    let lookup = || state.boards.lock().expect("the board cache lock is never poisoned").get(&key).cloned();
+    if let Some(b) = lookup() {
+        return Ok(b);
+    }
+    let _building = state.building.lock().await;
+    if let Some(b) = lookup() {
+        return Ok(b);
     }
     let generation = state.generation.load(Ordering::SeqCst);
-    let bytes = if key.csv {
+    let plain = if key.csv {
         render_csv(state, c, &key.phase, key.private).await?
     } else {
         render_json(state, c, &key.phase, key.private).await?
     };
-    let mut boards = state.boards.lock().expect("the board cache lock is never poisoned");
-    // Cache it only if nothing changed while it was computed.
+    let board = Arc::new(CachedBoard { gzip: gzip(&plain)?, plain });
     if state.generation.load(Ordering::SeqCst) == generation {
-        boards.insert(key, bytes.clone());
+        state.boards.lock().expect("the board cache lock is never poisoned").insert(key, board.clone());
     }
-    Ok(bytes)
+    Ok(board)
+}
+
+/// The board in the encoding the client accepts.
+fn respond(
+    board: &CachedBoard,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    disposition: Option<String>,
+) -> ApiResult<Response> {
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let mut response = if gzip { board.gzip.clone() } else { board.plain.clone() }.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Some(d) = disposition {
+        h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&d).map_err(|e| ApiError::internal(&e))?);
+    }
+    Ok(response)
 }
 
 pub async fn leaderboard(
@@ -172,10 +226,11 @@ pub async fn leaderboard(
     caller: Caller,
     Path(contest): Path<String>,
     Query(q): Query<BoardQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (c, phase, private) = resolve(&state, &caller, &contest, &q).await?;
-    let bytes = cached(&state, BoardKey { contest: c.id, phase, private, csv: false }, &c).await?;
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response())
+    let board = cached(&state, BoardKey { contest: c.id, phase, private, csv: false }, &c).await?;
+    respond(&board, &headers, "application/json", None)
 }
 
 pub async fn leaderboard_csv(
@@ -183,19 +238,13 @@ pub async fn leaderboard_csv(
     caller: Caller,
     Path(contest): Path<String>,
     Query(q): Query<BoardQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (c, phase, private) = resolve(&state, &caller, &contest, &q).await?;
     let name =
         format!("attachment; filename=\"{}-{phase}-{}.csv\"", c.name, if private { "private" } else { "public" });
-    let bytes = cached(&state, BoardKey { contest: c.id, phase, private, csv: true }, &c).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).map_err(|e| ApiError::internal(&e))?),
-        ],
-        bytes,
-    )
-        .into_response())
+    let board = cached(&state, BoardKey { contest: c.id, phase, private, csv: true }, &c).await?;
+    respond(&board, &headers, "text/csv; charset=utf-8", Some(name))
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,18 +17,33 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Contest};
 use crate::time;
 
-/// A phase as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Phase {
-    pub name: String,
-    pub zh: String,
-    pub en: String,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub board: String,
+pub use crate::state::{Phase, Settings};
+
+/// A contest's phases and settings, from the cache (cleared by every change).
+pub(super) async fn meta(state: &AppState, contest: i64) -> ApiResult<std::sync::Arc<crate::state::Meta>> {
+    if let Some(m) = state.metas.lock().expect("the meta cache lock is never poisoned").get(&contest) {
+        return Ok(m.clone());
+    }
+    let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
+    let m = std::sync::Arc::new(crate::state::Meta {
+        phases: load_phases(state, contest).await?,
+        settings: load_settings(state, contest).await?,
+    });
+    if state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+        state.metas.lock().expect("the meta cache lock is never poisoned").insert(contest, m.clone());
+    }
+    Ok(m)
 }
 
 pub(super) async fn phases(state: &AppState, contest: i64) -> ApiResult<Vec<Phase>> {
+    Ok(meta(state, contest).await?.phases.clone())
+}
+
+pub(super) async fn settings_of(state: &AppState, contest: i64) -> ApiResult<Settings> {
+    Ok(meta(state, contest).await?.settings.clone())
+}
+
+async fn load_phases(state: &AppState, contest: i64) -> ApiResult<Vec<Phase>> {
     let rows = sqlx::query(
         "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = ? ORDER BY position",
     )
@@ -66,19 +81,7 @@ pub(super) async fn load(state: &AppState, name: &str) -> ApiResult<std::sync::A
     state.contest(name).await?.ok_or_else(ApiError::not_found)
 }
 
-/// A contest's mutable settings.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub daily: i64,
-    pub total: i64,
-    pub final_selections: i64,
-    pub team_max_size: i64,
-    pub max_upload_bytes: i64,
-    pub ladder: bool,
-    pub revealed_at: Option<String>,
-}
-
-pub(super) async fn settings_of(state: &AppState, contest: i64) -> ApiResult<Settings> {
+async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
     let r = sqlx::query(
         "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at \
          FROM contests WHERE id = ?",

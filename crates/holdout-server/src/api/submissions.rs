@@ -236,15 +236,14 @@ pub async fn file(
 /// Receives the multipart body: the file into the store (at most `limit` bytes) and the
 /// description.
 async fn receive(state: &AppState, mut multipart: Multipart, limit: u64) -> ApiResult<(String, u64, String)> {
+    let malformed =
+        |e: axum::extract::multipart::MultipartError| ApiError::bad_request(format!("malformed upload: {e}"));
     let mut description = String::new();
     let mut stored = None;
-    while let Some(mut field) =
-        multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         match field.name() {
             Some("description") => {
-                description =
-                    field.text().await.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?;
+                description = field.text().await.map_err(malformed)?;
                 if description.chars().count() > MAX_DESCRIPTION {
                     return Err(ApiError::bad_request(format!(
                         "the description is longer than {MAX_DESCRIPTION} characters"
@@ -252,35 +251,8 @@ async fn receive(state: &AppState, mut multipart: Multipart, limit: u64) -> ApiR
                 }
             }
             Some("file") if stored.is_none() => {
-                let mut incoming = Incoming::create(&state.dir)?;
-                loop {
-                    let chunk = match field.chunk().await {
-                        Ok(Some(c)) => c,
-                        Ok(None) => break,
-                        Err(e) => {
-                            incoming.discard();
-                            return Err(ApiError::bad_request(format!("malformed upload: {e}")));
-                        }
-                    };
-                    if incoming.bytes + chunk.len() as u64 > limit {
-                        incoming.discard();
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "too_large",
-                            format!("the file is larger than the contest's limit of {limit} bytes"),
-                        ));
-                    }
-                    if let Err(e) = incoming.write(&chunk) {
-                        incoming.discard();
-                        return Err(e.into());
-                    }
-                }
-                let dir = state.dir.clone();
-                stored = Some(
-                    tokio::task::spawn_blocking(move || incoming.finish(&dir))
-                        .await
-                        .map_err(|e| ApiError::internal(&e))??,
-                );
+                let incoming = Incoming::create(&state.dir)?;
+                stored = Some(receive_file(state, field, incoming, limit).await?);
             }
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
@@ -292,6 +264,57 @@ async fn receive(state: &AppState, mut multipart: Multipart, limit: u64) -> ApiR
     }
     let (sha, bytes) = stored.ok_or_else(|| ApiError::bad_request("the upload has no `file` field"))?;
     Ok((sha, bytes, description.trim().to_owned()))
+}
+
+/// Streams the file field into the store. Chunks gather in memory up to 1 MiB; the disk
+/// writes run off the async threads. A partial file is removed on any error.
+async fn receive_file(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+    mut incoming: Incoming,
+    limit: u64,
+) -> ApiResult<(String, u64)> {
+    const FLUSH: usize = 1 << 20;
+    let mut buffer: Vec<u8> = Vec::with_capacity(FLUSH);
+    let mut received = 0u64;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(c) => c,
+            Err(e) => {
+                incoming.discard();
+                return Err(ApiError::bad_request(format!("malformed upload: {e}")));
+            }
+        };
+        if let Some(c) = &chunk {
+            received += c.len() as u64;
+            if received > limit {
+                incoming.discard();
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the file is larger than the contest's limit of {limit} bytes"),
+                ));
+            }
+            buffer.extend_from_slice(c);
+        }
+        if buffer.len() >= FLUSH || (chunk.is_none() && !buffer.is_empty()) {
+            let full = std::mem::replace(&mut buffer, Vec::with_capacity(FLUSH));
+            incoming = tokio::task::spawn_blocking(move || match incoming.write(&full) {
+                Ok(()) => Ok(incoming),
+                Err(e) => {
+                    incoming.discard();
+                    Err(e)
+                }
+            })
+            .await
+            .map_err(|e| ApiError::internal(&e))??;
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    let dir = state.dir.clone();
+    Ok(tokio::task::spawn_blocking(move || incoming.finish(&dir)).await.map_err(|e| ApiError::internal(&e))??)
 }
 
 /// The shared validator on a stored file, against the public test ids (the solution is the
@@ -358,22 +381,57 @@ pub async fn upload(
     }
     let s = settings_of(&state, c.id).await?;
     let now = state.now();
-    let all_phases = phases(&state, c.id).await?;
-    let phase = open_or_refuse(&all_phases, now)?;
+    let phase = open_or_refuse(&phases(&state, c.id).await?, now)?;
     let (today, all) = used(&state, team, now).await?;
     check_quota(s.daily, s.total, today, all, now)?;
 
     let (sha, bytes, description) = receive(&state, multipart, s.max_upload_bytes as u64).await?;
+    let upload = Upload { contest: &c, user: &u, team, team_name: &team_name, phase: &phase, now };
+    let result = record_upload(&state, &upload, &sha, bytes, &description).await;
+    if result.is_err() {
+        forget(&state, &sha).await;
+    }
+    result
+}
 
-    let verdict = validate(&state, &c, &sha).await?;
+/// Removes a stored file that no submission refers to (an upload refused after it was stored).
+async fn forget(state: &AppState, sha: &str) {
+    let _w = state.write.lock().await;
+    let used: Result<i64, _> =
+        sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE sha256 = ?").bind(sha).fetch_one(&state.pool).await;
+    if used.is_ok_and(|n| n == 0) {
+        let _ = tokio::fs::remove_file(crate::store::path(&state.dir, sha)).await;
+    }
+}
 
+/// Who uploads what, where.
+struct Upload<'a> {
+    contest: &'a std::sync::Arc<Contest>,
+    user: &'a User,
+    team: i64,
+    team_name: &'a str,
+    phase: &'a Phase,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Validates a stored upload and records it, queued or invalid, within the quota.
+async fn record_upload(
+    state: &AppState,
+    up: &Upload<'_>,
+    sha: &str,
+    bytes: u64,
+    description: &str,
+) -> ApiResult<Response> {
+    let (c, team, now) = (up.contest, up.team, up.now);
+    let s = settings_of(state, c.id).await?;
+    let verdict = validate(state, c, sha).await?;
     let guard = state.write.lock().await;
     let duplicate: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM submissions WHERE team_id = ? AND sha256 = ? AND phase = ? AND status IN {CHARGED} ORDER BY id LIMIT 1"
     )))
     .bind(team)
-    .bind(&sha)
-    .bind(&phase.name)
+    .bind(sha)
+    .bind(&up.phase.name)
     .fetch_optional(&state.pool)
     .await?;
     if let Some(id) = duplicate {
@@ -382,14 +440,13 @@ pub async fn upload(
         )));
     }
     let status = if verdict.is_ok() {
-        let (today, all) = used(&state, team, now).await?;
+        let (today, all) = used(state, team, now).await?;
         check_quota(s.daily, s.total, today, all, now)?;
         "queued"
     } else {
         "invalid"
     };
     let message = verdict.as_ref().err().cloned().unwrap_or_default();
-    let created_at = time::text(now);
     let mut tx = state.pool.begin().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
@@ -397,37 +454,31 @@ pub async fn upload(
     )
     .bind(c.id)
     .bind(team)
-    .bind(u.id)
-    .bind(&phase.name)
-    .bind(&sha)
+    .bind(up.user.id)
+    .bind(&up.phase.name)
+    .bind(sha)
     .bind(bytes as i64)
-    .bind(&description)
+    .bind(description)
     .bind(status)
     .bind(&message)
-    .bind(&created_at)
+    .bind(time::text(now))
     .fetch_one(&mut *tx)
     .await?;
-    let detail = json!({"contest": c.name, "team": team_name, "phase": phase.name, "sha256": sha, "bytes": bytes, "status": status, "message": message});
-    super::contests::audit_event(
-        &state,
-        &mut tx,
-        caller.actor(),
-        "submission.upload",
-        format!("submission:{id}"),
-        detail,
-    )
-    .await?;
+    let detail = json!({"contest": c.name, "team": up.team_name, "phase": up.phase.name, "sha256": sha,
+        "bytes": bytes, "status": status, "message": message});
+    let actor = format!("user:{}", up.user.name);
+    super::contests::audit_event(state, &mut tx, actor, "submission.upload", format!("submission:{id}"), detail)
+        .await?;
     tx.commit().await?;
     drop(guard);
     if status == "queued" {
-        state.wake.notify_waiters();
         state.wake.notify_one();
     }
     let row =
         sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = ?"))).bind(id).fetch_one(&state.pool).await?;
     let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder);
-    let (today, all) = used(&state, team, now).await?;
-    body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(&phase));
+    let (today, all) = used(state, team, now).await?;
+    body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(up.phase));
     let code = if status == "queued" { StatusCode::ACCEPTED } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((code, Json(body)).into_response())
 }
