@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Bootstrap replicates for each score's interval.
     #[arg(long, default_value_t = 1000)]
     replicates: usize,
+    /// Mark session cookies `Secure`: set it when users reach the service over HTTPS (e.g.
+    /// behind a TLS-terminating proxy).
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 fn bad(message: String) -> Failure {
@@ -64,7 +68,12 @@ pub fn serve(args: &ServeArgs) -> Outcome {
     if args.workers == 0 {
         return Err(bad("--workers must be at least 1".into()));
     }
-    let config = Config { workers: args.workers, replicates: args.replicates, ..Config::default() };
+    let config = Config {
+        workers: args.workers,
+        replicates: args.replicates,
+        secure_cookies: args.secure_cookies,
+        ..Config::default()
+    };
     runtime()?.block_on(async {
         let state = open(&args.data_dir, true, config).await?;
         let requeued = worker::recover(&state).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;

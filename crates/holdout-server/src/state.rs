@@ -27,11 +27,13 @@ pub struct Config {
     pub replicates: usize,
     /// How long a browser session lasts.
     pub session_hours: i64,
+    /// Mark session cookies `Secure` (the service is reached over HTTPS, e.g. behind a proxy).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { workers: 2, replicates: 1000, session_hours: 24 * 7 }
+        Config { workers: 2, replicates: 1000, session_hours: 24 * 7, secure_cookies: false }
     }
 }
 

@@ -242,7 +242,7 @@ async fn browser_sessions_need_csrf_and_expire() {
     let (s, body, headers) = h.send(r).await;
     assert_eq!(s, StatusCode::CREATED);
     let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"), "{cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
     let csrf = serde_json::from_slice::<Value>(&body).unwrap()["csrf_token"].as_str().unwrap().to_owned();
     let with = |method: &str, path: &str, csrf: Option<&str>| {

@@ -157,8 +157,9 @@ pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogI
     .execute(&state.pool)
     .await?;
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        state.config.session_hours * 3600
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.config.session_hours * 3600,
+        if state.config.secure_cookies { "; Secure" } else { "" }
     );
     let body = json!({"user": {"id": id, "name": body.name, "role": role}, "csrf_token": csrf, "expires_at": expires});
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
