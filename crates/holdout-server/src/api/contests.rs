@@ -2,10 +2,9 @@
 //! the audit log for judges.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -161,23 +160,13 @@ pub async fn download(
     if !listed {
         return Err(ApiError::not_found());
     }
-    let handle = tokio::fs::File::open(c.public_dir().join(&file)).await?;
     let content_type = match file.rsplit('.').next() {
         Some("csv") => "text/csv; charset=utf-8",
         Some("json") => "application/json",
         Some("md") => "text/markdown; charset=utf-8",
         _ => "application/octet-stream",
     };
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16));
-    let disposition = format!("attachment; filename=\"{file}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
-        ],
-        body,
-    )
-        .into_response())
+    super::attachment(&c.public_dir().join(&file), content_type, &file).await
 }
 
 pub(super) async fn audit_event(

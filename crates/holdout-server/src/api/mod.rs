@@ -261,6 +261,25 @@ pub fn router(state: AppState) -> Router {
     Router::new().nest("/api/v1", api).fallback(fallback).with_state(state)
 }
 
+/// A file streamed as a download named `filename`.
+pub(super) async fn attachment(
+    path: &std::path::Path,
+    content_type: &'static str,
+    filename: &str,
+) -> ApiResult<Response> {
+    let handle = tokio::fs::File::open(path).await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16));
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// `201 Created` with a JSON body.
 pub fn created<T: Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()

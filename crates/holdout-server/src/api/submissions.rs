@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -220,17 +220,8 @@ pub async fn file(
     let c = load(&state, &contest).await?;
     let row = visible(&state, &caller, &c, id).await?;
     let sha: String = row.get("sha256");
-    let handle = tokio::fs::File::open(crate::store::path(&state.dir, &sha)).await?;
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16));
-    let disposition = format!("attachment; filename=\"submission-{id}.csv\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
-        ],
-        body,
-    )
-        .into_response())
+    super::attachment(&crate::store::path(&state.dir, &sha), "text/csv; charset=utf-8", &format!("submission-{id}.csv"))
+        .await
 }
 
 /// Receives the multipart body: the file into the store (at most `limit` bytes) and the
