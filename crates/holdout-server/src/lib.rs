@@ -14,6 +14,7 @@ pub mod error;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod web;
 pub mod worker;
 
 pub use api::router;

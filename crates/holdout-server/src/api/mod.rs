@@ -258,7 +258,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contests/{contest}/snapshots", post(boards::snapshot))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
-    Router::new().nest("/api/v1", api).fallback(fallback).with_state(state)
+    Router::new().nest("/api/v1", api).merge(crate::web::routes()).fallback(fallback).with_state(state)
 }
 
 /// A file streamed as a download named `filename`.
