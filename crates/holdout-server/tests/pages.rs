@@ -1,7 +1,7 @@
 //! The website through the router (`oneshot`): every page for every role, in both languages,
 //! forms with their CSRF token, and nothing of another team's.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
 
 mod harness;
 
