@@ -13,6 +13,7 @@ mod audit;
 mod baseline;
 mod check;
 mod client;
+mod demo;
 mod files;
 mod prepare;
 mod progress;
@@ -41,6 +42,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole harness at once: a synthetic survey, three contests, baselines, people and
+    /// submissions, served on 127.0.0.1:8080 (a second run reuses what exists).
+    Demo(demo::Args),
     /// Generate a realistic synthetic raw survey export (CSV or Parquet).
     Synth(synth::Args),
     /// Validate a survey dataset directory or a contest definition and summarize it.
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
 
     let progress = progress::Progress::new(cli.quiet);
     let outcome = match cli.command {
+        Command::Demo(args) => demo::run(&args),
         Command::Synth(args) => synth::run(&args, progress, cli.quiet),
         Command::Check(args) => check::run(&args),
         Command::Prepare(args) => prepare::run(&args),

@@ -135,7 +135,7 @@ async fn insert(
     // The bootstrap seed is fixed per contest (every submission resampled alike) and derived from
     // the commitment, so nobody picks it.
     let seed = i64::from_str_radix(&manifest.solution_commitment.sha256[..15], 16).unwrap_or(0);
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO contests (name, manifest, commitment, daily_submissions, total_submissions, final_selections, \
          team_max_size, max_upload_bytes, bootstrap_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -211,7 +211,7 @@ pub async fn add_baseline(
     let (sha, bytes) =
         crate::store::put(dir, file).map_err(|e| ContestError::Io(format!("cannot store {}: {e}", file.display())))?;
     let team_name = format!("baseline-{model}");
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
         .bind(contest_id)
         .bind(&team_name)

@@ -46,6 +46,13 @@ pub async fn open(dir: &Path, create: bool) -> Result<SqlitePool, DbError> {
     Ok(pool)
 }
 
+/// Begins a write transaction that holds SQLite's write lock from its first statement
+/// (`BEGIN IMMEDIATE`), so it waits for other writers (busy timeout) instead of failing when a
+/// read inside it would have to be upgraded after someone else committed.
+pub async fn begin(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Applies the migrations the database has not seen, each in its own transaction.
 pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
     sqlx::query(
@@ -60,7 +67,7 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
         return Err(DbError::Newer { found, known });
     }
     for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::begin(pool).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")
             .bind(version)

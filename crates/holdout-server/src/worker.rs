@@ -44,7 +44,7 @@ pub struct Job {
 /// Puts rows left `scoring` back in the queue; returns how many.
 pub async fn recover(state: &AppState) -> Result<usize, DbError> {
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM submissions WHERE status = 'scoring' ORDER BY id")
         .fetch_all(&mut *tx)
         .await?;
@@ -74,7 +74,7 @@ fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
 /// Claims the oldest queued submission.
 pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let row = sqlx::query(
         "SELECT s.id, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, s.attempts, c.ladder, c.bootstrap_seed \
          FROM submissions s JOIN contests c ON c.id = s.contest_id \
@@ -251,7 +251,7 @@ fn ladder(
 pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
     let _w = state.write.lock().await;
     let now = state.now_text();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let previous: Option<(Option<f64>, Option<f64>)> =
         sqlx::query_as("SELECT public_score, private_score FROM submissions WHERE id = ? AND scored_at IS NOT NULL")
             .bind(job.id)
@@ -334,8 +334,20 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
     if let Outcome::Failed(m) = &outcome {
         tracing::error!("submission {} failed: {m}", job.id);
     }
-    record(state, &job, &outcome).await?;
-    Ok(())
+    // A result is never dropped for a passing database error: it is retried, and if it still
+    // cannot be written the row stays `scoring` and goes back to the queue at the next start.
+    let mut attempt = 0;
+    loop {
+        match record(state, &job, &outcome).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!("recording submission {} failed (attempt {attempt}): {e}", job.id);
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Starts `n` workers; they run until the runtime stops.

@@ -538,3 +538,48 @@ async fn the_csv_export_quotes_names_and_defuses_formulas() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
     assert_eq!(plain, csv);
 }
+
+/// Regression: a sign-up's transaction (read, then write) committed while a worker's read-then-
+/// write transaction was open made the worker fail with "database is locked" and leave the
+/// submission `scoring`. Write transactions now take the write lock first (`BEGIN IMMEDIATE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sign_ups_and_scoring_never_lock_each_other_out() {
+    let h = Harness::new().await;
+    let (s, _) = h
+        .call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"daily_submissions": 20, "total_submissions": 20})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let more = holdout_server::worker::spawn(&h.state, 2);
+    let mut tasks = Vec::new();
+    for k in 0..12 {
+        let state = h.state.clone();
+        tasks.push(tokio::spawn(async move {
+            holdout_server::api::create_user(
+                &state,
+                &format!("user{k}"),
+                "a long password",
+                holdout_server::api::Role::Competitor,
+                "test",
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message)
+        }));
+    }
+    for k in 0..8 {
+        let (s, v) = h.upload(Who::A, &submission(0.05 * f64::from(k) + 0.1, k as usize), "").await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    h.drain().await;
+    let stuck: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status <> 'scored'")
+        .fetch_one(&h.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stuck, 0);
+    for w in more {
+        w.abort();
+    }
+}

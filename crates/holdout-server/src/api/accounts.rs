@@ -39,7 +39,7 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
         .await
         .map_err(|e| ApiError::internal(&e))??;
     let now = state.now_text();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let taken: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
     if taken.is_some() {
@@ -313,7 +313,7 @@ pub async fn create_team(
         return Err(ApiError::bad_request("a team name is 2–40 characters without control characters or outer spaces"));
     }
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     if team_of(&state, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest"));
     }
@@ -408,7 +408,7 @@ pub async fn invite(
         return Err(ApiError::not_found());
     }
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let invitee: Option<(i64, String)> =
         sqlx::query_as("SELECT id, role FROM users WHERE name = ?").bind(&body.user).fetch_optional(&mut *tx).await?;
     let Some((iid, role)) = invitee else { return Err(ApiError::bad_request(format!("no user `{}`", body.user))) };
@@ -451,7 +451,7 @@ pub async fn accept(
     let u = caller.require(&[Role::Competitor])?.clone();
     let (cid, max) = contest_row(&state, &contest).await?;
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let invited: Option<i64> = sqlx::query_scalar(
         "SELECT i.team_id FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.team_id = ? AND i.user_id = ? AND t.contest_id = ?",
     )

@@ -268,7 +268,7 @@ pub async fn snapshot(
     let sha = crate::auth::digest_bytes(&csv);
     let board = if private { "private" } else { "public" };
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let detail = json!({"phase": phase, "board": board, "sha256": sha, "rows": csv.split(|b| *b == b'\n').count().saturating_sub(2)});
     audit_event(&state, &mut tx, caller.actor(), "board.snapshot", format!("contest:{}", c.name), detail.clone())
         .await?;

@@ -203,7 +203,7 @@ pub async fn settings(
         return Err(ApiError::bad_request("limits are at least 1"));
     }
     let guard = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
          total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections) WHERE id = ?",
@@ -264,7 +264,7 @@ pub async fn set_phase(
         return Err(ApiError::bad_request(format!("phase `{}` after it starts at {}", next.name, next.starts_at)));
     }
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE phases SET starts_at = ?, ends_at = ? WHERE contest_id = ? AND name = ?")
         .bind(&start)
         .bind(&end)
@@ -305,7 +305,7 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         snapshots.push(json!({"phase": p.name, "board": "private", "sha256": crate::auth::digest_bytes(&csv)}));
     }
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ?").bind(&now).bind(c.id).execute(&mut *tx).await?;
     audit_event(
         &state,

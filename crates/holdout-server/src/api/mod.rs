@@ -280,6 +280,34 @@ pub(super) async fn attachment(
         .into_response())
 }
 
+/// Calls the API in-process with a bearer token (`holdout demo` seeds its contests this way, so
+/// everything it does passes the same checks and audit as a real client's request).
+pub async fn call(
+    state: &AppState,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
+    use tower::ServiceExt as _;
+    let mut r = axum::http::Request::builder().method(method).uri(format!("/api/v1{path}"));
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        r = r.header(header::CONTENT_TYPE, ct);
+    }
+    let request = r.body(axum::body::Body::from(body)).expect("a well-formed internal request");
+    let response = match router(state.clone()).oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
 /// `201 Created` with a JSON body.
 pub fn created<T: Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()

@@ -438,7 +438,7 @@ async fn record_upload(
         "invalid"
     };
     let message = verdict.as_ref().err().cloned().unwrap_or_default();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -497,7 +497,7 @@ pub async fn rescore(
     let c = load(&state, &contest).await?;
     visible(&state, &caller, &c, id).await?;
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let done = sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = ? AND status IN ('scored', 'invalid', 'failed')")
         .bind(id)
         .execute(&mut *tx)
@@ -533,7 +533,7 @@ async fn set_disqualified(
     let c = load(state, contest).await?;
     visible(state, caller, &c, id).await?;
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE submissions SET disqualified_reason = ? WHERE id = ?")
         .bind(disqualified.then_some(why))
         .bind(id)
@@ -590,7 +590,7 @@ pub async fn disqualify_team(
     let why = reason(&Reason { reason: body.reason.clone() })?.to_owned();
     let c = load(&state, &contest).await?;
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let done = sqlx::query("UPDATE teams SET disqualified_reason = ? WHERE id = ? AND contest_id = ?")
         .bind(body.disqualified.then_some(&why))
         .bind(team)
@@ -730,7 +730,7 @@ pub async fn select(
         return Err(ApiError::bad_request(format!("select at most {} submissions", s.final_selections)));
     }
     let _w = state.write.lock().await;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     for id in &ids {
         let ok: Option<String> = sqlx::query_scalar(
             "SELECT status FROM submissions WHERE id = ? AND team_id = ? AND phase = ? AND disqualified_reason IS NULL",

@@ -1,0 +1,75 @@
+//! `holdout demo` end to end at a small size: it builds and serves everything, the site and
+//! the API answer with the seeded people and submissions, and a second run reuses it all.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::{repo, stderr, stdout};
+
+#[test]
+fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_holdout"))
+        .args(["demo", "--rows", "6000", "--data-dir", &data, "--bind", "127.0.0.1:0"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut alice) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.trim_start().starts_with("alice ") {
+            alice = line.split_whitespace().last().unwrap().to_owned();
+        }
+        if let Some(rest) = line.strip_prefix("holdout demo serving ") {
+            url = rest.split_whitespace().nth(2).unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(url.starts_with("http://127.0.0.1:") && alice.starts_with("hol_"), "{url} {alice}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let get = |path: &str, token: Option<&str>| {
+        runtime.block_on(async {
+            let mut r = reqwest::Client::new().get(format!("{url}{path}"));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let response = r.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        })
+    };
+    let (s, page) = get("/", None);
+    assert_eq!(s, 200);
+    for contest in ["security-sense", "fraud-exposure", "satisfaction-index"] {
+        assert!(page.contains(contest), "{page}");
+        let (s, board) = get(&format!("/contests/{contest}/leaderboard"), None);
+        assert_eq!(s, 200);
+        assert!(board.contains("安全小队") && board.contains("Data Miners") && board.contains("baseline-"), "{board}");
+        let (s, mine) = get(&format!("/api/v1/contests/{contest}/submissions"), Some(&alice));
+        assert_eq!(s, 200);
+        let mine: serde_json::Value = serde_json::from_str(&mine).unwrap();
+        let statuses: Vec<&str> =
+            mine["submissions"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["scored", "scored"], "{mine}");
+    }
+    let (s, page) = get("/contests/security-sense/leaderboard?lang=en", None);
+    assert!(s == 200 && page.contains("Public board"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Again: everything is reused; new tokens are printed.
+    let o = Command::new(env!("CARGO_BIN_EXE_holdout"))
+        .args(["demo", "--rows", "6000", "--data-dir", &data, "--no-serve"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("== prepare") && !out.contains("== load") && out.contains("holdout-demo-2024"), "{out}");
+    let o =
+        Command::new(env!("CARGO_BIN_EXE_holdout")).args(["audit", "verify", "--data-dir", &data]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
