@@ -8,7 +8,8 @@
     if (isNaN(target) || !out) return;
     var left = Math.max(0, Math.floor((target - Date.now()) / 1000));
     var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
-    out.textContent = (d ? d + "d " : "") + h + "h " + m + "m " + s + "s";
+    var u = (el.getAttribute("data-units") || "d,h,m,s").split(",");
+    out.textContent = (d ? d + u[0] + " " : "") + h + u[1] + " " + m + u[2] + " " + s + u[3];
   }
   function start() {
     var els = document.querySelectorAll(".countdown[data-deadline]");

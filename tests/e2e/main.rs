@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 mod audit;
 mod baseline;
+mod browser;
 mod demo;
 mod prepare;
 mod score;

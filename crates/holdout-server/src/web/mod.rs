@@ -90,6 +90,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 const CSS: &str = include_str!("../../../../leaderboard/static/holdout.css");
 const JS: &str = include_str!("../../../../leaderboard/static/holdout.js");
+const ICON: &str = include_str!("../../../../leaderboard/static/favicon.svg");
 
 /// `t("key")` in a template: the key's text in the page's language; a missing key is an error.
 fn translate(state: &Jinja<'_, '_>, key: &str) -> Result<String, minijinja::Error> {
@@ -307,6 +308,7 @@ async fn static_file(axum::extract::Path(name): axum::extract::Path<String>) -> 
     let (body, content_type) = match name.as_str() {
         "holdout.css" => (CSS, "text/css; charset=utf-8"),
         "holdout.js" => (JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (ICON, "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
