@@ -73,7 +73,11 @@ pub fn svg(series: &[Series], title: &str) -> String {
             );
         }
     }
-    out.push_str("</svg><ul class=\"legend\">");
+    out.push_str("</svg>");
+    if series.iter().all(|s| s.name.is_empty()) {
+        return out;
+    }
+    out.push_str("<ul class=\"legend\">");
     for (i, s) in series.iter().enumerate() {
         let _ = write!(
             out,
