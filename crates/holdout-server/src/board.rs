@@ -13,6 +13,7 @@
 //!   beats the team's released best by more than the standard error of their paired difference.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -316,6 +317,34 @@ mod tests {
     }
 
     #[test]
+    fn the_final_ranking_combines_points_and_judges_scores() {
+        let e = vec![
+            entry(1, 1, Some(0.9), Some(0.90)),
+            entry(2, 2, Some(0.8), Some(0.80)),
+            entry(3, 3, Some(0.7), Some(0.70)),
+        ];
+        let board = private(&e, true, false);
+        let mut rubric = BTreeMap::new();
+        rubric.insert(1, vec![40.0, 60.0]);
+        rubric.insert(2, vec![100.0]);
+        let rows = final_ranking(&board, 2, &rubric, 0.5);
+        // Team 1: points 100, mean 50 → 75; team 2: points 0, mean 100 → 50. Team 3 is not a finalist.
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].team_id, rows[0].combined, rows[0].rank), (1, Some(75.0), Some(1)));
+        assert_eq!((rows[1].team_id, rows[1].points, rows[1].combined), (2, 0.0, Some(50.0)));
+        // Lower is better: the best (lowest) score still gets 100 points.
+        let board = private(&e, false, false);
+        let rows = final_ranking(&board, 3, &BTreeMap::new(), 0.3);
+        assert_eq!(rows.iter().map(|r| r.team_id).collect::<Vec<_>>(), vec![3, 2, 1]);
+        let points: Vec<f64> = rows.iter().map(|r| r.points).collect();
+        assert!(
+            (points[0] - 100.0).abs() < 1e-9 && (points[1] - 50.0).abs() < 1e-9 && points[2].abs() < 1e-9,
+            "{points:?}"
+        );
+        assert!(rows.iter().all(|r| r.combined.is_none() && r.rank.is_none()), "nobody scored by the judges yet");
+    }
+
+    #[test]
     fn the_ladder_shows_only_released_scores() {
         let mut e = vec![entry(1, 1, Some(0.70), None), entry(2, 1, Some(0.71), None)];
         e[1].released = false;
@@ -329,4 +358,71 @@ mod tests {
         assert_eq!(ladder_step(&[1.0, 3.0]), Some(2f64.sqrt()));
         assert_eq!(ladder_step(&[1.0, f64::NAN]), None);
     }
+}
+
+/// A row of the final ranking: the private board combined with the judges' scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalRow {
+    pub team_id: i64,
+    pub team: String,
+    pub private_rank: u32,
+    pub score: f64,
+    /// The private score scaled to 0–100 among the finalists (best 100, worst 0).
+    pub points: f64,
+    pub rubric_mean: Option<f64>,
+    pub judges: usize,
+    /// `None` until a judge has scored the team.
+    pub combined: Option<f64>,
+    /// `None` while `combined` is.
+    pub rank: Option<u32>,
+}
+
+/// The final ranking: the top `finalists` teams of the private board (baselines and undefined
+/// scores left out), each combined as `(1 − weight) × points + weight × mean judges' score`.
+/// Ties on the combined score keep the private board's order; teams not scored yet come last.
+pub fn final_ranking(
+    private: &[Row],
+    finalists: usize,
+    rubric: &BTreeMap<i64, Vec<f64>>,
+    weight: f64,
+) -> Vec<FinalRow> {
+    let chosen: Vec<&Row> =
+        private.iter().filter(|r| !r.baseline && r.score.is_some() && r.rank.is_some()).take(finalists).collect();
+    let scores: Vec<f64> = chosen.iter().filter_map(|r| r.score).collect();
+    let (lo, hi) = scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(*s), b.max(*s)));
+    // The board is sorted best first, so the first finalist's score is the best whichever way
+    // the metric points.
+    let best = scores.first().copied().unwrap_or(0.0);
+    let mut rows: Vec<FinalRow> = chosen
+        .iter()
+        .map(|r| {
+            let score = r.score.unwrap_or(f64::NAN);
+            let points = if hi > lo { 100.0 * (1.0 - (score - best).abs() / (hi - lo)) } else { 100.0 };
+            let given = rubric.get(&r.team_id).map_or(&[][..], Vec::as_slice);
+            let rubric_mean = (!given.is_empty()).then(|| given.iter().sum::<f64>() / given.len() as f64);
+            FinalRow {
+                team_id: r.team_id,
+                team: r.team.clone(),
+                private_rank: r.rank.unwrap_or(0),
+                score,
+                points,
+                rubric_mean,
+                judges: given.len(),
+                combined: rubric_mean.map(|m| (1.0 - weight) * points + weight * m),
+                rank: None,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| match (a.combined, b.combined) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then(a.private_rank.cmp(&b.private_rank)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.private_rank.cmp(&b.private_rank),
+    });
+    for (i, r) in rows.iter_mut().enumerate() {
+        if r.combined.is_some() {
+            r.rank = Some(i as u32 + 1);
+        }
+    }
+    rows
 }

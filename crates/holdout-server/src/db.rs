@@ -18,6 +18,7 @@ pub const FILE: &str = "holdout.db";
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "audit_log", include_str!("../../../leaderboard/migrations/0001_audit_log.sql")),
     (2, "contests", include_str!("../../../leaderboard/migrations/0002_contests.sql")),
+    (3, "rubric", include_str!("../../../leaderboard/migrations/0003_rubric.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

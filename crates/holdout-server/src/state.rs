@@ -154,6 +154,10 @@ pub struct Settings {
     pub max_upload_bytes: i64,
     pub ladder: bool,
     pub revealed_at: Option<String>,
+    /// The judges' share of the final ranking (0–1).
+    pub rubric_weight: f64,
+    /// How many teams of the private board are finalists.
+    pub finalists: i64,
 }
 
 /// What the hot paths read of a contest's rows, cached until something changes.

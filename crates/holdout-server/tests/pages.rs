@@ -175,7 +175,13 @@ async fn every_page_for_every_role_shows_what_it_should_and_nothing_else() {
     // The organizer's console.
     let (s, page) = olga.get(&h, &format!("{c}/console")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("name=\"starts_at\"") && page.contains("公布私有榜"));
+    assert!(page.contains("name=\"starts_at\"") && page.contains("公布私有榜") && page.contains("答辩权重"));
+    // The final ranking: judges see it (with their scoring forms), competitors not before the reveal.
+    let (s, page) = judy.get(&h, &format!("{c}/final")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("综合成绩") && page.contains("评委人数"), "{page}");
+    let (_, page) = alice.get(&h, &format!("{c}/final")).await;
+    assert!(page.contains("私有榜将在比赛结束后由组织者公布") && !page.contains("name=\"score\""));
     drop(bob);
 }
 

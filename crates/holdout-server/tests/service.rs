@@ -583,3 +583,56 @@ async fn concurrent_sign_ups_and_scoring_never_lock_each_other_out() {
         w.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn judges_score_the_finalists_and_the_final_ranking_combines_them() {
+    let h = Harness::new().await;
+    // Both teams submit in the final phase (the final ranking uses the last phase's board).
+    h.set_time("2024-10-25T00:00:00Z");
+    h.scored(Who::A, &submission(0.7, 1)).await;
+    h.scored(Who::B, &submission(0.3, 2)).await;
+    let (s, _) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"rubric_weight": 0.5, "finalists": 2}))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"rubric_weight": 1.5}))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (a, b) = (h.team_a, h.team_b);
+    let rubric = |team: i64| format!("/contests/tiny/rubric/{team}");
+    assert_eq!(
+        h.call(Who::A, "PUT", &rubric(a), Some(json!({"score": 90}))).await.0,
+        StatusCode::FORBIDDEN,
+        "competitors do not judge"
+    );
+    assert_eq!(
+        h.call(Who::Org, "PUT", &rubric(a), Some(json!({"score": 90}))).await.0,
+        StatusCode::FORBIDDEN,
+        "judges judge"
+    );
+    assert_eq!(h.call(Who::Judge, "PUT", &rubric(a), Some(json!({"score": 101}))).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.call(Who::Judge, "PUT", &rubric(9999), Some(json!({"score": 50}))).await.0,
+        StatusCode::BAD_REQUEST,
+        "not a finalist"
+    );
+    assert_eq!(
+        h.call(Who::Judge, "PUT", &rubric(a), Some(json!({"score": 20, "comment": "thin write-up"}))).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(h.call(Who::Judge, "PUT", &rubric(b), Some(json!({"score": 100}))).await.0, StatusCode::OK);
+    assert_eq!(h.audited("rubric.score", &format!("team:{a}")).await, 1);
+    // A competitor sees the final ranking only after the reveal.
+    assert_eq!(h.call(Who::A, "GET", "/contests/tiny/final", None).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = h.call(Who::Judge, "GET", "/contests/tiny/final", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["my_scores"][a.to_string()]["comment"], "thin write-up");
+    let rows = v["rows"].as_array().unwrap();
+    // A leads the private board (100 points) but its write-up scored 20: 60; B: 0 points, 100 → 50.
+    assert_eq!((rows[0]["team"].as_str(), rows[0]["combined"].as_f64()), (Some("Team A"), Some(60.0)), "{v}");
+    assert_eq!((rows[1]["team"].as_str(), rows[1]["combined"].as_f64()), (Some("Team B"), Some(50.0)));
+    h.set_time("2024-11-04T00:00:00Z");
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::OK);
+    let (s, v) = h.call(Who::A, "GET", "/contests/tiny/final", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["my_scores"].as_object().unwrap().is_empty());
+}

@@ -4,16 +4,18 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::Row;
 
+use super::Role;
 use super::contests::{audit_event, board_phase, load, settings_of};
-use super::{Caller, JsonBody, Path, Query, Role};
+use super::{Caller, JsonBody, Path, Query};
 use crate::board::{self, Entry};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, BoardKey, CachedBoard, Contest};
@@ -274,4 +276,101 @@ pub async fn snapshot(
         .await?;
     tx.commit().await?;
     Ok(super::created(detail))
+}
+
+/// The final ranking of the last phase's private board with the judges' scores (judges and
+/// organizers; everyone after the reveal). A judge also gets their own scores.
+pub async fn final_ranking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(contest): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = load(&state, &contest).await?;
+    let meta = super::contests::meta(&state, c.id).await?;
+    if !caller.staff() && meta.settings.revealed_at.is_none() {
+        return Err(ApiError::forbidden("the final ranking is shown after the organizers reveal the private board"));
+    }
+    let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
+    let (private, _) = rows(&state, &c, &phase, true).await?;
+    let scores: Vec<(i64, i64, f64, String)> = sqlx::query_as(
+        "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = ? ORDER BY team_id, judge_id",
+    )
+    .bind(c.id)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut by_team: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
+    for (team, _, score, _) in &scores {
+        by_team.entry(*team).or_default().push(*score);
+    }
+    let finalists = usize::try_from(meta.settings.finalists).unwrap_or(0);
+    let rows = board::final_ranking(&private, finalists, &by_team, meta.settings.rubric_weight);
+    let mine: serde_json::Map<String, Value> = match &caller.user {
+        Some(u) if u.role == Role::Judge => scores
+            .iter()
+            .filter(|s| s.1 == u.id)
+            .map(|(team, _, score, comment)| (team.to_string(), json!({"score": score, "comment": comment})))
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    Ok(Json(
+        json!({"phase": phase, "rubric_weight": meta.settings.rubric_weight, "finalists": finalists, "rows": rows, "my_scores": mine}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RubricBody {
+    score: f64,
+    #[serde(default)]
+    comment: String,
+}
+
+/// A judge scores a finalist's write-up and presentation (0–100); a new score replaces the
+/// judge's earlier one. Audited.
+pub async fn rubric(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, team)): Path<(String, i64)>,
+    JsonBody(body): JsonBody<RubricBody>,
+) -> ApiResult<Json<Value>> {
+    let judge = caller.require(&[Role::Judge])?.clone();
+    if !(0.0..=100.0).contains(&body.score) {
+        return Err(ApiError::bad_request("a score is between 0 and 100"));
+    }
+    if body.comment.chars().count() > 5000 {
+        return Err(ApiError::bad_request("a comment is at most 5000 characters"));
+    }
+    let c = load(&state, &contest).await?;
+    let meta = super::contests::meta(&state, c.id).await?;
+    let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
+    let (private, _) = rows(&state, &c, &phase, true).await?;
+    let finalists = usize::try_from(meta.settings.finalists).unwrap_or(0);
+    let finalist = board::final_ranking(&private, finalists, &std::collections::BTreeMap::new(), 0.0)
+        .iter()
+        .any(|r| r.team_id == team);
+    if !finalist {
+        return Err(ApiError::bad_request(format!("team {team} is not among the {finalists} finalists")));
+    }
+    let now = state.now_text();
+    let _w = state.write.lock().await;
+    let mut tx = crate::db::begin(&state.pool).await?;
+    sqlx::query("DELETE FROM rubric_scores WHERE contest_id = ? AND team_id = ? AND judge_id = ?")
+        .bind(c.id)
+        .bind(team)
+        .bind(judge.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO rubric_scores (contest_id, team_id, judge_id, score, comment, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(c.id)
+        .bind(team)
+        .bind(judge.id)
+        .bind(body.score)
+        .bind(&body.comment)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    let detail = json!({"contest": contest, "score": body.score, "comment": body.comment});
+    audit_event(&state, &mut tx, caller.actor(), "rubric.score", format!("team:{team}"), detail).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"team_id": team, "score": body.score, "comment": body.comment})))
 }

@@ -82,7 +82,8 @@ pub(super) async fn load(state: &AppState, name: &str) -> ApiResult<std::sync::A
 
 async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
     let r = sqlx::query(
-        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at \
+        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
+         rubric_weight, finalists \
          FROM contests WHERE id = ?",
     )
     .bind(contest)
@@ -96,6 +97,8 @@ async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
         max_upload_bytes: r.get("max_upload_bytes"),
         ladder: r.get("ladder"),
         revealed_at: r.get("revealed_at"),
+        rubric_weight: r.get("rubric_weight"),
+        finalists: r.get("finalists"),
     })
 }
 
@@ -138,6 +141,8 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
         "team_max_size": s.team_max_size,
         "ladder": s.ladder,
         "revealed_at": s.revealed_at,
+        "rubric_weight": s.rubric_weight,
+        "finalists": s.finalists,
         "phases": phases,
         "open_phase": open_phase(&phases, &now).map(|p| &p.name),
         "time_zone": "Asia/Shanghai",
@@ -189,6 +194,9 @@ pub struct SettingsPatch {
     daily_submissions: Option<u32>,
     total_submissions: Option<u32>,
     final_selections: Option<u32>,
+    /// The judges' share of the final ranking, 0–1.
+    rubric_weight: Option<f64>,
+    finalists: Option<u32>,
 }
 
 pub async fn settings(
@@ -199,25 +207,32 @@ pub async fn settings(
 ) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Organizer])?;
     let c = load(&state, &name).await?;
-    if body.daily_submissions == Some(0) || body.total_submissions == Some(0) || body.final_selections == Some(0) {
+    if [body.daily_submissions, body.total_submissions, body.final_selections, body.finalists].contains(&Some(0)) {
         return Err(ApiError::bad_request("limits are at least 1"));
+    }
+    if body.rubric_weight.is_some_and(|w| !(0.0..=1.0).contains(&w)) {
+        return Err(ApiError::bad_request("rubric_weight is between 0 and 1"));
     }
     let guard = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
-         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections) WHERE id = ?",
+         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
+         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists) WHERE id = ?",
     )
     .bind(body.ladder)
     .bind(body.daily_submissions.map(i64::from))
     .bind(body.total_submissions.map(i64::from))
     .bind(body.final_selections.map(i64::from))
+    .bind(body.rubric_weight)
+    .bind(body.finalists.map(i64::from))
     .bind(c.id)
     .execute(&mut *tx)
     .await?;
     let detail = json!({
         "ladder": body.ladder, "daily_submissions": body.daily_submissions,
         "total_submissions": body.total_submissions, "final_selections": body.final_selections,
+        "rubric_weight": body.rubric_weight, "finalists": body.finalists,
     });
     audit_event(&state, &mut tx, caller.actor(), "contest.settings", format!("contest:{name}"), detail).await?;
     tx.commit().await?;

@@ -256,6 +256,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contests/{contest}/leaderboard", get(boards::leaderboard))
         .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
         .route("/contests/{contest}/snapshots", post(boards::snapshot))
+        .route("/contests/{contest}/final", get(boards::final_ranking))
+        .route("/contests/{contest}/rubric/{team}", put(boards::rubric))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     Router::new().nest("/api/v1", api).merge(crate::web::routes()).fallback(fallback).with_state(state)

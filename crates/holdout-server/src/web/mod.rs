@@ -85,6 +85,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("review_one.html", include_str!("../../../../leaderboard/templates/review_one.html")),
     ("audit.html", include_str!("../../../../leaderboard/templates/audit.html")),
     ("console.html", include_str!("../../../../leaderboard/templates/console.html")),
+    ("final.html", include_str!("../../../../leaderboard/templates/final.html")),
     ("error.html", include_str!("../../../../leaderboard/templates/error.html")),
 ];
 
@@ -331,4 +332,5 @@ pub fn routes() -> Router<AppState> {
         .route("/contests/{c}/review", get(pages::review))
         .route("/contests/{c}/review/{id}", get(pages::review_one).post(pages::review_action))
         .route("/contests/{c}/console", get(pages::console).post(pages::console_action))
+        .route("/contests/{c}/final", get(pages::final_ranking).post(pages::rubric))
 }

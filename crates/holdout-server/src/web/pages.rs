@@ -599,6 +599,10 @@ pub struct ConsoleForm {
     #[serde(default)]
     ladder: Option<String>,
     #[serde(default)]
+    rubric_weight: Option<f64>,
+    #[serde(default)]
+    finalists: Option<u32>,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     password: String,
@@ -628,7 +632,8 @@ pub async fn console_action(
         }
         "settings" => {
             let body = json!({"daily_submissions": form.daily, "total_submissions": form.total,
-                              "final_selections": form.selections, "ladder": form.ladder.as_deref() == Some("on")});
+                              "final_selections": form.selections, "ladder": form.ladder.as_deref() == Some("on"),
+                              "rubric_weight": form.rubric_weight, "finalists": form.finalists});
             send_json(&state, &viewer, Method::PATCH, &format!("/contests/{name}"), &body).await
         }
         "reveal" => {
@@ -649,5 +654,54 @@ pub async fn console_action(
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+}
+
+pub async fn final_ranking(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    let c = match header_of(&state, &viewer, &name).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let a = get_json(&state, &viewer, &format!("/contests/{name}/final")).await;
+    let (body, hidden) = match a.status {
+        s if s.is_success() => (a.body, false),
+        StatusCode::FORBIDDEN => (Value::Null, true),
+        _ => return failure(&viewer, &a),
+    };
+    render(
+        &viewer,
+        StatusCode::OK,
+        "final.html",
+        json!({"contest": c, "final": body, "hidden": hidden, "flash": flash(&f)}),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RubricForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    team: i64,
+    score: f64,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rubric(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Form(form): Form<RubricForm>,
+) -> Response {
+    if let Err(r) = viewer.check(&form.csrf) {
+        return r;
+    }
+    let body = json!({"score": form.score, "comment": form.comment});
+    let a = send_json(&state, &viewer, Method::PUT, &format!("/contests/{name}/rubric/{}", form.team), &body).await;
+    let here = format!("/contests/{name}/final");
     if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
 }
