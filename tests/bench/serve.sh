@@ -8,7 +8,7 @@
 # 20) reads GET /api/v1/contests/security-sense/leaderboard?phase=preliminary and then
 # …/leaderboard.csv?phase=preliminary. Reported for each: requests/s and p50/p99 latency;
 # targets >= 5,000 req/s and p99 <= 20 ms. Also the time of the first (uncached) request,
-# which computes the board. The HTML leaderboard page is a later issue and is not measured.
+# which computes the board. Last, the HTML page /contests/security-sense/leaderboard (Chinese, anonymous).
 # (wrk is a closed loop: with 256 connections always busy, mean latency = 256 / throughput, so
 # p99 <= 20 ms can only hold at >= 12,800 req/s.)
 # Part B, upload burst: an organizer (`holdout user create`, `holdout token create`) moves the
@@ -119,8 +119,12 @@ hwm() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status"; }
 
 # Part A: leaderboard reads. The first request of each computes (and caches) the board.
 declare -A cold
-for kind in json gzip csv; do
-  if [[ $kind == csv ]]; then url="$api/leaderboard.csv?phase=preliminary"; else url="$api/leaderboard?phase=preliminary"; fi
+for kind in json gzip csv page; do
+  case $kind in
+    csv) url="$api/leaderboard.csv?phase=preliminary" ;;
+    page) url="$base/contests/$name/leaderboard?phase=preliminary" ;;
+    *) url="$api/leaderboard?phase=preliminary" ;;
+  esac
   # gzip: the JSON board as browsers ask for it (Accept-Encoding: gzip), served precompressed.
   header=(-H "Accept-Encoding: identity")
   if [[ $kind == gzip ]]; then header=(-H "Accept-Encoding: gzip"); fi
@@ -151,14 +155,14 @@ run audit "$bin" audit verify --data-dir "$data"
 
 echo
 "$python" - "$bench" "$bundle" "$small" "$(nproc)" "$bin_note" "$teams" "$submissions" "$duration" \
-  "${cold[json]}" "${cold[csv]}" "$hwm_reads" "$hwm_end" "$workers" "$replicates" "$uploaders" "${cold[gzip]}" <<'EOF'
+  "${cold[json]}" "${cold[csv]}" "$hwm_reads" "$hwm_end" "$workers" "$replicates" "$uploaders" "${cold[gzip]}" "${cold[page]}" <<'EOF'
 import csv, io, json, re, sys
 from pathlib import Path
 
 bench, bundle = Path(sys.argv[1]), Path(sys.argv[2])
 small, cpus, bin_note = sys.argv[3] == "1", sys.argv[4], sys.argv[5]
 teams, submissions, duration = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
-cold = {"json": float(sys.argv[9]), "csv": float(sys.argv[10]), "gzip": float(sys.argv[16])}
+cold = {"json": float(sys.argv[9]), "csv": float(sys.argv[10]), "gzip": float(sys.argv[16]), "page": float(sys.argv[17])}
 hwm_reads, hwm_end = sys.argv[11], sys.argv[12]
 workers, replicates, uploaders = sys.argv[13], sys.argv[14], int(sys.argv[15])
 manifest = json.loads((bundle / "public" / "MANIFEST.json").read_text())
@@ -199,7 +203,8 @@ print(f"Part A, leaderboard reads: {teams} teams, {submissions} scored submissio
       f"wrk 2 threads, 256 connections, {duration} s each")
 print(f"{'endpoint':<18} {'req/s':>9} {'p50_ms':>8} {'p99_ms':>8} {'requests':>9} {'non2xx':>7} {'sock_err':>8} "
       f"{'cold_ms':>8}   target: >= 5000 req/s, p99 <= 20 ms")
-for kind, label in (("json", "leaderboard"), ("gzip", "leaderboard gzip"), ("csv", "leaderboard.csv")):
+for kind, label in (("json", "leaderboard"), ("gzip", "leaderboard gzip"), ("csv", "leaderboard.csv"),
+                    ("page", "leaderboard page")):
     rps, p50, p99, n, non2xx, errs = wrk(kind)
     ok = rps >= 5000 and p99 <= 20
     if not ok:
@@ -209,7 +214,7 @@ for kind, label in (("json", "leaderboard"), ("gzip", "leaderboard gzip"), ("csv
     print(f"{label:<18} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f} {n:>9} {non2xx:>7} {errs:>8} "
           f"{cold[kind] * 1000:>8.1f}   {'PASS' if ok else 'FAIL'}")
 print("(cold_ms: the first request, which computes the board; later ones are served from the cache. "
-      "The HTML leaderboard page is a later issue and is not measured.)")
+      "The HTML page re-renders its shell per request; its content is cached for at most 5 s.)")
 print(f"(wrk keeps all 256 connections busy, so mean latency = 256 / (req/s): p99 <= 20 ms needs at least "
       f"12,800 req/s; responses: JSON {(bench / 'board.json').stat().st_size / 1e3:.0f} kB, "
       f"gzip {(bench / 'board.gzip').stat().st_size / 1e3:.0f} kB, CSV {(bench / 'board.csv').stat().st_size / 1e3:.0f} kB)")

@@ -200,6 +200,10 @@ pub struct Inner {
     /// recomputing it.
     pub building: tokio::sync::Mutex<()>,
     pub metas: Mutex<FxHashMap<i64, Arc<Meta>>>,
+    /// Rendered public leaderboard pages' content, by contest, phase and language, with the
+    /// contest's header: kept a few seconds at most (the open phase moves with the clock) and
+    /// cleared by every change.
+    pub pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<(serde_json::Value, String)>)>>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -236,6 +240,7 @@ impl AppState {
             boards: Mutex::new(FxHashMap::default()),
             building: tokio::sync::Mutex::new(()),
             metas: Mutex::new(FxHashMap::default()),
+            pages: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))
     }
@@ -253,6 +258,7 @@ impl AppState {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
         self.metas.lock().expect("the meta cache lock is never poisoned").remove(&contest);
+        self.pages.lock().expect("the page cache lock is never poisoned").clear();
     }
 
     /// A contest by name, loaded on first use; `None` if there is none.

@@ -77,6 +77,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../../../../leaderboard/templates/index.html")),
     ("contest.html", include_str!("../../../../leaderboard/templates/contest.html")),
     ("leaderboard.html", include_str!("../../../../leaderboard/templates/leaderboard.html")),
+    ("leaderboard_body.html", include_str!("../../../../leaderboard/templates/leaderboard_body.html")),
     ("login.html", include_str!("../../../../leaderboard/templates/login.html")),
     ("team.html", include_str!("../../../../leaderboard/templates/team.html")),
     ("submit.html", include_str!("../../../../leaderboard/templates/submit.html")),

@@ -117,38 +117,82 @@ pub async fn contest(
     )
 }
 
+/// How long a rendered leaderboard page's content is reused at most.
+const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn leaderboard(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
     Query(f): Query<Flash>,
 ) -> Response {
-    let c = match header_of(&state, &viewer, &name).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let private = f.board.as_deref() == Some("private");
-    let mut path = format!("/contests/{name}/leaderboard?board={}", if private { "private" } else { "public" });
-    if let Some(p) = &f.phase {
-        let _ = write!(path, "&phase={}", enc(p));
-    }
-    let a = get_json(&state, &viewer, &path).await;
-    let (board, hidden) = match a.status {
-        s if s.is_success() => (a.body, false),
-        StatusCode::FORBIDDEN => (Value::Null, true),
-        _ => return failure(&viewer, &a),
-    };
-    let chart = if board.is_null() {
-        String::new()
+    // The public board's content is the same for everyone: cached (the private one depends on
+    // who looks, and is rarely looked at).
+    let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
+    let hit = (!private)
+        .then(|| {
+            let pages = state.pages.lock().expect("the page cache lock is never poisoned");
+            pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
+        })
+        .flatten();
+    let page = if let Some(page) = hit {
+        page
     } else {
-        super::chart::top_teams(&state, &c, &board, 8).await.unwrap_or_default()
+        let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let page = match board_page(&state, &viewer, &name, &f, private).await {
+            Ok(p) => std::sync::Arc::new(p),
+            Err(r) => return r,
+        };
+        if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            state
+                .pages
+                .lock()
+                .expect("the page cache lock is never poisoned")
+                .insert(key, (std::time::Instant::now(), page.clone()));
+        }
+        page
     };
+    let (contest, body) = (&page.0, &page.1);
     render(
         &viewer,
         StatusCode::OK,
         "leaderboard.html",
-        json!({"contest": c, "board": board, "hidden": hidden, "private": private, "chart": chart, "flash": flash(&f)}),
+        json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)}),
     )
+}
+
+/// The contest's header and the rendered content of a leaderboard page.
+async fn board_page(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    f: &Flash,
+    private: bool,
+) -> Result<(Value, String), Response> {
+    let c = header_of(state, viewer, name).await?;
+    let mut path = format!("/contests/{name}/leaderboard?board={}", if private { "private" } else { "public" });
+    if let Some(p) = &f.phase {
+        let _ = write!(path, "&phase={}", enc(p));
+    }
+    let a = get_json(state, viewer, &path).await;
+    let (board, hidden) = match a.status {
+        s if s.is_success() => (a.body, false),
+        StatusCode::FORBIDDEN => (Value::Null, true),
+        _ => return Err(failure(viewer, &a)),
+    };
+    let chart = if board.is_null() {
+        String::new()
+    } else {
+        super::chart::top_teams(state, &c, &board, 8).await.unwrap_or_default()
+    };
+    let context = json!({"lang": viewer.lang.code(), "contest": c, "board": board, "hidden": hidden, "private": private, "chart": chart});
+    let body =
+        super::environment().get_template("leaderboard_body.html").and_then(|t| t.render(&context)).map_err(|e| {
+            tracing::error!("rendering leaderboard_body.html: {e:#}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        })?;
+    Ok((c, body))
 }
 
 pub async fn login_page(viewer: Viewer, Query(f): Query<Flash>) -> Response {
