@@ -167,6 +167,9 @@ pub struct Meta {
     pub settings: Settings,
 }
 
+/// A rendered page's content with the contest header it was made from, and when it was made.
+pub type CachedPage = (std::time::Instant, Arc<(serde_json::Value, String)>);
+
 /// A cached board, plain and gzip-compressed.
 #[derive(Debug)]
 pub struct CachedBoard {
@@ -203,7 +206,7 @@ pub struct Inner {
     /// Rendered public leaderboard pages' content, by contest, phase and language, with the
     /// contest's header: kept a few seconds at most (the open phase moves with the clock) and
     /// cleared by every change.
-    pub pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<(serde_json::Value, String)>)>>,
+    pub pages: Mutex<FxHashMap<String, CachedPage>>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
