@@ -207,6 +207,8 @@ pub struct Inner {
     /// contest's header: kept a few seconds at most (the open phase moves with the clock) and
     /// cleared by every change.
     pub pages: Mutex<FxHashMap<String, CachedPage>>,
+    /// One page content is built at a time (not `building`, which the API calls inside take).
+    pub page_building: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -244,6 +246,7 @@ impl AppState {
             building: tokio::sync::Mutex::new(()),
             metas: Mutex::new(FxHashMap::default()),
             pages: Mutex::new(FxHashMap::default()),
+            page_building: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))
     }

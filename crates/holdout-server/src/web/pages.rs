@@ -130,28 +130,29 @@ pub async fn leaderboard(
     // The public board's content is the same for everyone: cached (the private one depends on
     // who looks, and is rarely looked at).
     let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
-    let hit = (!private)
-        .then(|| {
-            let pages = state.pages.lock().expect("the page cache lock is never poisoned");
-            pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
-        })
-        .flatten();
-    let page = if let Some(page) = hit {
+    let lookup = || {
+        let pages = state.pages.lock().expect("the page cache lock is never poisoned");
+        pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
+    };
+    let page = if let Some(page) = lookup().filter(|_| !private) {
         page
     } else {
-        let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
-        let page = match board_page(&state, &viewer, &name, &f, private).await {
-            Ok(p) => std::sync::Arc::new(p),
-            Err(r) => return r,
-        };
-        if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
-            state
-                .pages
-                .lock()
-                .expect("the page cache lock is never poisoned")
-                .insert(key, (std::time::Instant::now(), page.clone()));
+        // Concurrent misses wait for one build instead of all building.
+        let _building = if private { None } else { Some(state.page_building.lock().await) };
+        if let Some(page) = lookup().filter(|_| !private) {
+            page
+        } else {
+            let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
+            let page = match board_page(&state, &viewer, &name, &f, private).await {
+                Ok(p) => std::sync::Arc::new(p),
+                Err(r) => return r,
+            };
+            if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                let entry = (std::time::Instant::now(), page.clone());
+                state.pages.lock().expect("the page cache lock is never poisoned").insert(key, entry);
+            }
+            page
         }
-        page
     };
     let (contest, body) = (&page.0, &page.1);
     render(
