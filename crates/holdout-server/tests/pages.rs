@@ -114,6 +114,9 @@ async fn every_page_for_every_role_shows_what_it_should_and_nothing_else() {
         let (s, page) = who.get(&h, &format!("{c}/leaderboard")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Team A") && page.contains("Team B") && page.contains("<svg"), "{page}");
+        // The page cached for visitors is never shown to someone logged in, and back.
+        let logged_in = who.cookie.is_some();
+        assert_eq!(page.contains("name=\"_csrf\""), logged_in, "{page}");
     }
     let (_, page) = anon.get(&h, &format!("{c}/leaderboard?lang=en")).await;
     assert!(page.contains("<html lang=\"en\">") && page.contains("Tie band") && page.contains("Public board"));

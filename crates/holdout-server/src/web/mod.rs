@@ -147,7 +147,7 @@ pub struct Viewer {
     session: Option<(String, String)>,
     pub lang: Lang,
     /// `?lang=` asked for a change: the response sets the cookie.
-    lang_changed: bool,
+    pub lang_changed: bool,
     /// The path and query, for the language toggle and `next`.
     pub path: String,
 }
@@ -270,18 +270,24 @@ pub async fn send_json(state: &AppState, viewer: &Viewer, method: Method, path: 
     api(state, viewer, method, path, Body::from(body.to_string()), Some("application/json")).await
 }
 
-/// Renders a page with the common context (language, viewer, CSRF token, path).
-pub fn render(viewer: &Viewer, status: StatusCode, template: &str, mut context: Value) -> Response {
+/// A page's HTML with the common context (language, viewer, CSRF token, path); `None` (logged)
+/// if the template fails.
+pub fn render_html(viewer: &Viewer, template: &str, mut context: Value) -> Option<String> {
     context["lang"] = json!(viewer.lang.code());
     context["user"] = json!(viewer.user);
     context["csrf"] = json!(viewer.csrf());
     context["path"] = json!(viewer.path);
-    let html = match environment().get_template(template).and_then(|t| t.render(&context)) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!("rendering {template}: {e:#}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
+    environment()
+        .get_template(template)
+        .and_then(|t| t.render(&context))
+        .map_err(|e| tracing::error!("rendering {template}: {e:#}"))
+        .ok()
+}
+
+/// Renders a page (and sets the language cookie when the visitor switched).
+pub fn render(viewer: &Viewer, status: StatusCode, template: &str, context: Value) -> Response {
+    let Some(html) = render_html(viewer, template, context) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     };
     let mut response = (status, Html(html)).into_response();
     if viewer.lang_changed {
