@@ -207,6 +207,8 @@ pub struct Inner {
     /// contest's header: kept a few seconds at most (the open phase moves with the clock) and
     /// cleared by every change.
     pub pages: Mutex<FxHashMap<String, CachedPage>>,
+    /// Whole public leaderboard pages for visitors who are not logged in, plain and gzip.
+    pub visitor_pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<CachedBoard>)>>,
     /// One page content is built at a time (not `building`, which the API calls inside take).
     pub page_building: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
@@ -247,6 +249,7 @@ impl AppState {
             metas: Mutex::new(FxHashMap::default()),
             pages: Mutex::new(FxHashMap::default()),
             page_building: tokio::sync::Mutex::new(()),
+            visitor_pages: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))
     }
@@ -265,6 +268,7 @@ impl AppState {
         self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
         self.metas.lock().expect("the meta cache lock is never poisoned").remove(&contest);
         self.pages.lock().expect("the page cache lock is never poisoned").clear();
+        self.visitor_pages.lock().expect("the page cache lock is never poisoned").clear();
     }
 
     /// A contest by name, loaded on first use; `None` if there is none.

@@ -166,7 +166,7 @@ async fn resolve(
     Ok((c, phase.name.clone(), private))
 }
 
-fn gzip(bytes: &[u8]) -> ApiResult<Bytes> {
+pub(crate) fn gzip(bytes: &[u8]) -> ApiResult<Bytes> {
     use std::io::Write as _;
     let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
     e.write_all(bytes)?;

@@ -117,6 +117,24 @@ pub async fn contest(
     )
 }
 
+/// A cached page, gzip-compressed when the browser accepts it.
+fn html_response(page: &crate::state::CachedBoard, headers: &HeaderMap) -> Response {
+    let gzip = !page.gzip.is_empty()
+        && headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let mut response = if gzip { page.gzip.clone() } else { page.plain.clone() }.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::VARY, axum::http::HeaderValue::from_static("accept-encoding, cookie"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, axum::http::HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
 /// How long a rendered leaderboard page's content is reused at most.
 const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -125,11 +143,20 @@ pub async fn leaderboard(
     viewer: Viewer,
     Path(name): Path<String>,
     Query(f): Query<Flash>,
+    headers: HeaderMap,
 ) -> Response {
     let private = f.board.as_deref() == Some("private");
     // The public board's content is the same for everyone: cached (the private one depends on
-    // who looks, and is rarely looked at).
+    // who looks, and is rarely looked at). For visitors who are not logged in the whole page
+    // is the same too: cached whole, plain and gzip.
     let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
+    let whole = viewer.user.is_none() && !private && f.msg.is_none() && f.error.is_none() && !viewer.lang_changed;
+    if whole {
+        let pages = state.visitor_pages.lock().expect("the page cache lock is never poisoned");
+        if let Some((_, page)) = pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL) {
+            return html_response(page, &headers);
+        }
+    }
     let lookup = || {
         let pages = state.pages.lock().expect("the page cache lock is never poisoned");
         pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
@@ -149,18 +176,26 @@ pub async fn leaderboard(
             };
             if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
                 let entry = (std::time::Instant::now(), page.clone());
-                state.pages.lock().expect("the page cache lock is never poisoned").insert(key, entry);
+                state.pages.lock().expect("the page cache lock is never poisoned").insert(key.clone(), entry);
             }
             page
         }
     };
     let (contest, body) = (&page.0, &page.1);
-    render(
-        &viewer,
-        StatusCode::OK,
-        "leaderboard.html",
-        json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)}),
-    )
+    let shell = json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)});
+    if whole {
+        let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some(html) = super::render_html(&viewer, "leaderboard.html", shell.clone()) {
+            let gzip = crate::api::gzip(html.as_bytes()).unwrap_or_default();
+            let page = std::sync::Arc::new(crate::state::CachedBoard { plain: html.into(), gzip });
+            if state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                let entry = (std::time::Instant::now(), page.clone());
+                state.visitor_pages.lock().expect("the page cache lock is never poisoned").insert(key, entry);
+            }
+            return html_response(&page, &headers);
+        }
+    }
+    render(&viewer, StatusCode::OK, "leaderboard.html", shell)
 }
 
 /// The contest's header and the rendered content of a leaderboard page.
