@@ -151,35 +151,36 @@ pub async fn leaderboard(
     // is the same too: cached whole, plain and gzip.
     let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
     let whole = viewer.user.is_none() && !private && f.msg.is_none() && f.error.is_none() && !viewer.lang_changed;
-    if whole {
+    let visitor_lookup = || {
         let pages = state.visitor_pages.lock().expect("the page cache lock is never poisoned");
-        if let Some((_, page)) = pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL) {
-            return html_response(page, &headers);
-        }
+        pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
+    };
+    if let Some(page) = visitor_lookup().filter(|_| whole) {
+        return html_response(&page, &headers);
     }
     let lookup = || {
         let pages = state.pages.lock().expect("the page cache lock is never poisoned");
         pages.get(&key).filter(|(at, _)| at.elapsed() < PAGE_TTL).map(|(_, page)| page.clone())
     };
+    // Misses are built once: concurrent ones wait for that build instead of all building.
+    let _building =
+        if !private && (whole || lookup().is_none()) { Some(state.page_building.lock().await) } else { None };
+    if let Some(page) = visitor_lookup().filter(|_| whole) {
+        return html_response(&page, &headers);
+    }
     let page = if let Some(page) = lookup().filter(|_| !private) {
         page
     } else {
-        // Concurrent misses wait for one build instead of all building.
-        let _building = if private { None } else { Some(state.page_building.lock().await) };
-        if let Some(page) = lookup().filter(|_| !private) {
-            page
-        } else {
-            let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
-            let page = match board_page(&state, &viewer, &name, &f, private).await {
-                Ok(p) => std::sync::Arc::new(p),
-                Err(r) => return r,
-            };
-            if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
-                let entry = (std::time::Instant::now(), page.clone());
-                state.pages.lock().expect("the page cache lock is never poisoned").insert(key.clone(), entry);
-            }
-            page
+        let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let page = match board_page(&state, &viewer, &name, &f, private).await {
+            Ok(p) => std::sync::Arc::new(p),
+            Err(r) => return r,
+        };
+        if !private && state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            let entry = (std::time::Instant::now(), page.clone());
+            state.pages.lock().expect("the page cache lock is never poisoned").insert(key.clone(), entry);
         }
+        page
     };
     let (contest, body) = (&page.0, &page.1);
     let shell = json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)});
