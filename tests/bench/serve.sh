@@ -127,7 +127,7 @@ for kind in json gzip csv page; do
   esac
   # gzip: the JSON board as browsers ask for it (Accept-Encoding: gzip), served precompressed.
   header=(-H "Accept-Encoding: identity")
-  if [[ $kind == gzip ]]; then header=(-H "Accept-Encoding: gzip"); fi
+  if [[ $kind == gzip || $kind == page ]]; then header=(-H "Accept-Encoding: gzip"); fi  # the page as browsers ask for it
   code=$(curl -sS "${header[@]}" -o "$bench/board.$kind" -w '%{http_code} %{time_total}' "$url") || true
   [[ ${code%% *} == 200 ]] || { echo "error: GET $url answered ${code%% *}" >&2; head -c 500 "$bench/board.$kind" >&2; exit 1; }
   cold[$kind]=${code#* }
