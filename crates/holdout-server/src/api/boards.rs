@@ -166,6 +166,15 @@ async fn resolve(
     Ok((c, phase.name.clone(), private))
 }
 
+/// Whether the request accepts a gzip-encoded answer.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")))
+}
+
 pub(crate) fn gzip(bytes: &[u8]) -> ApiResult<Bytes> {
     use std::io::Write as _;
     let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::default());
@@ -204,11 +213,7 @@ fn respond(
     content_type: &'static str,
     disposition: Option<String>,
 ) -> ApiResult<Response> {
-    let gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let gzip = accepts_gzip(headers);
     let mut response = if gzip { board.gzip.clone() } else { board.plain.clone() }.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -7,7 +7,7 @@
 mod accounts;
 pub use accounts::{create_user, issue_token};
 mod boards;
-pub(crate) use boards::gzip;
+pub(crate) use boards::{accepts_gzip, gzip};
 mod contests;
 mod submissions;
 

@@ -88,6 +88,14 @@ fn timeline(contest: &Value, now: &str) -> (Vec<Value>, Value) {
     (out, deadline)
 }
 
+/// The contest's header for a page that needs a logged-in viewer (else: to the login page).
+async fn signed_in(state: &AppState, viewer: &Viewer, name: &str) -> Result<Value, Response> {
+    if viewer.user.is_none() {
+        return Err(Redirect::to(&format!("/login?next={}", viewer.path)).into_response());
+    }
+    header_of(state, viewer, name).await
+}
+
 /// What every contest page shows in its header.
 async fn header_of(state: &AppState, viewer: &Viewer, name: &str) -> Result<Value, Response> {
     let a = get_json(state, viewer, &format!("/contests/{name}")).await;
@@ -119,12 +127,7 @@ pub async fn contest(
 
 /// A cached page, gzip-compressed when the browser accepts it.
 fn html_response(page: &crate::state::CachedBoard, headers: &HeaderMap) -> Response {
-    let gzip = !page.gzip.is_empty()
-        && headers
-            .get_all(header::ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let gzip = !page.gzip.is_empty() && crate::api::accepts_gzip(headers);
     let mut response = if gzip { page.gzip.clone() } else { page.plain.clone() }.into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
@@ -323,10 +326,7 @@ pub async fn team(
 }
 
 async fn team_page(state: &AppState, viewer: &Viewer, name: &str, f: &Flash, new_token: Option<Value>) -> Response {
-    if viewer.user.is_none() {
-        return Redirect::to(&format!("/login?next={}", viewer.path)).into_response();
-    }
-    let c = match header_of(state, viewer, name).await {
+    let c = match signed_in(state, viewer, name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -417,10 +417,7 @@ pub async fn submit_page(
     Path(name): Path<String>,
     Query(f): Query<Flash>,
 ) -> Response {
-    if viewer.user.is_none() {
-        return Redirect::to(&format!("/login?next={}", viewer.path)).into_response();
-    }
-    let c = match header_of(&state, &viewer, &name).await {
+    let c = match signed_in(&state, &viewer, &name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -486,10 +483,7 @@ pub async fn submissions(
     Path(name): Path<String>,
     Query(f): Query<Flash>,
 ) -> Response {
-    if viewer.user.is_none() {
-        return Redirect::to(&format!("/login?next={}", viewer.path)).into_response();
-    }
-    let c = match header_of(&state, &viewer, &name).await {
+    let c = match signed_in(&state, &viewer, &name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
