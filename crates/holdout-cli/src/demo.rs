@@ -264,6 +264,14 @@ pub fn run(args: &Args) -> Outcome {
     if !Path::new("datasets/netizen-survey-2024/schema.toml").is_file() {
         return Err(bad("run `holdout demo` from the repository root (it reads datasets/)".into()));
     }
+    // Every demo account shares a printed password: never serve it beyond this machine.
+    let loopback = args.bind.parse::<std::net::SocketAddr>().map(|a| a.ip().is_loopback());
+    if !args.no_serve && loopback != Ok(true) {
+        return Err(bad(format!(
+            "--bind {}: the demo serves only on a loopback address (e.g. 127.0.0.1:8080); its accounts share a printed password",
+            args.bind
+        )));
+    }
     let work = args.data_dir.join("work");
     build(args, &work)?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("cannot create {}", args.data_dir.display()))?;
