@@ -42,6 +42,13 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// The same error with a more specific code (which the website translates).
+    #[must_use]
+    pub fn code(mut self, code: &'static str) -> ApiError {
+        self.code = code;
+        self
+    }
+
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
         ApiError::new(

@@ -43,7 +43,7 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
     let taken: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(format!("the name `{name}` is taken")));
+        return Err(ApiError::conflict(format!("the name `{name}` is taken")).code("name_taken"));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -141,7 +141,7 @@ pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogI
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let Some((id, role, _)) = row.filter(|_| ok) else {
-        return Err(ApiError::unauthorized("wrong name or password"));
+        return Err(ApiError::unauthorized("wrong name or password").code("bad_credentials"));
     };
     let (token, csrf) = (auth::token("ses")?, auth::token("csrf")?);
     let now = state.now();
@@ -315,7 +315,7 @@ pub async fn create_team(
     let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     if team_of(&state, cid, u.id).await?.is_some() {
-        return Err(ApiError::conflict("you are already in a team of this contest"));
+        return Err(ApiError::conflict("you are already in a team of this contest").code("already_in_team"));
     }
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
         .bind(cid)
@@ -323,7 +323,7 @@ pub async fn create_team(
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)));
+        return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code("name_taken"));
     }
     let now = state.now_text();
     let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES (?, ?, ?) RETURNING id")
@@ -416,12 +416,14 @@ pub async fn invite(
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
     }
     if team_of(&state, cid, iid).await?.is_some() {
-        return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user)));
+        return Err(
+            ApiError::conflict(format!("`{}` is already in a team of this contest", body.user)).code("already_in_team")
+        );
     }
     let size: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
-        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")));
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code("team_full"));
     }
     let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = ? AND user_id = ?")
         .bind(team)
@@ -464,12 +466,12 @@ pub async fn accept(
         return Err(ApiError::not_found());
     }
     if team_of(&state, cid, u.id).await?.is_some() {
-        return Err(ApiError::conflict("you are already in a team of this contest"));
+        return Err(ApiError::conflict("you are already in a team of this contest").code("already_in_team"));
     }
     let size: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
-        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")));
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code("team_full"));
     }
     sqlx::query("DELETE FROM invites WHERE team_id = ? AND user_id = ?")
         .bind(team)

@@ -156,7 +156,8 @@ async fn resolve(
     if private && !caller.staff() && meta.settings.revealed_at.is_none() {
         return Err(ApiError::forbidden(
             "the private board is hidden until the organizers reveal it after the contest",
-        ));
+        )
+        .code("board_hidden"));
     }
     let all = &meta.phases;
     let phase = match &q.phase {

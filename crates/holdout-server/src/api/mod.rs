@@ -139,10 +139,10 @@ impl FromRequestParts<AppState> for Caller {
             .fetch_optional(&state.pool)
             .await?;
             let Some((id, name, role, csrf, expires)) = row else {
-                return Err(ApiError::unauthorized("your session has ended; log in again"));
+                return Err(ApiError::unauthorized("your session has ended; log in again").code("session_expired"));
             };
             if expires <= state.now_text() {
-                return Err(ApiError::unauthorized("your session has expired; log in again"));
+                return Err(ApiError::unauthorized("your session has expired; log in again").code("session_expired"));
             }
             if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -27,7 +27,7 @@ const CHARGED: &str = "('queued', 'scoring', 'scored')";
 async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64, String)> {
     super::accounts::team_of(state, contest, user.id)
         .await?
-        .ok_or_else(|| ApiError::forbidden("join or create a team in this contest first"))
+        .ok_or_else(|| ApiError::forbidden("join or create a team in this contest first").code("no_team"))
 }
 
 /// Submissions charged today and in total.
@@ -428,7 +428,8 @@ async fn record_upload(
     if let Some(id) = duplicate {
         return Err(ApiError::conflict(format!(
             "this file was already submitted as submission {id}; it was not charged again"
-        )));
+        ))
+        .code("duplicate_file"));
     }
     let status = if verdict.is_ok() {
         let (today, all) = used(state, team, now).await?;

@@ -227,8 +227,13 @@ impl Answer {
         self.status.is_success()
     }
 
-    /// The API's error message, or the status.
-    pub fn message(&self) -> String {
+    /// The API's error in the page's language: the catalogue's `err_<code>` when there is one,
+    /// else the API's own message (e.g. the validator's, which names lines and ids).
+    pub fn message(&self, lang: Lang) -> String {
+        let code = self.body["error"]["code"].as_str().unwrap_or_default();
+        if let Some(e) = catalogue().get(&format!("err_{code}")) {
+            return if lang == Lang::En { e.en.clone() } else { e.zh.clone() };
+        }
         self.body["error"]["message"].as_str().map_or_else(|| self.status.to_string(), str::to_owned)
     }
 }
@@ -309,7 +314,7 @@ pub fn failure(viewer: &Viewer, answer: &Answer) -> Response {
     } else {
         StatusCode::BAD_GATEWAY
     };
-    render(viewer, status, "error.html", json!({"message": answer.message(), "status": status.as_u16()}))
+    render(viewer, status, "error.html", json!({"message": answer.message(viewer.lang), "status": status.as_u16()}))
 }
 
 async fn static_file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {

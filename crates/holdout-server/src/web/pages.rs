@@ -270,7 +270,7 @@ async fn session(state: &AppState, viewer: &Viewer, form: &Credentials, mode: &s
             viewer,
             a.status,
             "login.html",
-            json!({"mode": mode, "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message()}}),
+            json!({"mode": mode, "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message(viewer.lang)}}),
         );
     }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
@@ -292,7 +292,7 @@ pub async fn sign_up(State(state): State<AppState>, viewer: Viewer, Form(form): 
             &viewer,
             a.status,
             "login.html",
-            json!({"mode": "signup", "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message()}}),
+            json!({"mode": "signup", "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message(viewer.lang)}}),
         );
     }
     session(&state, &viewer, &form, "signup").await
@@ -408,7 +408,7 @@ pub async fn team_action(
         "revoke" => super::api(&state, &viewer, Method::DELETE, &format!("/tokens/{id}"), Body::empty(), None).await,
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
 }
 
 pub async fn submit_page(
@@ -473,7 +473,7 @@ pub async fn submit(
             false,
             &format!("#{}: {}", a.body["id"], a.body["message"].as_str().unwrap_or_default()),
         ),
-        _ => back(&format!("/contests/{name}/submit"), false, &a.message()),
+        _ => back(&format!("/contests/{name}/submit"), false, &a.message(viewer.lang)),
     }
 }
 
@@ -520,7 +520,7 @@ pub async fn select(
     )
     .await;
     let here = format!("/contests/{name}/submissions");
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
 }
 
 pub async fn review(
@@ -542,7 +542,7 @@ pub async fn review(
     let compare = match (q.a, q.b) {
         (Some(first), Some(second)) => {
             let answer = get_json(&state, &viewer, &format!("/contests/{name}/compare?a={first}&b={second}")).await;
-            if answer.ok() { answer.body } else { json!({"error": answer.message()}) }
+            if answer.ok() { answer.body } else { json!({"error": answer.message(viewer.lang)}) }
         }
         _ => Value::Null,
     };
@@ -624,7 +624,7 @@ pub async fn review_action(
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
 }
 
 pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -729,7 +729,7 @@ pub async fn console_action(
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
 }
 
 pub async fn final_ranking(
@@ -778,5 +778,5 @@ pub async fn rubric(
     let body = json!({"score": form.score, "comment": form.comment});
     let a = send_json(&state, &viewer, Method::PUT, &format!("/contests/{name}/rubric/{}", form.team), &body).await;
     let here = format!("/contests/{name}/final");
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message()) }
+    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
 }
