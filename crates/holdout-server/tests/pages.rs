@@ -121,6 +121,9 @@ async fn every_page_for_every_role_shows_what_it_should_and_nothing_else() {
     }
     let (_, page) = anon.get(&h, &format!("{c}/leaderboard?lang=en")).await;
     assert!(page.contains("<html lang=\"en\">") && page.contains("Tie band") && page.contains("Public board"));
+    // The toggle keeps the rest of the query.
+    let (_, page) = judy.get(&h, &format!("{c}/leaderboard?board=private&lang=en")).await;
+    assert!(page.contains("?board=private&amp;lang=zh-CN"), "{page}");
     // The private board: hidden from competitors and visitors, shown to judges.
     let (_, page) = alice.get(&h, &format!("{c}/leaderboard?board=private")).await;
     assert!(page.contains("私有榜将在比赛结束后由组织者公布") && !page.contains("<table class=\"board\">"));

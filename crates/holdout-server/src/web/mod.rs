@@ -148,8 +148,10 @@ pub struct Viewer {
     pub lang: Lang,
     /// `?lang=` asked for a change: the response sets the cookie.
     pub lang_changed: bool,
-    /// The path and query, for the language toggle and `next`.
+    /// The path, for the language toggle and `next`.
     pub path: String,
+    /// The query string without `lang`, kept by the language toggle.
+    pub query: String,
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -172,6 +174,16 @@ impl FromRequestParts<AppState> for Viewer {
             lang,
             lang_changed: query_lang.is_some(),
             path: parts.uri.path().to_owned(),
+            query: parts
+                .uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|kv| {
+                    !kv.is_empty() && !kv.starts_with("lang=") && !kv.starts_with("msg=") && !kv.starts_with("error=")
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
         };
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
@@ -282,6 +294,7 @@ pub fn render_html(viewer: &Viewer, template: &str, mut context: Value) -> Optio
     context["user"] = json!(viewer.user);
     context["csrf"] = json!(viewer.csrf());
     context["path"] = json!(viewer.path);
+    context["query"] = json!(viewer.query);
     environment()
         .get_template(template)
         .and_then(|t| t.render(&context))
