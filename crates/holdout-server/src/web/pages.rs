@@ -47,6 +47,27 @@ fn back(to: &str, ok: bool, text: &str) -> Response {
     Redirect::to(&format!("{to}{sep}{}={}", if ok { "msg" } else { "error" }, enc(text))).into_response()
 }
 
+/// Back to `to` after a form's API call: "done", or the API's error in the viewer's language.
+fn done(to: &str, viewer: &Viewer, answer: &super::Answer) -> Response {
+    if answer.ok() { back(to, true, "done") } else { back(to, false, &answer.message(viewer.lang)) }
+}
+
+/// An API answer that may be refused (403) for this viewer: (body, refused), or the error page.
+#[allow(clippy::result_large_err, reason = "the error is the page answered, as axum handlers return it")]
+fn allowed_or_hidden(viewer: &Viewer, answer: super::Answer) -> Result<(Value, bool), Response> {
+    match answer.status {
+        s if s.is_success() => Ok((answer.body, false)),
+        StatusCode::FORBIDDEN => Ok((Value::Null, true)),
+        _ => Err(failure(viewer, &answer)),
+    }
+}
+
+/// The 404 page for someone who may not see a staff page.
+fn not_staff(viewer: &Viewer) -> Option<Response> {
+    (!viewer.user.as_ref().is_some_and(|u| u.role.staff()))
+        .then(|| render(viewer, StatusCode::NOT_FOUND, "error.html", json!({"status": 404})))
+}
+
 /// A local path to go to after logging in (never another site).
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -216,11 +237,7 @@ async fn board_page(
         let _ = write!(path, "&phase={}", enc(p));
     }
     let a = get_json(state, viewer, &path).await;
-    let (board, hidden) = match a.status {
-        s if s.is_success() => (a.body, false),
-        StatusCode::FORBIDDEN => (Value::Null, true),
-        _ => return Err(failure(viewer, &a)),
-    };
+    let (board, hidden) = allowed_or_hidden(viewer, a)?;
     let chart = if board.is_null() {
         String::new()
     } else {
@@ -408,7 +425,7 @@ pub async fn team_action(
         "revoke" => super::api(&state, &viewer, Method::DELETE, &format!("/tokens/{id}"), Body::empty(), None).await,
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
+    done(&here, &viewer, &a)
 }
 
 pub async fn submit_page(
@@ -520,7 +537,7 @@ pub async fn select(
     )
     .await;
     let here = format!("/contests/{name}/submissions");
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
+    done(&here, &viewer, &a)
 }
 
 pub async fn review(
@@ -529,8 +546,8 @@ pub async fn review(
     Path(name): Path<String>,
     Query(q): Query<Flash>,
 ) -> Response {
-    if !viewer.user.as_ref().is_some_and(|u| u.role.staff()) {
-        return render(&viewer, StatusCode::NOT_FOUND, "error.html", json!({"status": 404}));
+    if let Some(r) = not_staff(&viewer) {
+        return r;
     }
     let c = match header_of(&state, &viewer, &name).await {
         Ok(c) => c,
@@ -561,8 +578,8 @@ pub async fn review_one(
     Path((name, id)): Path<(String, i64)>,
     Query(f): Query<Flash>,
 ) -> Response {
-    if !viewer.user.as_ref().is_some_and(|u| u.role.staff()) {
-        return render(&viewer, StatusCode::NOT_FOUND, "error.html", json!({"status": 404}));
+    if let Some(r) = not_staff(&viewer) {
+        return r;
     }
     let c = match header_of(&state, &viewer, &name).await {
         Ok(c) => c,
@@ -624,7 +641,7 @@ pub async fn review_action(
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
+    done(&here, &viewer, &a)
 }
 
 pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -729,7 +746,7 @@ pub async fn console_action(
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
+    done(&here, &viewer, &a)
 }
 
 pub async fn final_ranking(
@@ -743,10 +760,9 @@ pub async fn final_ranking(
         Err(r) => return r,
     };
     let a = get_json(&state, &viewer, &format!("/contests/{name}/final")).await;
-    let (body, hidden) = match a.status {
-        s if s.is_success() => (a.body, false),
-        StatusCode::FORBIDDEN => (Value::Null, true),
-        _ => return failure(&viewer, &a),
+    let (body, hidden) = match allowed_or_hidden(&viewer, a) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     render(
         &viewer,
@@ -778,5 +794,5 @@ pub async fn rubric(
     let body = json!({"score": form.score, "comment": form.comment});
     let a = send_json(&state, &viewer, Method::PUT, &format!("/contests/{name}/rubric/{}", form.team), &body).await;
     let here = format!("/contests/{name}/final");
-    if a.ok() { back(&here, true, "done") } else { back(&here, false, &a.message(viewer.lang)) }
+    done(&here, &viewer, &a)
 }
