@@ -283,8 +283,23 @@ pub(super) async fn attachment(
         .into_response())
 }
 
-/// Calls the API in-process with a bearer token (`holdout demo` seeds its contests this way, so
-/// everything it does passes the same checks and audit as a real client's request).
+/// Runs a request through the service in-process (the website's pages and `holdout demo` call
+/// the API this way, so everything they do passes the same checks and audit as a client's).
+pub async fn handle(
+    state: &AppState,
+    request: axum::http::Request<axum::body::Body>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    use tower::ServiceExt as _;
+    let response = match router(state.clone()).oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// An API call with a bearer token, in-process.
 pub async fn call(
     state: &AppState,
     token: Option<&str>,
@@ -293,7 +308,6 @@ pub async fn call(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, serde_json::Value) {
-    use tower::ServiceExt as _;
     let mut r = axum::http::Request::builder().method(method).uri(format!("/api/v1{path}"));
     if let Some(t) = token {
         r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -302,13 +316,8 @@ pub async fn call(
         r = r.header(header::CONTENT_TYPE, ct);
     }
     let request = r.body(axum::body::Body::from(body)).expect("a well-formed internal request");
-    let response = match router(state.clone()).oneshot(request).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    let (status, _, value) = handle(state, request).await;
+    (status, value)
 }
 
 /// `201 Created` with a JSON body.

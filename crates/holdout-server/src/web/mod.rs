@@ -22,7 +22,6 @@ use axum::routing::{get, post};
 use minijinja::{Environment, State as Jinja};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 use crate::api::{Role, SESSION_COOKIE, User};
 use crate::auth;
@@ -268,13 +267,8 @@ pub async fn api(
         r = r.header(header::CONTENT_TYPE, ct);
     }
     let request = r.body(body).expect("a well-formed internal request");
-    let response = match crate::api::router(state.clone()).oneshot(request).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    };
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    Answer { status: parts.status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers: parts.headers }
+    let (status, headers, body) = crate::api::handle(state, request).await;
+    Answer { status, body, headers }
 }
 
 /// A GET of the API as the viewer.
