@@ -219,7 +219,8 @@ fn a_competitor_and_a_judge_use_the_site_in_a_real_browser() {
     let id: String = row.trim_start().trim_start_matches("<td>").chars().take_while(char::is_ascii_digit).collect();
     assert!(!id.is_empty());
     d.go(&format!("{url}/contests/security-sense/leaderboard"));
-    assert!(d.source().contains("安全小队") && d.source().contains("<svg"));
+    let page = d.wait_for("安全小队");
+    assert!(page.contains("<svg"), "{page}");
     d.shot("leaderboard-zh");
     errors.extend(d.console_errors());
 
