@@ -13,6 +13,7 @@ mod demo;
 mod prepare;
 mod score;
 mod serve;
+mod tduck;
 
 pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -35,8 +35,21 @@ pub(crate) fn prepare(contest: &str, raw: &Path, key: &Path, out: &Path) -> std:
     ])
 }
 
+/// `holdout prepare` with `--raw` given once per input.
+pub(crate) fn prepare_many(contest: &str, raws: &[&Path], key: &Path, out: &Path) -> std::process::Output {
+    let raws: Vec<String> = raws.iter().map(|r| r.display().to_string()).collect();
+    let mut args = vec!["prepare", contest];
+    for r in &raws {
+        args.extend(["--raw", r.as_str()]);
+    }
+    let key = key.display().to_string();
+    let out = out.display().to_string();
+    args.extend(["--secret-file", &key, "--out", &out]);
+    holdout(&args)
+}
+
 /// Nothing but `keep` is left in `dir`: no output, no temporary directory.
-fn assert_nothing_written(dir: &Path, keep: &[&str]) {
+pub(crate) fn assert_nothing_written(dir: &Path, keep: &[&str]) {
     let left: Vec<String> = files_in(dir).into_iter().filter(|f| !keep.contains(&f.as_str())).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -17,6 +17,7 @@ mod demo;
 mod files;
 mod prepare;
 mod progress;
+mod schema;
 mod score;
 mod serve;
 mod synth;
@@ -49,6 +50,8 @@ enum Command {
     Synth(synth::Args),
     /// Validate a survey dataset directory or a contest definition and summarize it.
     Check(check::Args),
+    /// Write a survey schema skeleton from the survey platform's form definition.
+    Schema(schema::Args),
     /// Screen, anonymize and split a raw export into a publishable contest bundle.
     Prepare(prepare::Args),
     /// Check a bundle's files (and its solution commitment) against MANIFEST.json.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Synth(args) => synth::run(&args, progress, cli.quiet),
         Command::Check(args) => check::run(&args),
+        Command::Schema(args) => schema::run(&args),
         Command::Prepare(args) => prepare::run(&args),
         Command::Verify(args) => prepare::verify(&args),
         Command::Validate(args) => score::run_validate(&args),

@@ -10,7 +10,8 @@ use holdout_prepare::bundle::{Bundle, PrepareError, Table, TypedColumn, prepare}
 use holdout_prepare::keys::Secret;
 use holdout_prepare::manifest::{self, COMMITMENT_SCHEME, Commitment, Hasher, Manifest, ManifestFile};
 use holdout_prepare::raw::{DataError, Location, RawTable, RawTableBuilder, read_csv};
-use holdout_schema::Dataset;
+use holdout_prepare::tduck::{self, Format};
+use holdout_schema::{Dataset, Survey};
 use polars::prelude::*;
 
 use crate::files::{AtomicDir, load_competition};
@@ -20,9 +21,16 @@ use crate::{Failure, Outcome};
 pub struct Args {
     /// The contest directory (`datasets/<contest>`, holding competition.toml).
     contest: PathBuf,
-    /// The raw survey export: CSV (UTF-8 or GB18030) or Parquet.
+    /// The raw survey export: holdout's own CSV (UTF-8 or GB18030) or Parquet; or the survey
+    /// platform's (`TDuck`) admin exports (xlsx or CSV, one per form) or database dump
+    /// (`fm_user_form_data` as CSV/TSV or JSON lines). Repeat it, or give a directory, to read
+    /// several files (one per form) as one survey.
+    #[arg(long, required = true)]
+    raw: Vec<PathBuf>,
+    /// The time zone the platform wrote its zone-less times in (default: the schema's
+    /// `[tduck] timezone`, Asia/Shanghai).
     #[arg(long)]
-    raw: PathBuf,
+    raw_timezone: Option<String>,
     /// A file holding the organizer's secret key (at least 32 random bytes); never copied out.
     #[arg(long)]
     secret_file: PathBuf,
@@ -52,7 +60,13 @@ pub fn run(args: &Args) -> Outcome {
     let out = AtomicDir::create(&args.out)?;
 
     let started = std::time::Instant::now();
-    let table = read_raw(&dataset, &secret, &args.raw)?;
+    let table = read_inputs(&dataset, &secret, &args.raw, args.raw_timezone.as_deref())?;
+    for s in &table.sources {
+        say!("read {}: {}, {} rows", s.file, s.format, s.rows);
+        if !s.absent.is_empty() {
+            say!("  lacks {}", s.absent.join(", "));
+        }
+    }
     tracing::info!("read {} rows in {:.1} s", table.rows, started.elapsed().as_secs_f64());
     let bundle = prepare(&dataset, &contest, &table, &secret).map_err(|e| match e {
         PrepareError::Blocked(_) => Failure::Runtime(e.into()),
@@ -96,6 +110,101 @@ fn data_error(e: DataError) -> Failure {
     Failure::BadInput(anyhow!("{e}"))
 }
 
+/// The input files: each path, or the files of a directory in name order (dot-files and the
+/// form definition `fm_user_form_item*` left out).
+pub(crate) fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = fs::read_dir(path)
+                .map_err(|e| Failure::BadInput(anyhow!("cannot list {}: {e}", path.display())))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    !name.starts_with('.') && !name.starts_with("fm_user_form_item")
+                })
+                .collect();
+            inside.sort();
+            if inside.is_empty() {
+                return Err(Failure::BadInput(anyhow!("{}: the directory holds no files", path.display())));
+            }
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Reads every input into one table: a single file in holdout's own format on its fast path,
+/// anything else through the `TDuck` reader, which collects every problem before failing.
+pub(crate) fn read_inputs(
+    dataset: &Dataset,
+    secret: &Secret,
+    paths: &[PathBuf],
+    timezone: Option<&str>,
+) -> Result<RawTable, Failure> {
+    let files = input_files(paths)?;
+    if let [only] = files.as_slice()
+        && (only.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            || sniff(only, &dataset.survey)? == Sniffed::Text(Format::Native))
+    {
+        return read_raw(dataset, secret, only);
+    }
+    let reader = tduck_reader(dataset, secret, &files, timezone)?;
+    for (file, found) in reader.found() {
+        tracing::info!("{file}: {found}");
+    }
+    reader.finish().map_err(|e| Failure::BadInput(anyhow!("{e}")))
+}
+
+/// A `TDuck` reader that has read every file (problems collected, not yet reported).
+pub(crate) fn tduck_reader<'a>(
+    dataset: &'a Dataset,
+    secret: &'a Secret,
+    files: &[PathBuf],
+    timezone: Option<&str>,
+) -> Result<tduck::Reader<'a>, Failure> {
+    let options = tduck::Options { timezone: timezone.map(str::to_owned) };
+    let mut reader = tduck::Reader::new(dataset, secret, &options).map_err(|e| Failure::BadInput(e.into()))?;
+    for path in files {
+        let name = path.display().to_string();
+        let file = fs::File::open(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {name}: {e}")))?;
+        match sniff(path, &dataset.survey)? {
+            Sniffed::Zip => reader.read_xlsx(&name, std::io::BufReader::new(file)),
+            Sniffed::Text(_) => {
+                reader.read_text(&name, std::io::BufReader::with_capacity(1 << 20, file));
+            }
+        }
+    }
+    Ok(reader)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    Zip,
+    Text(Format),
+}
+
+/// What a file is, from its first bytes.
+fn sniff(path: &Path, survey: &Survey) -> Result<Sniffed, Failure> {
+    let mut prefix = Vec::with_capacity(1 << 16);
+    fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut prefix))
+        .map_err(|e| Failure::BadInput(anyhow!("cannot read {}: {e}", path.display())))?;
+    if tduck::is_zip(&prefix) {
+        return Ok(Sniffed::Zip);
+    }
+    let line = prefix.split(|&b| b == b'\n').next().unwrap_or_default();
+    // Only the choice of the fast path depends on this; the reader decodes the file properly.
+    Ok(Sniffed::Text(match std::str::from_utf8(line) {
+        Ok(text) => tduck::detect_text(survey, text),
+        Err(_) => Format::ExportCsv,
+    }))
+}
+
 fn read_raw(dataset: &Dataset, secret: &Secret, path: &Path) -> Result<RawTable, Failure> {
     let name = path.display().to_string();
     let file = fs::File::open(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {name}: {e}")))?;
@@ -133,6 +242,7 @@ fn read_parquet(dataset: &Dataset, secret: &Secret, name: &str, file: fs::File) 
     if frame.height() == 0 {
         return Err(bad("the file has no rows".into()));
     }
+    builder.set_format("holdout Parquet");
     Ok(builder.finish(None))
 }
 

@@ -112,7 +112,11 @@ impl Bundle<'_> {
                 s,
                 "| {}{} | {} | {} | {} | {} |",
                 rule.rule,
-                if rule.enabled { "" } else { " (off)" },
+                match (&rule.not_run, rule.enabled) {
+                    (Some(why), true) => format!(" (not run: {why})"),
+                    (_, false) => " (off)".to_owned(),
+                    (None, true) => String::new(),
+                },
                 rule.zh,
                 rule.rows,
                 rule.only,
@@ -124,6 +128,25 @@ impl Bundle<'_> {
             "\nExact duplicate answer vectors: {}; near duplicates: {}. Speeder threshold: {:.1} s. Bursts: {}.",
             r.exact_duplicates, r.near_duplicates, r.speeder_threshold_seconds, r.bursts
         );
+        if r.files.len() > 1 || r.files.iter().any(|f| !f.not_run.is_empty()) {
+            let _ = writeln!(
+                s,
+                "\n## Rules per input file\n\n| file | format | rows | ran | not run |\n|---|---|---:|---|---|"
+            );
+            for f in &r.files {
+                let not_run: Vec<String> =
+                    f.not_run.iter().map(|(rule, lacking)| format!("{rule} (needs {})", lacking.join(", "))).collect();
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    f.file,
+                    f.format,
+                    f.rows,
+                    f.ran.join(", "),
+                    not_run.join("; ")
+                );
+            }
+        }
         if !r.overlaps.is_empty() {
             let _ = writeln!(s, "\n## Overlaps\n\n| rule | rule | rows |\n|---|---|---:|");
             for (a, b, n) in &r.overlaps {

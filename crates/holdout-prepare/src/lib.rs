@@ -16,3 +16,4 @@ pub mod risk;
 pub mod screen;
 pub mod scrub;
 pub mod split;
+pub mod tduck;

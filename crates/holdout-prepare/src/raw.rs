@@ -27,6 +27,19 @@ pub enum Location {
     Line(u64),
     /// A 1-based row of a Parquet file.
     Row(u64),
+    /// A row of an xlsx sheet, numbered as Excel shows it (the header is row 1).
+    ExcelRow(u64),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::File => f.write_str("the file"),
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Row(n) => write!(f, "row {n}"),
+            Location::ExcelRow(n) => write!(f, "Excel row {n}"),
+        }
+    }
 }
 
 /// A problem in the raw export, located by file, line or row, and column.
@@ -44,6 +57,7 @@ impl fmt::Display for DataError {
             Location::File => write!(f, "{}", self.file)?,
             Location::Line(l) => write!(f, "{}:{l}", self.file)?,
             Location::Row(r) => write!(f, "{}: row {r}", self.file)?,
+            Location::ExcelRow(r) => write!(f, "{}: Excel row {r}", self.file)?,
         }
         if let Some(c) = &self.column {
             write!(f, ": column `{c}`")?;
@@ -130,6 +144,26 @@ pub struct RawTable {
     pub columns: Vec<RawColumn>,
     /// The encoding the CSV was read in (`None` for Parquet).
     pub encoding: Option<&'static str>,
+    /// The files the rows came from, in row order.
+    pub sources: Vec<SourceFile>,
+}
+
+/// One input file of a [`RawTable`]: its rows are `first_row..first_row + rows`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub file: String,
+    /// What the file was found to be (`holdout CSV`, `TDuck admin export (CSV), form …`).
+    pub format: String,
+    pub first_row: usize,
+    pub rows: usize,
+    /// Schema columns this file does not have (all missing in its rows).
+    pub absent: Vec<String>,
+}
+
+impl SourceFile {
+    pub fn lacks(&self, column: &str) -> bool {
+        self.absent.iter().any(|c| c == column)
+    }
 }
 
 impl RawTable {
@@ -165,9 +199,45 @@ pub struct RawTableBuilder<'a> {
     asked: Vec<[bool; 2]>,
     columns: Vec<RawColumn>,
     rows: usize,
+    /// Per schema column: the current file does not have it (every value missing).
+    absent: Vec<bool>,
+    sources: Vec<SourceFile>,
 }
 
 impl<'a> RawTableBuilder<'a> {
+    /// A builder fed by a converter that writes every schema column, in schema order, for
+    /// each row (the `TDuck` readers); [`RawTableBuilder::start_file`] names each input.
+    pub fn in_schema_order(dataset: &'a Dataset, secret: &'a Secret) -> RawTableBuilder<'a> {
+        let header: Vec<&str> = dataset.survey.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut builder = match RawTableBuilder::new(dataset, secret, "", &header) {
+            Ok(b) => b,
+            Err(e) => unreachable!("the schema's own header matches it: {e}"),
+        };
+        builder.sources.clear();
+        builder
+    }
+
+    /// Starts the next input file: its rows follow, and `absent` columns are missing in all
+    /// of them.
+    pub fn start_file(&mut self, file: &str, format: String, absent: &[&str]) {
+        file.clone_into(&mut self.file);
+        for (flag, column) in self.absent.iter_mut().zip(&self.survey.columns) {
+            *flag = absent.contains(&column.name.as_str());
+        }
+        self.sources.push(SourceFile {
+            file: file.to_owned(),
+            format,
+            first_row: self.rows,
+            rows: 0,
+            absent: absent.iter().map(|&a| a.to_owned()).collect(),
+        });
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// Checks the header against the schema: every column present once, nothing unknown.
     pub fn new(
         dataset: &'a Dataset,
@@ -238,6 +308,14 @@ impl<'a> RawTableBuilder<'a> {
                 .collect(),
             columns,
             rows: 0,
+            absent: vec![false; survey.columns.len()],
+            sources: vec![SourceFile {
+                file: file.to_owned(),
+                format: "holdout CSV".to_owned(),
+                first_row: 0,
+                rows: 0,
+                absent: Vec::new(),
+            }],
         })
     }
 
@@ -271,6 +349,10 @@ impl<'a> RawTableBuilder<'a> {
             None => None,
         };
         for (i, column) in self.survey.columns.iter().enumerate() {
+            if self.absent[i] {
+                push_missing(&mut self.columns[i].values);
+                continue;
+            }
             let field = fields(self.position[i]);
             let asked = version.is_none_or(|v| self.asked[i][usize::from(v == Version::Practitioner)]);
             let absent = (field.is_empty() && (!asked || column.missing.as_deref() == Some("")))
@@ -294,7 +376,17 @@ impl<'a> RawTableBuilder<'a> {
             })?;
         }
         self.rows += 1;
+        if let Some(source) = self.sources.last_mut() {
+            source.rows += 1;
+        }
         Ok(())
+    }
+
+    /// Names the format of the (single) file read so far, e.g. `holdout Parquet`.
+    pub fn set_format(&mut self, format: &str) {
+        if let Some(source) = self.sources.last_mut() {
+            format.clone_into(&mut source.format);
+        }
     }
 
     pub fn finish(mut self, encoding: Option<&'static str>) -> RawTable {
@@ -303,7 +395,7 @@ impl<'a> RawTableBuilder<'a> {
                 column.numbers = dictionary.iter().map(|d| d.parse().ok()).collect();
             }
         }
-        RawTable { rows: self.rows, columns: self.columns, encoding }
+        RawTable { rows: self.rows, columns: self.columns, encoding, sources: self.sources }
     }
 }
 

@@ -75,6 +75,9 @@ pub struct RuleCount {
     pub rule: &'static str,
     pub zh: &'static str,
     pub enabled: bool,
+    /// Why the rule could not run on any row (`needs complete_time_ms`), if it could not:
+    /// never a silent pass.
+    pub not_run: Option<String>,
     /// Rows the rule flags.
     pub rows: u64,
     /// Rows no other rule flags.
@@ -99,6 +102,58 @@ pub struct ScreeningReport {
     /// and the percentile).
     pub speeder_threshold_seconds: f64,
     pub bursts: u64,
+    /// Which rules ran on which input file.
+    pub files: Vec<FileRules>,
+}
+
+/// The rules that ran, and those that could not, on one input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRules {
+    pub file: String,
+    pub format: String,
+    pub rows: u64,
+    pub ran: Vec<&'static str>,
+    /// Each rule that could not run and the columns it needs that the file lacks.
+    pub not_run: Vec<(&'static str, Vec<String>)>,
+}
+
+/// The columns a rule needs beyond the answers.
+fn needs(config: &Screening, rule: Rule) -> Vec<&str> {
+    match rule {
+        Rule::RepeatPerson => config.person_keys.iter().map(String::as_str).collect(),
+        Rule::RepeatDevice => config.device_key.iter().map(String::as_str).collect(),
+        Rule::Speeder => vec![config.duration.as_str()],
+        Rule::BotBurst => vec![config.channel.as_str(), config.duration.as_str()],
+        Rule::DuplicateAnswers | Rule::Straightliner | Rule::Contradiction => Vec::new(),
+    }
+}
+
+/// Per file, the rules whose columns it has; per rule, what it lacks where it cannot run.
+fn coverage(config: &Screening, table: &RawTable) -> Vec<FileRules> {
+    table
+        .sources
+        .iter()
+        .map(|source| {
+            let mut ran = Vec::new();
+            let mut not_run = Vec::new();
+            for rule in Rule::ALL {
+                let lacking: Vec<String> =
+                    needs(config, rule).into_iter().filter(|c| source.lacks(c)).map(str::to_owned).collect();
+                if lacking.is_empty() {
+                    ran.push(rule.name());
+                } else {
+                    not_run.push((rule.name(), lacking));
+                }
+            }
+            FileRules {
+                file: source.file.clone(),
+                format: source.format.clone(),
+                rows: source.rows as u64,
+                ran,
+                not_run,
+            }
+        })
+        .collect()
 }
 
 /// The verdict on every row.
@@ -276,7 +331,21 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
         _ => return Err(ScreenError(config.channel.clone())),
     };
 
-    let report = report(config, &flags, contradictions, exact, near, speeder_threshold, bursts);
+    let mut report = report(config, &flags, contradictions, exact, near, speeder_threshold, bursts);
+    report.files = coverage(config, table);
+    for rule in &mut report.rules {
+        let lacking: Vec<&Vec<String>> = report
+            .files
+            .iter()
+            .filter_map(|f| f.not_run.iter().find(|(r, _)| *r == rule.rule).map(|(_, c)| c))
+            .collect();
+        if !report.files.is_empty() && lacking.len() == report.files.len() {
+            let mut columns: Vec<&str> = lacking.iter().flat_map(|c| c.iter().map(String::as_str)).collect();
+            columns.sort_unstable();
+            columns.dedup();
+            rule.not_run = Some(format!("needs {}", columns.join(", ")));
+        }
+    }
     Ok(Screened { flags, report })
 }
 
@@ -435,6 +504,7 @@ fn report(
                 rule: rule.name(),
                 zh: rule.zh(),
                 enabled: enabled(rule),
+                not_run: None,
                 rows: flags.iter().filter(hit).count() as u64,
                 only: bytecount(flags, rule.bit()),
                 examples: flags
@@ -469,5 +539,6 @@ fn report(
         near_duplicates,
         speeder_threshold_seconds,
         bursts,
+        files: Vec::new(),
     }
 }

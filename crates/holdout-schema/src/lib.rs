@@ -10,8 +10,10 @@ mod competition;
 mod dataset;
 mod hierarchy;
 mod published;
+pub mod skeleton;
 mod source;
 mod survey;
+pub mod tduck;
 pub mod text;
 
 pub use competition::{
@@ -22,4 +24,6 @@ pub use dataset::Dataset;
 pub use hierarchy::Hierarchy;
 pub use published::{ColumnInfo, FeatureKind, SUPPRESSED, ValueInfo};
 pub use source::{Source, SourceError};
-pub use survey::{Band, Code, Column, ColumnKind, Condition, Contradiction, Level, Role, Survey, Test, Version};
+pub use survey::{
+    Band, Code, Column, ColumnKind, Condition, Contradiction, Level, Role, Survey, Test, Version, utc_offset,
+};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::source::{Source, SourceError, toml_error};
+use crate::tduck::{Columns, Mapping, RawMapping};
 
 /// Format of `collection_start` / `collection_end` and of timestamp columns.
 pub(crate) const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -168,6 +169,8 @@ pub struct Survey {
     pub columns: Vec<Column>,
     /// Answer combinations no real respondent gives (screening rule "contradiction").
     pub contradictions: Vec<Contradiction>,
+    /// Where each column comes from in the survey platform's forms, if the schema says.
+    pub tduck: Option<Mapping>,
     index: BTreeMap<String, usize>,
 }
 
@@ -225,6 +228,11 @@ impl Survey {
     }
 }
 
+/// Fixed UTC offset in seconds of a zone holdout accepts, or `None`.
+pub fn utc_offset(zone: &str) -> Option<i32> {
+    utc_offset_seconds(zone)
+}
+
 /// Fixed UTC offsets of the zones holdout accepts.
 pub(crate) fn utc_offset_seconds(zone: &str) -> Option<i32> {
     match zone {
@@ -249,6 +257,7 @@ struct RawSurvey {
     column: Vec<RawColumn>,
     #[serde(default)]
     contradiction: Vec<RawContradiction>,
+    tduck: Option<Spanned<RawMapping>>,
 }
 
 #[derive(Deserialize)]
@@ -398,7 +407,19 @@ impl RawSurvey {
             }
             contradictions.push(Contradiction { name: raw.name, zh: raw.zh, en: raw.en, all });
         }
+        let tduck =
+            match self.tduck {
+                Some(raw) => {
+                    let span = raw.span();
+                    let survey = Columns { columns: &columns, index: &index };
+                    Some(raw.into_inner().validate(&survey, &versions).map_err(|(at, message)| {
+                        source.error_at(Some(at.unwrap_or(span)), format!("tduck: {message}"))
+                    })?)
+                }
+                None => None,
+            };
         Ok(Survey {
+            tduck,
             contradictions,
             name: self.name,
             zh: self.zh,

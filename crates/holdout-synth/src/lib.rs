@@ -17,6 +17,7 @@ mod model;
 mod pii;
 mod row;
 pub mod sink;
+pub mod tduck;
 
 use std::collections::VecDeque;
 

@@ -1,0 +1,1191 @@
+//! Reading the survey as its platform (`TDuck` 填鸭表单) gives it: the admin's export (xlsx or CSV,
+//! question titles as headers, option labels in the cells, six system columns) and dumps of
+//! `fm_user_form_data` (CSV/TSV with an `original_data` JSON column, or JSON lines). Every row is
+//! converted, through the schema's `[tduck]` mapping, into the fields of holdout's own format and
+//! handed to one [`RawTableBuilder`], so the rest of the pipeline never knows where it came from.
+//! Problems are collected over whole files and reported together ([`ReadErrors`]).
+
+use std::fmt::{self, Write as _};
+use std::io::{Read, Seek};
+
+use chrono::{NaiveDateTime, TimeDelta};
+use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize};
+use holdout_schema::text::{self, TextError};
+use holdout_schema::{Code, Dataset, Survey};
+use rustc_hash::FxHashMap as HashMap;
+use serde_json::Value;
+
+use crate::keys::Secret;
+use crate::raw::{DataError, Location, RawTable, RawTableBuilder};
+
+/// What an input file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// holdout's own CSV: schema column names as headers, codes in the cells.
+    Native,
+    /// The admin's CSV export of one form.
+    ExportCsv,
+    /// The admin's xlsx export of one form.
+    ExportXlsx,
+    /// A CSV or TSV dump of `fm_user_form_data` with a header row.
+    DbCsv,
+    /// `fm_user_form_data` rows as JSON lines.
+    DbJsonLines,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Native => "holdout CSV",
+            Format::ExportCsv => "TDuck admin export (CSV)",
+            Format::ExportXlsx => "TDuck admin export (xlsx)",
+            Format::DbCsv => "TDuck database dump (fm_user_form_data, CSV)",
+            Format::DbJsonLines => "TDuck database dump (fm_user_form_data, JSON lines)",
+        }
+    }
+}
+
+/// Whether the bytes at the start of a file are a zip archive (an xlsx workbook).
+pub fn is_zip(prefix: &[u8]) -> bool {
+    prefix.starts_with(b"PK\x03\x04")
+}
+
+/// The format of a text file from its first line (already decoded to UTF-8).
+pub fn detect_text(survey: &Survey, first_line: &str) -> Format {
+    let line = first_line.trim_start_matches('\u{FEFF}').trim();
+    if line.starts_with('{') {
+        return Format::DbJsonLines;
+    }
+    let fields: Vec<&str> = line.split([',', '\t']).map(|f| f.trim().trim_matches('"')).collect();
+    if fields.contains(&"original_data") {
+        Format::DbCsv
+    } else if fields.iter().all(|f| survey.column(f).is_some()) {
+        Format::Native
+    } else {
+        Format::ExportCsv
+    }
+}
+
+/// Options of a `TDuck` read.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The zone the platform wrote its zone-less times in; the survey's zone if `None`.
+    pub timezone: Option<String>,
+}
+
+/// Problems shown per group before "and N more".
+const SHOWN_GROUPS: usize = 40;
+/// Locations kept per problem.
+const FIRST_ROWS: usize = 5;
+
+/// One kind of problem: where, what, how often, and its first rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// The header text or schema column concerned.
+    pub column: Option<String>,
+    pub message: String,
+    pub count: u64,
+    pub first: Vec<Location>,
+}
+
+/// Every problem found in the inputs, grouped; nothing is written when there is any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+pub struct ReadErrors {
+    pub problems: Vec<Problem>,
+    index: HashMap<(String, Option<String>, String), usize>,
+}
+
+impl ReadErrors {
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Records one occurrence of a problem.
+    pub fn add(&mut self, file: &str, column: Option<&str>, message: String, location: Location) {
+        let key = (file.to_owned(), column.map(str::to_owned), message);
+        let i = if let Some(&i) = self.index.get(&key) {
+            i
+        } else {
+            self.problems.push(Problem {
+                file: key.0.clone(),
+                column: key.1.clone(),
+                message: key.2.clone(),
+                count: 0,
+                first: Vec::new(),
+            });
+            self.index.insert(key, self.problems.len() - 1);
+            self.problems.len() - 1
+        };
+        let p = &mut self.problems[i];
+        p.count += 1;
+        if p.first.len() < FIRST_ROWS {
+            p.first.push(location);
+        }
+    }
+
+    fn add_error(&mut self, e: DataError) {
+        self.add(&e.file, e.column.as_deref(), e.message, e.location);
+    }
+}
+
+impl fmt::Display for ReadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total: u64 = self.problems.iter().map(|p| p.count).sum();
+        write!(f, "{} problem(s) in {total} place(s); nothing was written:", self.problems.len())?;
+        for p in self.problems.iter().take(SHOWN_GROUPS) {
+            write!(f, "\n  {}", p.file)?;
+            if let Some(c) = &p.column {
+                write!(f, ": `{c}`")?;
+            }
+            let at: Vec<String> = p.first.iter().map(ToString::to_string).collect();
+            let more = if p.count > p.first.len() as u64 { ", …" } else { "" };
+            write!(f, ": {} — {}× ({}{more})", p.message, p.count, at.join(", "))?;
+        }
+        if self.problems.len() > SHOWN_GROUPS {
+            write!(f, "\n  … and {} more kinds of problem", self.problems.len() - SHOWN_GROUPS)?;
+        }
+        Ok(())
+    }
+}
+
+/// How one item's answer becomes schema fields, with schema columns as indices.
+#[derive(Debug)]
+enum Step {
+    Radio {
+        col: usize,
+        /// Normalized label → code text.
+        labels: HashMap<String, String>,
+        codes: Vec<String>,
+        has_other: bool,
+        other_text: Option<usize>,
+    },
+    Checkbox {
+        /// Normalized labels with their column, longest label first.
+        labels: Vec<(String, usize)>,
+        /// Option code text → column.
+        codes: HashMap<String, usize>,
+        columns: Vec<usize>,
+        other: Option<usize>,
+        other_text: Option<usize>,
+    },
+    Matrix {
+        /// Normalized row labels with their column, longest first.
+        labels: Vec<(String, usize)>,
+        ids: HashMap<String, usize>,
+        columns: Vec<usize>,
+    },
+    Rate {
+        col: usize,
+    },
+    Cascader {
+        first: Option<usize>,
+        second: Option<usize>,
+        /// Normalized label, code text, range of the second level.
+        branches: Vec<Branch>,
+    },
+    ProvinceCity {
+        province: usize,
+        city: usize,
+    },
+    Text {
+        col: usize,
+    },
+}
+
+/// A cascader's first-level option: normalized label, code text, range of the second level.
+type Branch = (String, String, Option<(i64, i64)>);
+
+/// A form compiled against the survey.
+#[derive(Debug)]
+struct Plan<'m> {
+    form: &'m Form,
+    steps: Vec<Step>,
+    /// The items' titles, normalized.
+    titles: Vec<String>,
+}
+
+fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
+    let idx = |name: &str| survey.column_index(name).unwrap_or_else(|| unreachable!("validated: column `{name}`"));
+    let steps = form
+        .items
+        .iter()
+        .map(|item| match &item.kind {
+            ItemKind::Radio { column, options, other } => {
+                let col = idx(column);
+                let has_other = survey.columns[col]
+                    .kind
+                    .levels()
+                    .is_some_and(|l| l.iter().any(|l| l.code == Code::Int(OTHER_CODE)));
+                Step::Radio {
+                    col,
+                    labels: options.iter().map(|o| (o.label.clone(), o.code.to_string())).collect(),
+                    codes: options.iter().map(|o| o.code.to_string()).collect(),
+                    has_other,
+                    other_text: other.as_deref().map(idx),
+                }
+            }
+            ItemKind::Checkbox { item: group, options, other } => {
+                let mut labels: Vec<(String, usize)> = options.iter().map(|(o, c)| (o.label.clone(), idx(c))).collect();
+                labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+                let columns: Vec<usize> = survey.item_options(group).map(|c| idx(&c.name)).collect();
+                let other_col = options.iter().find(|(o, _)| o.code == Code::Int(OTHER_CODE)).map(|(_, c)| idx(c));
+                Step::Checkbox {
+                    labels,
+                    codes: options.iter().map(|(o, c)| (o.code.to_string(), idx(c))).collect(),
+                    columns,
+                    other: other_col,
+                    other_text: other.as_deref().map(idx),
+                }
+            }
+            ItemKind::MatrixScale { rows } => {
+                let mut labels: Vec<(String, usize)> =
+                    rows.iter().map(|r| (normalize(&r.label), idx(&r.column))).collect();
+                labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+                Step::Matrix {
+                    labels,
+                    ids: rows.iter().map(|r| (r.id.clone(), idx(&r.column))).collect(),
+                    columns: rows.iter().map(|r| idx(&r.column)).collect(),
+                }
+            }
+            ItemKind::Rate { column } => Step::Rate { col: idx(column) },
+            ItemKind::Cascader { first, second, options } => Step::Cascader {
+                first: first.as_deref().map(idx),
+                second: second.as_deref().map(idx),
+                branches: options.iter().map(|b| (b.label.clone(), b.code.to_string(), b.range)).collect(),
+            },
+            ItemKind::ProvinceCity { province, city } => {
+                Step::ProvinceCity { province: idx(province), city: idx(city) }
+            }
+            ItemKind::Text { column } => Step::Text { col: idx(column) },
+        })
+        .collect();
+    Plan { form, steps, titles: form.items.iter().map(|i| normalize(&i.title)).collect() }
+}
+
+/// The second level of a province/city answer that stands for the municipality itself.
+const MUNICIPAL: [&str; 2] = ["市辖区", "县"];
+
+/// An answer problem: the message, and the schema column or header it concerns.
+type Bad = (String, String);
+
+impl Step {
+    /// Converts one admin-export cell.
+    #[expect(clippy::too_many_lines, reason = "one arm per item type")]
+    fn export_cell(&self, survey: &Survey, title: &str, cell: &str, out: &mut [String]) -> Result<(), Bad> {
+        let cell = cell.trim();
+        match self {
+            Step::Radio { col, labels, has_other, other_text, .. } => {
+                if cell.is_empty() {
+                    return Ok(());
+                }
+                let label = normalize(cell);
+                if let Some(code) = labels.get(&label) {
+                    code.clone_into(&mut out[*col]);
+                } else if *has_other {
+                    out[*col] = OTHER_CODE.to_string();
+                    if let Some(t) = other_text {
+                        cell.clone_into(&mut out[*t]);
+                    }
+                } else {
+                    return Err((format!("`{cell}` is not one of the item's options"), title.to_owned()));
+                }
+            }
+            Step::Checkbox { labels, columns, other, other_text, .. } => {
+                for &c in columns {
+                    "0".clone_into(&mut out[c]);
+                }
+                if cell.is_empty() {
+                    return Ok(());
+                }
+                let text = normalize(cell);
+                let mut others = Vec::new();
+                let names: Vec<&str> = labels.iter().map(|(l, _)| l.as_str()).collect();
+                for piece in split_labels(&text, &names) {
+                    match piece {
+                        Piece::Known(i) => "1".clone_into(&mut out[labels[i].1]),
+                        Piece::Unknown(t) => others.push(t),
+                    }
+                }
+                if !others.is_empty() {
+                    let Some(o) = other else {
+                        return Err((
+                            format!("`{}` is not one of the item's options", others.join(",")),
+                            title.to_owned(),
+                        ));
+                    };
+                    "1".clone_into(&mut out[*o]);
+                    if let Some(t) = other_text {
+                        out[*t] = others.join(",");
+                    }
+                }
+            }
+            Step::Matrix { labels, .. } => {
+                let text = normalize(cell);
+                let mut rest = text.as_str();
+                while !rest.is_empty() {
+                    let Some((i, after)) =
+                        labels.iter().enumerate().find_map(|(i, (l, _))| rest.strip_prefix(l.as_str()).map(|a| (i, a)))
+                    else {
+                        let row = rest.split("：（").next().unwrap_or(rest);
+                        return Err((format!("matrix row `{row}` is not a row of the item"), title.to_owned()));
+                    };
+                    let Some(after) = after.strip_prefix("：（") else {
+                        return Err((format!("`{cell}` is not a matrix answer like `行：（4）`"), title.to_owned()));
+                    };
+                    let Some((value, tail)) = after.split_once('）') else {
+                        return Err((format!("`{cell}` is not a matrix answer like `行：（4）`"), title.to_owned()));
+                    };
+                    value.clone_into(&mut out[labels[i].1]);
+                    rest = tail;
+                }
+                if let Some((l, c)) = labels.iter().find(|(_, c)| out[*c].is_empty())
+                    && survey.columns[*c].missing.is_none()
+                    && !cell.is_empty()
+                {
+                    return Err((format!("matrix row `{l}` is missing"), title.to_owned()));
+                }
+            }
+            Step::Rate { col } => {
+                if cell != "0" {
+                    cell.clone_into(&mut out[*col]);
+                }
+            }
+            Step::Cascader { first, second, branches } => {
+                if cell.is_empty() {
+                    return Ok(());
+                }
+                let (head, tail) = match cell.split_once(',') {
+                    Some((h, t)) => (h, Some(t)),
+                    None => (cell, None),
+                };
+                let head = normalize(head);
+                let Some((_, code, range)) = branches.iter().find(|(l, _, _)| *l == head) else {
+                    return Err((format!("`{head}` is not one of the item's options"), title.to_owned()));
+                };
+                if let Some(f) = first {
+                    code.clone_into(&mut out[*f]);
+                }
+                if let (Some(s), Some(t)) = (second, tail) {
+                    let t = t.trim();
+                    if let (Some((lo, hi)), Ok(v)) = (range, t.parse::<i64>())
+                        && !(*lo..=*hi).contains(&v)
+                    {
+                        return Err((format!("`{t}` is not an option under `{head}` ({lo}–{hi})"), title.to_owned()));
+                    }
+                    t.clone_into(&mut out[*s]);
+                }
+            }
+            Step::ProvinceCity { province, city } => {
+                if cell.is_empty() {
+                    return Ok(());
+                }
+                // `省,市,区` then the detail address with no separator: only the first two are kept.
+                let mut parts = cell.splitn(3, ',');
+                let p = parts.next().unwrap_or_default().trim();
+                let c = parts.next().unwrap_or_default().trim();
+                set_place(out, *province, *city, p, c);
+            }
+            Step::Text { col } => cell.clone_into(&mut out[*col]),
+        }
+        Ok(())
+    }
+
+    /// Converts one item's value from `original_data`.
+    fn db_value(
+        &self,
+        survey: &Survey,
+        id: &str,
+        data: &serde_json::Map<String, Value>,
+        out: &mut [String],
+    ) -> Result<(), Bad> {
+        let value = data.get(id).filter(|v| !v.is_null());
+        let bad = |m: String| (m, id.to_owned());
+        match self {
+            Step::Radio { col, codes, has_other, other_text, .. } => {
+                let Some(v) = value else { return Ok(()) };
+                let code = scalar(v).ok_or_else(|| bad(format!("`{v}` is not an option value")))?;
+                if code == OTHER_CODE.to_string() && *has_other {
+                    if let (Some(t), Some(text)) = (other_text, data.get(&format!("{id}other")).and_then(Value::as_str))
+                    {
+                        text.clone_into(&mut out[*t]);
+                    }
+                } else if !codes.contains(&code) {
+                    return Err(bad(format!("`{code}` is not one of the item's option values")));
+                }
+                out[*col] = code;
+            }
+            Step::Checkbox { codes, columns, other_text, .. } => {
+                for &c in columns {
+                    "0".clone_into(&mut out[c]);
+                }
+                let Some(v) = value else { return Ok(()) };
+                let values = v.as_array().ok_or_else(|| bad(format!("`{v}` is not a list of option values")))?;
+                for v in values {
+                    let code = scalar(v).ok_or_else(|| bad(format!("`{v}` is not an option value")))?;
+                    let c = codes
+                        .get(&code)
+                        .ok_or_else(|| bad(format!("`{code}` is not one of the item's option values")))?;
+                    "1".clone_into(&mut out[*c]);
+                }
+                if let (Some(t), Some(text)) = (other_text, data.get(&format!("{id}other")).and_then(Value::as_str)) {
+                    text.clone_into(&mut out[*t]);
+                }
+            }
+            Step::Matrix { ids, columns, .. } => {
+                let Some(v) = value else { return Ok(()) };
+                let rows = v.as_object().ok_or_else(|| bad(format!("`{v}` is not a matrix answer (an object)")))?;
+                for (row, rating) in rows {
+                    let c =
+                        ids.get(row).ok_or_else(|| bad(format!("matrix row id `{row}` is not a row of the item")))?;
+                    out[*c] = scalar(rating).ok_or_else(|| bad(format!("`{rating}` is not a rating")))?;
+                }
+                if let Some(&c) = columns.iter().find(|&&c| out[c].is_empty())
+                    && survey.columns[c].missing.is_none()
+                {
+                    return Err(bad(format!("matrix row of `{}` is missing", survey.columns[c].name)));
+                }
+            }
+            Step::Rate { col } => {
+                if let Some(v) = value {
+                    let v = scalar(v).ok_or_else(|| bad(format!("`{v}` is not a rating")))?;
+                    if v != "0" {
+                        out[*col] = v;
+                    }
+                }
+            }
+            Step::Cascader { first, second, branches } => {
+                let Some(v) = value else { return Ok(()) };
+                let levels = v.as_array().ok_or_else(|| bad(format!("`{v}` is not a cascader answer (a list)")))?;
+                let head = levels.first().and_then(scalar).unwrap_or_default();
+                if !branches.iter().any(|(_, code, _)| *code == head) {
+                    return Err(bad(format!("`{head}` is not one of the item's option values")));
+                }
+                if let Some(f) = first {
+                    out[*f] = head;
+                }
+                if let (Some(s), Some(t)) = (second, levels.get(1).and_then(scalar)) {
+                    out[*s] = t;
+                }
+            }
+            Step::ProvinceCity { province, city } => {
+                let Some(v) = value else { return Ok(()) };
+                let names = v
+                    .get("cascadeValue")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad(format!("`{v}` is not a province/city answer")))?;
+                let name = |i: usize| names.get(i).and_then(Value::as_str).unwrap_or_default();
+                set_place(out, *province, *city, name(0), name(1));
+            }
+            Step::Text { col } => {
+                if let Some(v) = value {
+                    out[*col] = scalar(v).ok_or_else(|| bad(format!("`{v}` is not text")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set_place(out: &mut [String], province: usize, city: usize, p: &str, c: &str) {
+    p.clone_into(&mut out[province]);
+    let c = if MUNICIPAL.contains(&c) || c.is_empty() { p } else { c };
+    c.clone_into(&mut out[city]);
+}
+
+/// A JSON scalar as text: strings as they are, numbers as written.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Part of a multi-select cell.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece<'t> {
+    Known(usize),
+    Unknown(&'t str),
+}
+
+/// Splits a comma-joined multi-select cell against the known labels (longest first), so that
+/// labels which themselves contain commas still split right; whatever no label covers is
+/// unknown text (the 其他 option's typed answer), up to the next known label.
+fn split_labels<'t, S: AsRef<str>>(text: &'t str, labels: &[S]) -> Vec<Piece<'t>> {
+    let at_label = |rest: &str| {
+        labels
+            .iter()
+            .position(|l| rest.strip_prefix(l.as_ref()).is_some_and(|after| after.is_empty() || after.starts_with(',')))
+    };
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(i) = at_label(rest) {
+            let len = labels[i].as_ref().len();
+            pieces.push(Piece::Known(i));
+            rest = rest[len..].strip_prefix(',').unwrap_or(&rest[len..]);
+            continue;
+        }
+        // Unknown text runs to the first comma after which a known label starts.
+        let mut end = rest.len();
+        for (p, _) in rest.match_indices(',') {
+            if at_label(&rest[p + 1..]).is_some() {
+                end = p;
+                break;
+            }
+        }
+        pieces.push(Piece::Unknown(&rest[..end]));
+        rest = rest[end..].strip_prefix(',').unwrap_or(&rest[end..]);
+    }
+    pieces
+}
+
+/// Reads any number of input files into one [`RawTable`].
+#[derive(Debug)]
+pub struct Reader<'a> {
+    survey: &'a Survey,
+    mapping: &'a Mapping,
+    plans: Vec<Plan<'a>>,
+    builder: RawTableBuilder<'a>,
+    errors: ReadErrors,
+    /// Seconds to add to the platform's times to get the survey's local time.
+    shift: i64,
+    out: Vec<String>,
+    found: Vec<(String, String)>,
+}
+
+/// Why a `TDuck` read cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the survey schema `{0}` has no [tduck] mapping, so only holdout's own format can be read")]
+    NoMapping(String),
+    #[error("unsupported time zone `{0}`: use Asia/Shanghai or UTC")]
+    Zone(String),
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(dataset: &'a Dataset, secret: &'a Secret, options: &Options) -> Result<Reader<'a>, SetupError> {
+        let survey = &dataset.survey;
+        let mapping = survey.tduck.as_ref().ok_or_else(|| SetupError::NoMapping(survey.name.clone()))?;
+        let zone = options.timezone.as_deref().unwrap_or(&mapping.timezone);
+        let offset = holdout_schema::utc_offset(zone).ok_or_else(|| SetupError::Zone(zone.to_owned()))?;
+        Ok(Reader {
+            survey,
+            mapping,
+            plans: mapping.forms.iter().map(|f| compile(survey, f)).collect(),
+            builder: RawTableBuilder::in_schema_order(dataset, secret),
+            errors: ReadErrors::default(),
+            shift: i64::from(survey.utc_offset_seconds() - offset),
+            out: vec![String::new(); survey.columns.len()],
+            found: Vec::new(),
+        })
+    }
+
+    /// Each file read so far and what it was found to be.
+    pub fn found(&self) -> &[(String, String)] {
+        &self.found
+    }
+
+    fn clear(&mut self) {
+        for f in &mut self.out {
+            f.clear();
+        }
+    }
+
+    fn whole(&mut self, file: &str, message: String) {
+        self.errors.add(file, None, message, Location::File);
+    }
+
+    fn push(&mut self, location: Location) {
+        let out = &self.out;
+        if let Err(e) = self.builder.push_with(out.len(), |i| out[i].as_str(), location) {
+            self.errors.add_error(e);
+        }
+    }
+
+    /// Columns filled by `TDuck` fields the file lacks.
+    fn absent_fields(&self, present: impl Fn(Field) -> bool) -> Vec<&'a str> {
+        let mapping: &'a Mapping = self.mapping;
+        Field::ALL.iter().filter(|f| !present(**f)).filter_map(|f| mapping.field(*f)).collect()
+    }
+
+    /// The survey-local time of a platform time, as holdout writes it.
+    fn time(&self, text: &str) -> Result<String, String> {
+        let t = text.trim();
+        let t = if t.len() > 10 && t.as_bytes()[10] == b'T' { t.replacen('T', " ", 1) } else { t.to_owned() };
+        let t = match t.split_once('.') {
+            Some((head, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => head.to_owned(),
+            _ => t,
+        };
+        let parsed = NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
+            .map_err(|_| format!("`{text}` is not a time like 2024-07-20 20:15:33"))?;
+        if self.shift == 0 {
+            return Ok(t);
+        }
+        Ok((parsed + TimeDelta::seconds(self.shift)).format("%Y-%m-%d %H:%M:%S").to_string())
+    }
+
+    fn set_field(&mut self, field: Field, value: &str) -> Result<(), String> {
+        let Some(column) = self.mapping.field(field) else { return Ok(()) };
+        let Some(i) = self.survey.column_index(column) else { return Ok(()) };
+        let value = value.trim();
+        if value.is_empty() || value == "\\N" || value == "NULL" {
+            self.out[i].clear();
+            return Ok(());
+        }
+        let text = match field {
+            Field::CreateTime => self.time(value)?,
+            Field::SubmitUa => json_member(value, "ua").unwrap_or_else(|| value.to_owned()),
+            Field::ExtValue => json_member(value, "sourceId").unwrap_or_else(|| value.to_owned()),
+            _ => value.to_owned(),
+        };
+        self.out[i] = text;
+        Ok(())
+    }
+
+    fn set_form(&mut self, plan: usize) {
+        let form = self.plans[plan].form;
+        if let Some(i) = self.mapping.field(Field::FormKey).and_then(|c| self.survey.column_index(c)) {
+            form.key.clone_into(&mut self.out[i]);
+        }
+        if let Some(i) = self.mapping.version_column.as_deref().and_then(|c| self.survey.column_index(c)) {
+            form.version.as_str().clone_into(&mut self.out[i]);
+        }
+    }
+
+    /// Reads a text file (CSV, TSV, JSON lines) of any supported encoding.
+    pub fn read_text<R: Read>(&mut self, file: &str, reader: R) -> Format {
+        let decoded = match text::decode(reader) {
+            Ok(d) => d,
+            Err(TextError::Empty) => {
+                self.whole(file, "the file is empty".into());
+                return Format::ExportCsv;
+            }
+            Err(e) => {
+                self.whole(file, e.to_string());
+                return Format::ExportCsv;
+            }
+        };
+        let mut buffered = std::io::BufReader::with_capacity(1 << 20, decoded);
+        let mut first = String::new();
+        if let Err(e) = std::io::BufRead::read_line(&mut buffered, &mut first) {
+            self.whole(file, format!("cannot read the first line: {e}"));
+            return Format::ExportCsv;
+        }
+        let format = detect_text(self.survey, &first);
+        let rest = std::io::Read::chain(std::io::Cursor::new(first.into_bytes()), buffered);
+        match format {
+            Format::DbJsonLines => self.read_jsonl(file, rest),
+            Format::DbCsv => self.read_db_csv(file, rest),
+            Format::Native | Format::ExportCsv => self.read_csv_records(file, rest, format),
+            Format::ExportXlsx => {}
+        }
+        format
+    }
+
+    fn read_csv_records<R: Read>(&mut self, file: &str, reader: R, format: Format) {
+        let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+        let mut record = csv::StringRecord::new();
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return self.whole(file, "the file is empty".into()),
+            Err(e) => return self.whole(file, format!("unreadable header: {e}")),
+        }
+        let header: Vec<String> = record.iter().map(str::to_owned).collect();
+        let Some(mut table) = self.header(file, &header, format) else { return };
+        let mut rows = 0;
+        loop {
+            match csv.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                    break;
+                }
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            if record.len() == 1 && record[0].is_empty() {
+                continue;
+            }
+            rows += 1;
+            self.row(file, &mut table, &record.iter().collect::<Vec<_>>(), Location::Line(line));
+        }
+        if rows == 0 {
+            self.whole(file, "the file has a header but no rows".into());
+        }
+    }
+
+    /// Reads the admin's xlsx export (one sheet, text cells), streaming the sheet's cells.
+    #[expect(clippy::too_many_lines, reason = "the checks of the workbook, then one pass over its cells")]
+    pub fn read_xlsx<R: Read + Seek>(&mut self, file: &str, reader: R) {
+        use calamine::{DataRef, Reader as _, Xlsx};
+        let mut workbook: Xlsx<R> = match Xlsx::new(reader) {
+            Ok(w) => w,
+            Err(e) => return self.whole(file, format!("not a readable xlsx workbook ({e}); is the file complete?")),
+        };
+        let sheets = workbook.sheet_names();
+        if sheets.len() != 1 {
+            return self.whole(
+                file,
+                format!(
+                    "the workbook has {} sheets ({}); a TDuck export has one — delete the others",
+                    sheets.len(),
+                    sheets.join(", ")
+                ),
+            );
+        }
+        let sheet = sheets[0].clone();
+        if let Ok(regions) = workbook.merge_cells_by_sheet_name(&sheet) {
+            let merged: Vec<String> =
+                regions.iter().map(|d| format!("{}:{}", cell_name(d.start), cell_name(d.end))).collect();
+            if !merged.is_empty() {
+                return self.whole(
+                    file,
+                    format!("merged cells ({}); a TDuck export has none — unmerge them", merged.join(", ")),
+                );
+            }
+        }
+        let mut cells = match workbook.worksheet_cells_reader(&sheet) {
+            Ok(c) => c,
+            Err(e) => return self.whole(file, format!("cannot read sheet `{sheet}` ({e})")),
+        };
+        let mut row: Vec<String> = Vec::new();
+        let mut current: Option<u32> = None;
+        let mut table: Option<Table> = None;
+        let mut failed = false;
+        let mut rows = 0;
+        loop {
+            let cell = match cells.next_cell() {
+                Ok(c) => c,
+                Err(e) => {
+                    self.errors.add(
+                        file,
+                        None,
+                        format!("the sheet is unreadable ({e}); is the file complete?"),
+                        Location::File,
+                    );
+                    failed = true;
+                    break;
+                }
+            };
+            let at = cell.as_ref().map(|c| c.get_position().0);
+            if at != current
+                && let Some(r) = current
+            {
+                // A row is complete.
+                if r == 0 {
+                    table = self.header(file, &row, Format::ExportXlsx);
+                    if table.is_none() {
+                        return;
+                    }
+                } else if let Some(t) = &mut table {
+                    if row.iter().any(|f| !f.is_empty()) {
+                        rows += 1;
+                        let fields: Vec<&str> = row.iter().map(String::as_str).collect();
+                        self.row(file, t, &fields, Location::ExcelRow(u64::from(r) + 1));
+                    }
+                } else {
+                    self.whole(file, "the first row is not the header row".into());
+                    return;
+                }
+                row.iter_mut().for_each(String::clear);
+            }
+            let Some(cell) = cell else { break };
+            let (r, c) = cell.get_position();
+            current = Some(r);
+            let c = c as usize;
+            if row.len() <= c {
+                row.resize(c + 1, String::new());
+            }
+            match cell.get_value() {
+                DataRef::String(s) => s.clone_into(&mut row[c]),
+                DataRef::SharedString(s) => (*s).clone_into(&mut row[c]),
+                DataRef::Int(i) => row[c] = i.to_string(),
+                DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => row[c] = format!("{f:.0}"),
+                DataRef::Float(f) => row[c] = f.to_string(),
+                DataRef::Empty => {}
+                DataRef::DateTime(_) | DataRef::DateTimeIso(_) | DataRef::DurationIso(_) => {
+                    let header = table.as_ref().and_then(|t| t.headers.get(c)).cloned();
+                    self.errors.add(
+                        file,
+                        header.as_deref(),
+                        "a date cell: TDuck writes times as text; Excel converted it (export again, don't re-save)"
+                            .into(),
+                        Location::ExcelRow(u64::from(r) + 1),
+                    );
+                }
+                DataRef::Bool(_) | DataRef::Error(_) => {
+                    self.errors.add(file, None, "a non-text cell".into(), Location::ExcelRow(u64::from(r) + 1));
+                }
+            }
+        }
+        if table.is_none() && !failed {
+            self.whole(file, "the sheet is empty".into());
+        } else if rows == 0 && !failed {
+            self.whole(file, "the sheet has a header but no rows".into());
+        }
+    }
+
+    /// Matches a header row: holdout's own column names, or one form's question titles and
+    /// the system columns.
+    fn header(&mut self, file: &str, header: &[String], format: Format) -> Option<Table> {
+        let headers: Vec<String> = header.iter().map(|h| normalize(h.trim_start_matches('\u{FEFF}'))).collect();
+        if format == Format::Native {
+            let position: Vec<Option<usize>> =
+                self.survey.columns.iter().map(|c| headers.iter().position(|h| *h == c.name)).collect();
+            let missing: Vec<&str> = self
+                .survey
+                .columns
+                .iter()
+                .zip(&position)
+                .filter(|(_, p)| p.is_none())
+                .map(|(c, _)| c.name.as_str())
+                .collect();
+            if !missing.is_empty() {
+                self.whole(file, format!("holdout's own format, but the header lacks {}", missing.join(", ")));
+                return None;
+            }
+            self.builder.start_file(file, Format::Native.name().to_owned(), &[]);
+            self.found.push((file.to_owned(), Format::Native.name().to_owned()));
+            return Some(Table { headers, plan: None, columns: Vec::new(), native: position, system: Vec::new() });
+        }
+        // The form whose titles cover the header best.
+        let score = |plan: &Plan<'_>| {
+            let titles: Vec<&str> = plan.titles.iter().map(String::as_str).collect();
+            let hits = headers.iter().filter(|h| titles.contains(&h.as_str())).count();
+            let missing = titles.iter().filter(|t| !headers.iter().any(|h| h == *t)).count();
+            (hits, std::cmp::Reverse(missing))
+        };
+        let best = (0..self.plans.len()).max_by_key(|&p| score(&self.plans[p]))?;
+        if score(&self.plans[best]).0 == 0 {
+            self.whole(
+                file,
+                format!(
+                    "the header matches no form of the schema (first headers: {}); is this a TDuck export of this survey?",
+                    headers.iter().take(3).cloned().collect::<Vec<_>>().join(" | ")
+                ),
+            );
+            return None;
+        }
+        let form = self.plans[best].form;
+        let titles = &self.plans[best].titles;
+        let mut columns: Vec<Option<usize>> = vec![None; headers.len()];
+        let mut system: Vec<(usize, Field)> = Vec::new();
+        let mut used = vec![false; form.items.len()];
+        let mut ok = true;
+        for (h, text) in headers.iter().enumerate() {
+            if let Some(i) = titles.iter().enumerate().position(|(i, title)| !used[i] && title == text) {
+                used[i] = true;
+                columns[h] = Some(i);
+            } else if EXPORT_SYSTEM_HEADERS.contains(&text.as_str()) {
+                if let Some(f) = Field::ALL.iter().find(|f| f.export_header() == Some(text.as_str())) {
+                    system.push((h, *f));
+                }
+            } else {
+                ok = false;
+                self.errors.add(
+                    file,
+                    Some(&header[h]),
+                    format!("unknown header: not a question of form `{}` nor a TDuck system column", form.key),
+                    Location::Line(1),
+                );
+            }
+        }
+        for (i, item) in form.items.iter().enumerate() {
+            if !used[i] {
+                ok = false;
+                self.errors.add(
+                    file,
+                    Some(&item.title),
+                    format!(
+                        "the export has no column for item `{}` of form `{}` (unticked when exporting?)",
+                        item.id, form.key
+                    ),
+                    Location::Line(1),
+                );
+            }
+        }
+        if !system.iter().any(|(_, f)| *f == Field::CreateTime) {
+            ok = false;
+            self.errors.add(file, Some("提交时间"), "the export has no 提交时间 column".into(), Location::Line(1));
+        }
+        if !ok {
+            return None;
+        }
+        let present: Vec<Field> = system.iter().map(|(_, f)| *f).chain([Field::FormKey]).collect();
+        let absent = self.absent_fields(|f| present.contains(&f));
+        let described = format!("{}, form {} ({})", format.name(), form.key, form.version.as_str());
+        self.builder.start_file(file, described.clone(), &absent);
+        self.found.push((file.to_owned(), described));
+        Some(Table { headers, plan: Some(best), columns, native: Vec::new(), system })
+    }
+
+    fn row(&mut self, file: &str, table: &mut Table, fields: &[&str], location: Location) {
+        self.clear();
+        let Some(plan) = table.plan else {
+            // holdout's own format: reorder into schema order.
+            for (i, p) in table.native.iter().enumerate() {
+                if let Some(f) = p.and_then(|p| fields.get(p)) {
+                    (*f).clone_into(&mut self.out[i]);
+                }
+            }
+            return self.push(location);
+        };
+        if fields.first().is_some_and(|f| normalize(f) == table.headers[0])
+            && fields.contains(&EXPORT_SYSTEM_HEADERS[0])
+        {
+            self.errors.add(file, None, "a second header row (two exports pasted into one file?)".into(), location);
+            return;
+        }
+        if fields.len() > table.headers.len() && fields[table.headers.len()..].iter().any(|f| !f.is_empty()) {
+            self.errors.add(file, None, format!("more fields than the header's {}", table.headers.len()), location);
+            return;
+        }
+        self.set_form(plan);
+        let mut bad = false;
+        for (h, item) in table.columns.iter().enumerate() {
+            let Some(i) = item else { continue };
+            let cell = fields.get(h).copied().unwrap_or_default();
+            let item = &self.plans[plan].form.items[*i];
+            if let Err((message, title)) =
+                self.plans[plan].steps[*i].export_cell(self.survey, &item.title, cell, &mut self.out)
+            {
+                bad = true;
+                self.errors.add(file, Some(&title), message, location);
+            }
+        }
+        for &(h, field) in &table.system {
+            let cell = fields.get(h).copied().unwrap_or_default();
+            if let Err(message) = self.set_field(field, cell) {
+                bad = true;
+                self.errors.add(file, field.export_header(), message, location);
+            }
+        }
+        if !bad {
+            self.push(location);
+        }
+    }
+
+    fn read_db_csv<R: Read>(&mut self, file: &str, reader: R) {
+        let mut peek = std::io::BufReader::new(reader);
+        let tab = std::io::BufRead::fill_buf(&mut peek).map(|b| {
+            let line = b.split(|&c| c == b'\n').next().unwrap_or_default();
+            line.contains(&b'\t')
+        });
+        let delimiter = if tab.unwrap_or(false) { b'\t' } else { b',' };
+        let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(peek);
+        let header: Vec<String> = match csv.headers() {
+            Ok(h) => h.iter().map(|h| h.trim().to_owned()).collect(),
+            Err(e) => return self.whole(file, format!("unreadable header: {e}")),
+        };
+        let position = |name: &str| header.iter().position(|h| h == name);
+        let data_at = position("original_data");
+        let Some(key_at) = position("form_key") else {
+            return self.whole(file, "the dump has no form_key column".into());
+        };
+        let fields: Vec<(Field, usize)> =
+            Field::ALL.iter().filter_map(|f| position(f.db_column()).map(|p| (*f, p))).collect();
+        let absent = self.absent_fields(|f| fields.iter().any(|(g, _)| *g == f));
+        self.builder.start_file(file, Format::DbCsv.name().to_owned(), &absent);
+        self.found.push((file.to_owned(), Format::DbCsv.name().to_owned()));
+        let mut rows = 0;
+        for record in csv.records() {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                    break;
+                }
+            };
+            let line = Location::Line(record.position().map_or(0, csv::Position::line));
+            rows += 1;
+            let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
+            let data: serde_json::Map<String, Value> = match serde_json::from_str(data) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
+                    continue;
+                }
+            };
+            let values: Vec<(Field, &str)> =
+                fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
+            self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
+        }
+        if rows == 0 {
+            self.whole(file, "the dump has a header but no rows".into());
+        }
+    }
+
+    fn read_jsonl<R: Read>(&mut self, file: &str, reader: R) {
+        let lines = std::io::BufRead::lines(std::io::BufReader::with_capacity(1 << 20, reader));
+        let mut started = false;
+        let mut rows = 0;
+        for (n, line) in lines.enumerate() {
+            let location = Location::Line(n as u64 + 1);
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    self.errors.add(file, None, format!("unreadable line: {e}"), location);
+                    break;
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let object: serde_json::Map<String, Value> = match serde_json::from_str(&line) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.errors.add(file, None, format!("not a JSON object ({e})"), location);
+                    continue;
+                }
+            };
+            if !started {
+                let absent = self.absent_fields(|f| object.contains_key(f.db_column()));
+                self.builder.start_file(file, Format::DbJsonLines.name().to_owned(), &absent);
+                self.found.push((file.to_owned(), Format::DbJsonLines.name().to_owned()));
+                started = true;
+            }
+            rows += 1;
+            let data = match object.get("original_data") {
+                Some(Value::Object(o)) => o.clone(),
+                Some(Value::String(s)) => match serde_json::from_str(s) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), location);
+                        continue;
+                    }
+                },
+                _ => {
+                    self.errors.add(file, Some("original_data"), "missing".into(), location);
+                    continue;
+                }
+            };
+            let texts: Vec<(Field, String)> =
+                Field::ALL.iter().filter_map(|f| object.get(f.db_column()).map(|v| (*f, json_text(v)))).collect();
+            let values: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
+            let key = object.get("form_key").map(json_text).unwrap_or_default();
+            self.db_row(file, &key, &values, &data, location);
+        }
+        if rows == 0 {
+            self.whole(file, "the dump has no rows".into());
+        }
+    }
+
+    fn db_row(
+        &mut self,
+        file: &str,
+        key: &str,
+        values: &[(Field, &str)],
+        data: &serde_json::Map<String, Value>,
+        location: Location,
+    ) {
+        self.clear();
+        let Some(plan) = self.plans.iter().position(|p| p.form.key == key) else {
+            self.errors.add(file, Some("form_key"), format!("form `{key}` is not a form of the schema"), location);
+            return;
+        };
+        let mut bad = false;
+        for &(field, value) in values {
+            if let Err(message) = self.set_field(field, value) {
+                bad = true;
+                self.errors.add(file, Some(field.db_column()), message, location);
+            }
+        }
+        self.set_form(plan);
+        let plan = &self.plans[plan];
+        for (item, step) in plan.form.items.iter().zip(&plan.steps) {
+            if let Err((message, id)) = step.db_value(self.survey, &item.id, data, &mut self.out) {
+                bad = true;
+                self.errors.add(file, Some(&id), message, location);
+            }
+        }
+        if !bad {
+            self.push(location);
+        }
+    }
+
+    /// The table, or every problem found.
+    pub fn finish(self) -> Result<RawTable, ReadErrors> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        if self.builder.rows() == 0 {
+            let mut errors = self.errors;
+            errors.add("", None, "no rows were read".into(), Location::File);
+            return Err(errors);
+        }
+        Ok(self.builder.finish(Some("UTF-8")))
+    }
+
+    /// Every problem found so far, without building the table (`holdout check --raw`).
+    pub fn problems(self) -> ReadErrors {
+        self.errors
+    }
+}
+
+/// How one file's header maps onto the schema.
+#[derive(Debug)]
+struct Table {
+    headers: Vec<String>,
+    /// The form, for an admin export; `None` for holdout's own format.
+    plan: Option<usize>,
+    /// Per header: the item of the form it is.
+    columns: Vec<Option<usize>>,
+    /// For holdout's own format: per schema column, its position in the header.
+    native: Vec<Option<usize>>,
+    system: Vec<(usize, Field)>,
+}
+
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A member of a JSON object held in text (`{"ua": "…"}`), if the text is one.
+fn json_member(text: &str, member: &str) -> Option<String> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.get(member).map(json_text)
+}
+
+/// `(row, column)` (0-based) as an Excel cell name, `B3`.
+fn cell_name((row, column): (u32, u32)) -> String {
+    let mut letters = String::new();
+    let mut c = column + 1;
+    while c > 0 {
+        let rem = (c - 1) % 26;
+        letters.insert(0, char::from(b'A' + rem as u8));
+        c = (c - 1) / 26;
+    }
+    let _ = write!(letters, "{}", row + 1);
+    letters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Piece, cell_name, split_labels};
+
+    #[test]
+    fn multi_select_labels_with_commas_split_against_the_known_labels() {
+        let labels = ["甲,乙", "甲", "丙"];
+        let pieces = split_labels("甲,乙,丙", &labels);
+        assert_eq!(pieces, [Piece::Known(0), Piece::Known(2)]);
+        let pieces = split_labels("甲,我自己写的,含逗号,丙", &labels);
+        assert_eq!(pieces, [Piece::Known(1), Piece::Unknown("我自己写的,含逗号"), Piece::Known(2)]);
+        assert_eq!(split_labels("没见过", &labels), [Piece::Unknown("没见过")]);
+    }
+
+    #[test]
+    fn excel_cell_names() {
+        assert_eq!(cell_name((0, 0)), "A1");
+        assert_eq!(cell_name((2, 27)), "AB3");
+    }
+}
