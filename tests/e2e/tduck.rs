@@ -294,7 +294,7 @@ fn check_raw_prints_the_table_of_unmatched_labels_and_passes_a_good_export() {
     let o = holdout(&["check", "datasets/netizen-survey-2024", "--raw", &bad.display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
     let table = stdout(&o);
-    assert!(table.contains("| 13. 您的性别： | `保密` is not one of the item's options | 1 | line 5 |"), "{table}");
+    assert!(table.contains("| 13. 您的性别： | `保密` is not one of the item's options | 1 | line 5 |  |"), "{table}");
 }
 
 /// A synthetic admin export of a form, from its `fm_user_form_item` rows: every option,

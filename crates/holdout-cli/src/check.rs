@@ -43,17 +43,18 @@ fn check_raw(args: &Args) -> Outcome {
         say!("every header, label, matrix row and time maps onto {}", dataset.survey.name);
         return Ok(());
     }
-    say!("| file | header or column | problem | rows | first rows |");
-    say!("|---|---|---|---:|---|");
+    say!("| file | header or column | problem | rows | first rows | other values |");
+    say!("|---|---|---|---:|---|---|");
     for p in &problems.problems {
         let first: Vec<String> = p.first.iter().map(ToString::to_string).collect();
         say!(
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             p.file,
             p.column.as_deref().unwrap_or(""),
             p.message.replace('|', "\\|"),
             p.count,
-            first.join(", ")
+            first.join(", "),
+            p.other_values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
         );
     }
     Err(Failure::BadInput(anyhow!("{} kind(s) of problem; see the table above", problems.problems.len())))

@@ -84,9 +84,24 @@ pub struct Problem {
     pub file: String,
     /// The header text or schema column concerned.
     pub column: Option<String>,
+    /// The message of the first occurrence.
     pub message: String,
     pub count: u64,
     pub first: Vec<Location>,
+    /// Other values (the backticked parts of later messages) met with the same problem.
+    pub other_values: Vec<String>,
+}
+
+/// Values listed per problem besides the first.
+const OTHER_VALUES: usize = 5;
+
+/// A message with its first backticked value taken out: the kind of problem it is, and the value.
+fn template(message: &str) -> (String, Option<&str>) {
+    let mut parts = message.splitn(3, '`');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(head), Some(value), Some(tail)) => (format!("{head}`…`{tail}"), Some(value)),
+        _ => (message.to_owned(), None),
+    }
 }
 
 /// Every problem found in the inputs, grouped; nothing is written when there is any.
@@ -102,17 +117,29 @@ impl ReadErrors {
     }
 
     /// Records one occurrence of a problem.
+    /// Records one occurrence of a problem; occurrences that differ only in their first
+    /// backticked value (the bad label, the bad time) are one problem.
     pub fn add(&mut self, file: &str, column: Option<&str>, message: String, location: Location) {
-        let key = (file.to_owned(), column.map(str::to_owned), message);
+        let (kind, value) = template(&message);
+        let key = (file.to_owned(), column.map(str::to_owned), kind);
         let i = if let Some(&i) = self.index.get(&key) {
+            let p = &mut self.problems[i];
+            if let Some(v) = value
+                && p.other_values.len() < OTHER_VALUES
+                && template(&p.message).1 != Some(v)
+                && !p.other_values.iter().any(|o| o == v)
+            {
+                p.other_values.push(v.to_owned());
+            }
             i
         } else {
             self.problems.push(Problem {
                 file: key.0.clone(),
                 column: key.1.clone(),
-                message: key.2.clone(),
+                message,
                 count: 0,
                 first: Vec::new(),
+                other_values: Vec::new(),
             });
             self.index.insert(key, self.problems.len() - 1);
             self.problems.len() - 1
@@ -141,6 +168,10 @@ impl fmt::Display for ReadErrors {
             let at: Vec<String> = p.first.iter().map(ToString::to_string).collect();
             let more = if p.count > p.first.len() as u64 { ", …" } else { "" };
             write!(f, ": {} — {}× ({}{more})", p.message, p.count, at.join(", "))?;
+            if !p.other_values.is_empty() {
+                let values: Vec<String> = p.other_values.iter().map(|v| format!("`{v}`")).collect();
+                write!(f, "; also {}", values.join(", "))?;
+            }
         }
         if self.problems.len() > SHOWN_GROUPS {
             write!(f, "\n  … and {} more kinds of problem", self.problems.len() - SHOWN_GROUPS)?;
@@ -226,7 +257,8 @@ fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
                 }
             }
             ItemKind::Checkbox { item: group, options, other } => {
-                let mut labels: Vec<(String, usize)> = options.iter().map(|(o, c)| (o.label.clone(), idx(c))).collect();
+                let mut labels: Vec<(String, usize)> =
+                    options.iter().map(|(o, c)| (comma_joined(&o.label), idx(c))).collect();
                 labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
                 let columns: Vec<usize> = survey.item_options(group).map(|c| idx(&c.name)).collect();
                 let other_col = options.iter().find(|(o, _)| o.code == Code::Int(OTHER_CODE)).map(|(_, c)| idx(c));
@@ -261,6 +293,12 @@ fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
         })
         .collect();
     Plan { form, steps, titles: form.items.iter().map(|i| normalize(&i.title)).collect() }
+}
+
+/// Normalized text with no space around its commas: multi-select cells join labels with `,`
+/// and a label typed with a trailing space (`…软件 `) must still match.
+fn comma_joined(text: &str) -> String {
+    normalize(text).replace(" ,", ",").replace(", ", ",")
 }
 
 /// The second level of a province/city answer that stands for the municipality itself.
@@ -298,7 +336,7 @@ impl Step {
                 if cell.is_empty() {
                     return Ok(());
                 }
-                let text = normalize(cell);
+                let text = comma_joined(cell);
                 let mut others = Vec::new();
                 let names: Vec<&str> = labels.iter().map(|(l, _)| l.as_str()).collect();
                 for piece in split_labels(&text, &names) {
