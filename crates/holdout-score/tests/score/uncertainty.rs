@@ -340,3 +340,53 @@ fn the_normal_quantile_inverts_the_distribution_function() {
     }
     assert!((normal_quantile(1e-10) + 6.361_340_902_404_056).abs() < 1e-9);
 }
+
+/// The primary metric's interval on all/public/private of 1,000,000 rows with predictions as
+/// models write them (every score distinct), by the method holdout picks and by the row
+/// bootstrap it replaces:
+/// `cargo test --release -p holdout-score --test score interval_speed -- --ignored --nocapture`
+#[test]
+#[ignore = "a benchmark, not a test: run by hand"]
+fn interval_speed() {
+    let n = 1_000_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(25);
+    let strata = strata(n);
+    let (y, probability) = binary(n, 0.3, 1.5, &mut rng);
+    let distinct = {
+        let mut p = probability.clone();
+        p.sort_by(f64::total_cmp);
+        p.dedup();
+        p.len()
+    };
+    let (truth, p) = (Truth::Classes(y), Predictions::Probability(probability));
+    let binary_scorer = Scorer::new(&[0, 1], &truth, &p, &strata);
+    let (y, values) = ordinal(n, 1.0, &mut rng);
+    let (five, q) = (Truth::Classes(y), Predictions::ClassProbabilities { classes: 5, values });
+    let labels = [1, 2, 3, 4, 5];
+    let ordinal_scorer = Scorer::new(&labels, &five, &q, &strata);
+    println!("{n} rows, {distinct} distinct binary scores, subsets all/public/private, {REPLICATES} replicates");
+    for (name, scorer, metric) in [
+        ("ROC AUC", &binary_scorer, Metric::RocAuc),
+        ("QWK, class probabilities", &ordinal_scorer, Metric::CohenKappaQuadratic),
+    ] {
+        // The sort orders and predicted classes are shared with the scores, computed once first.
+        scorer.prepare(&[metric]);
+        let _ = scorer.score(metric);
+        let start = std::time::Instant::now();
+        let fast = intervals(scorer, metric, &SUBSETS, settings(1));
+        let fast_s = start.elapsed().as_secs_f64();
+        let start = std::time::Instant::now();
+        let slow = intervals_by(scorer, metric, &SUBSETS, &[Method::Bootstrap; 3], settings(1));
+        let slow_s = start.elapsed().as_secs_f64();
+        let all = (fast[0].unwrap(), slow[0].unwrap());
+        println!(
+            "{name}: {:?} {fast_s:.3} s, row bootstrap {slow_s:.2} s ({:.0}x); all rows [{:.6}, {:.6}] vs [{:.6}, {:.6}]",
+            all.0.method,
+            slow_s / fast_s,
+            all.0.low,
+            all.0.high,
+            all.1.low,
+            all.1.high
+        );
+    }
+}
