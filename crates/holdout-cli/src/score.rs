@@ -357,7 +357,7 @@ pub fn run_compare(args: &CompareArgs) -> Outcome {
         );
         return Ok(());
     }
-    say!("{} — {primary}, {replicates} paired bootstrap replicates", spec.contest);
+    say!("{} — {primary}, paired: {replicates} shared resamples, or the closed form (method per subset)", spec.contest);
     say!("  A = {}", path_a.display());
     say!("  B = {}", path_b.display());
     for c in &report {
