@@ -3,17 +3,23 @@
 # (tests/bench/score_peer.py) on 1 M seeded rows (tests/bench/score_data.py), for
 #   (a) validation + every metric on all/public/private rows (`--replicates 0`), binary with a
 #       probability column and ordinal (labels 1..5) with class probabilities;
-#   (b) the 1000-replicate bootstrap of ROC AUC on the binary task (holdout: the
-#       `--replicates 1000` run minus the `--replicates 0` run; peer: its bootstrap phase,
-#       extrapolated linearly from 50 replicates per subset if 1000 would take over 10 min).
-# Both bootstrap the same three subsets (all, public, private). holdout uses both cores (the
-# solution is read while the submission is parsed; large files are parsed, looked up and sorted
-# in two halves; bootstrap replicates are split); the peer is single-threaded apart from
+#   (b) the primary metric's 95 % interval on all/public/private (ROC AUC for binary, quadratic
+#       weighted kappa for ordinal) with 1000 replicates, on two kinds of submission: "tied"
+#       (scores rounded to 4 or 6 decimals, few distinct values) and "full" (float64 printed in
+#       full, as models write them: nearly every score distinct). The interval's cost is the
+#       `--replicates 1000` run minus the `--replicates 0` run. With HOLDOUT_BEFORE=path (an
+#       older holdout binary), the same runs of that binary are measured beside, in the same
+#       run of this script: the before/after ratio. The peer bootstraps ROC AUC the usual way
+#       (numpy index resampling, one roc_auc_score per replicate; extrapolated linearly from 50
+#       replicates per subset if 1000 would take over 10 min), on the tied binary submission.
+# holdout uses both cores (the solution is read while the submission is parsed; large files
+# are parsed, looked up and sorted in two halves); the peer is single-threaded apart from
 # pyarrow's CSV reader.
 # Each run is timed under /usr/bin/time -v (wall time, peak RSS); holdout runs twice (the
 # machine is noisy), the peer once. Then every metric value of holdout is compared with the
 # peer's (tolerance 1e-9); the script exits 1 if any differs.
-# Usage: [ROWS=1000000] [REPLICATES=1000] [PYTHON=python3] [BENCH_DIR=target/bench] tests/bench/score.sh
+# Usage: [ROWS=1000000] [REPLICATES=1000] [PYTHON=python3] [BENCH_DIR=target/bench]
+#        [HOLDOUT_BEFORE=old/holdout] tests/bench/score.sh
 #   (run from anywhere; builds the release binary first; data and logs go to BENCH_DIR/score,
 #   the data is reused when present)
 set -euo pipefail
@@ -30,13 +36,16 @@ require_python "pandas numpy pyarrow scipy sklearn" "pandas scikit-learn scipy p
 build_holdout
 "$python" tests/bench/score_data.py "$bench" --rows "$rows" --seed "$seed"
 
-# holdout TASK NAME REPLICATES [ARGS...]
+# holdout TASK NAME REPLICATES [ARGS...]: scores TASK's tied submission ($sub, when set, names
+# another: "full" for the full-precision one) with $bin ($with, when set, names another binary)
 holdout() {
-  local task="$1" name="$2" reps="$3"
+  local task="$1" name="$2" reps="$3" file="$bench/$1-submission.csv"
   shift 3
-  run "$name" "$bin" score --solution "$bench/$task-solution.csv" --task "$task" "$@" \
-    "$bench/$task-submission.csv" --json --replicates "$reps" --seed 0
+  [[ "${sub:-}" == full ]] && file="$bench/$task-full-submission.csv"
+  run "$name" "${with:-$bin}" score --solution "$bench/$task-solution.csv" --task "$task" "$@" \
+    "$file" --json --replicates "$reps" --seed 0
 }
+labels() { [[ "$1" == ordinal ]] && echo --labels 1,2,3,4,5; }
 # peer TASK NAME [ARGS...]
 peer() {
   local task="$1" name="$2"
@@ -53,9 +62,26 @@ peer binary peer-binary
 holdout ordinal holdout-ordinal-1 0 --labels 1,2,3,4,5
 holdout ordinal holdout-ordinal-2 0 --labels 1,2,3,4,5
 peer ordinal peer-ordinal --labels 1,2,3,4,5
-# (b) the bootstrap of ROC AUC
-holdout binary holdout-boot-1 "$replicates"
-holdout binary holdout-boot-2 "$replicates"
+# (b) the primary metric's interval: tied and full-precision submissions, this build and before
+builds=(now)
+[[ -n "${HOLDOUT_BEFORE:-}" ]] && builds+=(before)
+for build in "${builds[@]}"; do
+  with=""
+  [[ "$build" == before ]] && with="$HOLDOUT_BEFORE"
+  for sub in tied full; do
+    for task in binary ordinal; do
+      for r in 1 2; do
+        # shellcheck disable=SC2046
+        holdout "$task" "$build-$sub-$task-0-$r" 0 $(labels "$task")
+        # shellcheck disable=SC2046
+        holdout "$task" "$build-$sub-$task-ci-$r" "$replicates" $(labels "$task")
+      done
+    done
+  done
+done
+with="" sub=""
+# the runs (a)'s comparison and the bootstrap check below read
+cp "$bench/now-tied-binary-ci-1.stdout" "$bench/holdout-boot-1.stdout"
 peer binary peer-boot --bootstrap "$replicates"
 
 echo
@@ -73,34 +99,36 @@ done
 echo "(peer/holdout: wall time against holdout run 1 / run 2)"
 
 echo
-echo "== (b) bootstrap of ROC AUC, $replicates replicates on each of all/public/private (binary)"
+echo "== (b) the primary metric's 95 % interval, $replicates replicates, on all/public/private"
+echo "   (interval_s = wall of --replicates $replicates minus wall of --replicates 0, same build, data and run number)"
+printf '%-7s %-5s %-8s %-4s %9s %11s %12s %-30s %s\n' build data task run wall_s interval_s peak_RSS_MB methods 'before/now (wall)'
+for sub in tied full; do
+  for task in binary ordinal; do
+    for build in "${builds[@]}"; do
+      for r in 1 2; do
+        t=$(seconds "$build-$sub-$task-ci-$r") t0=$(seconds "$build-$sub-$task-0-$r")
+        methods=$("$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(",".join(d[s]["primary_interval_95"].get("method","bootstrap") for s in ("all","public","private")))' \
+          "$bench/$build-$sub-$task-ci-$r.stdout")
+        ratio=""
+        if [[ "$build" == before ]]; then
+          ratio=$(awk -v b="$t" -v n="$(seconds "now-$sub-$task-ci-$r")" 'BEGIN { printf "%.1f x", b / n }')
+        fi
+        printf '%-7s %-5s %-8s %-4s %9.2f %11.2f %12s %-30s %s\n' "$build" "$sub" "$task" "$r" "$t" \
+          "$(awk -v t="$t" -v a="$t0" 'BEGIN { print t - a }')" "$(peak_mb "$build-$sub-$task-ci-$r")" "$methods" "$ratio"
+      done
+    done
+  done
+done
 boot_peer=$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1]))["bootstrap"]; print(b["seconds_for_" + sys.argv[2]], b["seconds_run"], int(b["extrapolated"]))' \
   "$bench/peer-boot.json" "$replicates")
 read -r peer_boot peer_run peer_extrapolated <<< "$boot_peer"
-printf '%-10s %12s %14s %12s %16s %16s\n' run total_wall_s bootstrap_s peak_RSS_MB 'peer/holdout' 'peer/holdout'
-printf '%-10s %12s %14s %12s %16s %16s\n' '' '' '' '' '(bootstrap)' '(total)'
-for r in 1 2; do
-  t=$(seconds "holdout-boot-$r")
-  printf '%-10s %12.2f %14.2f %12s\n' "holdout-$r" "$t" "$(awk -v t="$t" -v a="$(seconds "holdout-binary-$r")" 'BEGIN { print t - a }')" \
-    "$(peak_mb "holdout-boot-$r")"
-done
-pt=$(awk -v w="$(seconds peer-boot)" -v run="$peer_run" -v full="$peer_boot" 'BEGIN { print w - run + full }')
-# ratios PEER_SECONDS boot|total: peer / holdout run 1 and run 2 (bootstrap only, or whole run)
-ratios() {
-  awk -v p="$1" -v t1="$(seconds holdout-boot-1)" -v t2="$(seconds holdout-boot-2)" \
-    -v a1="$(seconds holdout-binary-1)" -v a2="$(seconds holdout-binary-2)" -v which="$2" \
-    'BEGIN { if (which == "boot") { x = t1 - a1; y = t2 - a2 } else { x = t1; y = t2 }; printf "%.1f / %.1f", p / x, p / y }'
-}
-printf '%-10s %12.2f %14.2f %12s %16s %16s\n' peer "$pt" "$peer_boot" "$(peak_mb peer-boot)" \
-  "$(ratios "$peer_boot" boot)" "$(ratios "$pt" total)"
-echo "(holdout bootstrap_s = wall of --replicates $replicates minus wall of --replicates 0, same run number;"
-echo " peer/holdout against holdout run 1 / run 2;"
-if ((peer_extrapolated)); then
-  echo " peer bootstrap_s EXTRAPOLATED linearly from the replicates it ran in $(printf '%.1f' "$peer_run") s, and its total_wall_s"
-  echo " = its measured wall $(seconds peer-boot) s minus those $(printf '%.1f' "$peer_run") s plus the extrapolated bootstrap_s)"
-else
-  echo " peer bootstrap_s measured inside the peer over all $replicates replicates; total_wall_s measured)"
-fi
+printf 'peer (numpy + roc_auc_score per replicate), tied binary: bootstrap %.2f s%s; peer bootstrap / holdout whole run with the interval (run 1): %s\n' \
+  "$peer_boot" "$( ((peer_extrapolated)) && echo ", EXTRAPOLATED from the replicates it ran in $(printf '%.1f' "$peer_run") s")" \
+  "$(awk -v p="$peer_boot" -v t="$(seconds now-tied-binary-ci-1)" 'BEGIN { printf "%.0f", p / t }')"
+echo "(an interval_s near 0 or below is within the noise of two runs: the interval itself is timed in"
+echo " isolation by: cargo test --release -p holdout-score --test score interval_speed -- --ignored --nocapture)"
+echo "(methods: bootstrap = percentile over row resamples; table = the same resamples drawn as"
+echo " confusion-matrix counts; normal = the bootstrap's variance in closed form, DeLong for ROC AUC)"
 
 echo
 echo "== metric values, holdout (run 1) vs scikit-learn (tolerance 1e-9)"

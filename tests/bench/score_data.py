@@ -8,6 +8,12 @@ submission for two tasks, written into OUT_DIR:
   ordinal-submission.csv  id,1,2,3,4,5           class probabilities, 6 decimals, each row
                                                  summing to exactly 1 in decimal
 
+and, for the same solutions, the submissions as a model really writes them (float64 printed
+in full, as numpy/pandas `to_csv` does by default: nearly every score distinct):
+
+  binary-full-submission.csv   id,probability    shortest round-trip repr of each float64
+  ordinal-full-submission.csv  id,1,2,3,4,5      each row's probabilities in full precision
+
 Ids are random 12-character strings (unique); `usage` marks exactly 30 % of the rows public
 and the rest private; each submission lists the rows in a different random order from its
 solution. The predictions are informative but noisy (ROC AUC about 0.8, QWK about 0.6), like a
@@ -70,6 +76,10 @@ def binary(rng: np.random.Generator, n: int, out: Path) -> None:
     submission = pd.DataFrame({"id": ids[order], "probability": probability[order]})
     write(solution, out / "binary-solution.csv")
     write(submission, out / "binary-submission.csv", float_format="%.4f")
+    full = pd.DataFrame({"id": ids[order], "probability": score[order]})
+    write(full, out / "binary-full-submission.csv")
+    distinct = len(np.unique(score))
+    print(f"binary: {distinct} distinct scores in full precision, {len(np.unique(probability))} rounded", file=sys.stderr)
 
 
 def ordinal(rng: np.random.Generator, n: int, out: Path) -> None:
@@ -95,6 +105,10 @@ def ordinal(rng: np.random.Generator, n: int, out: Path) -> None:
         submission[str(label)] = micro[order, j] / 1e6
     write(solution, out / "ordinal-solution.csv")
     write(submission, out / "ordinal-submission.csv", float_format="%.6f")
+    full = pd.DataFrame({"id": ids[order]})
+    for j, label in enumerate(LABELS):
+        full[str(label)] = p[order, j]
+    write(full, out / "ordinal-full-submission.csv")
 
 
 def main() -> None:
@@ -110,9 +124,9 @@ def main() -> None:
     if not same:
         stamp.unlink(missing_ok=True)
     for i, (task, make) in enumerate((("binary", binary), ("ordinal", ordinal))):
-        files = [args.out / f"{task}-{kind}.csv" for kind in ("solution", "submission")]
+        files = [args.out / f"{task}-{kind}.csv" for kind in ("solution", "submission", "full-submission")]
         if same and all(f.is_file() and f.stat().st_size > 0 for f in files):
-            print(f"reusing {files[0]} and {files[1]}", file=sys.stderr)
+            print(f"reusing {', '.join(map(str, files))}", file=sys.stderr)
             continue
         t = time.perf_counter()
         # One independent stream per task, so each task's data depends only on the seed.

@@ -23,7 +23,9 @@
 # The client (wrk, Python) runs on the same machine as the service and competes for its cores.
 # Exits 1 if a check fails (a non-2xx read, an upload not answered 202, an upload not scored or
 # lost, the audit chain); a missed read target also fails the run, except with SMALL=1.
-# Usage: [SMALL=1] [ROWS=360000] [TEAMS=500] [SUBMISSIONS=10000] [UPLOADERS=200] [DURATION=20]
+# CONTEST=fraud-exposure runs it on that contest instead (ROC AUC; the burst's files then hold
+# probabilities in full float64 precision, as models write them).
+# Usage: [SMALL=1] [CONTEST=security-sense] [ROWS=360000] [TEAMS=500] [SUBMISSIONS=10000] [UPLOADERS=200] [DURATION=20]
 #        [PORT=18090] [WORKERS=2] [REPLICATES=1000] [PYTHON=python3] [BENCH_DIR=/tmp/bench-serve]
 #        [HOLDOUT_BIN=path] tests/bench/serve.sh
 #   (run from anywhere; builds the release binary first unless HOLDOUT_BIN names a holdout
@@ -47,8 +49,8 @@ workers="${WORKERS:-2}"
 replicates="${REPLICATES:-1000}"
 python="${PYTHON:-python3}"
 bench="${BENCH_DIR:-/tmp/bench-serve}"
-contest=datasets/security-sense
-name=security-sense
+name="${CONTEST:-security-sense}"
+contest="datasets/$name"
 bundle="$bench/$name-$rows"
 data="$bench/data"
 base="http://127.0.0.1:$port"
@@ -197,7 +199,7 @@ records = list(csv.reader(io.StringIO((bench / "board.csv").read_text())))
 ragged = [r for r in records[1:] if len(r) != len(records[0])]
 warnings = [f"leaderboard.csv does not parse as CSV: {len(ragged)} of {len(records) - 1} records do not have "
             f"{len(records[0])} fields (team names with a comma or quote are not quoted), e.g. {ragged[0]}"] if ragged else []
-print(f"== holdout serve, security-sense from {manifest['train_rows'] + manifest['test_rows']} screened rows: "
+print(f"== holdout serve, {manifest.get('name', 'the contest')} from {manifest['train_rows'] + manifest['test_rows']} screened rows: "
       f"{manifest['test_rows']} test rows; {cpus} cores shared with the clients; binary: {bin_note}")
 print(f"Part A, leaderboard reads: {teams} teams, {submissions} scored submissions in preliminary; "
       f"wrk 2 threads, 256 connections, {duration} s each")

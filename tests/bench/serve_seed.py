@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures
 import datetime as dt
 import hashlib
+import math
 import json
 import random
 import secrets
@@ -170,16 +171,21 @@ def uploaders(a):
 def files(a):
     lines = Path(a.sample).read_text().splitlines()
     header, ids = lines[0], [line.split(",", 1)[0] for line in lines[1:] if line]
-    if header != "id,label":
-        sys.exit(f"error: {a.sample}: header {header!r}, expected id,label")
+    if header not in ("id,label", "id,probability"):
+        sys.exit(f"error: {a.sample}: header {header!r}, expected id,label or id,probability")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     digests = set()
     for i in range(1, a.count + 1):
         rng = random.Random(a.seed * 100_003 + i)
-        # Labels 1–5 around a team-specific centre, so the scores differ between teams.
-        centre = rng.uniform(2.0, 4.0)
-        body = header + "\n" + "".join(f"{x},{min(5, max(1, round(rng.gauss(centre, 1.1))))}\n" for x in ids)
+        if header == "id,label":
+            # Labels 1–5 around a team-specific centre, so the scores differ between teams.
+            centre = rng.uniform(2.0, 4.0)
+            body = header + "\n" + "".join(f"{x},{min(5, max(1, round(rng.gauss(centre, 1.1))))}\n" for x in ids)
+        else:
+            # Probabilities as a model writes them: float64 in full (repr), nearly all distinct.
+            shift = rng.uniform(-1.0, 1.0)
+            body = header + "\n" + "".join(f"{x},{1 / (1 + math.exp(-(rng.gauss(shift, 1.5))))!r}\n" for x in ids)
         data = body.encode()
         digests.add(hashlib.sha256(data).hexdigest())
         (out / f"team-{i:04d}.csv").write_bytes(data)

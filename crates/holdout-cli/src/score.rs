@@ -274,7 +274,7 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
                 values.insert(
                     "primary_interval_95".into(),
                     match ci {
-                        Ok(i) => json!({ "low": i.low, "high": i.high, "replicates": i.replicates }),
+                        Ok(i) => json!({ "low": i.low, "high": i.high, "replicates": i.replicates, "method": i.method.name() }),
                         Err(why) => json!({ "undefined": why }),
                     },
                 );
@@ -303,6 +303,15 @@ pub fn run_score(args: &ScoreArgs) -> Outcome {
             _ => "undefined".to_owned(),
         };
         row(&format!("{primary} 95% CI"), report.iter().map(interval).collect());
+        let method = |s: &holdout_score::evaluate::SubsetScores| match s.interval {
+            Some(Ok(i)) => i.method.name().to_owned(),
+            _ => String::new(),
+        };
+        row("  computed by", report.iter().map(method).collect());
+        say!(
+            "  (bootstrap: percentile over row resamples; table: the same resamples drawn as confusion-matrix counts;"
+        );
+        say!("   normal: the bootstrap's variance in closed form, DeLong for ROC AUC, delta method otherwise)");
     }
     // Why each undefined value is undefined, once per metric and reason.
     let mut reasons: Vec<(Metric, &str)> = Vec::new();
@@ -337,6 +346,7 @@ pub fn run_compare(args: &CompareArgs) -> Outcome {
                     "a": json_score(c.a),
                     "b": json_score(c.b),
                     "probability_a_better": c.probability_a_better,
+                    "method": c.method.name(),
                 });
                 (c.subset.name.clone(), value)
             })
@@ -347,17 +357,18 @@ pub fn run_compare(args: &CompareArgs) -> Outcome {
         );
         return Ok(());
     }
-    say!("{} — {primary}, {replicates} paired bootstrap replicates", spec.contest);
+    say!("{} — {primary}, paired: {replicates} shared resamples, or the closed form (method per subset)", spec.contest);
     say!("  A = {}", path_a.display());
     say!("  B = {}", path_b.display());
     for c in &report {
         let p = c.probability_a_better.map_or_else(|| "undefined".to_owned(), |p| format!("{p:.3}"));
         say!(
-            "  {:<10} rows={:<8} A={} B={} P(A better than B)={p}",
+            "  {:<10} rows={:<8} A={} B={} P(A better than B)={p} ({})",
             c.subset.name,
             c.subset.rows,
             shown(c.a),
-            shown(c.b)
+            shown(c.b),
+            c.method.name()
         );
     }
     Ok(())

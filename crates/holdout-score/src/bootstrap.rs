@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::metrics::Score;
 use crate::scorer::{Scorer, Strata};
+use crate::uncertainty::Method;
 
 /// Replicates unless the contest says otherwise.
 pub const DEFAULT_REPLICATES: usize = 1000;
@@ -25,31 +26,49 @@ pub const DEFAULT_REPLICATES: usize = 1000;
 /// How often each row is drawn in replicate `replicate`: `strata` are consecutive ranges of
 /// rows, and each draws its own length of rows with replacement.
 pub fn counts(strata: &[std::ops::Range<usize>], seed: u64, replicate: usize, out: &mut Vec<u32>) {
+    counts_of(strata, crate::scorer::all(strata.len()), seed, replicate, out);
+}
+
+/// [`counts`] for the strata in `draw` only (the others' rows count 0). Each stratum's draws
+/// come from its own position of the replicate's random stream, so a stratum is resampled the
+/// same way whichever others are drawn with it.
+pub fn counts_of(strata: &[std::ops::Range<usize>], draw: Strata, seed: u64, replicate: usize, out: &mut Vec<u32>) {
     out.clear();
     out.resize(strata.last().map_or(0, |r| r.end), 0);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(replicate as u64);
-    for range in strata {
+    for (s, range) in strata.iter().enumerate() {
         let Ok(len) = u32::try_from(range.len()) else { panic!("a stratum holds fewer than 2^32 rows") };
-        if len == 0 {
+        if len == 0 || draw & (1 << s) == 0 {
             continue;
         }
+        let mut rng = stream(seed, replicate, s);
         let rows = &mut out[range.clone()];
-        let draw = Uniform::new(0, len);
+        let uniform = Uniform::new(0, len);
         for _ in 0..len {
-            rows[draw.sample(&mut rng) as usize] += 1;
+            rows[uniform.sample(&mut rng) as usize] += 1;
         }
     }
 }
 
-/// A percentile interval of a metric over the replicates.
+/// The random stream of stratum `stratum` in replicate `replicate`: ChaCha8 from `seed`, the
+/// replicate's stream, and 2^60 words reserved for each stratum.
+pub(crate) fn stream(seed: u64, replicate: usize, stratum: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(replicate as u64);
+    rng.set_word_pos((stratum as u128) << 60);
+    rng
+}
+
+/// An interval of a metric: the percentile interval over bootstrap replicates, or a normal
+/// interval from the bootstrap's variance in closed form (see [`Method`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
     pub estimate: f64,
     pub low: f64,
     pub high: f64,
-    /// Replicates where the metric was defined (the others are left out).
+    /// Replicates where the metric was defined (the others are left out); 0 for a normal
+    /// interval.
     pub replicates: usize,
+    pub method: Method,
 }
 
 /// The metric on each subset for each replicate (`result[replicate][subset]`, `None` where
@@ -80,6 +99,7 @@ pub fn paired_replicates(
     assert!(scorers.iter().all(|s| s.strata() == first.strata()), "paired submissions share the solution's strata");
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8);
     let chunk = count.div_ceil(threads).max(1);
+    let draw = subsets.iter().fold(0, |d, s| d | s);
     // Per replicate, every scorer's values; regrouped by scorer at the end.
     let mut out: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); count];
     std::thread::scope(|scope| {
@@ -87,7 +107,7 @@ pub fn paired_replicates(
             scope.spawn(move || {
                 let mut weights = Vec::new();
                 for (j, slot) in slots.iter_mut().enumerate() {
-                    counts(first.strata(), seed, part * chunk + j, &mut weights);
+                    counts_of(first.strata(), draw, seed, part * chunk + j, &mut weights);
                     *slot = scorers
                         .iter()
                         .map(|s| {
@@ -124,7 +144,7 @@ pub fn interval(
         values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
     };
     let tail = (1.0 - level) / 2.0;
-    Ok(Interval { estimate, low: at(tail), high: at(1.0 - tail), replicates: values.len() })
+    Ok(Interval { estimate, low: at(tail), high: at(1.0 - tail), replicates: values.len(), method: Method::Bootstrap })
 }
 
 /// The share of replicates in which `a` scores better than `b` (ties count half), over the

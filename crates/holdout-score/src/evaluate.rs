@@ -1,23 +1,15 @@
 //! A submission scored the way holdout shows it: every metric on every subset of the
-//! solution, and the primary metric's bootstrap interval; or two submissions compared.
+//! solution, and the primary metric's interval; or two submissions compared.
 //! The CLI and the server both call these.
 
 use holdout_schema::Metric;
 
-use crate::bootstrap::{Interval, interval, paired_replicates, probability_better, replicates};
+use crate::bootstrap::Interval;
 use crate::metrics::{Predictions, Score};
 use crate::scorer::{Scorer, Strata};
 use crate::solution::{Solution, Subset};
-
-/// The paired bootstrap's settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bootstrap {
-    pub replicates: usize,
-    /// Keep it fixed for a contest, so that every submission is resampled the same way.
-    pub seed: u64,
-    /// Of the interval, e.g. 0.95.
-    pub level: f64,
-}
+pub use crate::uncertainty::{Bootstrap, Method};
+use crate::uncertainty::{intervals, paired};
 
 /// One subset's scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +35,7 @@ pub fn evaluate(
     let masks: Vec<Strata> = subsets.iter().map(|s| s.strata).collect();
     scorer.prepare(metrics);
     let values = scorer.scores(metrics, &masks, None);
-    let intervals: Option<Vec<_>> = bootstrap.map(|b| {
-        let estimates = scorer.scores(&[primary], &masks, None);
-        let values = replicates(&scorer, primary, &masks, b.replicates, b.seed);
-        (0..masks.len()).map(|j| interval(estimates[j][0], values.iter().map(|r| r[j]), b.level)).collect()
-    });
+    let intervals: Option<Vec<_>> = bootstrap.map(|b| intervals(&scorer, primary, &masks, b));
     subsets
         .into_iter()
         .zip(values)
@@ -69,9 +57,10 @@ pub struct Comparison {
     pub b: Score,
     /// `None` where the metric is undefined on every replicate for either.
     pub probability_a_better: Option<f64>,
+    pub method: Method,
 }
 
-/// Compares two submissions on `metric` over the same bootstrap resamples.
+/// Compares two submissions on `metric` over the same resamples (or the same closed form).
 pub fn compare(
     solution: &Solution,
     a: &Predictions,
@@ -87,16 +76,17 @@ pub fn compare(
     let subsets = solution.subsets();
     let masks: Vec<Strata> = subsets.iter().map(|s| s.strata).collect();
     let (ea, eb) = (sa.scores(&[metric], &masks, None), sb.scores(&[metric], &masks, None));
-    let mut paired = paired_replicates(&[&sa, &sb], metric, &masks, bootstrap.replicates, bootstrap.seed);
-    let (rb, ra) = (paired.pop().unwrap_or_default(), paired.pop().unwrap_or_default());
+    let pairs = paired(&sa, &sb, metric, &masks, bootstrap);
     subsets
         .into_iter()
+        .zip(pairs)
         .enumerate()
-        .map(|(j, subset)| Comparison {
+        .map(|(j, (subset, pair))| Comparison {
             subset,
             a: ea[j][0],
             b: eb[j][0],
-            probability_a_better: probability_better(metric, ra.iter().map(|r| r[j]), rb.iter().map(|r| r[j])),
+            probability_a_better: pair.probability_a_better,
+            method: pair.method,
         })
         .collect()
 }

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod scorer;
 pub mod solution;
 pub mod submission;
+pub mod uncertainty;

@@ -149,6 +149,186 @@ impl<'a> Scorer<'a> {
         self.scores(&[metric], &[all(self.strata.len())], None)[0][0]
     }
 
+    /// Rows of the strata in `subset`.
+    pub(crate) fn subset_rows(&self, subset: Strata) -> usize {
+        members(subset, self.strata.len()).map(|s| self.strata[s].len()).sum()
+    }
+
+    /// Whether `metric` is computed from the confusion matrix of the truth and the predicted
+    /// classes alone, so that a resample is a resample of that matrix.
+    pub(crate) fn uses_confusion(&self, metric: Metric) -> bool {
+        matches!(self.truth, Truth::Classes(_))
+            && self.predicted().is_some()
+            && !matches!(
+                metric,
+                Metric::LogLoss
+                    | Metric::RocAuc
+                    | Metric::AveragePrecision
+                    | Metric::RocAucOvrMacro
+                    | Metric::RocAucOvrWeighted
+            )
+    }
+
+    /// Whether [`Scorer::influence`] has a closed form for `metric`.
+    pub(crate) fn has_influence(&self, metric: Metric) -> bool {
+        match (self.truth, self.predictions, metric) {
+            (Truth::Classes(_), Predictions::Probability(_), Metric::RocAuc)
+            | (Truth::Values(_), Predictions::Values(_), Metric::Rmse | Metric::Mae | Metric::R2) => true,
+            (Truth::Classes(_), _, Metric::LogLoss) => self.losses().is_some(),
+            _ => false,
+        }
+    }
+
+    /// Rows of each class in `subset` (binary truth: negatives, positives).
+    pub(crate) fn class_counts(&self, subset: Strata) -> [u64; 2] {
+        let Truth::Classes(y) = self.truth else { return [0, 0] };
+        let mut counts = [0u64; 2];
+        for s in members(subset, self.strata.len()) {
+            for &c in &y[self.strata[s].clone()] {
+                counts[usize::from(c != 0)] += 1;
+            }
+        }
+        counts
+    }
+
+    /// The truth and the predicted class of each row, for metrics computed from a confusion
+    /// matrix (see [`Scorer::uses_confusion`]).
+    pub(crate) fn classes(&self) -> Option<(&[usize], &[usize])> {
+        match (self.truth, self.predicted()) {
+            (Truth::Classes(y), Some(p)) => Some((y, p)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn labels(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// `metric` on each subset from given per-stratum confusion matrices (`tables[stratum]`,
+    /// `k × k`, rows the truth) instead of the rows: a resampled matrix gives the resample's
+    /// value exactly.
+    pub(crate) fn scores_from_tables(&self, metric: Metric, subsets: &[Strata], tables: Vec<Vec<u64>>) -> Vec<Score> {
+        let mut totals = [0u64; MAX_STRATA];
+        for (t, table) in totals.iter_mut().zip(&tables) {
+            *t = table.iter().sum();
+        }
+        let mut stats = Stats { totals: Some(totals), confusion: Some(tables), ..Stats::default() };
+        subsets.iter().map(|&subset| self.metric(metric, subset, &Ones, &mut stats)).collect()
+    }
+
+    /// The metric on `subset` and each row's first-order influence on it: a resample that
+    /// counts row `i` `wᵢ` times scores about `estimate + Σ (wᵢ − 1) φᵢ` (`φᵢ` is 0 outside the
+    /// subset). For ROC AUC, `φ` is DeLong's placement of the row among the other class,
+    /// centred and scaled; for a mean of per-row losses, the loss over the row count; RMSE and
+    /// R² follow by the delta method.
+    ///
+    /// # Panics
+    /// Unless [`Scorer::has_influence`] holds for `metric`.
+    pub(crate) fn influence(&self, metric: Metric, subset: Strata) -> Result<(f64, Vec<f64>), &'static str> {
+        assert!(self.has_influence(metric), "no closed form for {}", metric.name());
+        let estimate = match self.scores(&[metric], &[subset], None)[0][0] {
+            Score::Value(v) => v,
+            Score::Undefined(why) => return Err(why),
+        };
+        let inside = |s: u8| subset & (1 << s) != 0;
+        let rows = self.subset_rows(subset) as f64;
+        let mut phi = vec![0.0; self.rows()];
+        match (self.truth, self.predictions) {
+            (Truth::Classes(_), Predictions::Probability(_)) if metric == Metric::RocAuc => {
+                let ranked = &self.by_prediction()[0];
+                let [negatives, positives] = self.class_counts(subset).map(|c| c as f64);
+                let (mut neg_below, mut pos_below, mut start) = (0.0, 0.0, 0);
+                while start < ranked.rows.len() {
+                    let mut end = start + 1;
+                    while end < ranked.rows.len() && ranked.tags[end] & FIRST == 0 {
+                        end += 1;
+                    }
+                    let (mut pos, mut neg) = (0.0, 0.0);
+                    for i in start..end {
+                        if inside(ranked.tags[i] & !FIRST) {
+                            if ranked.classes[i] == 1 {
+                                pos += 1.0;
+                            } else {
+                                neg += 1.0;
+                            }
+                        }
+                    }
+                    // A positive's share of negatives ranked below it, ties half, and a
+                    // negative's share of positives ranked above it.
+                    let v10 = (neg_below + 0.5 * neg) / negatives;
+                    let v01 = (positives - pos_below - pos + 0.5 * pos) / positives;
+                    for i in start..end {
+                        if inside(ranked.tags[i] & !FIRST) {
+                            phi[ranked.rows[i] as usize] = if ranked.classes[i] == 1 {
+                                (v10 - estimate) / positives
+                            } else {
+                                (v01 - estimate) / negatives
+                            };
+                        }
+                    }
+                    neg_below += neg;
+                    pos_below += pos;
+                    start = end;
+                }
+            }
+            (Truth::Classes(_), _) => {
+                let losses = self.losses().expect("has_influence checked the losses");
+                self.each_row(subset, |i| phi[i] = losses[i] / rows);
+            }
+            (Truth::Values(y), Predictions::Values(p)) => match metric {
+                Metric::Rmse if estimate > 0.0 => self.each_row(subset, |i| {
+                    let e = y[i] - p[i];
+                    phi[i] = e * e / (2.0 * estimate * rows);
+                }),
+                Metric::Rmse => {}
+                Metric::Mae => self.each_row(subset, |i| phi[i] = (y[i] - p[i]).abs() / rows),
+                _ => {
+                    let mut mean = Neumaier::default();
+                    self.each_row(subset, |i| mean.add(y[i]));
+                    let mean = mean.total() / rows;
+                    let mut spread = Neumaier::default();
+                    self.each_row(subset, |i| spread.add((y[i] - mean) * (y[i] - mean)));
+                    let spread = spread.total() / rows;
+                    self.each_row(subset, |i| {
+                        let (error, deviation) = (y[i] - p[i], y[i] - mean);
+                        phi[i] = -(error * error - (1.0 - estimate) * deviation * deviation) / (spread * rows);
+                    });
+                }
+            },
+            _ => unreachable!("has_influence checked the pair"),
+        }
+        Ok((estimate, phi))
+    }
+
+    /// The variance of `Σ wᵢ φᵢ` over the stratified bootstrap (each stratum of `subset` draws
+    /// its own size of rows with replacement): `Σₛ Σ_{i∈s} (φᵢ − φ̄ₛ)²`.
+    pub(crate) fn resampling_variance(&self, subset: Strata, phi: &[f64]) -> f64 {
+        let mut total = Neumaier::default();
+        for s in members(subset, self.strata.len()) {
+            let rows = &phi[self.strata[s].clone()];
+            if rows.is_empty() {
+                continue;
+            }
+            let mut mean = Neumaier::default();
+            for &x in rows {
+                mean.add(x);
+            }
+            let mean = mean.total() / rows.len() as f64;
+            let mut squares = Neumaier::default();
+            for &x in rows {
+                squares.add((x - mean) * (x - mean));
+            }
+            total.add(squares.total());
+        }
+        total.total()
+    }
+
+    fn each_row(&self, subset: Strata, mut f: impl FnMut(usize)) {
+        for s in members(subset, self.strata.len()) {
+            self.strata[s].clone().for_each(&mut f);
+        }
+    }
+
     fn scores_with<W: Weights>(&self, metrics: &[Metric], subsets: &[Strata], w: &W) -> Vec<Vec<Score>> {
         let mut stats = Stats::default();
         subsets.iter().map(|&subset| metrics.iter().map(|&m| self.metric(m, subset, w, &mut stats)).collect()).collect()

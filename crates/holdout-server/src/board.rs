@@ -207,17 +207,6 @@ pub fn private(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
     rows
 }
 
-/// The Ladder's step: the standard deviation of paired bootstrap differences between a new
-/// submission and the team's released best.
-pub fn ladder_step(differences: &[f64]) -> Option<f64> {
-    let v: Vec<f64> = differences.iter().copied().filter(|d| d.is_finite()).collect();
-    if v.len() < 2 {
-        return None;
-    }
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    Some((v.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
-}
-
 /// Whether the Ladder releases `new` over the team's released best `leader`.
 pub fn ladder_releases(new: Option<f64>, leader: Option<f64>, step: Option<f64>, greater: bool) -> bool {
     match (defined(new), defined(leader)) {
@@ -355,8 +344,6 @@ mod tests {
         assert!(!ladder_releases(Some(0.71), Some(0.70), Some(0.02), true));
         assert!(ladder_releases(Some(0.73), Some(0.70), Some(0.02), true));
         assert!(ladder_releases(Some(0.67), Some(0.70), Some(0.02), false));
-        assert_eq!(ladder_step(&[1.0, 3.0]), Some(2f64.sqrt()));
-        assert_eq!(ladder_step(&[1.0, f64::NAN]), None);
     }
 }
 

@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use holdout_score::bootstrap::paired_replicates;
 use holdout_score::evaluate::{Bootstrap, evaluate};
 use holdout_score::metrics::Predictions;
 use holdout_score::scorer::Scorer;
 use holdout_score::solution::Solution;
 use holdout_score::submission::parse;
+use holdout_score::uncertainty::paired;
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -201,7 +201,7 @@ pub fn score(
                 })
                 .collect();
             let interval = match s.interval {
-                Some(Ok(i)) => json!({"low": i.low, "high": i.high, "replicates": i.replicates, "level": LEVEL}),
+                Some(Ok(i)) => json!({"low": i.low, "high": i.high, "replicates": i.replicates, "level": LEVEL, "method": i.method.name()}),
                 Some(Err(why)) => json!({"undefined": why}),
                 None => Value::Null,
             };
@@ -242,9 +242,9 @@ fn ladder(
         Scorer::new(&solution.labels, &solution.truth, predictions, &ranges),
         Scorer::new(&solution.labels, &solution.truth, &best, &ranges),
     );
-    let paired = paired_replicates(&[&a, &b], contest.primary, &[mask], replicates.max(2), seed);
-    let diffs: Vec<f64> = paired[0].iter().zip(&paired[1]).filter_map(|(x, y)| Some(x[0]? - y[0]?)).collect();
-    board::ladder_releases(public, leader_score, board::ladder_step(&diffs), greater)
+    let settings = Bootstrap { replicates: replicates.max(2), seed, level: LEVEL };
+    let step = paired(&a, &b, contest.primary, &[mask], settings).first().and_then(|p| p.difference_sd);
+    board::ladder_releases(public, leader_score, step, greater)
 }
 
 /// Records an outcome, if the row is still this claim's.

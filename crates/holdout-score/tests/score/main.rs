@@ -8,3 +8,4 @@ mod fuzz;
 mod order;
 mod parity;
 mod submission;
+mod uncertainty;

@@ -652,7 +652,7 @@ pub async fn compare(
         let boot = holdout_score::evaluate::Bootstrap { replicates, seed: seed as u64, level: 0.95 };
         Ok(holdout_score::evaluate::compare(&solution, &pa, &pb, c.primary, boot)
             .into_iter()
-            .map(|x| json!({"subset": x.subset.name, "rows": x.subset.rows, "a": x.a.value(), "b": x.b.value(), "probability_a_better": x.probability_a_better}))
+            .map(|x| json!({"subset": x.subset.name, "rows": x.subset.rows, "a": x.a.value(), "b": x.b.value(), "probability_a_better": x.probability_a_better, "method": x.method.name()}))
             .collect())
     })
     .await
