@@ -387,3 +387,153 @@ fn schema_init_on_the_2026_form_round_trips_through_a_synthetic_export() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("TDuck admin export (CSV), form yCWFPyRr (public)"), "{}", stdout(&o));
 }
+
+/// Rows per `source_id` in the native export, counted here independently of holdout.
+fn rows_per_channel(raw: &Path) -> std::collections::BTreeMap<String, u64> {
+    let mut reader = csv::Reader::from_path(raw).unwrap();
+    let at = reader.headers().unwrap().iter().position(|h| h == "source_id").unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for record in reader.records() {
+        *counts.entry(record.unwrap()[at].trim().to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn screening_report(bundle: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(bundle.join("private/screening_report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn screening_counts_valid_samples_per_channel_and_per_initiating_unit_exactly_on_every_layout() {
+    let (_, raw, key) = fixture();
+    let (_, [db, _, csv_dir, _]) = layouts();
+    let expected = rows_per_channel(raw);
+    assert!(expected.len() > 20, "the fixture has many channels: {}", expected.len());
+    // The organizer's table: every channel but the last three, in three units by their first digit.
+    let channels: Vec<&String> = expected.keys().filter(|c| !c.is_empty()).collect();
+    let (listed, unlisted) = channels.split_at(channels.len() - 3);
+    let unit = |c: &str| format!("单位{}", u32::from(c.as_bytes()[0]) % 3);
+    let mut table: String = "source_id,unit\r\n".to_owned();
+    table.extend(listed.iter().map(|c| format!("{c},{}\r\n", unit(c))));
+    table.push_str("999999,没有回收样本的单位\r\n");
+    let dir = tempfile::tempdir().unwrap();
+    let table_path = dir.path().join("channels.csv");
+    std::fs::write(&table_path, &table).unwrap();
+
+    let mut reports = Vec::new();
+    for (name, input) in
+        [("native", raw.clone()), ("db", db.join("fm_user_form_data.csv")), ("export", csv_dir.clone())]
+    {
+        let out = dir.path().join(name);
+        let mut args = vec!["prepare", "datasets/security-sense", "--raw"];
+        let input = input.display().to_string();
+        let (key, out_text, table_text) =
+            (key.display().to_string(), out.display().to_string(), table_path.display().to_string());
+        args.extend([input.as_str(), "--secret-file", &key, "--out", &out_text, "--channels", &table_text]);
+        let o = holdout(&args);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let report = screening_report(&out);
+        // Every row is counted under its channel, valid or not, exactly as the raw file has it.
+        let mut seen = std::collections::BTreeMap::new();
+        let (mut valid, mut invalid) = (0, 0);
+        for c in report["channels"].as_array().unwrap() {
+            let (v, i) = (c["valid"].as_u64().unwrap(), c["invalid"].as_u64().unwrap());
+            seen.insert(c["channel"].as_str().unwrap().to_owned(), v + i);
+            valid += v;
+            invalid += i;
+        }
+        assert_eq!(seen, expected, "{name}: rows per channel");
+        assert_eq!((valid, invalid), (report["valid"].as_u64().unwrap(), report["invalid"].as_u64().unwrap()));
+        // Per unit: the sums of its channels; the unlisted channels apart; the idle unit at zero.
+        let units = report["units"].as_array().unwrap();
+        let by_channel: std::collections::HashMap<&str, (u64, u64)> = report["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["channel"].as_str().unwrap(), (c["valid"].as_u64().unwrap(), c["invalid"].as_u64().unwrap())))
+            .collect();
+        for u in units {
+            let members: Vec<&str> = u["channels"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+            let sum = members.iter().filter_map(|c| by_channel.get(c)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            assert_eq!((u["valid"].as_u64().unwrap(), u["invalid"].as_u64().unwrap()), sum, "{name}: {u}");
+        }
+        let idle = units.iter().find(|u| u["unit"] == "没有回收样本的单位").unwrap();
+        assert_eq!((idle["valid"].as_u64(), idle["invalid"].as_u64()), (Some(0), Some(0)));
+        let rest = units.iter().find(|u| u["unit"].is_null()).unwrap();
+        let mut rest_channels: Vec<&str> =
+            rest["channels"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        rest_channels.retain(|c| !c.is_empty());
+        assert_eq!(rest_channels, unlisted.iter().map(|c| c.as_str()).collect::<Vec<_>>(), "{name}");
+        let md = std::fs::read_to_string(out.join("private/screening_report.md")).unwrap();
+        assert!(md.contains("## Valid samples per initiating unit"), "{name}: {md}");
+        // Never in the public files.
+        for file in files_in(&out.join("public")) {
+            let text = String::from_utf8_lossy(&read(&out.join("public").join(&file))).into_owned();
+            assert!(!text.contains("单位0"), "{name}: {file} mentions a unit");
+        }
+        reports.push((report["channels"].clone(), report["units"].clone()));
+    }
+    // The rules the admin export cannot run flag nothing there, so its counts differ from the
+    // native ones only through those rules; the database dump's are the native ones exactly.
+    assert_eq!(reports[0], reports[1], "native and database dump");
+
+    // A channel listed twice: exit 2, the line named, nothing written.
+    std::fs::write(&table_path, format!("{table}{},单位X\r\n", listed[0])).unwrap();
+    let out = dir.path().join("twice");
+    let o = holdout(&[
+        "prepare",
+        "datasets/security-sense",
+        "--raw",
+        &raw.display().to_string(),
+        "--secret-file",
+        &key.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--channels",
+        &table_path.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let line = listed.len() + 3;
+    assert!(
+        stderr(&o).contains(&format!("line {line}: channel `{}` is listed twice (first on line 2)", listed[0])),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn two_files_in_holdouts_own_format_read_as_one_survey_and_an_unknown_header_in_either_is_named() {
+    let (_, raw, key) = fixture();
+    let text = std::fs::read_to_string(raw).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let half = lines.len() / 2;
+    std::fs::write(&a, format!("{header}\n{}\n", lines[..half].join("\n"))).unwrap();
+    std::fs::write(&b, format!("{header}\n{}\n", lines[half..].join("\n"))).unwrap();
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    assert_eq!(prepare_many("datasets/security-sense", &[raw], key, &one).status.code(), Some(0));
+    let o = prepare_many("datasets/security-sense", &[&a, &b], key, &two);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for file in COMPARED {
+        assert!(read(&one.join(file)) == read(&two.join(file)), "{file} differs when the rows come in two files");
+    }
+
+    let mut extra = format!("{header},mystery\n");
+    for line in &lines[half..] {
+        extra.push_str(line);
+        extra.push_str(",1\n");
+    }
+    std::fs::write(&b, extra).unwrap();
+    let out = dir.path().join("bad");
+    let o = prepare_many("datasets/security-sense", &[&a, &b], key, &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("b.csv: holdout's own format, but these headers are not in the schema: `mystery`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

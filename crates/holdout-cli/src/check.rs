@@ -34,7 +34,7 @@ fn check_raw(args: &Args) -> Outcome {
     // Identifiers are keyed with a throw-away key: nothing keyed leaves this command.
     let secret = Secret::new(&[0x5a; 32]).map_err(|e| Failure::Runtime(anyhow!("{e}")))?;
     let files = input_files(&args.raw)?;
-    let reader = tduck_reader(&dataset, &secret, &files, args.raw_timezone.as_deref())?;
+    let reader = tduck_reader(&dataset, &secret, &files, args.raw_timezone.as_deref(), &[])?;
     for (file, found) in reader.found() {
         say!("{file}: {found}");
     }

@@ -10,6 +10,7 @@ use holdout_prepare::bundle::{Bundle, PrepareError, Table, TypedColumn, prepare}
 use holdout_prepare::keys::Secret;
 use holdout_prepare::manifest::{self, COMMITMENT_SCHEME, Commitment, Hasher, Manifest, ManifestFile};
 use holdout_prepare::raw::{DataError, Location, RawTable, RawTableBuilder, read_csv};
+use holdout_prepare::screen::{self, ChannelTable};
 use holdout_prepare::tduck::{self, Format};
 use holdout_schema::{Dataset, Survey};
 use polars::prelude::*;
@@ -31,6 +32,11 @@ pub struct Args {
     /// `[tduck] timezone`, Asia/Shanghai).
     #[arg(long)]
     raw_timezone: Option<String>,
+    /// The channel table (CSV with a header `source_id,unit`, UTF-8 or GB18030): each
+    /// distribution channel's `sourceId` and its initiating unit (发起单位). The private
+    /// screening report then counts valid and invalid samples per unit.
+    #[arg(long)]
+    channels: Option<PathBuf>,
     /// A file holding the organizer's secret key (at least 32 random bytes); never copied out.
     #[arg(long)]
     secret_file: PathBuf,
@@ -57,10 +63,12 @@ pub fn run(args: &Args) -> Outcome {
         .map_err(|e| Failure::BadInput(anyhow!("cannot read the secret file {}: {e}", args.secret_file.display())))?;
     let secret = Secret::new(&key).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", args.secret_file.display())))?;
     drop(key);
+    let channels = args.channels.as_deref().map(read_channel_table).transpose()?;
     let out = AtomicDir::create(&args.out)?;
 
     let started = std::time::Instant::now();
-    let table = read_inputs(&dataset, &secret, &args.raw, args.raw_timezone.as_deref())?;
+    let keep = [contest.screening.channel.as_str()];
+    let table = read_inputs(&dataset, &secret, &args.raw, args.raw_timezone.as_deref(), &keep)?;
     for s in &table.sources {
         say!("read {}: {}, {} rows", s.file, s.format, s.rows);
         if !s.absent.is_empty() {
@@ -68,10 +76,13 @@ pub fn run(args: &Args) -> Outcome {
         }
     }
     tracing::info!("read {} rows in {:.1} s", table.rows, started.elapsed().as_secs_f64());
-    let bundle = prepare(&dataset, &contest, &table, &secret).map_err(|e| match e {
+    let mut bundle = prepare(&dataset, &contest, &table, &secret).map_err(|e| match e {
         PrepareError::Blocked(_) => Failure::Runtime(e.into()),
         e => Failure::BadInput(e.into()),
     })?;
+    if let Some(channels) = &channels {
+        bundle.screening.units = Some(screen::unit_counts(&bundle.screening.channels, channels));
+    }
     drop(table);
     tracing::info!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     write_bundle(&bundle, &out.temp, env!("CARGO_PKG_VERSION"))?;
@@ -103,6 +114,42 @@ pub fn run(args: &Args) -> Outcome {
     say!("  levels: {}", levels.join(" "));
     say!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
     Ok(())
+}
+
+/// The organizer's channel table: a CSV with the columns `source_id` (or `sourceId`) and `unit`
+/// (or `发起单位`), every channel once.
+fn read_channel_table(path: &Path) -> Result<ChannelTable, Failure> {
+    let name = path.display().to_string();
+    let bad = |line: u64, m: String| Failure::BadInput(anyhow!("{name}: line {line}: {m}"));
+    let file = fs::File::open(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {name}: {e}")))?;
+    let decoded = holdout_schema::text::decode(file).map_err(|e| Failure::BadInput(anyhow!("{name}: {e}")))?;
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(decoded);
+    let mut records = csv.records();
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(bad(1, e.to_string())),
+        None => return Err(Failure::BadInput(anyhow!("{name}: the file is empty"))),
+    };
+    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
+    let (Some(id), Some(unit)) = (find(&["source_id", "sourceId"]), find(&["unit", "发起单位"])) else {
+        return Err(bad(1, "the header must name the columns `source_id` and `unit`".into()));
+    };
+    let mut table = ChannelTable::default();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for (i, record) in records.enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| bad(line, e.to_string()))?;
+        let field = |c: usize, what: &str| match record.get(c).map(str::trim) {
+            Some(v) if !v.is_empty() => Ok(v.to_owned()),
+            _ => Err(bad(line, format!("column {} (`{what}`) is empty", c + 1))),
+        };
+        let (source, owner) = (field(id, "source_id")?, field(unit, "unit")?);
+        if let Some(first) = seen.insert(source.clone(), line) {
+            return Err(bad(line, format!("channel `{source}` is listed twice (first on line {first})")));
+        }
+        table.entries.push((source, owner));
+    }
+    Ok(table)
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "used as `map_err(data_error)`")]
@@ -145,15 +192,16 @@ pub(crate) fn read_inputs(
     secret: &Secret,
     paths: &[PathBuf],
     timezone: Option<&str>,
+    keep: &[&str],
 ) -> Result<RawTable, Failure> {
     let files = input_files(paths)?;
     if let [only] = files.as_slice()
         && (only.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
             || sniff(only, &dataset.survey)? == Sniffed::Text(Format::Native))
     {
-        return read_raw(dataset, secret, only);
+        return read_raw(dataset, secret, only, keep);
     }
-    let reader = tduck_reader(dataset, secret, &files, timezone)?;
+    let reader = tduck_reader(dataset, secret, &files, timezone, keep)?;
     for (file, found) in reader.found() {
         tracing::info!("{file}: {found}");
     }
@@ -166,8 +214,12 @@ pub(crate) fn tduck_reader<'a>(
     secret: &'a Secret,
     files: &[PathBuf],
     timezone: Option<&str>,
+    keep: &[&str],
 ) -> Result<tduck::Reader<'a>, Failure> {
-    let options = tduck::Options { timezone: timezone.map(str::to_owned) };
+    let options = tduck::Options {
+        timezone: timezone.map(str::to_owned),
+        keep_originals: keep.iter().map(|&k| k.to_owned()).collect(),
+    };
     let mut reader = tduck::Reader::new(dataset, secret, &options).map_err(|e| Failure::BadInput(e.into()))?;
     for path in files {
         let name = path.display().to_string();
@@ -205,22 +257,29 @@ fn sniff(path: &Path, survey: &Survey) -> Result<Sniffed, Failure> {
     }))
 }
 
-fn read_raw(dataset: &Dataset, secret: &Secret, path: &Path) -> Result<RawTable, Failure> {
+fn read_raw(dataset: &Dataset, secret: &Secret, path: &Path, keep: &[&str]) -> Result<RawTable, Failure> {
     let name = path.display().to_string();
     let file = fs::File::open(path).map_err(|e| Failure::BadInput(anyhow!("cannot read {name}: {e}")))?;
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
-        read_parquet(dataset, secret, &name, file)
+        read_parquet(dataset, secret, &name, file, keep)
     } else {
-        read_csv(dataset, secret, &name, std::io::BufReader::with_capacity(1 << 20, file)).map_err(data_error)
+        read_csv(dataset, secret, &name, std::io::BufReader::with_capacity(1 << 20, file), keep).map_err(data_error)
     }
 }
 
-fn read_parquet(dataset: &Dataset, secret: &Secret, name: &str, file: fs::File) -> Result<RawTable, Failure> {
+fn read_parquet(
+    dataset: &Dataset,
+    secret: &Secret,
+    name: &str,
+    file: fs::File,
+    keep: &[&str],
+) -> Result<RawTable, Failure> {
     let bad = |m: String| Failure::BadInput(anyhow!("{name}: {m}"));
     let frame = ParquetReader::new(file).finish().map_err(|e| bad(format!("not a readable Parquet file ({e})")))?;
     let header: Vec<String> = frame.get_column_names().iter().map(ToString::to_string).collect();
     let refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut builder = RawTableBuilder::new(dataset, secret, name, &refs).map_err(data_error)?;
+    builder.keep_originals(keep);
     let columns: Vec<StringChunked> = frame
         .columns()
         .iter()

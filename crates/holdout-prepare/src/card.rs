@@ -159,6 +159,26 @@ impl Bundle<'_> {
                 let _ = writeln!(s, "| {name} | {zh} | {n} |");
             }
         }
+        if let Some(units) = &r.units {
+            let _ = writeln!(
+                s,
+                "\n## Valid samples per initiating unit (发起单位)\n\n| unit (单位) | channels | valid | invalid |\n|---|---:|---:|---:|"
+            );
+            for u in units {
+                let name = u.unit.as_deref().unwrap_or("(not in the channel table / 渠道表未列出)");
+                let _ = writeln!(s, "| {name} | {} | {} | {} |", u.channels.len(), u.valid, u.invalid);
+            }
+        }
+        if !r.channels.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n## Valid samples per channel (sourceId)\n\n| channel | valid | invalid |\n|---|---:|---:|"
+            );
+            for c in &r.channels {
+                let name = if c.channel.is_empty() { "(none)" } else { c.channel.as_str() };
+                let _ = writeln!(s, "| {name} | {} | {} |", c.valid, c.invalid);
+            }
+        }
         let _ = writeln!(s, "\nRows with no target after screening: {}.", self.counts.missing_target);
         s
     }

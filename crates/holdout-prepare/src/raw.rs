@@ -88,6 +88,10 @@ pub struct RawColumn {
     pub values: Values,
     /// For coded columns, the integer each dictionary entry stands for, if it is one.
     pub numbers: Vec<Option<i64>>,
+    /// For keyed columns read with [`RawTableBuilder::keep_originals`]: each digest's text as
+    /// the export wrote it (trimmed), for the organizers' private reports (the distribution
+    /// channel's `sourceId`). `None` for every other column.
+    pub originals: Option<HashMap<u64, Box<str>>>,
 }
 
 impl RawColumn {
@@ -233,6 +237,16 @@ impl<'a> RawTableBuilder<'a> {
         });
     }
 
+    /// Keeps the original text beside the digest of these keyed columns (see
+    /// [`RawColumn::originals`]); names that are not keyed columns are ignored.
+    pub fn keep_originals<S: AsRef<str>>(&mut self, names: &[S]) {
+        for column in &mut self.columns {
+            if matches!(column.values, Values::Keyed(_)) && names.iter().any(|n| n.as_ref() == column.name) {
+                column.originals = Some(HashMap::default());
+            }
+        }
+    }
+
     /// Rows added so far.
     pub fn rows(&self) -> usize {
         self.rows
@@ -291,7 +305,7 @@ impl<'a> RawTableBuilder<'a> {
                     Parser::Intern { .. } => (Values::Coded { codes: Vec::new(), dictionary: Vec::new() }, Vec::new()),
                     Parser::Free { .. } => (Values::Text(Vec::new()), Vec::new()),
                 };
-                RawColumn { name: c.name.clone(), values, numbers }
+                RawColumn { name: c.name.clone(), values, numbers, originals: None }
             })
             .collect();
         Ok(RawTableBuilder {
@@ -493,7 +507,12 @@ fn parse_into(
             values.push(t.and_utc().timestamp());
         }
         (Parser::Key, Values::Keyed(values)) => {
-            values.push(secret.digest64(&schema.name, normalize_identifier(field).as_bytes()));
+            let text = normalize_identifier(field);
+            let digest = secret.digest64(&schema.name, text.as_bytes());
+            values.push(digest);
+            if let Some(originals) = &mut column.originals {
+                originals.entry(digest).or_insert_with(|| field.trim().into());
+            }
         }
         (Parser::Intern { map, known }, Values::Coded { codes, dictionary }) => {
             if let Some(&c) = map.get(field) {
@@ -577,11 +596,14 @@ const BATCH: usize = 4096;
 
 /// Reads a CSV export (any encoding [`text::decode`] accepts, LF or CRLF, quoted fields).
 /// One thread splits records while the calling thread validates and converts them.
+/// Reads holdout's own CSV format; `keep` names keyed columns whose text is kept beside the
+/// digest ([`RawColumn::originals`]).
 pub fn read_csv<R: Read + Send>(
     dataset: &Dataset,
     secret: &Secret,
     file: &str,
     reader: R,
+    keep: &[&str],
 ) -> Result<RawTable, DataError> {
     let whole = |message: String| DataError { file: file.to_owned(), location: Location::File, column: None, message };
     let decoded = text::decode(reader).map_err(|e| match e {
@@ -607,6 +629,7 @@ pub fn read_csv<R: Read + Send>(
     let header: Vec<String> = record.iter().map(|h| h.trim().to_owned()).collect();
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut builder = RawTableBuilder::new(dataset, secret, file, &header_refs)?;
+    builder.keep_originals(keep);
     let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, DataError>>(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {

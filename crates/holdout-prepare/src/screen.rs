@@ -104,6 +104,91 @@ pub struct ScreeningReport {
     pub bursts: u64,
     /// Which rules ran on which input file.
     pub files: Vec<FileRules>,
+    /// Valid and invalid rows per distribution channel (`sourceId`), when the channel's text
+    /// was kept; ordered by channel. Private: never published.
+    pub channels: Vec<ChannelCount>,
+    /// The same counts per initiating unit, given the organizer's channel table.
+    pub units: Option<Vec<UnitCount>>,
+}
+
+/// Rows from one distribution channel; `channel` is empty for rows without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelCount {
+    pub channel: String,
+    pub valid: u64,
+    pub invalid: u64,
+}
+
+/// Rows from the channels of one initiating unit (发起单位). `unit` is `None` for the channels
+/// the table does not list (and the rows without a channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitCount {
+    pub unit: Option<String>,
+    /// The unit's channels that responses came through / that the table lists.
+    pub channels: Vec<String>,
+    pub valid: u64,
+    pub invalid: u64,
+}
+
+/// The organizer's channel table: `sourceId` → initiating unit, in the table's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelTable {
+    pub entries: Vec<(String, String)>,
+}
+
+/// Counts per channel, from the channel column's kept text; empty when it was not kept.
+fn channel_counts(column: &RawColumn, flags: &[u8]) -> Vec<ChannelCount> {
+    let (Values::Keyed(digests), Some(originals)) = (&column.values, &column.originals) else { return Vec::new() };
+    let mut counts: HashMap<u64, (u64, u64)> = HashMap::default();
+    for (d, f) in digests.iter().zip(flags) {
+        let c = counts.entry(*d).or_default();
+        if *f == 0 {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    }
+    let mut out: Vec<ChannelCount> = counts
+        .into_iter()
+        .map(|(d, (valid, invalid))| ChannelCount {
+            channel: originals.get(&d).map_or_else(String::new, ToString::to_string),
+            valid,
+            invalid,
+        })
+        .collect();
+    out.sort_by(|a, b| a.channel.cmp(&b.channel));
+    out
+}
+
+/// Counts per initiating unit: every unit of the table (in its order, with zero counts if no
+/// response came through its channels), then the rows whose channel it does not list.
+pub fn unit_counts(channels: &[ChannelCount], table: &ChannelTable) -> Vec<UnitCount> {
+    let mut units: Vec<UnitCount> = Vec::new();
+    let mut unit_of: HashMap<&str, usize> = HashMap::default();
+    let mut listed: HashMap<&str, usize> = HashMap::default();
+    for (id, unit) in &table.entries {
+        let i = *unit_of.entry(unit.as_str()).or_insert_with(|| {
+            units.push(UnitCount { unit: Some(unit.clone()), channels: Vec::new(), valid: 0, invalid: 0 });
+            units.len() - 1
+        });
+        units[i].channels.push(id.clone());
+        listed.insert(id.as_str(), i);
+    }
+    let mut unlisted = UnitCount { unit: None, channels: Vec::new(), valid: 0, invalid: 0 };
+    for c in channels {
+        let unit = if let Some(&i) = listed.get(c.channel.as_str()) {
+            &mut units[i]
+        } else {
+            unlisted.channels.push(c.channel.clone());
+            &mut unlisted
+        };
+        unit.valid += c.valid;
+        unit.invalid += c.invalid;
+    }
+    if !unlisted.channels.is_empty() {
+        units.push(unlisted);
+    }
+    units
 }
 
 /// The rules that ran, and those that could not, on one input file.
@@ -333,6 +418,7 @@ pub fn screen(dataset: &Dataset, config: &Screening, table: &RawTable) -> Result
 
     let mut report = report(config, &flags, contradictions, exact, near, speeder_threshold, bursts);
     report.files = coverage(config, table);
+    report.channels = channel_counts(col(&config.channel)?, &flags);
     for rule in &mut report.rules {
         let lacking: Vec<&Vec<String>> = report
             .files
@@ -540,5 +626,7 @@ fn report(
         speeder_threshold_seconds,
         bursts,
         files: Vec::new(),
+        channels: Vec::new(),
+        units: None,
     }
 }

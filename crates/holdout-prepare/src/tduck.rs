@@ -50,7 +50,8 @@ pub fn is_zip(prefix: &[u8]) -> bool {
     prefix.starts_with(b"PK\x03\x04")
 }
 
-/// The format of a text file from its first line (already decoded to UTF-8).
+/// The format of a text file from its first line (already decoded to UTF-8): a header that
+/// is mostly schema column names is holdout's own.
 pub fn detect_text(survey: &Survey, first_line: &str) -> Format {
     let line = first_line.trim_start_matches('\u{FEFF}').trim();
     if line.starts_with('{') {
@@ -59,7 +60,9 @@ pub fn detect_text(survey: &Survey, first_line: &str) -> Format {
     let fields: Vec<&str> = line.split([',', '\t']).map(|f| f.trim().trim_matches('"')).collect();
     if fields.contains(&"original_data") {
         Format::DbCsv
-    } else if fields.iter().all(|f| survey.column(f).is_some()) {
+    } else if 2 * fields.iter().filter(|f| survey.column(f).is_some()).count() > fields.len() {
+        // Mostly schema names: holdout's own format, whose reader names any header it lacks
+        // or does not know.
         Format::Native
     } else {
         Format::ExportCsv
@@ -71,6 +74,8 @@ pub fn detect_text(survey: &Survey, first_line: &str) -> Format {
 pub struct Options {
     /// The zone the platform wrote its zone-less times in; the survey's zone if `None`.
     pub timezone: Option<String>,
+    /// Keyed columns whose text is kept beside the digest ([`crate::raw::RawColumn::originals`]).
+    pub keep_originals: Vec<String>,
 }
 
 /// Problems shown per group before "and N more".
@@ -608,11 +613,13 @@ impl<'a> Reader<'a> {
         let mapping = survey.tduck.as_ref().ok_or_else(|| SetupError::NoMapping(survey.name.clone()))?;
         let zone = options.timezone.as_deref().unwrap_or(&mapping.timezone);
         let offset = holdout_schema::utc_offset(zone).ok_or_else(|| SetupError::Zone(zone.to_owned()))?;
+        let mut builder = RawTableBuilder::in_schema_order(dataset, secret);
+        builder.keep_originals(&options.keep_originals);
         Ok(Reader {
             survey,
             mapping,
             plans: mapping.forms.iter().map(|f| compile(survey, f)).collect(),
-            builder: RawTableBuilder::in_schema_order(dataset, secret),
+            builder,
             errors: ReadErrors::default(),
             shift: i64::from(survey.utc_offset_seconds() - offset),
             out: vec![String::new(); survey.columns.len()],
@@ -883,6 +890,13 @@ impl<'a> Reader<'a> {
                 .collect();
             if !missing.is_empty() {
                 self.whole(file, format!("holdout's own format, but the header lacks {}", missing.join(", ")));
+                return None;
+            }
+            let unknown: Vec<&str> =
+                headers.iter().filter(|h| self.survey.column(h).is_none()).map(String::as_str).collect();
+            if !unknown.is_empty() {
+                let names = unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+                self.whole(file, format!("holdout's own format, but these headers are not in the schema: {names}"));
                 return None;
             }
             self.builder.start_file(file, Format::Native.name().to_owned(), &[]);

@@ -64,7 +64,7 @@ fn a_far_row_in_the_block_does_not_hide_an_exact_copy() {
     for row in &rows {
         out.write_record(row).unwrap();
     }
-    let raw = read_csv(dataset(), &secret(), "three.csv", out.into_inner().unwrap().as_slice()).unwrap();
+    let raw = read_csv(dataset(), &secret(), "three.csv", out.into_inner().unwrap().as_slice(), &[]).unwrap();
     let screened = screen(dataset(), &competition("security-sense").screening, &raw).unwrap();
     let duplicate = |r: usize| screened.flags[r] & Rule::DuplicateAnswers.bit() != 0;
     assert!(!duplicate(0) && !duplicate(1), "the original and the far row are kept");

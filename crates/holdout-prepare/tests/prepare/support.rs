@@ -70,7 +70,7 @@ pub fn table(rows: u64, seed: u64) -> Cached {
         return t;
     }
     let (bytes, truths) = export(rows, seed);
-    let table = read_csv(dataset(), &secret(), "raw.csv", bytes.as_slice()).unwrap();
+    let table = read_csv(dataset(), &secret(), "raw.csv", bytes.as_slice(), &[]).unwrap();
     let leaked: Cached = Box::leak(Box::new((table, truths)));
     tables.push(((rows, seed), leaked));
     leaked
