@@ -171,5 +171,5 @@ fn check_validates_every_shipped_contest() {
     }
     let o = holdout(&["check", "datasets/netizen-survey-2024"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("columns     109"));
+    assert!(stdout(&o).contains("columns     113"));
 }

@@ -59,6 +59,21 @@ fn the_database_dump_prepares_byte_identically_to_the_native_export() {
         for file in COMPARED {
             assert!(read(&native.join(file)) == read(&out.join(file)), "{name}: {file} differs from the native run");
         }
+        // Where a contest publishes free text, the typed 其他 answers (TDuck's `…other`
+        // siblings) are published, scrubbed, as the native export's `*_other` columns.
+        let (native_si, out_si) = (dir.path().join("native-si"), dir.path().join(format!("{name}-si")));
+        if !native_si.exists() {
+            let o = prepare_many("datasets/satisfaction-index", &[raw], key, &native_si);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        }
+        let o = prepare_many("datasets/satisfaction-index", &[&input], key, &out_si);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        for file in COMPARED {
+            assert!(read(&native_si.join(file)) == read(&out_si.join(file)), "{name}: satisfaction-index {file}");
+        }
+        let train = String::from_utf8(read(&out_si.join("public/train.csv"))).unwrap();
+        assert!(train.lines().next().unwrap().contains("q16_occupation_other"), "the 其他 text is a feature there");
+        assert!(train.contains("\"农民,兼职司机\""), "a typed 其他 with a comma survives whole");
         // The dump has every metadata column (the channel's sourceId is in `ext_value`), so
         // every screening rule ran.
         let report = std::fs::read_to_string(out.join("private/screening_report.json")).unwrap();

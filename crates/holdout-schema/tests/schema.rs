@@ -191,7 +191,7 @@ fn hierarchy_errors_name_line_and_column() {
 fn shipped_survey_schema_loads() {
     let d = shipped_dataset();
     let s = &d.survey;
-    assert_eq!(s.columns.len(), 109);
+    assert_eq!(s.columns.len(), 113);
     assert_eq!(s.item_options("Q6").count(), 8);
     assert_eq!(s.item_options("Q5").count(), 21);
     let rating_rows = s.columns.iter().filter(|c| matches!(c.kind, holdout_schema::ColumnKind::Rating { .. })).count();

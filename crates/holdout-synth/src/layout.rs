@@ -61,6 +61,18 @@ pub(crate) enum Field {
     Choice(Choice),
     Bit(Set, u8),
     Rating(u8, u8),
+    /// The text typed after choosing 其他 (a free-text column `X_other` beside the choice `X`
+    /// or the multi-select option `X_0`); empty unless that answer is 其他.
+    Other(Other),
+}
+
+/// Where the 其他 answer that an [`Field::Other`] column explains is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Other {
+    /// The multi-select option with this bit.
+    Bit(Set, u8),
+    /// The choice's level with this index.
+    Level(Choice, u8),
 }
 
 /// One output column.
@@ -113,6 +125,20 @@ fn set_of(item: &str) -> Option<(Set, usize, Option<usize>)> {
         "P7" => (Set::Priorities, 5, None),
         _ => return None,
     })
+}
+
+/// The 其他 answer of `source`: a choice column with a level coded 0, or the multi-select
+/// option `source_0`.
+fn other_of(survey: &Survey, source: &str) -> Option<Other> {
+    if let (Some((choice, _)), Some(column)) = (choice_of(source), survey.column(source)) {
+        let level = column.kind.levels()?.iter().position(|l| l.code == Code::Int(0))?;
+        return Some(Other::Level(choice, u8::try_from(level).ok()?));
+    }
+    let option = survey.column(&format!("{source}_0"))?;
+    let ColumnKind::MultiSelect { item, .. } = &option.kind else { return None };
+    let (set, ..) = set_of(item)?;
+    let bit = survey.item_options(item).position(|c| c.name == option.name)?;
+    Some(Other::Bit(set, u8::try_from(bit).ok()?))
 }
 
 #[derive(Debug)]
@@ -192,7 +218,15 @@ impl Layout {
                     "q14_age" => Field::Age,
                     "q18_city" => Field::City,
                     "comment" => Field::Comment,
-                    _ => return Err(unknown(name, "the synthetic generator does not know how to fill it")),
+                    _ => match name.strip_suffix("_other") {
+                        Some(source) => Field::Other(other_of(survey, source).ok_or_else(|| {
+                            unknown(
+                                name,
+                                &format!("no choice `{source}` with a 其他 level (code 0) nor option `{source}_0`"),
+                            )
+                        })?),
+                        None => return Err(unknown(name, "the synthetic generator does not know how to fill it")),
+                    },
                 }
             };
             let integer = match &column.kind {

@@ -28,12 +28,20 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::draw::{chance, normal, pick};
 use crate::geo::Geography;
-use crate::layout::{Choice, Field, Layout, Set};
+use crate::layout::{Choice, Field, Layout, Other, Set};
 use crate::meta::{Device, TimeProfile};
 use crate::model::{Answers, Model};
 use crate::pii::Comment;
 
 pub use crate::pii::{PiiKind, luhn_check, mod11_2_check};
+
+/// What the typed "其他" answers say, picked by serial number (no randomness needed).
+const OTHER_TEXTS: [&str; 4] = ["自由撰稿", "待业中", "农民,兼职司机", "个体经营"];
+
+/// The text respondent `serial` typed after choosing 其他.
+pub(crate) fn other_text(serial: u64) -> &'static str {
+    OTHER_TEXTS[(serial % OTHER_TEXTS.len() as u64) as usize]
+}
 pub use crate::row::{Cell, Row};
 
 #[derive(Debug, thiserror::Error)]
@@ -362,12 +370,53 @@ impl Generator {
         (record, Truth { serial, invalid: Some(InvalidKind::BotBurst), duplicate_of: None, pii: 0 })
     }
 
+    /// The record's answers to a multi-select item as a bit set (`None` when not asked).
+    fn bits(r: &Record, set: Set) -> Option<u32> {
+        let a = &r.answers;
+        let prac = a.prac.as_ref();
+        match set {
+            Set::Apps => Some(a.apps),
+            Set::Exposure => Some(a.exposure),
+            Set::Actions => Some(a.actions),
+            Set::Roles => Some(a.roles),
+            Set::Difficulties => prac.map(|p| p.difficulties),
+            Set::Priorities => prac.map(|p| p.priorities),
+        }
+    }
+
+    /// The level index the record chose (`None` when not asked or not answered).
+    fn choice(&self, r: &Record, choice: Choice) -> Option<u8> {
+        let a = &r.answers;
+        let prac = a.prac.as_ref();
+        match choice {
+            Choice::FormKey | Choice::Version => Some(u8::from(a.practitioner)),
+            Choice::Os => Some(r.device.os),
+            Choice::Browser => Some(r.device.browser),
+            Choice::DailyHours => Some(a.daily_hours),
+            Choice::Fee => Some(a.fee),
+            Choice::Burden => Some(a.burden),
+            Choice::Q10 => Some(a.q10),
+            Choice::Q11 => Some(a.q11),
+            Choice::Gender => Some(u8::from(a.female)),
+            Choice::AgeGroup => Some(a.age_group),
+            Choice::Education => Some(a.education),
+            Choice::Occupation => Some(a.occupation),
+            Choice::Province => Some(self.layout.province_level[self.geo.cities[a.city].province] as u8),
+            Choice::Rural => Some(u8::from(a.rural)),
+            Choice::Income => a.income,
+            Choice::OrgType => prac.map(|p| p.org_type),
+            Choice::JobRole => prac.map(|p| p.job_role),
+            Choice::OrgSize => prac.map(|p| p.org_size),
+            Choice::IndustryYears => prac.map(|p| p.industry_years),
+            Choice::Overcollection => prac.map(|p| p.overcollection),
+        }
+    }
+
     #[expect(clippy::many_single_char_names, reason = "`r` record and `a` answers are read on every line")]
     fn encode(&self, r: &Record, row: &mut Row) {
         row.clear();
         let a = &r.answers;
         for slot in &self.layout.slots {
-            let prac = a.prac.as_ref();
             let level = |idx: Option<u8>, row: &mut Row| match idx.and_then(|i| slot.codes.get(usize::from(i))) {
                 Some(Code::Int(v)) => row.int(*v),
                 Some(Code::Text(s)) => row.text(s),
@@ -413,44 +462,17 @@ impl Generator {
                     };
                     row.int(i64::from(v));
                 }
-                Field::Bit(set, bit) => {
-                    let bits = match set {
-                        Set::Apps => Some(a.apps),
-                        Set::Exposure => Some(a.exposure),
-                        Set::Actions => Some(a.actions),
-                        Set::Roles => Some(a.roles),
-                        Set::Difficulties => prac.map(|p| p.difficulties),
-                        Set::Priorities => prac.map(|p| p.priorities),
+                Field::Bit(set, bit) => match Self::bits(r, set) {
+                    Some(b) => row.int(i64::from((b >> bit) & 1)),
+                    None => row.missing(),
+                },
+                Field::Choice(choice) => level(self.choice(r, choice), row),
+                Field::Other(other) => {
+                    let chosen = match other {
+                        Other::Bit(set, bit) => Self::bits(r, set).is_some_and(|b| (b >> bit) & 1 == 1),
+                        Other::Level(choice, level) => self.choice(r, choice) == Some(level),
                     };
-                    match bits {
-                        Some(b) => row.int(i64::from((b >> bit) & 1)),
-                        None => row.missing(),
-                    }
-                }
-                Field::Choice(choice) => {
-                    let idx = match choice {
-                        Choice::FormKey | Choice::Version => Some(u8::from(a.practitioner)),
-                        Choice::Os => Some(r.device.os),
-                        Choice::Browser => Some(r.device.browser),
-                        Choice::DailyHours => Some(a.daily_hours),
-                        Choice::Fee => Some(a.fee),
-                        Choice::Burden => Some(a.burden),
-                        Choice::Q10 => Some(a.q10),
-                        Choice::Q11 => Some(a.q11),
-                        Choice::Gender => Some(u8::from(a.female)),
-                        Choice::AgeGroup => Some(a.age_group),
-                        Choice::Education => Some(a.education),
-                        Choice::Occupation => Some(a.occupation),
-                        Choice::Province => Some(self.layout.province_level[self.geo.cities[a.city].province] as u8),
-                        Choice::Rural => Some(u8::from(a.rural)),
-                        Choice::Income => a.income,
-                        Choice::OrgType => prac.map(|p| p.org_type),
-                        Choice::JobRole => prac.map(|p| p.job_role),
-                        Choice::OrgSize => prac.map(|p| p.org_size),
-                        Choice::IndustryYears => prac.map(|p| p.industry_years),
-                        Choice::Overcollection => prac.map(|p| p.overcollection),
-                    };
-                    level(idx, row);
+                    if chosen { row.text(other_text(r.serial)) } else { row.missing() }
                 }
             }
         }

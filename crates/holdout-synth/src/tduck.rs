@@ -14,8 +14,6 @@ use crate::row::{Cell, Row};
 use crate::sink::Sink;
 use crate::{ColumnInfo, SynthError};
 
-/// What the typed "其他" answers say, picked by serial number (no randomness needed).
-const OTHER_TEXTS: [&str; 4] = ["自由撰稿", "待业中", "农民,兼职司机", "个体经营"];
 /// Detail addresses some respondents type after the district (PII: never kept by the reader).
 const DETAILS: [&str; 3] = ["", "中山路88号", "幸福小区3栋2单元"];
 /// The district written after the city (the synthetic geography has none).
@@ -86,8 +84,13 @@ impl Render {
         self.serial.and_then(|i| self.cells[i].parse().ok()).unwrap_or(0)
     }
 
-    fn other_text(&self) -> &'static str {
-        OTHER_TEXTS[self.number() % OTHER_TEXTS.len()]
+    /// What the respondent typed after choosing 其他: the schema's column for it, if the item
+    /// maps one and the row has it, else the generator's text for this serial number.
+    fn other_text<'s>(&'s self, other: Option<&String>) -> &'s str {
+        match other.map(|c| self.cell(c)) {
+            Some(text) if !text.is_empty() => text,
+            _ => crate::other_text(self.number() as u64),
+        }
     }
 
     fn ext_value(&self) -> String {
@@ -101,21 +104,25 @@ impl Render {
         for item in &form.items {
             let mut cell = String::new();
             match &item.kind {
-                ItemKind::Radio { column, options, .. } => {
+                ItemKind::Radio { column, options, other } => {
                     let v = self.cell(column);
                     if v == OTHER_CODE.to_string() {
-                        cell.push_str(self.other_text());
+                        cell.push_str(self.other_text(other.as_ref()));
                     } else if let Some(o) = options.iter().find(|o| o.code.to_string() == v) {
                         cell.push_str(&o.label);
                     }
                 }
-                ItemKind::Checkbox { options, .. } => {
+                ItemKind::Checkbox { options, other, .. } => {
                     let labels: Vec<&str> = options
                         .iter()
                         .filter(|(_, c)| self.cell(c) == "1")
-                        .map(
-                            |(o, _)| if o.code == Code::Int(OTHER_CODE) { self.other_text() } else { o.label.as_str() },
-                        )
+                        .map(|(o, _)| {
+                            if o.code == Code::Int(OTHER_CODE) {
+                                self.other_text(other.as_ref())
+                            } else {
+                                o.label.as_str()
+                            }
+                        })
                         .collect();
                     cell = labels.join(",");
                 }
@@ -180,30 +187,34 @@ impl Render {
         for item in &form.items {
             let id = item.id.as_str();
             match &item.kind {
-                ItemKind::Radio { column, options, .. } => {
+                ItemKind::Radio { column, options, other } => {
                     let v = self.cell(column);
                     if v.is_empty() {
                         continue;
                     }
                     data.insert(id.to_owned(), code_value(v));
                     if v == OTHER_CODE.to_string() {
-                        data.insert(format!("{id}other"), json!(self.other_text()));
-                        data.insert(format!("{id}label"), json!(self.other_text()));
+                        data.insert(format!("{id}other"), json!(self.other_text(other.as_ref())));
+                        data.insert(format!("{id}label"), json!(self.other_text(other.as_ref())));
                     } else if let Some(o) = options.iter().find(|o| o.code.to_string() == v) {
                         data.insert(format!("{id}label"), json!(o.label));
                     }
                 }
-                ItemKind::Checkbox { options, .. } => {
+                ItemKind::Checkbox { options, other, .. } => {
                     let ticked: Vec<_> = options.iter().filter(|(_, c)| self.cell(c) == "1").collect();
                     let values: Vec<Value> = ticked.iter().map(|(o, _)| code_value(&o.code.to_string())).collect();
                     let labels: Vec<&str> = ticked
                         .iter()
-                        .map(
-                            |(o, _)| if o.code == Code::Int(OTHER_CODE) { self.other_text() } else { o.label.as_str() },
-                        )
+                        .map(|(o, _)| {
+                            if o.code == Code::Int(OTHER_CODE) {
+                                self.other_text(other.as_ref())
+                            } else {
+                                o.label.as_str()
+                            }
+                        })
                         .collect();
                     if ticked.iter().any(|(o, _)| o.code == Code::Int(OTHER_CODE)) {
-                        data.insert(format!("{id}other"), json!(self.other_text()));
+                        data.insert(format!("{id}other"), json!(self.other_text(other.as_ref())));
                     }
                     data.insert(id.to_owned(), Value::Array(values));
                     data.insert(format!("{id}label"), json!(labels));
