@@ -385,6 +385,14 @@ fn schema_init_on_the_2026_form_round_trips_through_a_synthetic_export() {
     let skeleton = std::fs::read_to_string(&schema).unwrap();
     assert!(skeleton.contains("id = \"matrix_scale1780387046308\""), "the mapping is filled in");
     assert!(skeleton.contains("{ label = \"少于 1 小时\", code = 1 }"), "labels as the form has them");
+    // Each choice with 其他 gets a free-text column for what respondents type there.
+    let others: Vec<&str> = skeleton.lines().filter(|l| l.starts_with("other = \"")).collect();
+    assert_eq!(others.len(), 2, "{others:?}");
+    for line in others {
+        let column = line.trim_start_matches("other = \"").trim_end_matches('"');
+        let block = &skeleton[skeleton.find(&format!("name = \"{column}\"")).unwrap()..];
+        assert!(block.lines().take(6).any(|l| l == "role = \"free_text\""), "{column}: {block:.200}");
+    }
 
     // With the roles left blank, loading names the first one by file, line and column.
     let o = holdout(&["check", &survey.display().to_string()]);

@@ -161,10 +161,15 @@ pub fn skeleton(text: &str) -> Result<String, SkeletonError> {
                         .iter()
                         .map(|(l, c, _)| format!("  {{ code = {c}, zh = {}, en = \"TODO\" }},\n", q(l)))
                         .collect();
-                    add(base.clone(), zh, format!("kind = \"categorical\"\nmissing = \"\"\nlevels = [\n{levels}]\n"));
+                    add(
+                        base.clone(),
+                        zh.clone(),
+                        format!("kind = \"categorical\"\nmissing = \"\"\nlevels = [\n{levels}]\n"),
+                    );
+                    let other = other_column(&opts, &base, &zh, &mut add);
                     let _ = write!(
                         mapping,
-                        "type = \"radio\"\ncolumn = \"{base}\"\noptions = [\n{}]\n",
+                        "type = \"radio\"\ncolumn = \"{base}\"\n{other}options = [\n{}]\n",
                         option_list(&opts)
                     );
                 }
@@ -179,9 +184,10 @@ pub fn skeleton(text: &str) -> Result<String, SkeletonError> {
                             format!("item = \"{group}\"\nkind = \"multi_select\"\noption = {option}\n"),
                         );
                     }
+                    let other = other_column(&opts, &base, &zh, &mut add);
                     let _ = write!(
                         mapping,
-                        "type = \"checkbox\"\nitem = \"{group}\"\noptions = [\n{}]\n",
+                        "type = \"checkbox\"\nitem = \"{group}\"\n{other}options = [\n{}]\n",
                         option_list(&opts)
                     );
                 }
@@ -357,9 +363,11 @@ pub fn skeleton(text: &str) -> Result<String, SkeletonError> {
     for name in &order {
         let (c, asked) = &columns[name];
         let asked: Vec<String> = asked.iter().map(|v| q(v)).collect();
+        // A column whose role can only be one thing declares it in its body.
+        let role = if c.body.starts_with("role = ") { "" } else { "role = \"\"  # TODO\n" };
         let _ = write!(
             out,
-            "\n[[column]]\nname = \"{}\"\nzh = {}\nen = \"TODO\"\nrole = \"\"  # TODO\nversions = [{}]\n{}",
+            "\n[[column]]\nname = \"{}\"\nzh = {}\nen = \"TODO\"\n{role}versions = [{}]\n{}",
             c.name,
             q(&c.zh),
             asked.join(", "),
@@ -383,6 +391,27 @@ fn holdout_title(title: &str) -> String {
     let rest = t.trim_start_matches(|c: char| c.is_ascii_digit());
     let rest = rest.trim_start_matches(['.', '、', ' ', '．']);
     crate::tduck::normalize(if rest.is_empty() { t } else { rest })
+}
+
+/// For a choice with the 其他 option (`TDuck` gives it the value 0), the free-text column
+/// `{base}_other` that keeps what respondents typed, and the mapping's `other = …` line; else
+/// nothing.
+fn other_column(
+    opts: &[(String, String, &Value)],
+    base: &str,
+    zh: &str,
+    add: &mut impl FnMut(String, String, String),
+) -> String {
+    if !opts.iter().any(|(_, c, _)| c == "0") {
+        return String::new();
+    }
+    let name = format!("{base}_other");
+    add(
+        name.clone(),
+        format!("{zh}（其他，请注明）"),
+        "role = \"free_text\"\nkind = \"text\"\nmissing = \"\"\nmax_len = 200\n".into(),
+    );
+    format!("other = \"{name}\"\n")
 }
 
 fn option_list(opts: &[(String, String, &Value)]) -> String {
