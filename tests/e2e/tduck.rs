@@ -560,3 +560,34 @@ fn two_files_in_holdouts_own_format_read_as_one_survey_and_an_unknown_header_in_
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn the_zone_of_the_platforms_times_is_declared_and_stated_in_the_report() {
+    let (_, _, key) = fixture();
+    let (_, [_, jsonl, ..]) = layouts();
+    let input = jsonl.join("fm_user_form_data.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |zone: Option<&str>, out: &Path| {
+        let mut args = vec!["prepare".to_owned(), "datasets/security-sense".into(), "--raw".into()];
+        args.push(input.display().to_string());
+        if let Some(z) = zone {
+            args.extend(["--raw-timezone".into(), z.into()]);
+        }
+        args.extend(["--secret-file".into(), key.display().to_string(), "--out".into(), out.display().to_string()]);
+        holdout(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    for (zone, stated) in [(None, "Asia/Shanghai"), (Some("UTC"), "UTC")] {
+        let out = dir.path().join(stated.replace('/', "-"));
+        let o = run(zone, &out);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let said = format!("times read in {stated}");
+        assert!(stdout(&o).contains(&said), "{}", stdout(&o));
+        let report = screening_report(&out);
+        assert!(report["files"][0]["format"].as_str().unwrap().ends_with(&said), "{report}");
+    }
+    let out = dir.path().join("mars");
+    let o = run(Some("Mars/Olympus"), &out);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unsupported time zone `Mars/Olympus`"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

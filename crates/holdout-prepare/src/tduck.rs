@@ -596,6 +596,8 @@ pub struct Reader<'a> {
     shift: i64,
     out: Vec<String>,
     found: Vec<(String, String)>,
+    /// The zone the platform's times are read in, as the report states it.
+    zone: String,
 }
 
 /// Why a `TDuck` read cannot start.
@@ -624,7 +626,15 @@ impl<'a> Reader<'a> {
             shift: i64::from(survey.utc_offset_seconds() - offset),
             out: vec![String::new(); survey.columns.len()],
             found: Vec::new(),
+            zone: zone.to_owned(),
         })
+    }
+
+    /// Starts a file of the platform's: what it is, and the zone its times are read in.
+    fn start_platform_file(&mut self, file: &str, described: &str, absent: &[&str]) {
+        let described = format!("{described}, times read in {}", self.zone);
+        self.builder.start_file(file, described.clone(), absent);
+        self.found.push((file.to_owned(), described));
     }
 
     /// Each file read so far and what it was found to be.
@@ -969,8 +979,7 @@ impl<'a> Reader<'a> {
         let present: Vec<Field> = system.iter().map(|(_, f)| *f).chain([Field::FormKey]).collect();
         let absent = self.absent_fields(|f| present.contains(&f));
         let described = format!("{}, form {} ({})", format.name(), form.key, form.version.as_str());
-        self.builder.start_file(file, described.clone(), &absent);
-        self.found.push((file.to_owned(), described));
+        self.start_platform_file(file, &described, &absent);
         Some(Table { headers, plan: Some(best), columns, native: Vec::new(), system })
     }
 
@@ -1040,8 +1049,7 @@ impl<'a> Reader<'a> {
         let fields: Vec<(Field, usize)> =
             Field::ALL.iter().filter_map(|f| position(f.db_column()).map(|p| (*f, p))).collect();
         let absent = self.absent_fields(|f| fields.iter().any(|(g, _)| *g == f));
-        self.builder.start_file(file, Format::DbCsv.name().to_owned(), &absent);
-        self.found.push((file.to_owned(), Format::DbCsv.name().to_owned()));
+        self.start_platform_file(file, Format::DbCsv.name(), &absent);
         let mut rows = 0;
         for record in csv.records() {
             let record = match record {
@@ -1096,8 +1104,7 @@ impl<'a> Reader<'a> {
             };
             if !started {
                 let absent = self.absent_fields(|f| object.contains_key(f.db_column()));
-                self.builder.start_file(file, Format::DbJsonLines.name().to_owned(), &absent);
-                self.found.push((file.to_owned(), Format::DbJsonLines.name().to_owned()));
+                self.start_platform_file(file, Format::DbJsonLines.name(), &absent);
                 started = true;
             }
             rows += 1;
