@@ -9,7 +9,7 @@ use std::fmt::{self, Write as _};
 use std::io::{Read, Seek};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize};
+use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize, normalized};
 use holdout_schema::text::{self, TextError};
 use holdout_schema::{Code, Dataset, Survey};
 use rustc_hash::FxHashMap as HashMap;
@@ -199,6 +199,8 @@ enum Step {
     Checkbox {
         /// Normalized labels with their column, longest label first.
         labels: Vec<(String, usize)>,
+        /// The same labels alone, in the same order.
+        names: Vec<String>,
         /// Option code text → column.
         codes: HashMap<String, usize>,
         columns: Vec<usize>,
@@ -263,11 +265,12 @@ fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
             }
             ItemKind::Checkbox { item: group, options, other } => {
                 let mut labels: Vec<(String, usize)> =
-                    options.iter().map(|(o, c)| (comma_joined(&o.label), idx(c))).collect();
+                    options.iter().map(|(o, c)| (comma_joined(&o.label).into_owned(), idx(c))).collect();
                 labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
                 let columns: Vec<usize> = survey.item_options(group).map(|c| idx(&c.name)).collect();
                 let other_col = options.iter().find(|(o, _)| o.code == Code::Int(OTHER_CODE)).map(|(_, c)| idx(c));
                 Step::Checkbox {
+                    names: labels.iter().map(|(l, _)| l.clone()).collect(),
                     labels,
                     codes: options.iter().map(|(o, c)| (o.code.to_string(), idx(c))).collect(),
                     columns,
@@ -302,8 +305,11 @@ fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
 
 /// Normalized text with no space around its commas: multi-select cells join labels with `,`
 /// and a label typed with a trailing space (`…软件 `) must still match.
-fn comma_joined(text: &str) -> String {
-    normalize(text).replace(" ,", ",").replace(", ", ",")
+fn comma_joined(text: &str) -> std::borrow::Cow<'_, str> {
+    match normalized(text) {
+        std::borrow::Cow::Borrowed(t) => std::borrow::Cow::Borrowed(t),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(t.replace(" ,", ",").replace(", ", ",")),
+    }
 }
 
 /// The second level of a province/city answer that stands for the municipality itself.
@@ -322,8 +328,8 @@ impl Step {
                 if cell.is_empty() {
                     return Ok(());
                 }
-                let label = normalize(cell);
-                if let Some(code) = labels.get(&label) {
+                let label = normalized(cell);
+                if let Some(code) = labels.get(label.as_ref()) {
                     code.clone_into(&mut out[*col]);
                 } else if *has_other {
                     out[*col] = OTHER_CODE.to_string();
@@ -334,7 +340,7 @@ impl Step {
                     return Err((format!("`{cell}` is not one of the item's options"), title.to_owned()));
                 }
             }
-            Step::Checkbox { labels, columns, other, other_text, .. } => {
+            Step::Checkbox { labels, names, columns, other, other_text, .. } => {
                 for &c in columns {
                     "0".clone_into(&mut out[c]);
                 }
@@ -343,8 +349,7 @@ impl Step {
                 }
                 let text = comma_joined(cell);
                 let mut others = Vec::new();
-                let names: Vec<&str> = labels.iter().map(|(l, _)| l.as_str()).collect();
-                for piece in split_labels(&text, &names) {
+                for piece in split_labels(&text, names) {
                     match piece {
                         Piece::Known(i) => "1".clone_into(&mut out[labels[i].1]),
                         Piece::Unknown(t) => others.push(t),
@@ -364,8 +369,8 @@ impl Step {
                 }
             }
             Step::Matrix { labels, .. } => {
-                let text = normalize(cell);
-                let mut rest = text.as_str();
+                let text = normalized(cell);
+                let mut rest = text.as_ref();
                 while !rest.is_empty() {
                     let Some((i, after)) =
                         labels.iter().enumerate().find_map(|(i, (l, _))| rest.strip_prefix(l.as_str()).map(|a| (i, a)))
@@ -402,7 +407,7 @@ impl Step {
                     Some((h, t)) => (h, Some(t)),
                     None => (cell, None),
                 };
-                let head = normalize(head);
+                let head = normalized(head);
                 let Some((_, code, range)) = branches.iter().find(|(l, _, _)| *l == head) else {
                     return Err((format!("`{head}` is not one of the item's options"), title.to_owned()));
                 };
@@ -710,7 +715,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a text file (CSV, TSV, JSON lines) of any supported encoding.
-    pub fn read_text<R: Read>(&mut self, file: &str, reader: R) -> Format {
+    pub fn read_text<R: Read + Send>(&mut self, file: &str, reader: R) -> Format {
         let decoded = match text::decode(reader) {
             Ok(d) => d,
             Err(TextError::Empty) => {
@@ -739,7 +744,9 @@ impl<'a> Reader<'a> {
         format
     }
 
-    fn read_csv_records<R: Read>(&mut self, file: &str, reader: R, format: Format) {
+    fn read_csv_records<R: Read + Send>(&mut self, file: &str, reader: R, format: Format) {
+        /// Records per batch handed from the parsing thread to the converting one.
+        const BATCH: usize = 2048;
         let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
         let mut record = csv::StringRecord::new();
         match csv.read_record(&mut record) {
@@ -750,23 +757,51 @@ impl<'a> Reader<'a> {
         let header: Vec<String> = record.iter().map(str::to_owned).collect();
         let Some(mut table) = self.header(file, &header, format) else { return };
         let mut rows = 0;
-        loop {
-            match csv.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                    break;
+        // One thread splits the CSV, this one converts: the two halves of the work take about
+        // the same time.
+        std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(4);
+            scope.spawn(move || {
+                loop {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    while batch.len() < BATCH {
+                        let mut record = csv::StringRecord::new();
+                        match csv.read_record(&mut record) {
+                            Ok(true) => batch.push(record),
+                            Ok(false) => break,
+                            Err(e) => {
+                                let _ = send.send(Ok(batch));
+                                let _ = send.send(Err(e));
+                                return;
+                            }
+                        }
+                    }
+                    let last = batch.len() < BATCH;
+                    if send.send(Ok(batch)).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            for message in receive {
+                let batch = match message {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let line = e.position().map_or(0, csv::Position::line);
+                        self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                        break;
+                    }
+                };
+                for record in &batch {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    if record.len() == 1 && record[0].is_empty() {
+                        continue;
+                    }
+                    rows += 1;
+                    let fields: Vec<&str> = record.iter().collect();
+                    self.row(file, &mut table, &fields, Location::Line(line));
                 }
             }
-            let line = record.position().map_or(0, csv::Position::line);
-            if record.len() == 1 && record[0].is_empty() {
-                continue;
-            }
-            rows += 1;
-            self.row(file, &mut table, &record.iter().collect::<Vec<_>>(), Location::Line(line));
-        }
+        });
         if rows == 0 {
             self.whole(file, "the file has a header but no rows".into());
         }
@@ -994,7 +1029,7 @@ impl<'a> Reader<'a> {
             }
             return self.push(location);
         };
-        if fields.first().is_some_and(|f| normalize(f) == table.headers[0])
+        if fields.first().is_some_and(|f| normalized(f) == table.headers[0].as_str())
             && fields.contains(&EXPORT_SYSTEM_HEADERS[0])
         {
             self.errors.add(file, None, "a second header row (two exports pasted into one file?)".into(), location);

@@ -182,6 +182,15 @@ impl ItemKind {
 /// Whitespace-normalized text, the form in which titles and labels are compared: every run of
 /// whitespace (U+00A0 and newlines included) becomes one space, ends trimmed.
 pub fn normalize(text: &str) -> String {
+    normalized(text).into_owned()
+}
+
+/// [`normalize`] without a copy when there is nothing to change (no whitespace at all: most
+/// cells of an export).
+pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_whitespace() || c == '\u{00A0}') {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     for word in text.split(|c: char| c.is_whitespace() || c == '\u{00A0}').filter(|w| !w.is_empty()) {
         if !out.is_empty() {
@@ -189,7 +198,7 @@ pub fn normalize(text: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 impl Mapping {
