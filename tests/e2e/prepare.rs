@@ -23,16 +23,15 @@ pub(crate) fn fixture() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 pub(crate) fn prepare(contest: &str, raw: &Path, key: &Path, out: &Path) -> std::process::Output {
-    holdout(&[
-        "prepare",
-        contest,
-        "--raw",
-        &raw.display().to_string(),
-        "--secret-file",
-        &key.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-    ])
+    prepare_with(contest, raw, key, out, &[])
+}
+
+/// `prepare` with more options after the usual ones.
+pub(crate) fn prepare_with(contest: &str, raw: &Path, key: &Path, out: &Path, more: &[&str]) -> std::process::Output {
+    let (raw, key, out) = (raw.display().to_string(), key.display().to_string(), out.display().to_string());
+    let mut args = vec!["prepare", contest, "--raw", &raw, "--secret-file", &key, "--out", &out];
+    args.extend(more);
+    holdout(&args)
 }
 
 /// `holdout prepare` with `--raw` given once per input.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::prepare::{fixture, prepare_many};
+use crate::prepare::{fixture, prepare_many, prepare_with};
 use crate::{files_in, holdout, stderr, stdout};
 
 const ROWS: &str = "6000";
@@ -448,12 +448,8 @@ fn screening_counts_valid_samples_per_channel_and_per_initiating_unit_exactly_on
         [("native", raw.clone()), ("db", db.join("fm_user_form_data.csv")), ("export", csv_dir.clone())]
     {
         let out = dir.path().join(name);
-        let mut args = vec!["prepare", "datasets/security-sense", "--raw"];
-        let input = input.display().to_string();
-        let (key, out_text, table_text) =
-            (key.display().to_string(), out.display().to_string(), table_path.display().to_string());
-        args.extend([input.as_str(), "--secret-file", &key, "--out", &out_text, "--channels", &table_text]);
-        let o = holdout(&args);
+        let table_text = table_path.display().to_string();
+        let o = prepare_with("datasets/security-sense", &input, key, &out, &["--channels", &table_text]);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
         let report = screening_report(&out);
         // Every row is counted under its channel, valid or not, exactly as the raw file has it.
@@ -503,18 +499,7 @@ fn screening_counts_valid_samples_per_channel_and_per_initiating_unit_exactly_on
     // A channel listed twice: exit 2, the line named, nothing written.
     std::fs::write(&table_path, format!("{table}{},单位X\r\n", listed[0])).unwrap();
     let out = dir.path().join("twice");
-    let o = holdout(&[
-        "prepare",
-        "datasets/security-sense",
-        "--raw",
-        &raw.display().to_string(),
-        "--secret-file",
-        &key.display().to_string(),
-        "--out",
-        &out.display().to_string(),
-        "--channels",
-        &table_path.display().to_string(),
-    ]);
+    let o = prepare_with("datasets/security-sense", raw, key, &out, &["--channels", &table_path.display().to_string()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let line = listed.len() + 3;
     assert!(
@@ -568,13 +553,8 @@ fn the_zone_of_the_platforms_times_is_declared_and_stated_in_the_report() {
     let input = jsonl.join("fm_user_form_data.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let run = |zone: Option<&str>, out: &Path| {
-        let mut args = vec!["prepare".to_owned(), "datasets/security-sense".into(), "--raw".into()];
-        args.push(input.display().to_string());
-        if let Some(z) = zone {
-            args.extend(["--raw-timezone".into(), z.into()]);
-        }
-        args.extend(["--secret-file".into(), key.display().to_string(), "--out".into(), out.display().to_string()]);
-        holdout(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        let more = zone.map_or_else(Vec::new, |z| vec!["--raw-timezone", z]);
+        prepare_with("datasets/security-sense", &input, key, out, &more)
     };
     for (zone, stated) in [(None, "Asia/Shanghai"), (Some("UTC"), "UTC")] {
         let out = dir.path().join(stated.replace('/', "-"));

@@ -589,6 +589,54 @@ fn split_labels<'t, S: AsRef<str>>(text: &'t str, labels: &[S]) -> Vec<Piece<'t>
     pieces
 }
 
+/// Splits `csv` into records on a second thread, runs `prepare` there on each, and hands them
+/// to `consume` on this one, in order; a CSV error is handed on and ends the file. The two
+/// halves of reading an export (splitting, converting) take about the same time.
+fn split_on_a_thread<R: Read + Send, T: Send>(
+    mut csv: csv::Reader<R>,
+    prepare: impl Fn(&csv::StringRecord) -> T + Send,
+    mut consume: impl FnMut(Result<(csv::StringRecord, T), csv::Error>),
+) {
+    /// Records per batch handed from one thread to the other.
+    const BATCH: usize = 2048;
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<(csv::StringRecord, T)>, csv::Error>>(4);
+        scope.spawn(move || {
+            loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                while batch.len() < BATCH {
+                    let mut record = csv::StringRecord::new();
+                    match csv.read_record(&mut record) {
+                        Ok(true) => {
+                            let prepared = prepare(&record);
+                            batch.push((record, prepared));
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = send.send(Ok(batch));
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                let last = batch.len() < BATCH;
+                if send.send(Ok(batch)).is_err() || last {
+                    return;
+                }
+            }
+        });
+        for message in receive {
+            match message {
+                Ok(batch) => batch.into_iter().for_each(|item| consume(Ok(item))),
+                Err(e) => {
+                    consume(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+}
+
 /// Reads any number of input files into one [`RawTable`].
 #[derive(Debug)]
 pub struct Reader<'a> {
@@ -745,8 +793,6 @@ impl<'a> Reader<'a> {
     }
 
     fn read_csv_records<R: Read + Send>(&mut self, file: &str, reader: R, format: Format) {
-        /// Records per batch handed from the parsing thread to the converting one.
-        const BATCH: usize = 2048;
         let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
         let mut record = csv::StringRecord::new();
         match csv.read_record(&mut record) {
@@ -757,51 +803,25 @@ impl<'a> Reader<'a> {
         let header: Vec<String> = record.iter().map(str::to_owned).collect();
         let Some(mut table) = self.header(file, &header, format) else { return };
         let mut rows = 0;
-        // One thread splits the CSV, this one converts: the two halves of the work take about
-        // the same time.
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(4);
-            scope.spawn(move || {
-                loop {
-                    let mut batch = Vec::with_capacity(BATCH);
-                    while batch.len() < BATCH {
-                        let mut record = csv::StringRecord::new();
-                        match csv.read_record(&mut record) {
-                            Ok(true) => batch.push(record),
-                            Ok(false) => break,
-                            Err(e) => {
-                                let _ = send.send(Ok(batch));
-                                let _ = send.send(Err(e));
-                                return;
-                            }
-                        }
-                    }
-                    let last = batch.len() < BATCH;
-                    if send.send(Ok(batch)).is_err() || last {
-                        return;
-                    }
-                }
-            });
-            for message in receive {
-                let batch = match message {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        let line = e.position().map_or(0, csv::Position::line);
-                        self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                        break;
-                    }
-                };
-                for record in &batch {
+        split_on_a_thread(
+            csv,
+            |_| (),
+            |record| match record {
+                Ok((record, ())) => {
                     let line = record.position().map_or(0, csv::Position::line);
                     if record.len() == 1 && record[0].is_empty() {
-                        continue;
+                        return;
                     }
                     rows += 1;
                     let fields: Vec<&str> = record.iter().collect();
                     self.row(file, &mut table, &fields, Location::Line(line));
                 }
-            }
-        });
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                }
+            },
+        );
         if rows == 0 {
             self.whole(file, "the file has a header but no rows".into());
         }
@@ -1064,7 +1084,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_db_csv<R: Read>(&mut self, file: &str, reader: R) {
+    fn read_db_csv<R: Read + Send>(&mut self, file: &str, reader: R) {
         let mut peek = std::io::BufReader::new(reader);
         let tab = std::io::BufRead::fill_buf(&mut peek).map(|b| {
             let line = b.split(|&c| c == b'\n').next().unwrap_or_default();
@@ -1086,29 +1106,31 @@ impl<'a> Reader<'a> {
         let absent = self.absent_fields(|f| fields.iter().any(|(g, _)| *g == f));
         self.start_platform_file(file, Format::DbCsv.name(), &absent);
         let mut rows = 0;
-        for record in csv.records() {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                    break;
-                }
-            };
-            let line = Location::Line(record.position().map_or(0, csv::Position::line));
-            rows += 1;
+        // The JSON is parsed on the splitting thread, the row converted on this one.
+        let parse = |record: &csv::StringRecord| {
             let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
-            let data: serde_json::Map<String, Value> = match serde_json::from_str(data) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
-                    continue;
-                }
-            };
-            let values: Vec<(Field, &str)> =
-                fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
-            self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
-        }
+            serde_json::from_str::<serde_json::Map<String, Value>>(data).map_err(|e| e.to_string())
+        };
+        split_on_a_thread(csv, parse, |record| match record {
+            Ok((record, data)) => {
+                let line = Location::Line(record.position().map_or(0, csv::Position::line));
+                rows += 1;
+                let data = match data {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
+                        return;
+                    }
+                };
+                let values: Vec<(Field, &str)> =
+                    fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
+                self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+            }
+        });
         if rows == 0 {
             self.whole(file, "the dump has a header but no rows".into());
         }

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE};
+use holdout_schema::tduck::{Choice, EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE};
 use holdout_schema::{Code, Survey};
 use serde_json::{Map, Value, json};
 
@@ -93,6 +93,11 @@ impl Render {
         }
     }
 
+    /// How a ticked option reads in the export: its label, or for 其他 the typed text.
+    fn option_label<'s>(&'s self, option: &'s Choice, other: Option<&String>) -> &'s str {
+        if option.code == Code::Int(OTHER_CODE) { self.other_text(other) } else { option.label.as_str() }
+    }
+
     fn ext_value(&self) -> String {
         let source = self.field(Field::ExtValue);
         if source.is_empty() { String::new() } else { json!({ "sourceId": source }).to_string() }
@@ -116,13 +121,7 @@ impl Render {
                     let labels: Vec<&str> = options
                         .iter()
                         .filter(|(_, c)| self.cell(c) == "1")
-                        .map(|(o, _)| {
-                            if o.code == Code::Int(OTHER_CODE) {
-                                self.other_text(other.as_ref())
-                            } else {
-                                o.label.as_str()
-                            }
-                        })
+                        .map(|(o, _)| self.option_label(o, other.as_ref()))
                         .collect();
                     cell = labels.join(",");
                 }
@@ -203,16 +202,7 @@ impl Render {
                 ItemKind::Checkbox { options, other, .. } => {
                     let ticked: Vec<_> = options.iter().filter(|(_, c)| self.cell(c) == "1").collect();
                     let values: Vec<Value> = ticked.iter().map(|(o, _)| code_value(&o.code.to_string())).collect();
-                    let labels: Vec<&str> = ticked
-                        .iter()
-                        .map(|(o, _)| {
-                            if o.code == Code::Int(OTHER_CODE) {
-                                self.other_text(other.as_ref())
-                            } else {
-                                o.label.as_str()
-                            }
-                        })
-                        .collect();
+                    let labels: Vec<&str> = ticked.iter().map(|(o, _)| self.option_label(o, other.as_ref())).collect();
                     if ticked.iter().any(|(o, _)| o.code == Code::Int(OTHER_CODE)) {
                         data.insert(format!("{id}other"), json!(self.other_text(other.as_ref())));
                     }
