@@ -276,10 +276,7 @@ impl AppState {
         if let Some(c) = self.contests.read().expect("the contest lock is never poisoned").get(name) {
             return Ok(Some(c.clone()));
         }
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, manifest FROM contests WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = crate::db::contests::by_name(&self.pool, name).await?;
         let Some((id, manifest)) = row else { return Ok(None) };
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;

@@ -14,11 +14,11 @@ use holdout_score::solution::Solution;
 use holdout_score::submission::parse;
 use holdout_score::uncertainty::paired;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use crate::audit::Event;
 use crate::board;
-use crate::db::{self, DbError};
+use crate::db::DbError;
+use crate::db::queue::{self, Recorded};
 use crate::state::{AppState, Contest};
 
 /// A claim beyond this many means scoring keeps getting interrupted: the row fails.
@@ -27,37 +27,16 @@ const MAX_ATTEMPTS: i64 = 3;
 /// Level of the intervals.
 const LEVEL: f64 = 0.95;
 
-/// A claimed submission.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub contest: String,
-    pub team: i64,
-    pub phase: String,
-    pub board: String,
-    pub sha256: String,
-    pub attempts: i64,
-    pub ladder: bool,
-    pub seed: i64,
-}
+pub use crate::db::queue::Job;
 
 /// Puts rows left `scoring` back in the queue; returns how many.
 pub async fn recover(state: &AppState) -> Result<usize, DbError> {
     let _w = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM submissions WHERE status = 'scoring' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
     let now = state.now_text();
-    for id in &ids {
-        sqlx::query("UPDATE submissions SET status = 'queued' WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        db::append(
-            &mut tx,
-            event(&now, "submission.requeue", *id, &json!({"reason": "the service stopped while scoring it"})),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let ids = queue::requeue_scoring(&state.pool, |id| {
+        event(&now, "submission.requeue", id, &json!({"reason": "the service stopped while scoring it"}))
+    })
+    .await?;
     Ok(ids.len())
 }
 
@@ -74,39 +53,11 @@ fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
 /// Claims the oldest queued submission.
 pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
     let _w = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let row = sqlx::query(
-        "SELECT s.id, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, s.attempts, c.ladder, c.bootstrap_seed \
-         FROM submissions s JOIN contests c ON c.id = s.contest_id \
-         JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
-         WHERE s.status = 'queued' ORDER BY s.id LIMIT 1",
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let job = Job {
-        id: r.get("id"),
-        contest: r.get("contest"),
-        team: r.get("team_id"),
-        phase: r.get("phase"),
-        board: r.get("board"),
-        sha256: r.get("sha256"),
-        attempts: r.get::<i64, _>("attempts") + 1,
-        ladder: r.get("ladder"),
-        seed: r.get("bootstrap_seed"),
-    };
-    sqlx::query("UPDATE submissions SET status = 'scoring', attempts = ? WHERE id = ?")
-        .bind(job.attempts)
-        .bind(job.id)
-        .execute(&mut *tx)
-        .await?;
-    db::append(
-        &mut tx,
-        event(&state.now_text(), "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(job))
+    let now = state.now_text();
+    queue::claim(&state.pool, |job| {
+        event(&now, "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts}))
+    })
+    .await
 }
 
 /// What scoring found.
@@ -132,15 +83,7 @@ pub struct Scored {
 
 /// The released best of the team in the phase, for the Ladder: its file and public score.
 async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f64>)>, DbError> {
-    let rows: Vec<(String, Option<f64>)> = sqlx::query_as(
-        "SELECT sha256, public_score FROM submissions WHERE team_id = ? AND phase = ? AND status = 'scored' \
-         AND released = TRUE AND disqualified_reason IS NULL AND id <> ? ORDER BY id",
-    )
-    .bind(job.team)
-    .bind(&job.phase)
-    .bind(job.id)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = queue::released(&state.pool, job.team, &job.phase, job.id).await?;
     let c = state.contest(&job.contest).await?;
     let greater = c.is_none_or(|c| c.primary.greater_is_better());
     Ok(rows.into_iter().fold(None, |best: Option<(String, Option<f64>)>, (sha, s)| match (&best, s) {
@@ -251,61 +194,41 @@ fn ladder(
 pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
     let _w = state.write.lock().await;
     let now = state.now_text();
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let previous: Option<(Option<f64>, Option<f64>)> =
-        sqlx::query_as("SELECT public_score, private_score FROM submissions WHERE id = ? AND scored_at IS NOT NULL")
-            .bind(job.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (done, detail) = match outcome {
+    let all;
+    let (result, action, mut detail) = match outcome {
         Outcome::Scored(s) => {
-            let done = sqlx::query(
-                "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
-                 public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ? \
-                 WHERE id = ? AND status = 'scoring'",
-            )
-            .bind(&now)
-            .bind(s.public)
-            .bind(s.public_ci.map(|c| c.0))
-            .bind(s.public_ci.map(|c| c.1))
-            .bind(s.private)
-            .bind(s.private_ci.map(|c| c.0))
-            .bind(s.private_ci.map(|c| c.1))
-            .bind(s.all.to_string())
-            .bind(s.released)
-            .bind(job.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            let mut detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
-            if let Some((p, q)) = previous {
-                detail["previous"] = json!({"public": p, "private": q});
-                detail["changed"] = json!(p != s.public || q != s.private);
-            }
-            (done, ("submission.score", detail))
+            all = s.all.to_string();
+            let result = Recorded::Scored {
+                public: s.public,
+                public_ci: s.public_ci,
+                private: s.private,
+                private_ci: s.private_ci,
+                scores: &all,
+                released: s.released,
+            };
+            let detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
+            (result, "submission.score", detail)
         }
         Outcome::Invalid(m) | Outcome::Failed(m) => {
             let status = if matches!(outcome, Outcome::Invalid(_)) { "invalid" } else { "failed" };
-            let done =
-                sqlx::query("UPDATE submissions SET status = ?, message = ? WHERE id = ? AND status = 'scoring'")
-                    .bind(status)
-                    .bind(m)
-                    .bind(job.id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-            (done, ("submission.status", json!({"status": status, "message": m})))
+            (Recorded::Status { status, message: m }, "submission.status", json!({"status": status, "message": m}))
         }
     };
+    let new = match outcome {
+        Outcome::Scored(s) => Some((s.public, s.private)),
+        _ => None,
+    };
+    let done = queue::record(&state.pool, job.id, &now, &result, |previous| {
+        if let (Some(new), Some((p, q))) = (new, previous) {
+            detail["previous"] = json!({"public": p, "private": q});
+            detail["changed"] = json!((p, q) != new);
+        }
+        event(&now, action, job.id, &detail)
+    })
+    .await?;
     if !done {
         return Ok(false);
     }
-    let mut e = event(&now, detail.0, job.id, &detail.1);
-    e.actor = "worker".into();
-    db::append(&mut tx, e).await?;
-    tx.commit().await?;
     if let Some(c) = state.contest(&job.contest).await? {
         state.invalidate(c.id);
     }
@@ -381,9 +304,7 @@ pub fn spawn(state: &AppState, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
 /// Waits until no submission is queued or being scored (tests, `holdout demo`).
 pub async fn drain(state: &AppState) -> Result<(), DbError> {
     loop {
-        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring')")
-            .fetch_one(&state.pool)
-            .await?;
+        let busy = queue::busy(&state.pool).await?;
         if busy == 0 {
             return Ok(());
         }
