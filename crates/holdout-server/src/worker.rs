@@ -1,8 +1,11 @@
-//! The scoring queue's workers. The queue is the `submissions` table: a worker claims the
-//! oldest `queued` row (→ `scoring`), scores it off the async threads, and records the result
+//! The scoring queue's workers. The queue is the `submissions` table ([`crate::db::queue`]): a
+//! worker claims the oldest `queued` row, or a `scoring` row whose lease expired (→ `scoring`
+//! under a new lease token, [`Config::lease`](crate::state::Config) long), scores it off the
+//! async threads while renewing the lease every third of it, and records the result
 //! (→ `scored`, or `invalid`/`failed` with the message) in one transaction with its audit
-//! entry, guarded on the row still being `scoring` so nothing is recorded twice. At start,
-//! rows left `scoring` by a killed service go back to `queued`.
+//! entry, guarded on the claim's token so nothing is recorded twice. Workers in any number of
+//! processes share the queue: a killed worker's row is taken by another once its lease expires
+//! (nothing is requeued at start).
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,17 +32,6 @@ const LEVEL: f64 = 0.95;
 
 pub use crate::db::queue::Job;
 
-/// Puts rows left `scoring` back in the queue; returns how many.
-pub async fn recover(state: &AppState) -> Result<usize, DbError> {
-    let _w = state.write.lock().await;
-    let now = state.now_text();
-    let ids = queue::requeue_scoring(&state.pool, |id| {
-        event(&now, "submission.requeue", id, &json!({"reason": "the service stopped while scoring it"}))
-    })
-    .await?;
-    Ok(ids.len())
-}
-
 fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
     Event {
         at: now.to_owned(),
@@ -50,14 +42,38 @@ fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
     }
 }
 
-/// Claims the oldest queued submission.
+/// The time a lease taken or renewed now runs out.
+fn lease_until(state: &AppState) -> String {
+    let lease = chrono::Duration::from_std(state.config.lease).unwrap_or(chrono::Duration::seconds(30));
+    crate::time::text(state.now() + lease)
+}
+
+/// Claims the oldest queued submission, or one whose lease expired, under a new lease.
 pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
     let _w = state.write.lock().await;
     let now = state.now_text();
-    queue::claim(&state.pool, |job| {
-        event(&now, "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts}))
+    let token = crate::auth::token("lease")?;
+    let job = queue::claim(&state.pool, &now, &lease_until(state), &token, |job| {
+        if job.reclaimed {
+            let detail =
+                json!({"status": "scoring", "attempt": job.attempts, "reason": "the previous claim's lease expired"});
+            event(&now, "submission.reclaim", job.id, &detail)
+        } else {
+            event(&now, "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts}))
+        }
     })
-    .await
+    .await?;
+    if let Some(job) = &job
+        && job.reclaimed
+    {
+        tracing::warn!("submission {}: the previous claim's lease expired; scoring it again", job.id);
+    }
+    Ok(job)
+}
+
+/// Extends a claim's lease; `false` if the claim is gone.
+pub async fn renew(state: &AppState, job: &Job) -> Result<bool, DbError> {
+    queue::renew(&state.pool, job.id, &job.lease, &lease_until(state)).await
 }
 
 /// What scoring found.
@@ -218,7 +234,7 @@ pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bo
         Outcome::Scored(s) => Some((s.public, s.private)),
         _ => None,
     };
-    let done = queue::record(&state.pool, job.id, &now, &result, |previous| {
+    let done = queue::record(&state.pool, job.id, &job.lease, &now, &result, |previous| {
         if let (Some(new), Some((p, q))) = (new, previous) {
             detail["previous"] = json!({"public": p, "private": q});
             detail["changed"] = json!((p, q) != new);
@@ -242,7 +258,8 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
     } else if let Some(contest) = state.contest(&job.contest).await? {
         let leader = if job.ladder { leader(state, &job).await? } else { None };
         let (dir, replicates, j) = (state.dir.clone(), state.config.replicates, job.clone());
-        match tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader)).await {
+        let scoring = tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader));
+        match renewing(state, &job, scoring).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!("scoring submission {} panicked: {e}", job.id);
@@ -258,7 +275,7 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
         tracing::error!("submission {} failed: {m}", job.id);
     }
     // A result is never dropped for a passing database error: it is retried, and if it still
-    // cannot be written the row stays `scoring` and goes back to the queue at the next start.
+    // cannot be written the row stays `scoring` until its lease expires and a worker takes it.
     let mut attempt = 0;
     loop {
         match record(state, &job, &outcome).await {
@@ -269,6 +286,32 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
                 tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Waits for a scoring task, renewing the job's lease every third of its length meanwhile.
+/// A lost lease is logged; scoring goes on (the result will be refused).
+async fn renewing<T>(
+    state: &AppState,
+    job: &Job,
+    mut task: tokio::task::JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    let mut every = tokio::time::interval(state.config.lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    let mut held = true;
+    loop {
+        tokio::select! {
+            done = &mut task => return done,
+            _ = every.tick(), if held => match renew(state, job).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("submission {}: the lease was lost while scoring; its result will not be recorded", job.id);
+                    held = false;
+                }
+                Err(e) => tracing::warn!("submission {}: renewing the lease failed: {e}", job.id),
+            },
         }
     }
 }

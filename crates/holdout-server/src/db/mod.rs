@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "audit_log", include_str!("../../../../leaderboard/migrations/0001_audit_log.sql")),
     (2, "contests", include_str!("../../../../leaderboard/migrations/0002_contests.sql")),
     (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
+    (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub enum DbError {
     Newer { found: i64, known: i64 },
     #[error("audit log: {0}")]
     Broken(#[from] audit::Broken),
+    #[error(transparent)]
+    Secret(#[from] crate::auth::SecretError),
     #[error("the database holds something unreadable: {0}")]
     Corrupt(String),
 }

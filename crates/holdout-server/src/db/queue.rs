@@ -1,6 +1,12 @@
 //! The scoring queue: the `submissions` table's `status` column (`queued` → `scoring` →
-//! `scored`/`invalid`/`failed`). Each state change is written with its audit entry in one
-//! transaction.
+//! `scored`/`invalid`/`failed`) with the claim's lease (`lease_token`, `lease_until`). Each
+//! state change is written with its audit entry in one transaction.
+//!
+//! Correct across processes: a claim picks the oldest row that is `queued` or `scoring` with an
+//! expired lease and takes it with a guarded `UPDATE` inside a write transaction (SQLite's
+//! `BEGIN IMMEDIATE` holds the database's write lock from the start; PostgreSQL's
+//! `FOR UPDATE SKIP LOCKED` will let concurrent claimers pass each other). Renewal and recording
+//! are guarded on the claim's token, so a worker whose lease was taken writes nothing.
 
 use sqlx::{Row, SqlitePool};
 
@@ -18,6 +24,10 @@ pub struct Job {
     pub sha256: String,
     /// This claim's attempt (1 for the first).
     pub attempts: i64,
+    /// The claim's lease token: only its holder renews the lease or records a result.
+    pub lease: String,
+    /// The row was `scoring` under an expired lease (its worker died or stalled).
+    pub reclaimed: bool,
     pub ladder: bool,
     pub seed: i64,
 }
@@ -39,53 +49,72 @@ pub enum Recorded<'a> {
     Status { status: &'a str, message: &'a str },
 }
 
-/// Puts rows left `scoring` back in the queue, each with the audit event `event(id)`; returns
-/// their ids.
-pub async fn requeue_scoring(pool: &SqlitePool, event: impl Fn(i64) -> Event) -> Result<Vec<i64>, DbError> {
-    let mut tx = begin(pool).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM submissions WHERE status = 'scoring' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
-    for id in &ids {
-        sqlx::query("UPDATE submissions SET status = 'queued' WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        append(&mut tx, event(*id)).await?;
-    }
-    tx.commit().await?;
-    Ok(ids)
-}
-
-/// Claims the oldest queued submission (→ `scoring`, one more attempt), with the audit event
-/// `event(&job)`.
-pub async fn claim(pool: &SqlitePool, event: impl Fn(&Job) -> Event) -> Result<Option<Job>, DbError> {
+/// Claims the oldest submission that is queued or whose lease expired by `now` (→ `scoring`,
+/// one more attempt, lease `token` until `until`), with the audit event `event(&job)`.
+pub async fn claim(
+    pool: &SqlitePool,
+    now: &str,
+    until: &str,
+    token: &str,
+    event: impl Fn(&Job) -> Event,
+) -> Result<Option<Job>, DbError> {
+    // Both statements say which rows are claimable alike: queued, or scoring under an expired
+    // (or missing) lease.
     let mut tx = begin(pool).await?;
     let row = sqlx::query(
-        "SELECT s.id, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, s.attempts, c.ladder, c.bootstrap_seed \
+        "SELECT s.id, s.status, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, c.ladder, c.bootstrap_seed \
          FROM submissions s JOIN contests c ON c.id = s.contest_id \
          JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
-         WHERE s.status = 'queued' ORDER BY s.id LIMIT 1",
+         WHERE (s.status = 'queued' OR (s.status = 'scoring' AND (s.lease_until IS NULL OR s.lease_until <= ?))) \
+         ORDER BY s.id LIMIT 1",
     )
+    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(r) = row else { return Ok(None) };
+    let id: i64 = r.get("id");
+    let attempts: Option<i64> = sqlx::query_scalar(
+        "UPDATE submissions SET status = 'scoring', attempts = attempts + 1, lease_token = ?, lease_until = ? \
+         WHERE id = ? AND (status = 'queued' OR (status = 'scoring' AND (lease_until IS NULL OR lease_until <= ?))) \
+         RETURNING attempts",
+    )
+    .bind(token)
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(attempts) = attempts else { return Ok(None) };
     let job = Job {
-        id: r.get("id"),
+        id,
         contest: r.get("contest"),
         team: r.get("team_id"),
         phase: r.get("phase"),
         board: r.get("board"),
         sha256: r.get("sha256"),
-        attempts: r.get::<i64, _>("attempts") + 1,
+        attempts,
+        lease: token.to_owned(),
+        reclaimed: r.get::<String, _>("status") == "scoring",
         ladder: r.get("ladder"),
         seed: r.get("bootstrap_seed"),
     };
-    sqlx::query("UPDATE submissions SET status = 'scoring', attempts = ? WHERE id = ?")
-        .bind(job.attempts)
-        .bind(job.id)
-        .execute(&mut *tx)
-        .await?;
     append(&mut tx, event(&job)).await?;
     tx.commit().await?;
     Ok(Some(job))
+}
+
+/// Extends a claim's lease to `until`; `false` if the claim is gone (the lease expired and
+/// another worker took the row, or a result was recorded).
+pub async fn renew(pool: &SqlitePool, id: i64, token: &str, until: &str) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE submissions SET lease_until = ? WHERE id = ? AND status = 'scoring' AND lease_token = ?")
+            .bind(until)
+            .bind(id)
+            .bind(token)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    Ok(done == 1)
 }
 
 /// The team's released, scored, not disqualified submissions in a phase other than `except`,
@@ -107,12 +136,13 @@ pub async fn released(
     .await?)
 }
 
-/// Records a claim's result, if the row is still `scoring`, with the audit event that
+/// Records a claim's result, if the row is still `scoring` under the claim's lease `token`, with the audit event that
 /// `event(previous)` makes from the scores of an earlier scoring (a rescore); `false` if the
 /// claim is gone (nothing written).
 pub async fn record(
     pool: &SqlitePool,
     id: i64,
+    token: &str,
     now: &str,
     result: &Recorded<'_>,
     event: impl FnOnce(Option<(Option<f64>, Option<f64>)>) -> Event,
@@ -126,8 +156,8 @@ pub async fn record(
     let done = match *result {
         Recorded::Scored { public, public_ci, private, private_ci, scores, released } => sqlx::query(
             "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
-             public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ? \
-             WHERE id = ? AND status = 'scoring'",
+             public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ?, \
+             lease_token = NULL, lease_until = NULL WHERE id = ? AND status = 'scoring' AND lease_token = ?",
         )
         .bind(now)
         .bind(public)
@@ -138,13 +168,16 @@ pub async fn record(
         .bind(private_ci.map(|c| c.1))
         .bind(scores)
         .bind(released)
-        .bind(id),
-        Recorded::Status { status, message } => {
-            sqlx::query("UPDATE submissions SET status = ?, message = ? WHERE id = ? AND status = 'scoring'")
-                .bind(status)
-                .bind(message)
-                .bind(id)
-        }
+        .bind(id)
+        .bind(token),
+        Recorded::Status { status, message } => sqlx::query(
+            "UPDATE submissions SET status = ?, message = ?, lease_token = NULL, lease_until = NULL \
+                 WHERE id = ? AND status = 'scoring' AND lease_token = ?",
+        )
+        .bind(status)
+        .bind(message)
+        .bind(id)
+        .bind(token),
     }
     .execute(&mut *tx)
     .await?
