@@ -280,7 +280,6 @@ pub fn run(args: &Args) -> Outcome {
     runtime.block_on(async {
         let pool = db::open(&args.data_dir, true).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
         let state = AppState::new(pool, args.data_dir.clone(), time::system(), Config::default());
-        worker::recover(&state).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
         let workers = worker::spawn(&state, 2);
         say!("== people, teams and submissions");
         let people = seed(&state, &work).await?;

@@ -76,10 +76,6 @@ pub fn serve(args: &ServeArgs) -> Outcome {
     };
     runtime()?.block_on(async {
         let state = open(&args.data_dir, true, config).await?;
-        let requeued = worker::recover(&state).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
-        if requeued > 0 {
-            tracing::warn!("{requeued} submissions were being scored when the service stopped; they are queued again");
-        }
         let listener = tokio::net::TcpListener::bind(&args.bind)
             .await
             .map_err(|e| bad(format!("cannot listen on {}: {e}", args.bind)))?;

@@ -96,9 +96,7 @@ pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> 
         };
         phases.push((p, crate::time::text(start), crate::time::text(end)));
     }
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM contests WHERE name = ?").bind(&name).fetch_optional(pool).await?;
-    if exists.is_some() {
+    if db::contests::id(pool, &name).await?.is_some() {
         return Err(ContestError::Bad(format!("contest `{name}` already exists in {}", dir.display())));
     }
 
@@ -135,60 +133,41 @@ async fn insert(
     // The bootstrap seed is fixed per contest (every submission resampled alike) and derived from
     // the commitment, so nobody picks it.
     let seed = i64::from_str_radix(&manifest.solution_commitment.sha256[..15], 16).unwrap_or(0);
-    let mut tx = crate::db::begin(pool).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO contests (name, manifest, commitment, daily_submissions, total_submissions, final_selections, \
-         team_max_size, max_upload_bytes, bootstrap_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&manifest.contest)
-    .bind(text)
-    .bind(&manifest.solution_commitment.sha256)
-    .bind(i64::from(rules.daily_submissions))
-    .bind(i64::from(rules.total_submissions))
-    .bind(i64::from(rules.final_selections))
-    .bind(i64::from(rules.team_max_size))
-    .bind(i64::from(manifest.submission.max_file_mb) * 1_000_000)
-    .bind(seed)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    for (position, (p, start, end)) in phases.iter().enumerate() {
-        let board = match p.board {
-            holdout_schema::Board::A => "a",
-            holdout_schema::Board::B => "b",
-        };
-        sqlx::query(
-            "INSERT INTO phases (contest_id, position, name, zh, en, starts_at, ends_at, board) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(&p.name)
-        .bind(&p.zh)
-        .bind(&p.en)
-        .bind(start)
-        .bind(end)
-        .bind(board)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let phases: Vec<db::contests::NewPhase<'_>> = phases
+        .iter()
+        .map(|(p, start, end)| {
+            let board = match p.board {
+                holdout_schema::Board::A => "a",
+                holdout_schema::Board::B => "b",
+            };
+            (p.name.as_str(), p.zh.as_str(), p.en.as_str(), start.as_str(), end.as_str(), board)
+        })
+        .collect();
+    let row = db::contests::NewContest {
+        name: &manifest.contest,
+        manifest: text,
+        commitment: &manifest.solution_commitment.sha256,
+        daily: i64::from(rules.daily_submissions),
+        total: i64::from(rules.total_submissions),
+        final_selections: i64::from(rules.final_selections),
+        team_max_size: i64::from(rules.team_max_size),
+        max_upload_bytes: i64::from(manifest.submission.max_file_mb) * 1_000_000,
+        bootstrap_seed: seed,
+        created_at: now,
+    };
     let detail = json!({
         "commitment": manifest.solution_commitment.sha256,
         "scheme": manifest.solution_commitment.scheme,
         "files": manifest.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect::<Vec<_>>(),
     });
-    db::append(
-        &mut tx,
-        Event {
-            at: now.to_owned(),
-            actor: "system".into(),
-            action: "contest.create".into(),
-            subject: format!("contest:{}", manifest.contest),
-            detail: detail.to_string(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+    let event = Event {
+        at: now.to_owned(),
+        actor: "system".into(),
+        action: "contest.create".into(),
+        subject: format!("contest:{}", manifest.contest),
+        detail: detail.to_string(),
+    };
+    Ok(db::contests::insert(pool, &row, &phases, event).await?)
 }
 
 /// Loads a baseline's submission file as a marked team `baseline-<model>`; it is queued and
@@ -201,60 +180,30 @@ pub async fn add_baseline(
     file: &Path,
     now: &str,
 ) -> Result<i64, ContestError> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT c.id, p.name FROM contests c JOIN phases p ON p.contest_id = c.id WHERE c.name = ? ORDER BY p.position LIMIT 1",
-    )
-    .bind(contest)
-    .fetch_optional(pool)
-    .await?;
+    let row = db::contests::first_phase(pool, contest).await?;
     let Some((contest_id, phase)) = row else { return Err(ContestError::Bad(format!("no contest `{contest}`"))) };
     let (sha, bytes) =
         crate::store::put(dir, file).map_err(|e| ContestError::Io(format!("cannot store {}: {e}", file.display())))?;
     let team_name = format!("baseline-{model}");
-    let mut tx = crate::db::begin(pool).await?;
-    let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
-        .bind(contest_id)
-        .bind(&team_name)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let team = match team {
-        Some(t) => t,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO teams (contest_id, name, baseline, created_at) VALUES (?, ?, TRUE, ?) RETURNING id",
-            )
-            .bind(contest_id)
-            .bind(&team_name)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-        }
+    let description = format!("baseline {model}");
+    let event = |id| Event {
+        at: now.to_owned(),
+        actor: "system".into(),
+        action: "submission.upload".into(),
+        subject: format!("submission:{id}"),
+        detail: json!({"contest": contest, "team": team_name, "sha256": sha, "bytes": bytes, "baseline": true})
+            .to_string(),
     };
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
-         VALUES (?, ?, NULL, ?, ?, ?, ?, 'queued', '', ?) RETURNING id",
+    Ok(db::contests::insert_baseline(
+        pool,
+        contest_id,
+        &team_name,
+        &phase,
+        &sha,
+        bytes as i64,
+        &description,
+        now,
+        event,
     )
-    .bind(contest_id)
-    .bind(team)
-    .bind(&phase)
-    .bind(&sha)
-    .bind(bytes as i64)
-    .bind(format!("baseline {model}"))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    db::append(
-        &mut tx,
-        Event {
-            at: now.to_owned(),
-            actor: "system".into(),
-            action: "submission.upload".into(),
-            subject: format!("submission:{id}"),
-            detail: json!({"contest": contest, "team": team_name, "sha256": sha, "bytes": bytes, "baseline": true})
-                .to_string(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+    .await?)
 }

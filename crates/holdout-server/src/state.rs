@@ -29,11 +29,20 @@ pub struct Config {
     pub session_hours: i64,
     /// Mark session cookies `Secure` (the service is reached over HTTPS, e.g. behind a proxy).
     pub secure_cookies: bool,
+    /// How long a worker's claim on a submission lasts unless renewed (it is renewed every
+    /// third of this while scoring); a dead worker's submission is taken by another after it.
+    pub lease: std::time::Duration,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { workers: 2, replicates: 1000, session_hours: 24 * 7, secure_cookies: false }
+        Config {
+            workers: 2,
+            replicates: 1000,
+            session_hours: 24 * 7,
+            secure_cookies: false,
+            lease: std::time::Duration::from_secs(30),
+        }
     }
 }
 
@@ -195,8 +204,8 @@ pub struct Inner {
     pub contests: RwLock<FxHashMap<String, Arc<Contest>>>,
     /// Rung when a submission is queued.
     pub wake: Notify,
-    /// Serializes the transactions that read then write (quota checks, queue claims), so
-    /// SQLite never has to upgrade a read transaction.
+    /// Serializes this process's transactions that read then write (quota checks); write
+    /// transactions also begin `IMMEDIATE` (`db::begin`), which is what holds across processes.
     pub write: tokio::sync::Mutex<()>,
     pub boards: Mutex<FxHashMap<BoardKey, Arc<CachedBoard>>>,
     /// One board is computed at a time: concurrent misses wait for it instead of all
@@ -276,10 +285,7 @@ impl AppState {
         if let Some(c) = self.contests.read().expect("the contest lock is never poisoned").get(name) {
             return Ok(Some(c.clone()));
         }
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, manifest FROM contests WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = crate::db::contests::by_name(&self.pool, name).await?;
         let Some((id, manifest)) = row else { return Ok(None) };
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;

@@ -1,8 +1,11 @@
-//! The scoring queue's workers. The queue is the `submissions` table: a worker claims the
-//! oldest `queued` row (→ `scoring`), scores it off the async threads, and records the result
+//! The scoring queue's workers. The queue is the `submissions` table ([`crate::db::queue`]): a
+//! worker claims the oldest `queued` row, or a `scoring` row whose lease expired (→ `scoring`
+//! under a new lease token, [`Config::lease`](crate::state::Config) long), scores it off the
+//! async threads while renewing the lease every third of it, and records the result
 //! (→ `scored`, or `invalid`/`failed` with the message) in one transaction with its audit
-//! entry, guarded on the row still being `scoring` so nothing is recorded twice. At start,
-//! rows left `scoring` by a killed service go back to `queued`.
+//! entry, guarded on the claim's token so nothing is recorded twice. Workers in any number of
+//! processes share the queue: a killed worker's row is taken by another once its lease expires
+//! (nothing is requeued at start).
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,11 +17,11 @@ use holdout_score::solution::Solution;
 use holdout_score::submission::parse;
 use holdout_score::uncertainty::paired;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use crate::audit::Event;
 use crate::board;
-use crate::db::{self, DbError};
+use crate::db::DbError;
+use crate::db::queue::{self, Recorded};
 use crate::state::{AppState, Contest};
 
 /// A claim beyond this many means scoring keeps getting interrupted: the row fails.
@@ -27,39 +30,7 @@ const MAX_ATTEMPTS: i64 = 3;
 /// Level of the intervals.
 const LEVEL: f64 = 0.95;
 
-/// A claimed submission.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub contest: String,
-    pub team: i64,
-    pub phase: String,
-    pub board: String,
-    pub sha256: String,
-    pub attempts: i64,
-    pub ladder: bool,
-    pub seed: i64,
-}
-
-/// Puts rows left `scoring` back in the queue; returns how many.
-pub async fn recover(state: &AppState) -> Result<usize, DbError> {
-    let _w = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM submissions WHERE status = 'scoring' ORDER BY id")
-        .fetch_all(&mut *tx)
-        .await?;
-    let now = state.now_text();
-    for id in &ids {
-        sqlx::query("UPDATE submissions SET status = 'queued' WHERE id = ?").bind(id).execute(&mut *tx).await?;
-        db::append(
-            &mut tx,
-            event(&now, "submission.requeue", *id, &json!({"reason": "the service stopped while scoring it"})),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(ids.len())
-}
+pub use crate::db::queue::Job;
 
 fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
     Event {
@@ -71,42 +42,38 @@ fn event(now: &str, action: &str, id: i64, detail: &Value) -> Event {
     }
 }
 
-/// Claims the oldest queued submission.
+/// The time a lease taken or renewed now runs out.
+fn lease_until(state: &AppState) -> String {
+    let lease = chrono::Duration::from_std(state.config.lease).unwrap_or(chrono::Duration::seconds(30));
+    crate::time::text(state.now() + lease)
+}
+
+/// Claims the oldest queued submission, or one whose lease expired, under a new lease.
 pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
     let _w = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let row = sqlx::query(
-        "SELECT s.id, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, s.attempts, c.ladder, c.bootstrap_seed \
-         FROM submissions s JOIN contests c ON c.id = s.contest_id \
-         JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
-         WHERE s.status = 'queued' ORDER BY s.id LIMIT 1",
-    )
-    .fetch_optional(&mut *tx)
+    let now = state.now_text();
+    let token = crate::auth::token("lease")?;
+    let job = queue::claim(&state.pool, &now, &lease_until(state), &token, |job| {
+        if job.reclaimed {
+            let detail =
+                json!({"status": "scoring", "attempt": job.attempts, "reason": "the previous claim's lease expired"});
+            event(&now, "submission.reclaim", job.id, &detail)
+        } else {
+            event(&now, "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts}))
+        }
+    })
     .await?;
-    let Some(r) = row else { return Ok(None) };
-    let job = Job {
-        id: r.get("id"),
-        contest: r.get("contest"),
-        team: r.get("team_id"),
-        phase: r.get("phase"),
-        board: r.get("board"),
-        sha256: r.get("sha256"),
-        attempts: r.get::<i64, _>("attempts") + 1,
-        ladder: r.get("ladder"),
-        seed: r.get("bootstrap_seed"),
-    };
-    sqlx::query("UPDATE submissions SET status = 'scoring', attempts = ? WHERE id = ?")
-        .bind(job.attempts)
-        .bind(job.id)
-        .execute(&mut *tx)
-        .await?;
-    db::append(
-        &mut tx,
-        event(&state.now_text(), "submission.status", job.id, &json!({"status": "scoring", "attempt": job.attempts})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(job))
+    if let Some(job) = &job
+        && job.reclaimed
+    {
+        tracing::warn!("submission {}: the previous claim's lease expired; scoring it again", job.id);
+    }
+    Ok(job)
+}
+
+/// Extends a claim's lease; `false` if the claim is gone.
+pub async fn renew(state: &AppState, job: &Job) -> Result<bool, DbError> {
+    queue::renew(&state.pool, job.id, &job.lease, &lease_until(state)).await
 }
 
 /// What scoring found.
@@ -132,15 +99,7 @@ pub struct Scored {
 
 /// The released best of the team in the phase, for the Ladder: its file and public score.
 async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f64>)>, DbError> {
-    let rows: Vec<(String, Option<f64>)> = sqlx::query_as(
-        "SELECT sha256, public_score FROM submissions WHERE team_id = ? AND phase = ? AND status = 'scored' \
-         AND released = TRUE AND disqualified_reason IS NULL AND id <> ? ORDER BY id",
-    )
-    .bind(job.team)
-    .bind(&job.phase)
-    .bind(job.id)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = queue::released(&state.pool, job.team, &job.phase, job.id).await?;
     let c = state.contest(&job.contest).await?;
     let greater = c.is_none_or(|c| c.primary.greater_is_better());
     Ok(rows.into_iter().fold(None, |best: Option<(String, Option<f64>)>, (sha, s)| match (&best, s) {
@@ -251,61 +210,41 @@ fn ladder(
 pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
     let _w = state.write.lock().await;
     let now = state.now_text();
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let previous: Option<(Option<f64>, Option<f64>)> =
-        sqlx::query_as("SELECT public_score, private_score FROM submissions WHERE id = ? AND scored_at IS NOT NULL")
-            .bind(job.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (done, detail) = match outcome {
+    let all;
+    let (result, action, mut detail) = match outcome {
         Outcome::Scored(s) => {
-            let done = sqlx::query(
-                "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
-                 public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ? \
-                 WHERE id = ? AND status = 'scoring'",
-            )
-            .bind(&now)
-            .bind(s.public)
-            .bind(s.public_ci.map(|c| c.0))
-            .bind(s.public_ci.map(|c| c.1))
-            .bind(s.private)
-            .bind(s.private_ci.map(|c| c.0))
-            .bind(s.private_ci.map(|c| c.1))
-            .bind(s.all.to_string())
-            .bind(s.released)
-            .bind(job.id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            let mut detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
-            if let Some((p, q)) = previous {
-                detail["previous"] = json!({"public": p, "private": q});
-                detail["changed"] = json!(p != s.public || q != s.private);
-            }
-            (done, ("submission.score", detail))
+            all = s.all.to_string();
+            let result = Recorded::Scored {
+                public: s.public,
+                public_ci: s.public_ci,
+                private: s.private,
+                private_ci: s.private_ci,
+                scores: &all,
+                released: s.released,
+            };
+            let detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
+            (result, "submission.score", detail)
         }
         Outcome::Invalid(m) | Outcome::Failed(m) => {
             let status = if matches!(outcome, Outcome::Invalid(_)) { "invalid" } else { "failed" };
-            let done =
-                sqlx::query("UPDATE submissions SET status = ?, message = ? WHERE id = ? AND status = 'scoring'")
-                    .bind(status)
-                    .bind(m)
-                    .bind(job.id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-            (done, ("submission.status", json!({"status": status, "message": m})))
+            (Recorded::Status { status, message: m }, "submission.status", json!({"status": status, "message": m}))
         }
     };
+    let new = match outcome {
+        Outcome::Scored(s) => Some((s.public, s.private)),
+        _ => None,
+    };
+    let done = queue::record(&state.pool, job.id, &job.lease, &now, &result, |previous| {
+        if let (Some(new), Some((p, q))) = (new, previous) {
+            detail["previous"] = json!({"public": p, "private": q});
+            detail["changed"] = json!((p, q) != new);
+        }
+        event(&now, action, job.id, &detail)
+    })
+    .await?;
     if !done {
         return Ok(false);
     }
-    let mut e = event(&now, detail.0, job.id, &detail.1);
-    e.actor = "worker".into();
-    db::append(&mut tx, e).await?;
-    tx.commit().await?;
     if let Some(c) = state.contest(&job.contest).await? {
         state.invalidate(c.id);
     }
@@ -319,7 +258,8 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
     } else if let Some(contest) = state.contest(&job.contest).await? {
         let leader = if job.ladder { leader(state, &job).await? } else { None };
         let (dir, replicates, j) = (state.dir.clone(), state.config.replicates, job.clone());
-        match tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader)).await {
+        let scoring = tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader));
+        match renewing(state, &job, scoring).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!("scoring submission {} panicked: {e}", job.id);
@@ -335,7 +275,7 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
         tracing::error!("submission {} failed: {m}", job.id);
     }
     // A result is never dropped for a passing database error: it is retried, and if it still
-    // cannot be written the row stays `scoring` and goes back to the queue at the next start.
+    // cannot be written the row stays `scoring` until its lease expires and a worker takes it.
     let mut attempt = 0;
     loop {
         match record(state, &job, &outcome).await {
@@ -346,6 +286,32 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
                 tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Waits for a scoring task, renewing the job's lease every third of its length meanwhile.
+/// A lost lease is logged; scoring goes on (the result will be refused).
+async fn renewing<T>(
+    state: &AppState,
+    job: &Job,
+    mut task: tokio::task::JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    let mut every = tokio::time::interval(state.config.lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    let mut held = true;
+    loop {
+        tokio::select! {
+            done = &mut task => return done,
+            _ = every.tick(), if held => match renew(state, job).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("submission {}: the lease was lost while scoring; its result will not be recorded", job.id);
+                    held = false;
+                }
+                Err(e) => tracing::warn!("submission {}: renewing the lease failed: {e}", job.id),
+            },
         }
     }
 }
@@ -381,9 +347,7 @@ pub fn spawn(state: &AppState, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
 /// Waits until no submission is queued or being scored (tests, `holdout demo`).
 pub async fn drain(state: &AppState) -> Result<(), DbError> {
     loop {
-        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring')")
-            .fetch_one(&state.pool)
-            .await?;
+        let busy = queue::busy(&state.pool).await?;
         if busy == 0 {
             return Ok(());
         }

@@ -422,9 +422,20 @@ async fn ladder_mode_releases_only_significant_improvements() {
     assert!(worse["public_score"].is_null());
 }
 
-/// The service is killed while scoring; on restart every submission is scored, once.
+async fn status_of(pool: &sqlx::SqlitePool, id: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM submissions WHERE id = ?").bind(id).fetch_one(pool).await.unwrap()
+}
+
+fn advance(clock: &std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>, seconds: i64) {
+    let mut now = clock.lock().unwrap();
+    *now += chrono::Duration::seconds(seconds);
+}
+
+/// The service is killed while a worker scores; after the restart nothing is requeued: the
+/// dead worker's submission waits for its lease to expire, then another worker takes it, and
+/// every submission is scored once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_resumes_every_submission_exactly_once() {
+async fn a_dead_workers_submission_is_reclaimed_after_its_lease_and_scored_once() {
     let h = Harness::new().await;
     for w in &h.workers {
         w.abort();
@@ -438,39 +449,82 @@ async fn a_restart_resumes_every_submission_exactly_once() {
     // A worker claims one and dies before recording it.
     let job = holdout_server::worker::claim(&h.state).await.unwrap().unwrap();
     assert_eq!(job.id, ids[0]);
+    assert!(!job.reclaimed);
     let dir = h.dir.path().to_path_buf();
     let clock = h.clock.clone();
     h.state.pool.close().await;
     // "Restart": a new state on the same data directory.
-    let state = harness::state_at(&dir, clock).await;
-    assert_eq!(holdout_server::worker::recover(&state).await.unwrap(), 1);
+    let state = harness::state_at(&dir, clock.clone()).await;
     let workers = holdout_server::worker::spawn(&state, 2);
+    let others = async {
+        for id in &ids[1..] {
+            while status_of(&state.pool, *id).await != "scored" {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_mins(1), others).await.unwrap();
+    // The lease still holds: the dead worker's row is nobody else's yet.
+    assert_eq!(status_of(&state.pool, ids[0]).await, "scoring");
+    advance(&clock, 31);
     tokio::time::timeout(std::time::Duration::from_mins(1), holdout_server::worker::drain(&state))
         .await
         .unwrap()
         .unwrap();
-    // The dead worker's late result is refused: its claim is gone.
+    // The dead worker's late result is refused: its lease was taken.
     let late = holdout_server::worker::Outcome::Failed("late".into());
     assert!(!holdout_server::worker::record(&state, &job, &late).await.unwrap());
     let entries = holdout_server::db::entries(&state.pool).await.unwrap();
     for id in &ids {
-        let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE id = ?")
-            .bind(id)
-            .fetch_one(&state.pool)
-            .await
-            .unwrap();
-        assert_eq!(status, "scored");
+        assert_eq!(status_of(&state.pool, *id).await, "scored");
         let scores = entries
             .iter()
             .filter(|e| e.event.action == "submission.score" && e.event.subject == format!("submission:{id}"))
             .count();
         assert_eq!(scores, 1, "submission {id} scored {scores} times");
     }
-    assert!(entries.iter().any(|e| e.event.action == "submission.requeue"));
+    let reclaims: Vec<_> = entries.iter().filter(|e| e.event.action == "submission.reclaim").collect();
+    assert_eq!(reclaims.len(), 1);
+    assert_eq!(reclaims[0].event.subject, format!("submission:{}", ids[0]));
+    assert!(!entries.iter().any(|e| e.event.action == "submission.requeue"));
     holdout_server::db::verify(&state.pool).await.unwrap();
     for w in workers {
         w.abort();
     }
+}
+
+/// A renewed lease keeps the row its worker's; once a lease has expired another claim takes
+/// the row under a new token, and the old holder can neither renew nor record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_holds_while_renewed_and_a_taken_lease_cannot_record() {
+    use holdout_server::worker::{Outcome, claim, process, record, renew};
+    let h = Harness::new().await;
+    for w in &h.workers {
+        w.abort();
+    }
+    let (s, v) = h.upload(Who::A, &submission(0.5, 1), "").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let id = v["id"].as_i64().unwrap();
+    let first = claim(&h.state).await.unwrap().unwrap();
+    assert_eq!((first.id, first.attempts, first.reclaimed), (id, 1, false));
+    assert!(claim(&h.state).await.unwrap().is_none(), "a held lease is not claimable");
+    advance(&h.clock, 20);
+    assert!(renew(&h.state, &first).await.unwrap());
+    advance(&h.clock, 20);
+    assert!(claim(&h.state).await.unwrap().is_none(), "the renewal extended the lease");
+    advance(&h.clock, 11);
+    let second = claim(&h.state).await.unwrap().unwrap();
+    assert_eq!((second.id, second.attempts, second.reclaimed), (id, 2, true));
+    assert_ne!(first.lease, second.lease);
+    assert!(!renew(&h.state, &first).await.unwrap());
+    assert!(!record(&h.state, &first, &Outcome::Failed("late".into())).await.unwrap());
+    assert_eq!(status_of(&h.state.pool, id).await, "scoring");
+    process(&h.state, second.clone()).await.unwrap();
+    assert_eq!(status_of(&h.state.pool, id).await, "scored");
+    assert!(!renew(&h.state, &second).await.unwrap(), "a recorded claim has no lease");
+    let subject = format!("submission:{id}");
+    assert_eq!(h.audited("submission.score", &subject).await, 1);
+    assert_eq!(h.audited("submission.reclaim", &subject).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use super::Role;
 use super::contests::{audit_event, board_phase, load, settings_of};
@@ -29,40 +28,7 @@ pub struct BoardQuery {
 }
 
 async fn entries(state: &AppState, contest: i64, phase: &str) -> ApiResult<Vec<Entry>> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.team_id, t.name, t.baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
-         s.private_score, s.private_low, s.private_high, s.released, s.selected \
-         FROM submissions s JOIN teams t ON t.id = s.team_id \
-         WHERE s.contest_id = ? AND (s.phase = ? OR t.baseline = TRUE) AND s.status = 'scored' \
-         AND s.disqualified_reason IS NULL AND t.disqualified_reason IS NULL ORDER BY s.id",
-    )
-    .bind(contest)
-    .bind(phase)
-    .fetch_all(&state.pool)
-    .await?;
-    let ci = |r: &sqlx::sqlite::SqliteRow, lo: &str, hi: &str| match (
-        r.get::<Option<f64>, _>(lo),
-        r.get::<Option<f64>, _>(hi),
-    ) {
-        (Some(a), Some(b)) => Some((a, b)),
-        _ => None,
-    };
-    Ok(rows
-        .iter()
-        .map(|r| Entry {
-            submission: r.get("id"),
-            team: r.get("team_id"),
-            team_name: r.get("name"),
-            baseline: r.get("baseline"),
-            created_at: r.get("created_at"),
-            public: r.get("public_score"),
-            public_ci: ci(r, "public_low", "public_high"),
-            private: r.get("private_score"),
-            private_ci: ci(r, "private_low", "private_high"),
-            released: r.get("released"),
-            selected: r.get("selected"),
-        })
-        .collect())
+    Ok(crate::db::boards::entries(&state.pool, contest, phase).await?)
 }
 
 /// The rows of a board.

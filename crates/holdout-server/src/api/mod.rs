@@ -19,9 +19,9 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::{auth, db};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "holdout_session";
@@ -120,24 +120,12 @@ impl FromRequestParts<AppState> for Caller {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-            let row: Option<(i64, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-                 WHERE t.token_hash = ? AND t.revoked_at IS NULL",
-            )
-            .bind(auth::digest(token.trim()))
-            .fetch_optional(&state.pool)
-            .await?;
+            let row = db::accounts::token_user(&state.pool, &auth::digest(token.trim())).await?;
             let (id, name, role) = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
             return Ok(Caller { user: Some(user(id, name, &role)?) });
         }
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
-            let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.name, u.role, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?",
-            )
-            .bind(auth::digest(token))
-            .fetch_optional(&state.pool)
-            .await?;
+            let row = db::accounts::session_user(&state.pool, &auth::digest(token)).await?;
             let Some((id, name, role, csrf, expires)) = row else {
                 return Err(ApiError::unauthorized("your session has ended; log in again").code("session_expired"));
             };

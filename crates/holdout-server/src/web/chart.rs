@@ -110,25 +110,20 @@ async fn series(
     team: i64,
     name: &str,
     greater: bool,
-) -> Result<Series, sqlx::Error> {
-    let rows: Vec<(String, f64)> = sqlx::query_as(
-        "SELECT s.created_at, s.public_score FROM submissions s JOIN contests c ON c.id = s.contest_id \
-         WHERE c.name = ? AND s.team_id = ? AND (s.phase = ? OR EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id AND t.baseline)) \
-         AND s.status = 'scored' AND s.public_score IS NOT NULL AND s.disqualified_reason IS NULL \
-         AND (s.released OR NOT c.ladder) ORDER BY s.created_at, s.id",
-    )
-    .bind(contest)
-    .bind(team)
-    .bind(phase)
-    .fetch_all(&state.pool)
-    .await?;
+) -> Result<Series, crate::db::DbError> {
+    let rows = crate::db::boards::public_series(&state.pool, contest, phase, team).await?;
     let points: Vec<(i64, f64)> =
         rows.into_iter().filter_map(|(t, v)| Some((crate::time::parse(&t)?.timestamp_millis(), v))).collect();
     Ok(Series { name: name.to_owned(), points: running_best(&points, greater) })
 }
 
 /// The top `n` teams of a board (baselines left out).
-pub async fn top_teams(state: &AppState, contest: &Value, board: &Value, n: usize) -> Result<String, sqlx::Error> {
+pub async fn top_teams(
+    state: &AppState,
+    contest: &Value,
+    board: &Value,
+    n: usize,
+) -> Result<String, crate::db::DbError> {
     let name = contest["name"].as_str().unwrap_or_default();
     let phase = board["phase"].as_str().unwrap_or_default();
     let greater = contest["greater_is_better"].as_bool().unwrap_or(true);
@@ -141,7 +136,7 @@ pub async fn top_teams(state: &AppState, contest: &Value, board: &Value, n: usiz
 }
 
 /// One team's line in the phase shown by default.
-pub async fn one_team(state: &AppState, contest: &Value, team: i64) -> Result<String, sqlx::Error> {
+pub async fn one_team(state: &AppState, contest: &Value, team: i64) -> Result<String, crate::db::DbError> {
     let name = contest["name"].as_str().unwrap_or_default();
     let greater = contest["greater_is_better"].as_bool().unwrap_or(true);
     let phase = contest["open_phase"]

@@ -185,14 +185,9 @@ impl FromRequestParts<AppState> for Viewer {
                 .join("&"),
         };
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-            let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
-                "SELECT u.id, u.name, u.role, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?",
-            )
-            .bind(auth::digest(token))
-            .fetch_optional(&state.pool)
-            .await
-            .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+            let row = crate::db::accounts::session_user(&state.pool, &auth::digest(token))
+                .await
+                .map_err(|e| crate::error::ApiError::from(e).into_response())?;
             if let Some((id, name, role, csrf, expires)) = row
                 && expires > state.now_text()
                 && let Some(role) = Role::parse(&role)

@@ -115,7 +115,7 @@ pub struct Harness {
 pub async fn state_at(dir: &Path, clock: Arc<Mutex<DateTime<Utc>>>) -> AppState {
     let pool = db::open(dir, true).await.unwrap();
     let c = clock.clone();
-    let config = Config { workers: 1, replicates: 50, session_hours: 1, secure_cookies: true };
+    let config = Config { workers: 1, replicates: 50, session_hours: 1, secure_cookies: true, ..Config::default() };
     AppState::new(pool, dir.to_path_buf(), Arc::new(move || *c.lock().unwrap()), config)
 }
 

@@ -1,24 +1,33 @@
-//! The contest database: a SQLite file in the data directory (WAL, foreign keys on), its
-//! migrations (`leaderboard/migrations/*.sql`, embedded and applied in order at start, each
-//! once, each in a transaction) and the audit log's storage.
+//! The one place that knows SQL: the contest database (a SQLite file in the data directory,
+//! WAL, foreign keys on), its migrations (`leaderboard/migrations/*.sql`, embedded and applied
+//! in order at start, each once, each in a transaction), and one module of typed functions per
+//! group of tables. Handlers, pages and the worker call these and contain no SQL.
+
+pub mod accounts;
+pub mod audit_log;
+pub mod boards;
+pub mod contests;
+pub mod queue;
+
+pub use audit_log::{append, entries, verify};
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection};
 
-use crate::audit::{self, Entry, Event};
+use crate::audit;
 
 /// The database file in a data directory.
 pub const FILE: &str = "holdout.db";
 
 /// Every migration, in order: (version, name, SQL).
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "audit_log", include_str!("../../../leaderboard/migrations/0001_audit_log.sql")),
-    (2, "contests", include_str!("../../../leaderboard/migrations/0002_contests.sql")),
-    (3, "rubric", include_str!("../../../leaderboard/migrations/0003_rubric.sql")),
+    (1, "audit_log", include_str!("../../../../leaderboard/migrations/0001_audit_log.sql")),
+    (2, "contests", include_str!("../../../../leaderboard/migrations/0002_contests.sql")),
+    (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
+    (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +38,8 @@ pub enum DbError {
     Newer { found: i64, known: i64 },
     #[error("audit log: {0}")]
     Broken(#[from] audit::Broken),
+    #[error(transparent)]
+    Secret(#[from] crate::auth::SecretError),
     #[error("the database holds something unreadable: {0}")]
     Corrupt(String),
 }
@@ -68,7 +79,7 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
         return Err(DbError::Newer { found, known });
     }
     for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-        let mut tx = crate::db::begin(pool).await?;
+        let mut tx = begin(pool).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")
             .bind(version)
@@ -78,61 +89,4 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
         tx.commit().await?;
     }
     Ok(())
-}
-
-/// Appends an event to the audit log, chained to the last entry, inside the caller's
-/// transaction (so the entry and what it records commit together).
-pub async fn append(conn: &mut SqliteConnection, event: Event) -> Result<Entry, DbError> {
-    let last = sqlx::query(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| entry(&r));
-    let e = audit::chain(last.as_ref(), event);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.seq)
-    .bind(&e.event.at)
-    .bind(&e.event.actor)
-    .bind(&e.event.action)
-    .bind(&e.event.subject)
-    .bind(&e.event.detail)
-    .bind(&e.prev_hash)
-    .bind(&e.hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(e)
-}
-
-fn entry(r: &sqlx::sqlite::SqliteRow) -> Entry {
-    Entry {
-        seq: r.get("seq"),
-        event: Event {
-            at: r.get("at"),
-            actor: r.get("actor"),
-            action: r.get("action"),
-            subject: r.get("subject"),
-            detail: r.get("detail"),
-        },
-        prev_hash: r.get("prev_hash"),
-        hash: r.get("hash"),
-    }
-}
-
-/// The whole log, in sequence order.
-pub async fn entries(pool: &SqlitePool) -> Result<Vec<Entry>, DbError> {
-    let rows =
-        sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq")
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.iter().map(entry).collect())
-}
-
-/// Reads and checks the whole log; returns its length.
-pub async fn verify(pool: &SqlitePool) -> Result<usize, DbError> {
-    let all = entries(pool).await?;
-    audit::verify(&all)?;
-    Ok(all.len())
 }

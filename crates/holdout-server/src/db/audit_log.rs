@@ -1,0 +1,64 @@
+//! The `audit_log` table: appends chained to the last entry inside the caller's
+//! transaction, and the whole log for verification.
+
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use super::DbError;
+use crate::audit::{self, Entry, Event};
+
+/// Appends an event to the audit log, chained to the last entry, inside the caller's
+/// transaction (so the entry and what it records commit together).
+pub async fn append(conn: &mut SqliteConnection, event: Event) -> Result<Entry, DbError> {
+    let last = sqlx::query(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| entry(&r));
+    let e = audit::chain(last.as_ref(), event);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.seq)
+    .bind(&e.event.at)
+    .bind(&e.event.actor)
+    .bind(&e.event.action)
+    .bind(&e.event.subject)
+    .bind(&e.event.detail)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(e)
+}
+
+fn entry(r: &sqlx::sqlite::SqliteRow) -> Entry {
+    Entry {
+        seq: r.get("seq"),
+        event: Event {
+            at: r.get("at"),
+            actor: r.get("actor"),
+            action: r.get("action"),
+            subject: r.get("subject"),
+            detail: r.get("detail"),
+        },
+        prev_hash: r.get("prev_hash"),
+        hash: r.get("hash"),
+    }
+}
+
+/// The whole log, in sequence order.
+pub async fn entries(pool: &SqlitePool) -> Result<Vec<Entry>, DbError> {
+    let rows =
+        sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// Reads and checks the whole log; returns its length.
+pub async fn verify(pool: &SqlitePool) -> Result<usize, DbError> {
+    let all = entries(pool).await?;
+    audit::verify(&all)?;
+    Ok(all.len())
+}

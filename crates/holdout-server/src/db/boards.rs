@@ -1,0 +1,69 @@
+//! What the boards, the chart and the judges' rubric read and write of `submissions`, `teams`
+//! and `rubric_scores`.
+
+use sqlx::SqlitePool;
+
+use sqlx::Row;
+
+use super::DbError;
+use crate::board::Entry;
+
+/// A team's scored, released, not disqualified public scores in a phase (a baseline's in every
+/// phase), in upload order: (uploaded at, public score).
+pub async fn public_series(
+    pool: &SqlitePool,
+    contest: &str,
+    phase: &str,
+    team: i64,
+) -> Result<Vec<(String, f64)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT s.created_at, s.public_score FROM submissions s JOIN contests c ON c.id = s.contest_id \
+         WHERE c.name = ? AND s.team_id = ? AND (s.phase = ? OR EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id AND t.baseline)) \
+         AND s.status = 'scored' AND s.public_score IS NOT NULL AND s.disqualified_reason IS NULL \
+         AND (s.released OR NOT c.ladder) ORDER BY s.created_at, s.id",
+    )
+    .bind(contest)
+    .bind(team)
+    .bind(phase)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The scored, not disqualified submissions of a phase (a baseline's of every phase) of
+/// teams not disqualified, in upload order: what the boards rank.
+pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str) -> Result<Vec<Entry>, DbError> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.team_id, t.name, t.baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
+         s.private_score, s.private_low, s.private_high, s.released, s.selected \
+         FROM submissions s JOIN teams t ON t.id = s.team_id \
+         WHERE s.contest_id = ? AND (s.phase = ? OR t.baseline = TRUE) AND s.status = 'scored' \
+         AND s.disqualified_reason IS NULL AND t.disqualified_reason IS NULL ORDER BY s.id",
+    )
+    .bind(contest)
+    .bind(phase)
+    .fetch_all(pool)
+    .await?;
+    let ci = |r: &sqlx::sqlite::SqliteRow, lo: &str, hi: &str| match (
+        r.get::<Option<f64>, _>(lo),
+        r.get::<Option<f64>, _>(hi),
+    ) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    };
+    Ok(rows
+        .iter()
+        .map(|r| Entry {
+            submission: r.get("id"),
+            team: r.get("team_id"),
+            team_name: r.get("name"),
+            baseline: r.get("baseline"),
+            created_at: r.get("created_at"),
+            public: r.get("public_score"),
+            public_ci: ci(r, "public_low", "public_high"),
+            private: r.get("private_score"),
+            private_ci: ci(r, "private_low", "private_high"),
+            released: r.get("released"),
+            selected: r.get("selected"),
+        })
+        .collect())
+}

@@ -1,0 +1,199 @@
+//! The scoring queue: the `submissions` table's `status` column (`queued` → `scoring` →
+//! `scored`/`invalid`/`failed`) with the claim's lease (`lease_token`, `lease_until`). Each
+//! state change is written with its audit entry in one transaction.
+//!
+//! Correct across processes: a claim picks the oldest row that is `queued` or `scoring` with an
+//! expired lease and takes it with a guarded `UPDATE` inside a write transaction (SQLite's
+//! `BEGIN IMMEDIATE` holds the database's write lock from the start; PostgreSQL's
+//! `FOR UPDATE SKIP LOCKED` will let concurrent claimers pass each other). Renewal and recording
+//! are guarded on the claim's token, so a worker whose lease was taken writes nothing.
+
+use sqlx::{Row, SqlitePool};
+
+use super::{DbError, append, begin};
+use crate::audit::Event;
+
+/// A claimed submission, with what scoring it needs from its contest and phase.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub contest: String,
+    pub team: i64,
+    pub phase: String,
+    pub board: String,
+    pub sha256: String,
+    /// This claim's attempt (1 for the first).
+    pub attempts: i64,
+    /// The claim's lease token: only its holder renews the lease or records a result.
+    pub lease: String,
+    /// The row was `scoring` under an expired lease (its worker died or stalled).
+    pub reclaimed: bool,
+    pub ladder: bool,
+    pub seed: i64,
+}
+
+/// What a worker records for a claim.
+#[derive(Debug, Clone)]
+pub enum Recorded<'a> {
+    /// The primary metric's public and private scores with their intervals, every score as
+    /// JSON text, and whether the Ladder released the public score.
+    Scored {
+        public: Option<f64>,
+        public_ci: Option<(f64, f64)>,
+        private: Option<f64>,
+        private_ci: Option<(f64, f64)>,
+        scores: &'a str,
+        released: bool,
+    },
+    /// `invalid` or `failed`, with the message.
+    Status { status: &'a str, message: &'a str },
+}
+
+/// Claims the oldest submission that is queued or whose lease expired by `now` (→ `scoring`,
+/// one more attempt, lease `token` until `until`), with the audit event `event(&job)`.
+pub async fn claim(
+    pool: &SqlitePool,
+    now: &str,
+    until: &str,
+    token: &str,
+    event: impl Fn(&Job) -> Event,
+) -> Result<Option<Job>, DbError> {
+    // Both statements say which rows are claimable alike: queued, or scoring under an expired
+    // (or missing) lease.
+    let mut tx = begin(pool).await?;
+    let row = sqlx::query(
+        "SELECT s.id, s.status, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, c.ladder, c.bootstrap_seed \
+         FROM submissions s JOIN contests c ON c.id = s.contest_id \
+         JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
+         WHERE (s.status = 'queued' OR (s.status = 'scoring' AND (s.lease_until IS NULL OR s.lease_until <= ?))) \
+         ORDER BY s.id LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let id: i64 = r.get("id");
+    let attempts: Option<i64> = sqlx::query_scalar(
+        "UPDATE submissions SET status = 'scoring', attempts = attempts + 1, lease_token = ?, lease_until = ? \
+         WHERE id = ? AND (status = 'queued' OR (status = 'scoring' AND (lease_until IS NULL OR lease_until <= ?))) \
+         RETURNING attempts",
+    )
+    .bind(token)
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(attempts) = attempts else { return Ok(None) };
+    let job = Job {
+        id,
+        contest: r.get("contest"),
+        team: r.get("team_id"),
+        phase: r.get("phase"),
+        board: r.get("board"),
+        sha256: r.get("sha256"),
+        attempts,
+        lease: token.to_owned(),
+        reclaimed: r.get::<String, _>("status") == "scoring",
+        ladder: r.get("ladder"),
+        seed: r.get("bootstrap_seed"),
+    };
+    append(&mut tx, event(&job)).await?;
+    tx.commit().await?;
+    Ok(Some(job))
+}
+
+/// Extends a claim's lease to `until`; `false` if the claim is gone (the lease expired and
+/// another worker took the row, or a result was recorded).
+pub async fn renew(pool: &SqlitePool, id: i64, token: &str, until: &str) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE submissions SET lease_until = ? WHERE id = ? AND status = 'scoring' AND lease_token = ?")
+            .bind(until)
+            .bind(id)
+            .bind(token)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    Ok(done == 1)
+}
+
+/// The team's released, scored, not disqualified submissions in a phase other than `except`,
+/// oldest first: (file, public score). The Ladder's candidates for the team's best.
+pub async fn released(
+    pool: &SqlitePool,
+    team: i64,
+    phase: &str,
+    except: i64,
+) -> Result<Vec<(String, Option<f64>)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT sha256, public_score FROM submissions WHERE team_id = ? AND phase = ? AND status = 'scored' \
+         AND released = TRUE AND disqualified_reason IS NULL AND id <> ? ORDER BY id",
+    )
+    .bind(team)
+    .bind(phase)
+    .bind(except)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Records a claim's result, if the row is still `scoring` under the claim's lease `token`, with the audit event that
+/// `event(previous)` makes from the scores of an earlier scoring (a rescore); `false` if the
+/// claim is gone (nothing written).
+pub async fn record(
+    pool: &SqlitePool,
+    id: i64,
+    token: &str,
+    now: &str,
+    result: &Recorded<'_>,
+    event: impl FnOnce(Option<(Option<f64>, Option<f64>)>) -> Event,
+) -> Result<bool, DbError> {
+    let mut tx = begin(pool).await?;
+    let previous: Option<(Option<f64>, Option<f64>)> =
+        sqlx::query_as("SELECT public_score, private_score FROM submissions WHERE id = ? AND scored_at IS NOT NULL")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let done = match *result {
+        Recorded::Scored { public, public_ci, private, private_ci, scores, released } => sqlx::query(
+            "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
+             public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ?, \
+             lease_token = NULL, lease_until = NULL WHERE id = ? AND status = 'scoring' AND lease_token = ?",
+        )
+        .bind(now)
+        .bind(public)
+        .bind(public_ci.map(|c| c.0))
+        .bind(public_ci.map(|c| c.1))
+        .bind(private)
+        .bind(private_ci.map(|c| c.0))
+        .bind(private_ci.map(|c| c.1))
+        .bind(scores)
+        .bind(released)
+        .bind(id)
+        .bind(token),
+        Recorded::Status { status, message } => sqlx::query(
+            "UPDATE submissions SET status = ?, message = ?, lease_token = NULL, lease_until = NULL \
+                 WHERE id = ? AND status = 'scoring' AND lease_token = ?",
+        )
+        .bind(status)
+        .bind(message)
+        .bind(id)
+        .bind(token),
+    }
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !done {
+        return Ok(false);
+    }
+    append(&mut tx, event(previous)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// How many submissions are queued or being scored.
+pub async fn busy(pool: &SqlitePool) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring')")
+        .fetch_one(pool)
+        .await?)
+}
