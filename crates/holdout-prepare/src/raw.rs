@@ -630,46 +630,70 @@ pub fn read_csv<R: Read + Send>(
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut builder = RawTableBuilder::new(dataset, secret, file, &header_refs)?;
     builder.keep_originals(keep);
-    let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<csv::StringRecord>, DataError>>(4);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            loop {
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut end = false;
-                while batch.len() < BATCH {
-                    let mut record = csv::StringRecord::new();
-                    match csv.read_record(&mut record) {
-                        Ok(true) => batch.push(record),
-                        Ok(false) => {
-                            end = true;
-                            break;
-                        }
-                        Err(e) => {
-                            let _ = send.send(Err(line_error(&e)));
-                            return;
-                        }
-                    }
-                }
-                // The receiver hangs up when it meets bad data; stop reading then.
-                if send.send(Ok(batch)).is_err() || end {
-                    return;
-                }
+    split_on_a_thread(
+        csv,
+        |_| (),
+        |record| {
+            let (record, ()) = record.map_err(|e| line_error(&e))?;
+            let line = record.position().map_or(0, csv::Position::line);
+            // A blank line in the middle of a file is an error, a trailing newline is not.
+            if record.len() == 1 && record[0].is_empty() {
+                return Ok(());
             }
-        });
-        for batch in receive {
-            for record in batch? {
-                let line = record.position().map_or(0, csv::Position::line);
-                // A blank line in the middle of a file is an error, a trailing newline is not.
-                if record.len() == 1 && record[0].is_empty() {
-                    continue;
-                }
-                builder.push_with(record.len(), |i| &record[i], Location::Line(line))?;
-            }
-        }
-        Ok::<(), DataError>(())
-    })?;
+            builder.push_with(record.len(), |i| &record[i], Location::Line(line))
+        },
+    )?;
     if builder.rows == 0 {
         return Err(whole("the file has a header but no rows".into()));
     }
     Ok(builder.finish(Some(encoding)))
+}
+
+/// Splits `csv` into records on a second thread, runs `prepare` there on each, and hands them
+/// to `consume` on this one, in order; a CSV error is handed on and ends the file, and so does
+/// an error `consume` returns (the reading thread then stops too). The two
+/// halves of reading an export (splitting, converting) take about the same time.
+pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
+    mut csv: csv::Reader<R>,
+    prepare: impl Fn(&csv::StringRecord) -> T + Send,
+    mut consume: impl FnMut(Result<(csv::StringRecord, T), csv::Error>) -> Result<(), E>,
+) -> Result<(), E> {
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<(csv::StringRecord, T)>, csv::Error>>(4);
+        scope.spawn(move || {
+            loop {
+                let mut batch = Vec::with_capacity(BATCH);
+                while batch.len() < BATCH {
+                    let mut record = csv::StringRecord::new();
+                    match csv.read_record(&mut record) {
+                        Ok(true) => {
+                            let prepared = prepare(&record);
+                            batch.push((record, prepared));
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = send.send(Ok(batch));
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                let last = batch.len() < BATCH;
+                if send.send(Ok(batch)).is_err() || last {
+                    return;
+                }
+            }
+        });
+        for message in receive {
+            match message {
+                Ok(batch) => {
+                    for item in batch {
+                        consume(Ok(item))?;
+                    }
+                }
+                Err(e) => return consume(Err(e)),
+            }
+        }
+        Ok(())
+    })
 }

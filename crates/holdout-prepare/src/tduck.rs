@@ -8,6 +8,7 @@
 use std::fmt::{self, Write as _};
 use std::io::{Read, Seek};
 
+use crate::raw::split_on_a_thread;
 use chrono::{NaiveDateTime, TimeDelta};
 use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize, normalized};
 use holdout_schema::text::{self, TextError};
@@ -589,54 +590,6 @@ fn split_labels<'t, S: AsRef<str>>(text: &'t str, labels: &[S]) -> Vec<Piece<'t>
     pieces
 }
 
-/// Splits `csv` into records on a second thread, runs `prepare` there on each, and hands them
-/// to `consume` on this one, in order; a CSV error is handed on and ends the file. The two
-/// halves of reading an export (splitting, converting) take about the same time.
-fn split_on_a_thread<R: Read + Send, T: Send>(
-    mut csv: csv::Reader<R>,
-    prepare: impl Fn(&csv::StringRecord) -> T + Send,
-    mut consume: impl FnMut(Result<(csv::StringRecord, T), csv::Error>),
-) {
-    /// Records per batch handed from one thread to the other.
-    const BATCH: usize = 2048;
-    std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<(csv::StringRecord, T)>, csv::Error>>(4);
-        scope.spawn(move || {
-            loop {
-                let mut batch = Vec::with_capacity(BATCH);
-                while batch.len() < BATCH {
-                    let mut record = csv::StringRecord::new();
-                    match csv.read_record(&mut record) {
-                        Ok(true) => {
-                            let prepared = prepare(&record);
-                            batch.push((record, prepared));
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            let _ = send.send(Ok(batch));
-                            let _ = send.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                let last = batch.len() < BATCH;
-                if send.send(Ok(batch)).is_err() || last {
-                    return;
-                }
-            }
-        });
-        for message in receive {
-            match message {
-                Ok(batch) => batch.into_iter().for_each(|item| consume(Ok(item))),
-                Err(e) => {
-                    consume(Err(e));
-                    break;
-                }
-            }
-        }
-    });
-}
-
 /// Reads any number of input files into one [`RawTable`].
 #[derive(Debug)]
 pub struct Reader<'a> {
@@ -803,25 +756,29 @@ impl<'a> Reader<'a> {
         let header: Vec<String> = record.iter().map(str::to_owned).collect();
         let Some(mut table) = self.header(file, &header, format) else { return };
         let mut rows = 0;
-        split_on_a_thread(
+        let read = split_on_a_thread(
             csv,
             |_| (),
-            |record| match record {
-                Ok((record, ())) => {
-                    let line = record.position().map_or(0, csv::Position::line);
-                    if record.len() == 1 && record[0].is_empty() {
-                        return;
+            |record| {
+                match record {
+                    Ok((record, ())) => {
+                        let line = record.position().map_or(0, csv::Position::line);
+                        if record.len() == 1 && record[0].is_empty() {
+                            return Ok(());
+                        }
+                        rows += 1;
+                        let fields: Vec<&str> = record.iter().collect();
+                        self.row(file, &mut table, &fields, Location::Line(line));
                     }
-                    rows += 1;
-                    let fields: Vec<&str> = record.iter().collect();
-                    self.row(file, &mut table, &fields, Location::Line(line));
+                    Err(e) => {
+                        let line = e.position().map_or(0, csv::Position::line);
+                        self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                    }
                 }
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                }
+                Ok::<(), std::convert::Infallible>(())
             },
         );
+        read.unwrap_or_else(|never| match never {});
         if rows == 0 {
             self.whole(file, "the file has a header but no rows".into());
         }
@@ -1111,26 +1068,30 @@ impl<'a> Reader<'a> {
             let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
             serde_json::from_str::<serde_json::Map<String, Value>>(data).map_err(|e| e.to_string())
         };
-        split_on_a_thread(csv, parse, |record| match record {
-            Ok((record, data)) => {
-                let line = Location::Line(record.position().map_or(0, csv::Position::line));
-                rows += 1;
-                let data = match data {
-                    Ok(d) => d,
-                    Err(e) => {
-                        self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
-                        return;
-                    }
-                };
-                let values: Vec<(Field, &str)> =
-                    fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
-                self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
+        split_on_a_thread(csv, parse, |record| {
+            match record {
+                Ok((record, data)) => {
+                    let line = Location::Line(record.position().map_or(0, csv::Position::line));
+                    rows += 1;
+                    let data = match data {
+                        Ok(d) => d,
+                        Err(e) => {
+                            self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
+                            return Ok(());
+                        }
+                    };
+                    let values: Vec<(Field, &str)> =
+                        fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
+                    self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                }
             }
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-            }
-        });
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
         if rows == 0 {
             self.whole(file, "the dump has a header but no rows".into());
         }
