@@ -649,42 +649,57 @@ pub fn read_csv<R: Read + Send>(
     Ok(builder.finish(Some(encoding)))
 }
 
-/// Splits `csv` into records on a second thread, runs `prepare` there on each, and hands them
-/// to `consume` on this one, in order; a CSV error is handed on and ends the file, and so does
-/// an error `consume` returns (the reading thread then stops too). The two
-/// halves of reading an export (splitting, converting) take about the same time.
+/// Splits `csv` into records on one thread, runs `prepare` on each on a second (converting an
+/// export's labels, parsing a dump's JSON), and hands them to `consume` on this one, in order;
+/// a CSV error is handed on and ends the file, and so does an error `consume` returns (the
+/// other threads then stop too). Three stages keep both cores busy whichever of splitting,
+/// preparing and adding to the table is the heaviest for a format.
 pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
     mut csv: csv::Reader<R>,
-    prepare: impl Fn(&csv::StringRecord) -> T + Send,
+    mut prepare: impl FnMut(&csv::StringRecord) -> T + Send,
     mut consume: impl FnMut(Result<(csv::StringRecord, T), csv::Error>) -> Result<(), E>,
 ) -> Result<(), E> {
+    type Batch<T> = Result<Vec<T>, csv::Error>;
     std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Vec<(csv::StringRecord, T)>, csv::Error>>(4);
+        let (send_records, records) = std::sync::mpsc::sync_channel::<Batch<csv::StringRecord>>(4);
+        let (send_prepared, prepared) = std::sync::mpsc::sync_channel::<Batch<(csv::StringRecord, T)>>(4);
         scope.spawn(move || {
             loop {
                 let mut batch = Vec::with_capacity(BATCH);
                 while batch.len() < BATCH {
                     let mut record = csv::StringRecord::new();
                     match csv.read_record(&mut record) {
-                        Ok(true) => {
-                            let prepared = prepare(&record);
-                            batch.push((record, prepared));
-                        }
+                        Ok(true) => batch.push(record),
                         Ok(false) => break,
                         Err(e) => {
-                            let _ = send.send(Ok(batch));
-                            let _ = send.send(Err(e));
+                            let _ = send_records.send(Ok(batch));
+                            let _ = send_records.send(Err(e));
                             return;
                         }
                     }
                 }
                 let last = batch.len() < BATCH;
-                if send.send(Ok(batch)).is_err() || last {
+                if send_records.send(Ok(batch)).is_err() || last {
                     return;
                 }
             }
         });
-        for message in receive {
+        scope.spawn(move || {
+            for batch in records {
+                let batch = batch.map(|b| {
+                    b.into_iter()
+                        .map(|record| {
+                            let p = prepare(&record);
+                            (record, p)
+                        })
+                        .collect()
+                });
+                if send_prepared.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        for message in prepared {
             match message {
                 Ok(batch) => {
                     for item in batch {

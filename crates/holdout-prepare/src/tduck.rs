@@ -242,6 +242,8 @@ struct Plan<'m> {
     steps: Vec<Step>,
     /// The items' titles, normalized.
     titles: Vec<String>,
+    /// The members of `original_data` that are read: each item's id and its `…other` text.
+    slots: HashMap<String, Slot>,
 }
 
 fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
@@ -301,7 +303,12 @@ fn compile<'m>(survey: &Survey, form: &'m Form) -> Plan<'m> {
             ItemKind::Text { column } => Step::Text { col: idx(column) },
         })
         .collect();
-    Plan { form, steps, titles: form.items.iter().map(|i| normalize(&i.title)).collect() }
+    let mut slots = HashMap::default();
+    for (i, item) in form.items.iter().enumerate() {
+        slots.insert(item.id.clone(), Slot::Answer(i));
+        slots.insert(format!("{}other", item.id), Slot::Other(i));
+    }
+    Plan { form, steps, titles: form.items.iter().map(|i| normalize(&i.title)).collect(), slots }
 }
 
 /// Normalized text with no space around its commas: multi-select cells join labels with `,`
@@ -445,18 +452,17 @@ impl Step {
         &self,
         survey: &Survey,
         id: &str,
-        data: &serde_json::Map<String, Value>,
+        value: Option<&Value>,
+        other: Option<&str>,
         out: &mut [String],
     ) -> Result<(), Bad> {
-        let value = data.get(id).filter(|v| !v.is_null());
         let bad = |m: String| (m, id.to_owned());
         match self {
             Step::Radio { col, codes, has_other, other_text, .. } => {
                 let Some(v) = value else { return Ok(()) };
                 let code = scalar(v).ok_or_else(|| bad(format!("`{v}` is not an option value")))?;
                 if code == OTHER_CODE.to_string() && *has_other {
-                    if let (Some(t), Some(text)) = (other_text, data.get(&format!("{id}other")).and_then(Value::as_str))
-                    {
+                    if let (Some(t), Some(text)) = (other_text, other) {
                         text.clone_into(&mut out[*t]);
                     }
                 } else if !codes.contains(&code) {
@@ -477,7 +483,7 @@ impl Step {
                         .ok_or_else(|| bad(format!("`{code}` is not one of the item's option values")))?;
                     "1".clone_into(&mut out[*c]);
                 }
-                if let (Some(t), Some(text)) = (other_text, data.get(&format!("{id}other")).and_then(Value::as_str)) {
+                if let (Some(t), Some(text)) = (other_text, other) {
                     text.clone_into(&mut out[*t]);
                 }
             }
@@ -590,17 +596,319 @@ fn split_labels<'t, S: AsRef<str>>(text: &'t str, labels: &[S]) -> Vec<Piece<'t>
     pieces
 }
 
-/// Reads any number of input files into one [`RawTable`].
+/// What turns a platform row into holdout's fields: the survey, its mapping compiled per
+/// form, and the shift of the platform's times. Read-only, so the converting thread shares it.
 #[derive(Debug)]
-pub struct Reader<'a> {
+struct Converter<'a> {
     survey: &'a Survey,
     mapping: &'a Mapping,
     plans: Vec<Plan<'a>>,
-    builder: RawTableBuilder<'a>,
-    errors: ReadErrors,
     /// Seconds to add to the platform's times to get the survey's local time.
     shift: i64,
-    out: Vec<String>,
+    /// Per [`Field`] (in [`Field::ALL`]'s order), the schema column it fills.
+    field_columns: [Option<usize>; Field::ALL.len()],
+    version_column: Option<usize>,
+}
+
+/// A problem with one row: the header or column it concerns, and the message.
+type RowProblem = (Option<String>, String);
+
+/// One input row converted: holdout's fields in schema order packed into one string (field
+/// `i` ends at `ends[i]`), or the problems that keep the row out.
+#[derive(Debug)]
+enum Converted {
+    Fields {
+        text: String,
+        ends: Vec<u32>,
+    },
+    Bad(Vec<RowProblem>),
+    /// Nothing to add (a blank line).
+    Skip,
+}
+
+impl Converted {
+    fn pack(out: &[String]) -> Converted {
+        let mut text = String::with_capacity(out.iter().map(String::len).sum());
+        let mut ends = Vec::with_capacity(out.len());
+        for f in out {
+            text.push_str(f);
+            ends.push(text.len() as u32);
+        }
+        Converted::Fields { text, ends }
+    }
+
+    fn bad(column: Option<&str>, message: String) -> Converted {
+        Converted::Bad(vec![(column.map(str::to_owned), message)])
+    }
+}
+
+/// Adds a converted row to the table, or its problems to the others.
+fn record_row(builder: &mut RawTableBuilder<'_>, errors: &mut ReadErrors, file: &str, row: Converted, at: Location) {
+    match row {
+        Converted::Fields { text, ends } => {
+            let field = |i: usize| {
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                &text[start..ends[i] as usize]
+            };
+            if let Err(e) = builder.push_with(ends.len(), field, at) {
+                errors.add_error(e);
+            }
+        }
+        Converted::Bad(problems) => {
+            for (column, message) in problems {
+                errors.add(file, column.as_deref(), message, at);
+            }
+        }
+        Converted::Skip => {}
+    }
+}
+
+fn clear(out: &mut [String]) {
+    for f in out {
+        f.clear();
+    }
+}
+
+/// Where a member of `original_data` goes: an item's answer or its typed 其他 text.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Answer(usize),
+    Other(usize),
+}
+
+/// The answers of one `original_data` object, per item of its form: the value (`None` when
+/// absent or null) and the typed 其他 text (`…other`).
+#[derive(Debug)]
+struct Answers {
+    values: Vec<Option<Value>>,
+    others: Vec<Option<String>>,
+}
+
+impl Answers {
+    fn empty(items: usize) -> Answers {
+        Answers { values: vec![None; items], others: vec![None; items] }
+    }
+
+    /// Parses `original_data` for `plan`'s items only: the `…label` siblings and anything
+    /// else are skipped without being built.
+    fn parse(plan: &Plan<'_>, text: &str) -> Result<Answers, serde_json::Error> {
+        Answers::parse_slots(&plan.slots, plan.form.items.len(), text)
+    }
+
+    fn parse_slots(slots: &HashMap<String, Slot>, items: usize, text: &str) -> Result<Answers, serde_json::Error> {
+        use serde::de::DeserializeSeed as _;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let answers = AnswersSeed { slots, items }.deserialize(&mut de)?;
+        de.end()?;
+        Ok(answers)
+    }
+
+    /// Takes `plan`'s answers out of an object already parsed (a JSON-lines row).
+    fn from_map(plan: &Plan<'_>, mut data: serde_json::Map<String, Value>) -> Answers {
+        let mut answers = Answers::empty(plan.form.items.len());
+        for (i, item) in plan.form.items.iter().enumerate() {
+            answers.values[i] = data.remove(&item.id).filter(|v| !v.is_null());
+            answers.others[i] = match data.remove(&format!("{}other", item.id)) {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            };
+        }
+        answers
+    }
+}
+
+struct AnswersSeed<'p> {
+    slots: &'p HashMap<String, Slot>,
+    items: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AnswersSeed<'_> {
+    type Value = Answers;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Answers, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AnswersSeed<'_> {
+    type Value = Answers;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Answers, A::Error> {
+        let mut answers = Answers::empty(self.items);
+        while let Some(slot) = map.next_key_seed(KeySeed(self.slots))? {
+            match slot {
+                Some(Slot::Answer(i)) => {
+                    let v: Value = map.next_value()?;
+                    answers.values[i] = (!v.is_null()).then_some(v);
+                }
+                Some(Slot::Other(i)) => {
+                    answers.others[i] = match map.next_value()? {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    };
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(answers)
+    }
+}
+
+/// A member name of `original_data`, looked up as it is read.
+struct KeySeed<'p>(&'p HashMap<String, Slot>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<Slot>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Option<Slot>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for KeySeed<'_> {
+    type Value = Option<Slot>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<Slot>, E> {
+        Ok(self.0.get(v).copied())
+    }
+}
+
+impl Converter<'_> {
+    /// Writes the survey-local time of a platform time as holdout writes it.
+    fn time(&self, text: &str, out: &mut String) -> Result<(), String> {
+        let t = text.trim();
+        let t: std::borrow::Cow<'_, str> =
+            if t.len() > 10 && t.as_bytes()[10] == b'T' { t.replacen('T', " ", 1).into() } else { t.into() };
+        let t = match t.split_once('.') {
+            Some((head, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => head.to_owned().into(),
+            _ => t,
+        };
+        let parsed = match strict_time(&t) {
+            Some(p) => p,
+            None => NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
+                .map_err(|_| format!("`{text}` is not a time like 2024-07-20 20:15:33"))?,
+        };
+        out.clear();
+        if self.shift == 0 {
+            out.push_str(&t);
+        } else {
+            let _ = write!(out, "{}", (parsed + TimeDelta::seconds(self.shift)).format("%Y-%m-%d %H:%M:%S"));
+        }
+        Ok(())
+    }
+
+    fn set_field(&self, out: &mut [String], field: Field, value: &str) -> Result<(), String> {
+        let Some(i) = self.field_columns[field as usize] else { return Ok(()) };
+        let value = value.trim();
+        if value.is_empty() || value == "\\N" || value == "NULL" {
+            out[i].clear();
+            return Ok(());
+        }
+        match field {
+            Field::CreateTime => self.time(value, &mut out[i])?,
+            Field::SubmitUa => out[i] = json_member(value, "ua").unwrap_or_else(|| value.to_owned()),
+            Field::ExtValue => out[i] = json_member(value, "sourceId").unwrap_or_else(|| value.to_owned()),
+            _ => value.clone_into(&mut out[i]),
+        }
+        Ok(())
+    }
+
+    fn set_form(&self, out: &mut [String], plan: usize) {
+        let form = self.plans[plan].form;
+        if let Some(i) = self.field_columns[Field::FormKey as usize] {
+            form.key.clone_into(&mut out[i]);
+        }
+        if let Some(i) = self.version_column {
+            form.version.as_str().clone_into(&mut out[i]);
+        }
+    }
+
+    /// Converts one row of an admin export, or of holdout's own format read beside them.
+    fn export_row(&self, table: &Table, fields: &[&str], out: &mut [String]) -> Converted {
+        clear(out);
+        let Some(plan) = table.plan else {
+            // holdout's own format: reorder into schema order.
+            for (i, p) in table.native.iter().enumerate() {
+                if let Some(f) = p.and_then(|p| fields.get(p)) {
+                    (*f).clone_into(&mut out[i]);
+                }
+            }
+            return Converted::pack(out);
+        };
+        if fields.first().is_some_and(|f| normalized(f) == table.headers[0].as_str())
+            && fields.contains(&EXPORT_SYSTEM_HEADERS[0])
+        {
+            return Converted::bad(None, "a second header row (two exports pasted into one file?)".into());
+        }
+        if fields.len() > table.headers.len() && fields[table.headers.len()..].iter().any(|f| !f.is_empty()) {
+            return Converted::bad(None, format!("more fields than the header's {}", table.headers.len()));
+        }
+        self.set_form(out, plan);
+        let plan = &self.plans[plan];
+        let mut problems = Vec::new();
+        for (h, item) in table.columns.iter().enumerate() {
+            let Some(i) = *item else { continue };
+            let cell = fields.get(h).copied().unwrap_or_default();
+            if let Err((message, title)) = plan.steps[i].export_cell(self.survey, &plan.form.items[i].title, cell, out)
+            {
+                problems.push((Some(title), message));
+            }
+        }
+        for &(h, field) in &table.system {
+            let cell = fields.get(h).copied().unwrap_or_default();
+            if let Err(message) = self.set_field(out, field, cell) {
+                problems.push((field.export_header().map(str::to_owned), message));
+            }
+        }
+        if problems.is_empty() { Converted::pack(out) } else { Converted::Bad(problems) }
+    }
+
+    /// The form a database row's `form_key` names.
+    fn plan_of(&self, key: &str) -> Result<usize, Converted> {
+        self.plans
+            .iter()
+            .position(|p| p.form.key == key)
+            .ok_or_else(|| Converted::bad(Some("form_key"), format!("form `{key}` is not a form of the schema")))
+    }
+
+    /// Converts one row of the database dump: its `fm_user_form_data` fields and the answers
+    /// of its `original_data`.
+    fn db_row(&self, plan: usize, values: &[(Field, &str)], answers: &Answers, out: &mut [String]) -> Converted {
+        clear(out);
+        let mut problems = Vec::new();
+        for &(field, value) in values {
+            if let Err(message) = self.set_field(out, field, value) {
+                problems.push((Some(field.db_column().to_owned()), message));
+            }
+        }
+        self.set_form(out, plan);
+        let plan = &self.plans[plan];
+        for (i, (item, step)) in plan.form.items.iter().zip(&plan.steps).enumerate() {
+            let (value, other) = (answers.values[i].as_ref(), answers.others[i].as_deref());
+            if let Err((message, id)) = step.db_value(self.survey, &item.id, value, other, out) {
+                problems.push((Some(id), message));
+            }
+        }
+        if problems.is_empty() { Converted::pack(out) } else { Converted::Bad(problems) }
+    }
+}
+
+/// Reads any number of input files into one [`RawTable`].
+#[derive(Debug)]
+pub struct Reader<'a> {
+    converter: Converter<'a>,
+    builder: RawTableBuilder<'a>,
+    errors: ReadErrors,
     found: Vec<(String, String)>,
     /// The zone the platform's times are read in, as the report states it.
     zone: String,
@@ -624,13 +932,16 @@ impl<'a> Reader<'a> {
         let mut builder = RawTableBuilder::in_schema_order(dataset, secret);
         builder.keep_originals(&options.keep_originals);
         Ok(Reader {
-            survey,
-            mapping,
-            plans: mapping.forms.iter().map(|f| compile(survey, f)).collect(),
+            converter: Converter {
+                survey,
+                mapping,
+                plans: mapping.forms.iter().map(|f| compile(survey, f)).collect(),
+                shift: i64::from(survey.utc_offset_seconds() - offset),
+                field_columns: Field::ALL.map(|f| mapping.field(f).and_then(|c| survey.column_index(c))),
+                version_column: mapping.version_column.as_deref().and_then(|c| survey.column_index(c)),
+            },
             builder,
             errors: ReadErrors::default(),
-            shift: i64::from(survey.utc_offset_seconds() - offset),
-            out: vec![String::new(); survey.columns.len()],
             found: Vec::new(),
             zone: zone.to_owned(),
         })
@@ -648,71 +959,19 @@ impl<'a> Reader<'a> {
         &self.found
     }
 
-    fn clear(&mut self) {
-        for f in &mut self.out {
-            f.clear();
-        }
-    }
-
     fn whole(&mut self, file: &str, message: String) {
         self.errors.add(file, None, message, Location::File);
     }
 
-    fn push(&mut self, location: Location) {
-        let out = &self.out;
-        if let Err(e) = self.builder.push_with(out.len(), |i| out[i].as_str(), location) {
-            self.errors.add_error(e);
-        }
-    }
-
     /// Columns filled by `TDuck` fields the file lacks.
     fn absent_fields(&self, present: impl Fn(Field) -> bool) -> Vec<&'a str> {
-        let mapping: &'a Mapping = self.mapping;
+        let mapping: &'a Mapping = self.converter.mapping;
         Field::ALL.iter().filter(|f| !present(**f)).filter_map(|f| mapping.field(*f)).collect()
     }
 
-    /// The survey-local time of a platform time, as holdout writes it.
-    fn time(&self, text: &str) -> Result<String, String> {
-        let t = text.trim();
-        let t = if t.len() > 10 && t.as_bytes()[10] == b'T' { t.replacen('T', " ", 1) } else { t.to_owned() };
-        let t = match t.split_once('.') {
-            Some((head, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => head.to_owned(),
-            _ => t,
-        };
-        let parsed = NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
-            .map_err(|_| format!("`{text}` is not a time like 2024-07-20 20:15:33"))?;
-        if self.shift == 0 {
-            return Ok(t);
-        }
-        Ok((parsed + TimeDelta::seconds(self.shift)).format("%Y-%m-%d %H:%M:%S").to_string())
-    }
-
-    fn set_field(&mut self, field: Field, value: &str) -> Result<(), String> {
-        let Some(column) = self.mapping.field(field) else { return Ok(()) };
-        let Some(i) = self.survey.column_index(column) else { return Ok(()) };
-        let value = value.trim();
-        if value.is_empty() || value == "\\N" || value == "NULL" {
-            self.out[i].clear();
-            return Ok(());
-        }
-        let text = match field {
-            Field::CreateTime => self.time(value)?,
-            Field::SubmitUa => json_member(value, "ua").unwrap_or_else(|| value.to_owned()),
-            Field::ExtValue => json_member(value, "sourceId").unwrap_or_else(|| value.to_owned()),
-            _ => value.to_owned(),
-        };
-        self.out[i] = text;
-        Ok(())
-    }
-
-    fn set_form(&mut self, plan: usize) {
-        let form = self.plans[plan].form;
-        if let Some(i) = self.mapping.field(Field::FormKey).and_then(|c| self.survey.column_index(c)) {
-            form.key.clone_into(&mut self.out[i]);
-        }
-        if let Some(i) = self.mapping.version_column.as_deref().and_then(|c| self.survey.column_index(c)) {
-            form.version.as_str().clone_into(&mut self.out[i]);
-        }
+    /// A buffer for one row's fields in schema order.
+    fn row_buffer(&self) -> Vec<String> {
+        vec![String::new(); self.converter.survey.columns.len()]
     }
 
     /// Reads a text file (CSV, TSV, JSON lines) of any supported encoding.
@@ -734,7 +993,7 @@ impl<'a> Reader<'a> {
             self.whole(file, format!("cannot read the first line: {e}"));
             return Format::ExportCsv;
         }
-        let format = detect_text(self.survey, &first);
+        let format = detect_text(self.converter.survey, &first);
         let rest = std::io::Read::chain(std::io::Cursor::new(first.into_bytes()), buffered);
         match format {
             Format::DbJsonLines => self.read_jsonl(file, rest),
@@ -745,40 +1004,45 @@ impl<'a> Reader<'a> {
         format
     }
 
+    /// An admin export (or holdout's own CSV) in three stages: one thread splits the records,
+    /// one converts them, this one adds them to the table.
     fn read_csv_records<R: Read + Send>(&mut self, file: &str, reader: R, format: Format) {
         let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-        let mut record = csv::StringRecord::new();
-        match csv.read_record(&mut record) {
+        let mut header = csv::StringRecord::new();
+        match csv.read_record(&mut header) {
             Ok(true) => {}
             Ok(false) => return self.whole(file, "the file is empty".into()),
             Err(e) => return self.whole(file, format!("unreadable header: {e}")),
         }
-        let header: Vec<String> = record.iter().map(str::to_owned).collect();
-        let Some(mut table) = self.header(file, &header, format) else { return };
+        let header: Vec<String> = header.iter().map(str::to_owned).collect();
+        let Some(table) = self.header(file, &header, format) else { return };
+        let mut out = self.row_buffer();
+        let Reader { converter, builder, errors, .. } = self;
         let mut rows = 0;
-        let read = split_on_a_thread(
-            csv,
-            |_| (),
-            |record| {
-                match record {
-                    Ok((record, ())) => {
-                        let line = record.position().map_or(0, csv::Position::line);
-                        if record.len() == 1 && record[0].is_empty() {
-                            return Ok(());
-                        }
+        let convert = |record: &csv::StringRecord| {
+            if record.len() == 1 && record[0].is_empty() {
+                return Converted::Skip;
+            }
+            let fields: Vec<&str> = record.iter().collect();
+            converter.export_row(&table, &fields, &mut out)
+        };
+        split_on_a_thread(csv, convert, |item| {
+            match item {
+                Ok((record, row)) => {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    if !matches!(row, Converted::Skip) {
                         rows += 1;
-                        let fields: Vec<&str> = record.iter().collect();
-                        self.row(file, &mut table, &fields, Location::Line(line));
                     }
-                    Err(e) => {
-                        let line = e.position().map_or(0, csv::Position::line);
-                        self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                    }
+                    record_row(builder, errors, file, row, Location::Line(line));
                 }
-                Ok::<(), std::convert::Infallible>(())
-            },
-        );
-        read.unwrap_or_else(|never| match never {});
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                }
+            }
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
         if rows == 0 {
             self.whole(file, "the file has a header but no rows".into());
         }
@@ -818,6 +1082,7 @@ impl<'a> Reader<'a> {
             Ok(c) => c,
             Err(e) => return self.whole(file, format!("cannot read sheet `{sheet}` ({e})")),
         };
+        let mut out = self.row_buffer();
         let mut row: Vec<String> = Vec::new();
         let mut current: Option<u32> = None;
         let mut table: Option<Table> = None;
@@ -847,11 +1112,13 @@ impl<'a> Reader<'a> {
                     if table.is_none() {
                         return;
                     }
-                } else if let Some(t) = &mut table {
+                } else if let Some(t) = &table {
                     if row.iter().any(|f| !f.is_empty()) {
                         rows += 1;
                         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
-                        self.row(file, t, &fields, Location::ExcelRow(u64::from(r) + 1));
+                        let converted = self.converter.export_row(t, &fields, &mut out);
+                        let at = Location::ExcelRow(u64::from(r) + 1);
+                        record_row(&mut self.builder, &mut self.errors, file, converted, at);
                     }
                 } else {
                     self.whole(file, "the first row is not the header row".into());
@@ -901,8 +1168,9 @@ impl<'a> Reader<'a> {
         let headers: Vec<String> = header.iter().map(|h| normalize(h.trim_start_matches('\u{FEFF}'))).collect();
         if format == Format::Native {
             let position: Vec<Option<usize>> =
-                self.survey.columns.iter().map(|c| headers.iter().position(|h| *h == c.name)).collect();
+                self.converter.survey.columns.iter().map(|c| headers.iter().position(|h| *h == c.name)).collect();
             let missing: Vec<&str> = self
+                .converter
                 .survey
                 .columns
                 .iter()
@@ -915,7 +1183,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
             let unknown: Vec<&str> =
-                headers.iter().filter(|h| self.survey.column(h).is_none()).map(String::as_str).collect();
+                headers.iter().filter(|h| self.converter.survey.column(h).is_none()).map(String::as_str).collect();
             if !unknown.is_empty() {
                 let names = unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
                 self.whole(file, format!("holdout's own format, but these headers are not in the schema: {names}"));
@@ -932,8 +1200,8 @@ impl<'a> Reader<'a> {
             let missing = titles.iter().filter(|t| !headers.iter().any(|h| h == *t)).count();
             (hits, std::cmp::Reverse(missing))
         };
-        let best = (0..self.plans.len()).max_by_key(|&p| score(&self.plans[p]))?;
-        if score(&self.plans[best]).0 == 0 {
+        let best = (0..self.converter.plans.len()).max_by_key(|&p| score(&self.converter.plans[p]))?;
+        if score(&self.converter.plans[best]).0 == 0 {
             self.whole(
                 file,
                 format!(
@@ -943,8 +1211,8 @@ impl<'a> Reader<'a> {
             );
             return None;
         }
-        let form = self.plans[best].form;
-        let titles = &self.plans[best].titles;
+        let form = self.converter.plans[best].form;
+        let titles = &self.converter.plans[best].titles;
         let mut columns: Vec<Option<usize>> = vec![None; headers.len()];
         let mut system: Vec<(usize, Field)> = Vec::new();
         let mut used = vec![false; form.items.len()];
@@ -995,52 +1263,8 @@ impl<'a> Reader<'a> {
         Some(Table { headers, plan: Some(best), columns, native: Vec::new(), system })
     }
 
-    fn row(&mut self, file: &str, table: &mut Table, fields: &[&str], location: Location) {
-        self.clear();
-        let Some(plan) = table.plan else {
-            // holdout's own format: reorder into schema order.
-            for (i, p) in table.native.iter().enumerate() {
-                if let Some(f) = p.and_then(|p| fields.get(p)) {
-                    (*f).clone_into(&mut self.out[i]);
-                }
-            }
-            return self.push(location);
-        };
-        if fields.first().is_some_and(|f| normalized(f) == table.headers[0].as_str())
-            && fields.contains(&EXPORT_SYSTEM_HEADERS[0])
-        {
-            self.errors.add(file, None, "a second header row (two exports pasted into one file?)".into(), location);
-            return;
-        }
-        if fields.len() > table.headers.len() && fields[table.headers.len()..].iter().any(|f| !f.is_empty()) {
-            self.errors.add(file, None, format!("more fields than the header's {}", table.headers.len()), location);
-            return;
-        }
-        self.set_form(plan);
-        let mut bad = false;
-        for (h, item) in table.columns.iter().enumerate() {
-            let Some(i) = item else { continue };
-            let cell = fields.get(h).copied().unwrap_or_default();
-            let item = &self.plans[plan].form.items[*i];
-            if let Err((message, title)) =
-                self.plans[plan].steps[*i].export_cell(self.survey, &item.title, cell, &mut self.out)
-            {
-                bad = true;
-                self.errors.add(file, Some(&title), message, location);
-            }
-        }
-        for &(h, field) in &table.system {
-            let cell = fields.get(h).copied().unwrap_or_default();
-            if let Err(message) = self.set_field(field, cell) {
-                bad = true;
-                self.errors.add(file, field.export_header(), message, location);
-            }
-        }
-        if !bad {
-            self.push(location);
-        }
-    }
-
+    /// The database dump as CSV/TSV in three stages: one thread splits the records, one
+    /// parses `original_data` and converts, this one adds the rows to the table.
     fn read_db_csv<R: Read + Send>(&mut self, file: &str, reader: R) {
         let mut peek = std::io::BufReader::new(reader);
         let tab = std::io::BufRead::fill_buf(&mut peek).map(|b| {
@@ -1062,31 +1286,33 @@ impl<'a> Reader<'a> {
             Field::ALL.iter().filter_map(|f| position(f.db_column()).map(|p| (*f, p))).collect();
         let absent = self.absent_fields(|f| fields.iter().any(|(g, _)| *g == f));
         self.start_platform_file(file, Format::DbCsv.name(), &absent);
+        let mut out = self.row_buffer();
+        let Reader { converter, builder, errors, .. } = self;
         let mut rows = 0;
-        // The JSON is parsed on the splitting thread, the row converted on this one.
-        let parse = |record: &csv::StringRecord| {
+        let convert = |record: &csv::StringRecord| {
+            let plan = match converter.plan_of(record.get(key_at).unwrap_or_default()) {
+                Ok(p) => p,
+                Err(bad) => return bad,
+            };
             let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
-            serde_json::from_str::<serde_json::Map<String, Value>>(data).map_err(|e| e.to_string())
+            let answers = match Answers::parse(&converter.plans[plan], data) {
+                Ok(a) => a,
+                Err(e) => return Converted::bad(Some("original_data"), format!("not a JSON object ({e})")),
+            };
+            let values: Vec<(Field, &str)> =
+                fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
+            converter.db_row(plan, &values, &answers, &mut out)
         };
-        split_on_a_thread(csv, parse, |record| {
-            match record {
-                Ok((record, data)) => {
-                    let line = Location::Line(record.position().map_or(0, csv::Position::line));
+        split_on_a_thread(csv, convert, |item| {
+            match item {
+                Ok((record, row)) => {
                     rows += 1;
-                    let data = match data {
-                        Ok(d) => d,
-                        Err(e) => {
-                            self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), line);
-                            return Ok(());
-                        }
-                    };
-                    let values: Vec<(Field, &str)> =
-                        fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
-                    self.db_row(file, record.get(key_at).unwrap_or_default(), &values, &data, line);
+                    let line = Location::Line(record.position().map_or(0, csv::Position::line));
+                    record_row(builder, errors, file, row, line);
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, csv::Position::line);
-                    self.errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
+                    errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
                 }
             }
             Ok::<(), std::convert::Infallible>(())
@@ -1099,6 +1325,7 @@ impl<'a> Reader<'a> {
 
     fn read_jsonl<R: Read>(&mut self, file: &str, reader: R) {
         let lines = std::io::BufRead::lines(std::io::BufReader::with_capacity(1 << 20, reader));
+        let mut out = self.row_buffer();
         let mut started = false;
         let mut rows = 0;
         for (n, line) in lines.enumerate() {
@@ -1113,7 +1340,7 @@ impl<'a> Reader<'a> {
             if line.trim().is_empty() {
                 continue;
             }
-            let object: serde_json::Map<String, Value> = match serde_json::from_str(&line) {
+            let mut object: serde_json::Map<String, Value> = match serde_json::from_str(&line) {
                 Ok(o) => o,
                 Err(e) => {
                     self.errors.add(file, None, format!("not a JSON object ({e})"), location);
@@ -1126,9 +1353,17 @@ impl<'a> Reader<'a> {
                 started = true;
             }
             rows += 1;
-            let data = match object.get("original_data") {
-                Some(Value::Object(o)) => o.clone(),
-                Some(Value::String(s)) => match serde_json::from_str(s) {
+            let key = object.get("form_key").map(json_text).unwrap_or_default();
+            let plan = match self.converter.plan_of(&key) {
+                Ok(p) => p,
+                Err(bad) => {
+                    record_row(&mut self.builder, &mut self.errors, file, bad, location);
+                    continue;
+                }
+            };
+            let data = match object.remove("original_data") {
+                Some(Value::Object(o)) => o,
+                Some(Value::String(s)) => match serde_json::from_str(&s) {
                     Ok(o) => o,
                     Err(e) => {
                         self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), location);
@@ -1140,47 +1375,15 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
+            let answers = Answers::from_map(&self.converter.plans[plan], data);
             let texts: Vec<(Field, String)> =
                 Field::ALL.iter().filter_map(|f| object.get(f.db_column()).map(|v| (*f, json_text(v)))).collect();
             let values: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
-            let key = object.get("form_key").map(json_text).unwrap_or_default();
-            self.db_row(file, &key, &values, &data, location);
+            let row = self.converter.db_row(plan, &values, &answers, &mut out);
+            record_row(&mut self.builder, &mut self.errors, file, row, location);
         }
         if rows == 0 {
             self.whole(file, "the dump has no rows".into());
-        }
-    }
-
-    fn db_row(
-        &mut self,
-        file: &str,
-        key: &str,
-        values: &[(Field, &str)],
-        data: &serde_json::Map<String, Value>,
-        location: Location,
-    ) {
-        self.clear();
-        let Some(plan) = self.plans.iter().position(|p| p.form.key == key) else {
-            self.errors.add(file, Some("form_key"), format!("form `{key}` is not a form of the schema"), location);
-            return;
-        };
-        let mut bad = false;
-        for &(field, value) in values {
-            if let Err(message) = self.set_field(field, value) {
-                bad = true;
-                self.errors.add(file, Some(field.db_column()), message, location);
-            }
-        }
-        self.set_form(plan);
-        let plan = &self.plans[plan];
-        for (item, step) in plan.form.items.iter().zip(&plan.steps) {
-            if let Err((message, id)) = step.db_value(self.survey, &item.id, data, &mut self.out) {
-                bad = true;
-                self.errors.add(file, Some(&id), message, location);
-            }
-        }
-        if !bad {
-            self.push(location);
         }
     }
 
@@ -1224,13 +1427,61 @@ fn json_text(v: &Value) -> String {
     }
 }
 
-/// A member of a JSON object held in text (`{"ua": "…"}`), if the text is one.
+/// A member of a JSON object held in text (`{"ua": "…"}`), if the text is one; the other
+/// members are skipped unbuilt.
 fn json_member(text: &str, member: &str) -> Option<String> {
+    use serde::de::DeserializeSeed as _;
     if !text.starts_with('{') {
         return None;
     }
-    let v: Value = serde_json::from_str(text).ok()?;
-    v.get(member).map(json_text)
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = MemberSeed(member).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// Reads one member of a JSON object (its text as [`json_text`] gives it).
+struct MemberSeed<'m>(&'m str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for MemberSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MemberSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.0 {
+                found = Some(json_text(&map.next_value::<Value>()?));
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` exactly, without the general parser; `None` for anything else
+/// (which the general parser then reads or refuses).
+fn strict_time(t: &str) -> Option<NaiveDateTime> {
+    let b = t.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let n = |at: usize, len: usize| {
+        b[at..at + len].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    chrono::NaiveDate::from_ymd_opt(n(0, 4)? as i32, n(5, 2)?, n(8, 2)?)?.and_hms_opt(n(11, 2)?, n(14, 2)?, n(17, 2)?)
 }
 
 /// `(row, column)` (0-based) as an Excel cell name, `B3`.
@@ -1248,7 +1499,8 @@ fn cell_name((row, column): (u32, u32)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Piece, cell_name, split_labels};
+    use super::{Answers, Piece, cell_name, json_member, split_labels, strict_time};
+    use holdout_schema::tduck::Field;
 
     #[test]
     fn multi_select_labels_with_commas_split_against_the_known_labels() {
@@ -1264,5 +1516,68 @@ mod tests {
     fn excel_cell_names() {
         assert_eq!(cell_name((0, 0)), "A1");
         assert_eq!(cell_name((2, 27)), "AB3");
+    }
+
+    /// The fast time reader agrees with chrono's on what it takes, and leaves the rest to it.
+    #[test]
+    fn strict_times_read_as_chrono_reads_them() {
+        let format = "%Y-%m-%d %H:%M:%S";
+        for t in ["2024-07-20 20:15:33", "2024-02-29 00:00:00", "1999-12-31 23:59:59", "2024-01-01 09:05:07"] {
+            let chrono = chrono::NaiveDateTime::parse_from_str(t, format).ok();
+            assert_eq!(strict_time(t), chrono, "{t}");
+        }
+        for t in ["2023-02-29 00:00:00", "2024-13-01 00:00:00", "2024-07-20 24:00:00", "2024-07-20 20:15:3x"] {
+            assert_eq!(strict_time(t), None, "{t}");
+            assert!(chrono::NaiveDateTime::parse_from_str(t, format).is_err(), "{t}");
+        }
+        // Not in the strict shape: chrono decides.
+        for t in ["2024-7-20 20:15:33", "2024/07/20 20:15:33", " 2024-07-20 20:15:33"] {
+            assert_eq!(strict_time(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_member_is_read_from_json_text_and_anything_else_is_not_json() {
+        assert_eq!(json_member(r#"{"sourceId":"911068","x":[1,{"y":2}]}"#, "sourceId").as_deref(), Some("911068"));
+        assert_eq!(json_member(r#"{"x":1,"sourceId":42}"#, "sourceId").as_deref(), Some("42"));
+        assert_eq!(json_member(r#"{"source\u0049d":"7"}"#, "sourceId").as_deref(), Some("7"));
+        assert_eq!(json_member(r#"{"ua":null}"#, "ua").as_deref(), Some(""));
+        assert_eq!(json_member(r#"{"x":1}"#, "ua"), None);
+        assert_eq!(json_member(r#"{"ua":"a"} trailing"#, "ua"), None);
+        assert_eq!(json_member(r#"{"ua":"a""#, "ua"), None);
+        assert_eq!(json_member("911068", "sourceId"), None);
+    }
+
+    #[test]
+    fn fields_index_their_columns_in_declaration_order() {
+        for (i, f) in Field::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i, "{f:?}");
+        }
+    }
+
+    /// `original_data` is read for the form's items only: their answers (null is absent),
+    /// their 其他 text, a member name with an escape; labels are skipped; not an object, or
+    /// text after it, is an error.
+    #[test]
+    fn original_data_is_read_for_the_items_of_the_form() {
+        let (a, b) = ("checkbox-1779699997836", "radio-1779700704962");
+        let mut slots = super::HashMap::default();
+        for (i, id) in [a, b, "radio-3"].iter().enumerate() {
+            slots.insert((*id).to_owned(), super::Slot::Answer(i));
+            slots.insert(format!("{id}other"), super::Slot::Other(i));
+        }
+        let escaped: String = a.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+        let text = format!(
+            r#"{{"{escaped}":[1,2],"{a}label":["甲","乙"],"{b}":null,"{b}other":"自己写的","zzz":{{"q":[1]}}}}"#
+        );
+        let parse = |text: &str| Answers::parse_slots(&slots, 3, text);
+        let answers = parse(&text).expect("an object");
+        assert_eq!(answers.values[0], Some(serde_json::json!([1, 2])));
+        assert_eq!(answers.values[1], None);
+        assert_eq!(answers.others[1].as_deref(), Some("自己写的"));
+        assert!(answers.values[2..].iter().all(Option::is_none));
+        assert!(parse("[1]").is_err());
+        assert!(parse("{} {}").is_err());
+        assert!(parse(r#"{"a":"#).is_err());
     }
 }

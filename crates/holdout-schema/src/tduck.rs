@@ -188,7 +188,10 @@ pub fn normalize(text: &str) -> String {
 /// [`normalize`] without a copy when there is nothing to change (no whitespace at all: most
 /// cells of an export).
 pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| c.is_whitespace() || c == '\u{00A0}') {
+    // A byte scan first: whitespace is ASCII, or starts with one of the lead bytes of U+0085,
+    // U+00A0 (0xC2), U+1680 (0xE1), U+2000–U+205F (0xE2) or U+3000 (0xE3).
+    let may_have_space = text.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1..=0xE3));
+    if !may_have_space || !text.chars().any(|c| c.is_whitespace() || c == '\u{00A0}') {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -518,5 +521,18 @@ mod tests {
         assert_eq!(normalize("  3.\u{00A0}您的\n年龄 "), "3. 您的 年龄");
         assert_eq!(normalize("少于 1 小时"), "少于 1 小时");
         assert_eq!(normalize(""), "");
+    }
+
+    /// The byte scan that skips most cells must never skip one with whitespace: every
+    /// character Rust calls whitespace, between CJK text and CJK punctuation (whose lead
+    /// byte 0xE3 it shares with U+3000).
+    #[test]
+    fn the_fast_path_misses_no_whitespace_character() {
+        let spaces = (0..=0x10FFFF_u32).filter_map(char::from_u32).filter(|c| c.is_whitespace());
+        for space in spaces {
+            let text = format!("网民、{space}安全。");
+            assert_eq!(normalize(&text), "网民、 安全。", "U+{:04X}", space as u32);
+            assert!(matches!(super::normalized("网民、安全。"), std::borrow::Cow::Borrowed(_)));
+        }
     }
 }
