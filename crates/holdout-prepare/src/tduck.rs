@@ -1501,6 +1501,7 @@ fn cell_name((row, column): (u32, u32)) -> String {
 mod tests {
     use super::{Answers, Piece, cell_name, json_member, split_labels, strict_time};
     use holdout_schema::tduck::Field;
+    use std::fmt::Write as _;
 
     #[test]
     fn multi_select_labels_with_commas_split_against_the_known_labels() {
@@ -1566,7 +1567,10 @@ mod tests {
             slots.insert((*id).to_owned(), super::Slot::Answer(i));
             slots.insert(format!("{id}other"), super::Slot::Other(i));
         }
-        let escaped: String = a.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+        let escaped = a.chars().fold(String::new(), |mut e, c| {
+            let _ = write!(e, "\\u{:04x}", c as u32);
+            e
+        });
         let text = format!(
             r#"{{"{escaped}":[1,2],"{a}label":["甲","乙"],"{b}":null,"{b}other":"自己写的","zzz":{{"q":[1]}}}}"#
         );
