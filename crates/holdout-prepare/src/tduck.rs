@@ -448,11 +448,12 @@ impl Step {
     }
 
     /// Converts one item's value from `original_data`.
+    #[expect(clippy::too_many_lines, reason = "one arm per item type")]
     fn db_value(
         &self,
         survey: &Survey,
         id: &str,
-        value: Option<&Value>,
+        value: Option<&Json<'_>>,
         other: Option<&str>,
         out: &mut [String],
     ) -> Result<(), Bad> {
@@ -460,24 +461,30 @@ impl Step {
         match self {
             Step::Radio { col, codes, has_other, other_text, .. } => {
                 let Some(v) = value else { return Ok(()) };
-                let code = scalar(v).ok_or_else(|| bad(format!("`{v}` is not an option value")))?;
-                if code == OTHER_CODE.to_string() && *has_other {
+                if !v.write_scalar(&mut out[*col]) {
+                    return Err(bad(format!("`{v}` is not an option value")));
+                }
+                if *has_other && out[*col] == OTHER_TEXT {
                     if let (Some(t), Some(text)) = (other_text, other) {
                         text.clone_into(&mut out[*t]);
                     }
-                } else if !codes.contains(&code) {
-                    return Err(bad(format!("`{code}` is not one of the item's option values")));
+                } else if !codes.contains(&out[*col]) {
+                    return Err(bad(format!("`{}` is not one of the item's option values", out[*col])));
                 }
-                out[*col] = code;
             }
             Step::Checkbox { codes, columns, other_text, .. } => {
                 for &c in columns {
                     "0".clone_into(&mut out[c]);
                 }
                 let Some(v) = value else { return Ok(()) };
-                let values = v.as_array().ok_or_else(|| bad(format!("`{v}` is not a list of option values")))?;
+                let Json::List(values) = v else {
+                    return Err(bad(format!("`{v}` is not a list of option values")));
+                };
+                let mut code = String::new();
                 for v in values {
-                    let code = scalar(v).ok_or_else(|| bad(format!("`{v}` is not an option value")))?;
+                    if !v.write_scalar(&mut code) {
+                        return Err(bad(format!("`{v}` is not an option value")));
+                    }
                     let c = codes
                         .get(&code)
                         .ok_or_else(|| bad(format!("`{code}` is not one of the item's option values")))?;
@@ -489,11 +496,16 @@ impl Step {
             }
             Step::Matrix { ids, columns, .. } => {
                 let Some(v) = value else { return Ok(()) };
-                let rows = v.as_object().ok_or_else(|| bad(format!("`{v}` is not a matrix answer (an object)")))?;
+                let Json::Object(rows) = v else {
+                    return Err(bad(format!("`{v}` is not a matrix answer (an object)")));
+                };
                 for (row, rating) in rows {
-                    let c =
-                        ids.get(row).ok_or_else(|| bad(format!("matrix row id `{row}` is not a row of the item")))?;
-                    out[*c] = scalar(rating).ok_or_else(|| bad(format!("`{rating}` is not a rating")))?;
+                    let c = ids
+                        .get(row.as_ref())
+                        .ok_or_else(|| bad(format!("matrix row id `{row}` is not a row of the item")))?;
+                    if !rating.write_scalar(&mut out[*c]) {
+                        return Err(bad(format!("`{rating}` is not a rating")));
+                    }
                 }
                 if let Some(&c) = columns.iter().find(|&&c| out[c].is_empty())
                     && survey.columns[c].missing.is_none()
@@ -503,38 +515,49 @@ impl Step {
             }
             Step::Rate { col } => {
                 if let Some(v) = value {
-                    let v = scalar(v).ok_or_else(|| bad(format!("`{v}` is not a rating")))?;
-                    if v != "0" {
-                        out[*col] = v;
+                    if !v.write_scalar(&mut out[*col]) {
+                        return Err(bad(format!("`{v}` is not a rating")));
+                    }
+                    if out[*col] == "0" {
+                        out[*col].clear();
                     }
                 }
             }
             Step::Cascader { first, second, branches } => {
                 let Some(v) = value else { return Ok(()) };
-                let levels = v.as_array().ok_or_else(|| bad(format!("`{v}` is not a cascader answer (a list)")))?;
-                let head = levels.first().and_then(scalar).unwrap_or_default();
+                let Json::List(levels) = v else {
+                    return Err(bad(format!("`{v}` is not a cascader answer (a list)")));
+                };
+                let mut head = String::new();
+                if let Some(h) = levels.first() {
+                    h.write_scalar(&mut head);
+                }
                 if !branches.iter().any(|(_, code, _)| *code == head) {
                     return Err(bad(format!("`{head}` is not one of the item's option values")));
                 }
                 if let Some(f) = first {
                     out[*f] = head;
                 }
-                if let (Some(s), Some(t)) = (second, levels.get(1).and_then(scalar)) {
-                    out[*s] = t;
+                if let (Some(s), Some(t)) = (second, levels.get(1)) {
+                    t.write_scalar(&mut out[*s]);
                 }
             }
             Step::ProvinceCity { province, city } => {
                 let Some(v) = value else { return Ok(()) };
-                let names = v
-                    .get("cascadeValue")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| bad(format!("`{v}` is not a province/city answer")))?;
-                let name = |i: usize| names.get(i).and_then(Value::as_str).unwrap_or_default();
+                let Some(Json::List(names)) = v.member("cascadeValue") else {
+                    return Err(bad(format!("`{v}` is not a province/city answer")));
+                };
+                let name = |i: usize| match names.get(i) {
+                    Some(Json::Str(s)) => s.as_ref(),
+                    _ => "",
+                };
                 set_place(out, *province, *city, name(0), name(1));
             }
             Step::Text { col } => {
-                if let Some(v) = value {
-                    out[*col] = scalar(v).ok_or_else(|| bad(format!("`{v}` is not text")))?;
+                if let Some(v) = value
+                    && !v.write_scalar(&mut out[*col])
+                {
+                    return Err(bad(format!("`{v}` is not text")));
                 }
             }
         }
@@ -542,19 +565,186 @@ impl Step {
     }
 }
 
+/// [`OTHER_CODE`] as an answer's text.
+const OTHER_TEXT: &str = "0";
+
+/// A JSON value of `original_data` as it is read: text borrowed from the record where it has
+/// no escapes, numbers kept as numbers, objects as their members in order.
+#[derive(Debug, Clone, PartialEq)]
+enum Json<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(std::borrow::Cow<'a, str>),
+    List(Vec<Json<'a>>),
+    Object(Vec<(std::borrow::Cow<'a, str>, Json<'a>)>),
+}
+
+impl Json<'_> {
+    /// Writes a scalar's text into `out` (strings as they are, numbers as JSON writes them);
+    /// `false` (and `out` empty) for anything else.
+    fn write_scalar(&self, out: &mut String) -> bool {
+        out.clear();
+        match self {
+            Json::Str(s) => out.push_str(s),
+            Json::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Json::UInt(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Json::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => {
+                    let _ = write!(out, "{n}");
+                }
+                None => return false,
+            },
+            Json::Null | Json::Bool(_) | Json::List(_) | Json::Object(_) => return false,
+        }
+        true
+    }
+
+    fn member(&self, name: &str) -> Option<&Json<'_>> {
+        match self {
+            Json::Object(members) => members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The same value owning its text (from a JSON-lines row parsed as a whole).
+    fn from_value(v: Value) -> Json<'static> {
+        match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Json::Int(i),
+                (None, Some(u), _) => Json::UInt(u),
+                (None, None, Some(f)) => Json::Float(f),
+                _ => Json::Null,
+            },
+            Value::String(s) => Json::Str(s.into()),
+            Value::Array(a) => Json::List(a.into_iter().map(Json::from_value).collect()),
+            Value::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k.into(), Json::from_value(v))).collect()),
+        }
+    }
+}
+
+/// As JSON text, for messages.
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quoted = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => write!(f, "{b}"),
+            Json::Int(n) => write!(f, "{n}"),
+            Json::UInt(n) => write!(f, "{n}"),
+            Json::Float(x) => match serde_json::Number::from_f64(*x) {
+                Some(n) => write!(f, "{n}"),
+                None => f.write_str("null"),
+            },
+            Json::Str(s) => f.write_str(&quoted(s)),
+            Json::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Json::Object(members) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{}:{v}", quoted(k))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Json<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Json<'de>, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+/// A member name, borrowed where it has no escapes.
+#[derive(serde::Deserialize)]
+struct Name<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Int(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(i64::try_from(v).map_or(Json::UInt(v), Json::Int))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
+        Ok(Json::Float(v))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(v.to_owned().into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::Str(v.into()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::List(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut members = Vec::new();
+        while let Some(Name(k)) = map.next_key()? {
+            members.push((k, map.next_value()?));
+        }
+        Ok(Json::Object(members))
+    }
+}
+
 fn set_place(out: &mut [String], province: usize, city: usize, p: &str, c: &str) {
     p.clone_into(&mut out[province]);
     let c = if MUNICIPAL.contains(&c) || c.is_empty() { p } else { c };
     c.clone_into(&mut out[city]);
-}
-
-/// A JSON scalar as text: strings as they are, numbers as written.
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Part of a multi-select cell.
@@ -679,23 +869,27 @@ enum Slot {
 /// The answers of one `original_data` object, per item of its form: the value (`None` when
 /// absent or null) and the typed 其他 text (`…other`).
 #[derive(Debug)]
-struct Answers {
-    values: Vec<Option<Value>>,
-    others: Vec<Option<String>>,
+struct Answers<'a> {
+    values: Vec<Option<Json<'a>>>,
+    others: Vec<Option<std::borrow::Cow<'a, str>>>,
 }
 
-impl Answers {
-    fn empty(items: usize) -> Answers {
+impl<'a> Answers<'a> {
+    fn empty(items: usize) -> Answers<'a> {
         Answers { values: vec![None; items], others: vec![None; items] }
     }
 
     /// Parses `original_data` for `plan`'s items only: the `…label` siblings and anything
     /// else are skipped without being built.
-    fn parse(plan: &Plan<'_>, text: &str) -> Result<Answers, serde_json::Error> {
+    fn parse(plan: &Plan<'_>, text: &'a str) -> Result<Answers<'a>, serde_json::Error> {
         Answers::parse_slots(&plan.slots, plan.form.items.len(), text)
     }
 
-    fn parse_slots(slots: &HashMap<String, Slot>, items: usize, text: &str) -> Result<Answers, serde_json::Error> {
+    fn parse_slots(
+        slots: &HashMap<String, Slot>,
+        items: usize,
+        text: &'a str,
+    ) -> Result<Answers<'a>, serde_json::Error> {
         use serde::de::DeserializeSeed as _;
         let mut de = serde_json::Deserializer::from_str(text);
         let answers = AnswersSeed { slots, items }.deserialize(&mut de)?;
@@ -704,12 +898,12 @@ impl Answers {
     }
 
     /// Takes `plan`'s answers out of an object already parsed (a JSON-lines row).
-    fn from_map(plan: &Plan<'_>, mut data: serde_json::Map<String, Value>) -> Answers {
+    fn from_map(plan: &Plan<'_>, mut data: serde_json::Map<String, Value>) -> Answers<'static> {
         let mut answers = Answers::empty(plan.form.items.len());
         for (i, item) in plan.form.items.iter().enumerate() {
-            answers.values[i] = data.remove(&item.id).filter(|v| !v.is_null());
+            answers.values[i] = data.remove(&item.id).filter(|v| !v.is_null()).map(Json::from_value);
             answers.others[i] = match data.remove(&format!("{}other", item.id)) {
-                Some(Value::String(s)) => Some(s),
+                Some(Value::String(s)) => Some(s.into()),
                 _ => None,
             };
         }
@@ -723,31 +917,31 @@ struct AnswersSeed<'p> {
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for AnswersSeed<'_> {
-    type Value = Answers;
+    type Value = Answers<'de>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Answers, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Answers<'de>, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de> serde::de::Visitor<'de> for AnswersSeed<'_> {
-    type Value = Answers;
+    type Value = Answers<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Answers, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Answers<'de>, A::Error> {
         let mut answers = Answers::empty(self.items);
         while let Some(slot) = map.next_key_seed(KeySeed(self.slots))? {
             match slot {
                 Some(Slot::Answer(i)) => {
-                    let v: Value = map.next_value()?;
-                    answers.values[i] = (!v.is_null()).then_some(v);
+                    let v: Json<'de> = map.next_value()?;
+                    answers.values[i] = (v != Json::Null).then_some(v);
                 }
                 Some(Slot::Other(i)) => {
                     answers.others[i] = match map.next_value()? {
-                        Value::String(s) => Some(s),
+                        Json::Str(s) => Some(s),
                         _ => None,
                     };
                 }
@@ -883,7 +1077,7 @@ impl Converter<'_> {
 
     /// Converts one row of the database dump: its `fm_user_form_data` fields and the answers
     /// of its `original_data`.
-    fn db_row(&self, plan: usize, values: &[(Field, &str)], answers: &Answers, out: &mut [String]) -> Converted {
+    fn db_row(&self, plan: usize, values: &[(Field, &str)], answers: &Answers<'_>, out: &mut [String]) -> Converted {
         clear(out);
         let mut problems = Vec::new();
         for &(field, value) in values {
@@ -1499,7 +1693,7 @@ fn cell_name((row, column): (u32, u32)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Answers, Piece, cell_name, json_member, split_labels, strict_time};
+    use super::{Answers, Json, Piece, cell_name, json_member, split_labels, strict_time};
     use holdout_schema::tduck::Field;
     use std::fmt::Write as _;
 
@@ -1574,14 +1768,41 @@ mod tests {
         let text = format!(
             r#"{{"{escaped}":[1,2],"{a}label":["甲","乙"],"{b}":null,"{b}other":"自己写的","zzz":{{"q":[1]}}}}"#
         );
-        let parse = |text: &str| Answers::parse_slots(&slots, 3, text);
-        let answers = parse(&text).expect("an object");
-        assert_eq!(answers.values[0], Some(serde_json::json!([1, 2])));
+        let answers = Answers::parse_slots(&slots, 3, &text).expect("an object");
+        assert_eq!(answers.values[0], Some(Json::List(vec![Json::Int(1), Json::Int(2)])));
         assert_eq!(answers.values[1], None);
         assert_eq!(answers.others[1].as_deref(), Some("自己写的"));
         assert!(answers.values[2..].iter().all(Option::is_none));
-        assert!(parse("[1]").is_err());
-        assert!(parse("{} {}").is_err());
-        assert!(parse(r#"{"a":"#).is_err());
+        assert!(Answers::parse_slots(&slots, 3, "[1]").is_err());
+        assert!(Answers::parse_slots(&slots, 3, "{} {}").is_err());
+        assert!(Answers::parse_slots(&slots, 3, r#"{"a":"#).is_err());
+    }
+
+    #[test]
+    fn the_other_option_reads_as_its_code() {
+        assert_eq!(super::OTHER_TEXT, holdout_schema::tduck::OTHER_CODE.to_string());
+    }
+
+    /// Values are written as `serde_json` writes them, and shown as JSON in messages.
+    #[test]
+    fn json_values_read_borrowed_and_write_as_serde_json_does() {
+        let text = r#"{"a":[1,-2,3.5,1e3,18446744073709551615,"x\"y",null,true],"b":{"c":"中"}}"#;
+        let v: Json<'_> = serde_json::from_str(text).expect("JSON");
+        let reference: serde_json::Value = serde_json::from_str(text).expect("JSON");
+        assert_eq!(v.to_string(), reference.to_string());
+        assert_eq!(Json::from_value(reference.clone()), v);
+        let Some(Json::List(a)) = v.member("a") else { panic!("a list") };
+        for (mine, theirs) in a.iter().zip(reference["a"].as_array().into_iter().flatten()) {
+            let mut out = String::from("leftover");
+            let expected = match theirs {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            assert_eq!(mine.write_scalar(&mut out), expected.is_some(), "{mine}");
+            assert_eq!(out, expected.unwrap_or_default());
+        }
+        let Some(Json::Object(b)) = v.member("b") else { panic!("an object") };
+        assert!(matches!(b[0].1, Json::Str(std::borrow::Cow::Borrowed("中"))));
     }
 }
