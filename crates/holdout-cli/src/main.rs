@@ -24,11 +24,6 @@ mod synth;
 
 use std::process::ExitCode;
 
-/// One allocator for every thread: the readers' threads allocate rows that the main thread
-/// frees, which the system allocator serves with per-thread arenas and locks.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
