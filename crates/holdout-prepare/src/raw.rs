@@ -653,23 +653,26 @@ pub fn read_csv<R: Read + Send>(
 /// export's labels, parsing a dump's JSON), and hands them to `consume` on this one, in order;
 /// a CSV error is handed on and ends the file, and so does an error `consume` returns (the
 /// other threads then stop too). Three stages keep both cores busy whichever of splitting,
-/// preparing and adding to the table is the heaviest for a format. Batches of records go
-/// round the ring and back to the splitting thread, which reads into them again: no record
-/// is allocated per row, nor freed on another thread than its own.
+/// preparing and adding to the table is the heaviest for a format. Batches go round the ring
+/// and back: the splitting thread reads into the same records again, and a prepared value is
+/// dropped on the preparing thread that made it (when the next one takes its place), so no
+/// row's memory is allocated on one thread and freed on another — the system allocator makes
+/// that expensive.
 pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
     mut csv: csv::Reader<R>,
     mut prepare: impl FnMut(&csv::StringRecord) -> T + Send,
-    mut consume: impl FnMut(Result<(&csv::StringRecord, T), csv::Error>) -> Result<(), E>,
+    mut consume: impl FnMut(Result<(&csv::StringRecord, &T), csv::Error>) -> Result<(), E>,
 ) -> Result<(), E> {
-    /// Records read, or the error that ended the file (after the records before it).
-    type Split = Result<Vec<csv::StringRecord>, csv::Error>;
+    /// Records read (or the error that ended the file, after the records before it), and the
+    /// values prepared from an earlier batch's records, to be replaced.
+    type Batch<T> = (Result<Vec<csv::StringRecord>, csv::Error>, Vec<T>);
     std::thread::scope(|scope| {
-        let (send_records, records) = std::sync::mpsc::sync_channel::<Split>(4);
-        let (send_prepared, prepared) = std::sync::mpsc::sync_channel::<(Split, Vec<T>)>(4);
-        let (send_back, returned) = std::sync::mpsc::sync_channel::<Vec<csv::StringRecord>>(16);
+        let (send_records, records) = std::sync::mpsc::sync_channel::<Batch<T>>(4);
+        let (send_prepared, prepared) = std::sync::mpsc::sync_channel::<Batch<T>>(4);
+        let (send_back, returned) = std::sync::mpsc::sync_channel::<(Vec<csv::StringRecord>, Vec<T>)>(16);
         scope.spawn(move || {
             loop {
-                let mut batch = returned.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                let (mut batch, done) = returned.try_recv().unwrap_or_else(|_| (Vec::with_capacity(BATCH), Vec::new()));
                 let mut filled = 0;
                 let mut failed = None;
                 while filled < BATCH {
@@ -687,11 +690,11 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
                 }
                 batch.truncate(filled);
                 let last = filled < BATCH;
-                if send_records.send(Ok(batch)).is_err() {
+                if send_records.send((Ok(batch), done)).is_err() {
                     return;
                 }
                 if let Some(e) = failed {
-                    let _ = send_records.send(Err(e));
+                    let _ = send_records.send((Err(e), Vec::new()));
                     return;
                 }
                 if last {
@@ -700,8 +703,17 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
             }
         });
         scope.spawn(move || {
-            for batch in records {
-                let done = batch.as_ref().map_or_else(|_| Vec::new(), |b| b.iter().map(&mut prepare).collect());
+            for (batch, mut done) in records {
+                if let Ok(batch) = &batch {
+                    done.truncate(batch.len());
+                    for (i, record) in batch.iter().enumerate() {
+                        let value = prepare(record);
+                        match done.get_mut(i) {
+                            Some(old) => *old = value,
+                            None => done.push(value),
+                        }
+                    }
+                }
                 if send_prepared.send((batch, done)).is_err() {
                     return;
                 }
@@ -710,10 +722,10 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
         for (batch, done) in prepared {
             match batch {
                 Ok(batch) => {
-                    for (record, item) in batch.iter().zip(done) {
+                    for (record, item) in batch.iter().zip(&done) {
                         consume(Ok((record, item)))?;
                     }
-                    let _ = send_back.try_send(batch);
+                    let _ = send_back.try_send((batch, done));
                 }
                 Err(e) => return consume(Err(e)),
             }
@@ -740,7 +752,7 @@ mod tests {
         let mut seen = Vec::new();
         let result = split_on_a_thread(reader(text.into_bytes()), csv::StringRecord::len, |item| {
             let (record, width) = item.map_err(|e| e.to_string())?;
-            assert_eq!(record.len(), width);
+            assert_eq!(record.len(), *width);
             seen.push(record.iter().collect::<Vec<_>>().join(","));
             Ok::<(), String>(())
         });

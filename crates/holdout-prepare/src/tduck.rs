@@ -833,7 +833,7 @@ impl Converted {
 }
 
 /// Adds a converted row to the table, or its problems to the others.
-fn record_row(builder: &mut RawTableBuilder<'_>, errors: &mut ReadErrors, file: &str, row: Converted, at: Location) {
+fn record_row(builder: &mut RawTableBuilder<'_>, errors: &mut ReadErrors, file: &str, row: &Converted, at: Location) {
     match row {
         Converted::Fields { text, ends } => {
             let field = |i: usize| {
@@ -846,7 +846,7 @@ fn record_row(builder: &mut RawTableBuilder<'_>, errors: &mut ReadErrors, file: 
         }
         Converted::Bad(problems) => {
             for (column, message) in problems {
-                errors.add(file, column.as_deref(), message, at);
+                errors.add(file, column.as_deref(), message.clone(), at);
             }
         }
         Converted::Skip => {}
@@ -1312,7 +1312,7 @@ impl<'a> Reader<'a> {
                         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
                         let converted = self.converter.export_row(t, &fields, &mut out);
                         let at = Location::ExcelRow(u64::from(r) + 1);
-                        record_row(&mut self.builder, &mut self.errors, file, converted, at);
+                        record_row(&mut self.builder, &mut self.errors, file, &converted, at);
                     }
                 } else {
                     self.whole(file, "the first row is not the header row".into());
@@ -1551,7 +1551,7 @@ impl<'a> Reader<'a> {
             let plan = match self.converter.plan_of(&key) {
                 Ok(p) => p,
                 Err(bad) => {
-                    record_row(&mut self.builder, &mut self.errors, file, bad, location);
+                    record_row(&mut self.builder, &mut self.errors, file, &bad, location);
                     continue;
                 }
             };
@@ -1574,7 +1574,7 @@ impl<'a> Reader<'a> {
                 Field::ALL.iter().filter_map(|f| object.get(f.db_column()).map(|v| (*f, json_text(v)))).collect();
             let values: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
             let row = self.converter.db_row(plan, &values, &answers, &mut out);
-            record_row(&mut self.builder, &mut self.errors, file, row, location);
+            record_row(&mut self.builder, &mut self.errors, file, &row, location);
         }
         if rows == 0 {
             self.whole(file, "the dump has no rows".into());
