@@ -690,3 +690,38 @@ async fn judges_score_the_finalists_and_the_final_ranking_combines_them() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["my_scores"].as_object().unwrap().is_empty());
 }
+
+/// Two service replicas over one database: 20 uploads of one team at once, half through each,
+/// with 3 left today → exactly 3 accepted, the rest refused as over quota (no write mutex is
+/// shared between them: the quota holds in the database's write transaction); the audit chain
+/// verifies afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_quota_holds_for_parallel_uploads_through_two_replicas() {
+    let h = Harness::new().await;
+    for w in &h.workers {
+        w.abort();
+    }
+    let second = harness::state_at(h.dir.path(), h.clock.clone()).await;
+    let files: Vec<String> = (0..20).map(|k| submission(0.01 * k as f64 + 0.3, 100 + k)).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (k, file) in files.into_iter().enumerate() {
+        let state = if k % 2 == 0 { h.state.clone() } else { second.clone() };
+        tasks.spawn(harness::upload_to(state, h.token(Who::A).map(str::to_owned), file, String::new()));
+    }
+    let answers = tasks.join_all().await;
+    let accepted = answers.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).count();
+    let refused: Vec<&Value> =
+        answers.iter().filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS).map(|(_, v)| v).collect();
+    assert_eq!((accepted, refused.len()), (3, 17), "{answers:?}");
+    assert!(refused.iter().all(|v| v["error"]["code"] == "quota_exhausted"), "{refused:?}");
+    let (_, q) = h.call(Who::A, "GET", "/contests/tiny/quota", None).await;
+    assert_eq!(q["used_today"], 3, "{q}");
+    let uploads = holdout_server::db::entries(&h.state.pool)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.action == "submission.upload")
+        .count();
+    assert_eq!(uploads, 3);
+    holdout_server::db::audit_log::verify(&second.pool).await.unwrap();
+}

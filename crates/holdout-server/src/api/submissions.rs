@@ -12,6 +12,8 @@ use sqlx::Row;
 
 use super::contests::{Phase, load, open_phase, phases, settings_of};
 use super::{Caller, JsonBody, Path, Query, Role, User};
+use crate::audit::Event;
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Contest};
 use crate::store::Incoming;
@@ -20,8 +22,7 @@ use crate::time;
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 1000;
 
-/// Statuses that count against the quota: invalid files and holdout's failures do not.
-const CHARGED: &str = "('queued', 'scoring', 'scored')";
+use crate::db::submissions::Inserted;
 
 /// The caller's team in a contest, required for competitors.
 async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64, String)> {
@@ -33,15 +34,8 @@ async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64
 /// Submissions charged today and in total.
 async fn used(state: &AppState, team: i64, now: chrono::DateTime<chrono::Utc>) -> ApiResult<(i64, i64)> {
     let since = time::text(time::day_start(now));
-    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS today \
-         FROM submissions WHERE team_id = ? AND status IN {CHARGED}"
-    )))
-    .bind(since)
-    .bind(team)
-    .fetch_one(&state.pool)
-    .await?;
-    Ok((r.get("today"), r.get("total")))
+    let mut conn = state.pool.acquire().await?;
+    Ok(db::submissions::used(&mut conn, team, &since).await?)
 }
 
 fn quota_json(
@@ -387,11 +381,12 @@ pub async fn upload(
 
 /// Removes a stored file that no submission refers to (an upload refused after it was stored).
 async fn forget(state: &AppState, sha: &str) {
-    let _w = state.write.lock().await;
-    let used: Result<i64, _> =
-        sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE sha256 = ?").bind(sha).fetch_one(&state.pool).await;
-    if used.is_ok_and(|n| n == 0) {
-        let _ = tokio::fs::remove_file(crate::store::path(&state.dir, sha)).await;
+    let path = crate::store::path(&state.dir, sha);
+    let remove = async || {
+        let _ = tokio::fs::remove_file(&path).await;
+    };
+    if let Err(e) = db::submissions::forget_unused(&state.pool, sha, remove).await {
+        tracing::warn!("cannot check whether stored file {sha} is used: {e}");
     }
 }
 
@@ -416,53 +411,45 @@ async fn record_upload(
     let (c, team, now) = (up.contest, up.team, up.now);
     let s = settings_of(state, c.id).await?;
     let verdict = validate(state, c, sha).await?;
-    let guard = state.write.lock().await;
-    let duplicate: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM submissions WHERE team_id = ? AND sha256 = ? AND phase = ? AND status IN {CHARGED} ORDER BY id LIMIT 1"
-    )))
-    .bind(team)
-    .bind(sha)
-    .bind(&up.phase.name)
-    .fetch_optional(&state.pool)
-    .await?;
-    if let Some(id) = duplicate {
-        return Err(ApiError::conflict(format!(
-            "this file was already submitted as submission {id}; it was not charged again"
-        ))
-        .code("duplicate_file"));
-    }
-    let status = if verdict.is_ok() {
-        let (today, all) = used(state, team, now).await?;
-        check_quota(s.daily, s.total, today, all, now)?;
-        "queued"
-    } else {
-        "invalid"
-    };
+    let status = if verdict.is_ok() { "queued" } else { "invalid" };
     let message = verdict.as_ref().err().cloned().unwrap_or_default();
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(c.id)
-    .bind(team)
-    .bind(up.user.id)
-    .bind(&up.phase.name)
-    .bind(sha)
-    .bind(bytes as i64)
-    .bind(description)
-    .bind(status)
-    .bind(&message)
-    .bind(time::text(now))
-    .fetch_one(&mut *tx)
-    .await?;
-    let detail = json!({"contest": c.name, "team": up.team_name, "phase": up.phase.name, "sha256": sha,
-        "bytes": bytes, "status": status, "message": message});
-    let actor = format!("user:{}", up.user.name);
-    super::contests::audit_event(state, &mut tx, actor, "submission.upload", format!("submission:{id}"), detail)
-        .await?;
-    tx.commit().await?;
-    drop(guard);
+    let created_at = time::text(now);
+    let since = time::text(time::day_start(now));
+    let row = db::submissions::NewUpload {
+        contest: c.id,
+        team,
+        user: up.user.id,
+        phase: &up.phase.name,
+        sha256: sha,
+        bytes: bytes as i64,
+        description,
+        status,
+        message: &message,
+        created_at: &created_at,
+    };
+    let quota = db::submissions::Quota { daily: s.daily, total: s.total, since: &since };
+    let event = |id| Event {
+        at: state.now_text(),
+        actor: format!("user:{}", up.user.name),
+        action: "submission.upload".into(),
+        subject: format!("submission:{id}"),
+        detail: json!({"contest": c.name, "team": up.team_name, "phase": up.phase.name, "sha256": sha,
+            "bytes": bytes, "status": status, "message": message})
+        .to_string(),
+    };
+    let id = match db::submissions::insert_upload(&state.pool, &row, quota, event).await? {
+        Inserted::Id(id) => id,
+        Inserted::Duplicate(id) => {
+            return Err(ApiError::conflict(format!(
+                "this file was already submitted as submission {id}; it was not charged again"
+            ))
+            .code("duplicate_file"));
+        }
+        Inserted::OverQuota { today, all } => {
+            check_quota(s.daily, s.total, today, all, now)?;
+            return Err(too_many("the team has used its submissions".into()));
+        }
+    };
     if status == "queued" {
         state.wake.notify_one();
     }

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod boards;
 pub mod contests;
 pub mod queue;
+pub mod submissions;
 
 pub use audit_log::{append, entries, verify};
 

@@ -188,19 +188,7 @@ impl Harness {
     }
 
     pub async fn upload(&self, who: Who, file: &str, description: &str) -> (StatusCode, Value) {
-        let boundary = "XyZzY";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{description}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
-             --{boundary}--\r\n"
-        );
-        let request = self
-            .request(who, "POST", "/contests/tiny/submissions")
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-            .body(Body::from(body))
-            .unwrap();
-        let (s, bytes, _) = self.send(request).await;
-        (s, serde_json::from_slice(&bytes).unwrap())
+        upload_to(self.state.clone(), self.token(who).map(str::to_owned), file.to_owned(), description.to_owned()).await
     }
 
     /// Uploads and waits until scored; returns the submission.
@@ -227,4 +215,30 @@ impl Harness {
             .filter(|e| e.event.action == action && e.event.subject == subject)
             .count()
     }
+}
+
+/// An upload of `file` to the `tiny` contest through `state` (any service replica's), with a
+/// bearer token.
+pub async fn upload_to(
+    state: AppState,
+    token: Option<String>,
+    file: String,
+    description: String,
+) -> (StatusCode, Value) {
+    let boundary = "XyZzY";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{description}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{boundary}--\r\n"
+    );
+    let mut r = Request::builder().method("POST").uri("/api/v1/contests/tiny/submissions");
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    let request =
+        r.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(body)).unwrap();
+    let response = holdout_server::router(state).oneshot(request).await.unwrap();
+    let s = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&bytes).unwrap())
 }
