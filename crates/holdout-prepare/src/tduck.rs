@@ -14,7 +14,6 @@ use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mappin
 use holdout_schema::text::{self, TextError};
 use holdout_schema::{Code, Dataset, Survey};
 use rustc_hash::FxHashMap as HashMap;
-use serde_json::Value;
 
 use crate::keys::Secret;
 use crate::raw::{DataError, Location, RawTable, RawTableBuilder};
@@ -464,7 +463,7 @@ impl Step {
                 if !v.write_scalar(&mut out[*col]) {
                     return Err(bad(format!("`{v}` is not an option value")));
                 }
-                if *has_other && out[*col] == OTHER_TEXT {
+                if *has_other && out[*col].parse() == Ok(OTHER_CODE) {
                     if let (Some(t), Some(text)) = (other_text, other) {
                         text.clone_into(&mut out[*t]);
                     }
@@ -565,9 +564,6 @@ impl Step {
     }
 }
 
-/// [`OTHER_CODE`] as an answer's text.
-const OTHER_TEXT: &str = "0";
-
 /// A JSON value of `original_data` as it is read: text borrowed from the record where it has
 /// no escapes, numbers kept as numbers, objects as their members in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -613,20 +609,13 @@ impl Json<'_> {
         }
     }
 
-    /// The same value owning its text (from a JSON-lines row parsed as a whole).
-    fn from_value(v: Value) -> Json<'static> {
-        match v {
-            Value::Null => Json::Null,
-            Value::Bool(b) => Json::Bool(b),
-            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-                (Some(i), _, _) => Json::Int(i),
-                (None, Some(u), _) => Json::UInt(u),
-                (None, None, Some(f)) => Json::Float(f),
-                _ => Json::Null,
-            },
-            Value::String(s) => Json::Str(s.into()),
-            Value::Array(a) => Json::List(a.into_iter().map(Json::from_value).collect()),
-            Value::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k.into(), Json::from_value(v))).collect()),
+    /// The text a platform field is read as: a string as it is, null as nothing, anything
+    /// else as JSON.
+    fn text(&self) -> String {
+        match self {
+            Json::Null => String::new(),
+            Json::Str(s) => s.as_ref().to_owned(),
+            other => other.to_string(),
         }
     }
 }
@@ -897,17 +886,28 @@ impl<'a> Answers<'a> {
         Ok(answers)
     }
 
-    /// Takes `plan`'s answers out of an object already parsed (a JSON-lines row).
-    fn from_map(plan: &Plan<'_>, mut data: serde_json::Map<String, Value>) -> Answers<'static> {
+    /// Answers from an object already parsed (a JSON-lines row's `original_data`).
+    fn from_members(plan: &Plan<'_>, members: Vec<(std::borrow::Cow<'_, str>, Json<'a>)>) -> Answers<'a> {
         let mut answers = Answers::empty(plan.form.items.len());
-        for (i, item) in plan.form.items.iter().enumerate() {
-            answers.values[i] = data.remove(&item.id).filter(|v| !v.is_null()).map(Json::from_value);
-            answers.others[i] = match data.remove(&format!("{}other", item.id)) {
-                Some(Value::String(s)) => Some(s.into()),
-                _ => None,
-            };
+        for (name, value) in members {
+            if let Some(&slot) = plan.slots.get(name.as_ref()) {
+                answers.set(slot, value);
+            }
         }
         answers
+    }
+
+    /// Takes a member's value: an item's answer (null is none) or its 其他 text.
+    fn set(&mut self, slot: Slot, value: Json<'a>) {
+        match slot {
+            Slot::Answer(i) => self.values[i] = (value != Json::Null).then_some(value),
+            Slot::Other(i) => {
+                self.others[i] = match value {
+                    Json::Str(s) => Some(s),
+                    _ => None,
+                };
+            }
+        }
     }
 }
 
@@ -935,16 +935,7 @@ impl<'de> serde::de::Visitor<'de> for AnswersSeed<'_> {
         let mut answers = Answers::empty(self.items);
         while let Some(slot) = map.next_key_seed(KeySeed(self.slots))? {
             match slot {
-                Some(Slot::Answer(i)) => {
-                    let v: Json<'de> = map.next_value()?;
-                    answers.values[i] = (v != Json::Null).then_some(v);
-                }
-                Some(Slot::Other(i)) => {
-                    answers.others[i] = match map.next_value()? {
-                        Json::Str(s) => Some(s),
-                        _ => None,
-                    };
-                }
+                Some(slot) => answers.set(slot, map.next_value()?),
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -1534,20 +1525,32 @@ impl<'a> Reader<'a> {
             if line.trim().is_empty() {
                 continue;
             }
-            let mut object: serde_json::Map<String, Value> = match serde_json::from_str(&line) {
-                Ok(o) => o,
+            let mut object = match serde_json::from_str::<Json<'_>>(&line) {
+                Ok(Json::Object(members)) => members,
+                Ok(_) => {
+                    self.errors.add(file, None, "not a JSON object".into(), location);
+                    continue;
+                }
                 Err(e) => {
                     self.errors.add(file, None, format!("not a JSON object ({e})"), location);
                     continue;
                 }
             };
+            let at = |object: &[(std::borrow::Cow<'_, str>, Json<'_>)], name: &str| {
+                object.iter().rposition(|(k, _)| k == name)
+            };
+            let texts: Vec<(Field, String)> = Field::ALL
+                .iter()
+                .filter_map(|f| at(&object, f.db_column()).map(|i| (*f, object[i].1.text())))
+                .collect();
+            let key = at(&object, "form_key").map(|i| object[i].1.text()).unwrap_or_default();
+            let data = at(&object, "original_data").map(|i| object.swap_remove(i).1);
             if !started {
-                let absent = self.absent_fields(|f| object.contains_key(f.db_column()));
+                let absent = self.absent_fields(|f| texts.iter().any(|(g, _)| *g == f));
                 self.start_platform_file(file, Format::DbJsonLines.name(), &absent);
                 started = true;
             }
             rows += 1;
-            let key = object.get("form_key").map(json_text).unwrap_or_default();
             let plan = match self.converter.plan_of(&key) {
                 Ok(p) => p,
                 Err(bad) => {
@@ -1555,23 +1558,25 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             };
-            let data = match object.remove("original_data") {
-                Some(Value::Object(o)) => o,
-                Some(Value::String(s)) => match serde_json::from_str(&s) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        self.errors.add(file, Some("original_data"), format!("not a JSON object ({e})"), location);
-                        continue;
+            let text;
+            let answers = match data {
+                Some(Json::Object(members)) => Answers::from_members(&self.converter.plans[plan], members),
+                Some(Json::Str(s)) => {
+                    text = s;
+                    match Answers::parse(&self.converter.plans[plan], &text) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let message = format!("not a JSON object ({e})");
+                            self.errors.add(file, Some("original_data"), message, location);
+                            continue;
+                        }
                     }
-                },
+                }
                 _ => {
                     self.errors.add(file, Some("original_data"), "missing".into(), location);
                     continue;
                 }
             };
-            let answers = Answers::from_map(&self.converter.plans[plan], data);
-            let texts: Vec<(Field, String)> =
-                Field::ALL.iter().filter_map(|f| object.get(f.db_column()).map(|v| (*f, json_text(v)))).collect();
             let values: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
             let row = self.converter.db_row(plan, &values, &answers, &mut out);
             record_row(&mut self.builder, &mut self.errors, file, &row, location);
@@ -1613,56 +1618,12 @@ struct Table {
     system: Vec<(usize, Field)>,
 }
 
-fn json_text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// A member of a JSON object held in text (`{"ua": "…"}`), if the text is one; the other
-/// members are skipped unbuilt.
+/// A member of a JSON object held in text (`{"ua": "…"}`), if the text is one.
 fn json_member(text: &str, member: &str) -> Option<String> {
-    use serde::de::DeserializeSeed as _;
     if !text.starts_with('{') {
         return None;
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let found = MemberSeed(member).deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    found
-}
-
-/// Reads one member of a JSON object (its text as [`json_text`] gives it).
-struct MemberSeed<'m>(&'m str);
-
-impl<'de> serde::de::DeserializeSeed<'de> for MemberSeed<'_> {
-    type Value = Option<String>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for MemberSeed<'_> {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == self.0 {
-                found = Some(json_text(&map.next_value::<Value>()?));
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(found)
-    }
+    serde_json::from_str::<Json<'_>>(text).ok()?.member(member).map(Json::text)
 }
 
 /// `YYYY-MM-DD HH:MM:SS` exactly, without the general parser; `None` for anything else
@@ -1778,11 +1739,6 @@ mod tests {
         assert!(Answers::parse_slots(&slots, 3, r#"{"a":"#).is_err());
     }
 
-    #[test]
-    fn the_other_option_reads_as_its_code() {
-        assert_eq!(super::OTHER_TEXT, holdout_schema::tduck::OTHER_CODE.to_string());
-    }
-
     /// Values are written as `serde_json` writes them, and shown as JSON in messages.
     #[test]
     fn json_values_read_borrowed_and_write_as_serde_json_does() {
@@ -1790,7 +1746,8 @@ mod tests {
         let v: Json<'_> = serde_json::from_str(text).expect("JSON");
         let reference: serde_json::Value = serde_json::from_str(text).expect("JSON");
         assert_eq!(v.to_string(), reference.to_string());
-        assert_eq!(Json::from_value(reference.clone()), v);
+        let shown = v.to_string();
+        assert_eq!(serde_json::from_str::<Json<'_>>(&shown).expect("JSON"), v);
         let Some(Json::List(a)) = v.member("a") else { panic!("a list") };
         for (mine, theirs) in a.iter().zip(reference["a"].as_array().into_iter().flatten()) {
             let mut out = String::from("leftover");
