@@ -418,7 +418,7 @@ async fn record_upload(
     let row = db::submissions::NewUpload {
         contest: c.id,
         team,
-        user: up.user.id,
+        user: Some(up.user.id),
         phase: &up.phase.name,
         sha256: sha,
         bytes: bytes as i64,

@@ -122,19 +122,19 @@ pub async fn insert_baseline(
             .await?
         }
     };
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
-         VALUES (?, ?, NULL, ?, ?, ?, ?, 'queued', '', ?) RETURNING id",
-    )
-    .bind(contest_id)
-    .bind(team)
-    .bind(phase)
-    .bind(sha256)
-    .bind(bytes)
-    .bind(description)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let up = super::submissions::NewUpload {
+        contest: contest_id,
+        team,
+        user: None,
+        phase,
+        sha256,
+        bytes,
+        description,
+        status: "queued",
+        message: "",
+        created_at: now,
+    };
+    let id = super::submissions::insert(&mut tx, &up).await?;
     append(&mut tx, event(id)).await?;
     tx.commit().await?;
     Ok(id)

@@ -27,7 +27,8 @@ pub async fn used(conn: &mut SqliteConnection, team: i64, since: &str) -> Result
 pub struct NewUpload<'a> {
     pub contest: i64,
     pub team: i64,
-    pub user: i64,
+    /// The uploader; `None` for a baseline queued by the service.
+    pub user: Option<i64>,
     pub phase: &'a str,
     pub sha256: &'a str,
     pub bytes: i64,
@@ -85,22 +86,7 @@ pub async fn insert_upload(
             return Ok(Inserted::OverQuota { today, all });
         }
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(up.contest)
-    .bind(up.team)
-    .bind(up.user)
-    .bind(up.phase)
-    .bind(up.sha256)
-    .bind(up.bytes)
-    .bind(up.description)
-    .bind(up.status)
-    .bind(up.message)
-    .bind(up.created_at)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = insert(&mut tx, up).await?;
     append(&mut tx, event(id)).await?;
     tx.commit().await?;
     Ok(Inserted::Id(id))
@@ -119,4 +105,24 @@ pub async fn forget_unused(pool: &SqlitePool, sha256: &str, remove: impl AsyncFn
     }
     tx.rollback().await?;
     Ok(())
+}
+
+/// Inserts a submission's row; returns its id.
+pub(super) async fn insert(conn: &mut SqliteConnection, up: &NewUpload<'_>) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(up.contest)
+    .bind(up.team)
+    .bind(up.user)
+    .bind(up.phase)
+    .bind(up.sha256)
+    .bind(up.bytes)
+    .bind(up.description)
+    .bind(up.status)
+    .bind(up.message)
+    .bind(up.created_at)
+    .fetch_one(conn)
+    .await?)
 }
