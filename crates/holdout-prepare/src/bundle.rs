@@ -9,6 +9,7 @@ use holdout_schema::{ColumnKind, Competition, Dataset, FreeTextPolicy, Predictio
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
+use crate::attack;
 use crate::generalize::{self, Domain, Generalization, Rows};
 use crate::keys::Secret;
 use crate::leakage::{self, Feature, LeakageReport};
@@ -56,6 +57,19 @@ pub enum PrepareError {
     Blocked(Vec<String>),
 }
 
+/// What protecting one quasi-identifier cost it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnProtection {
+    pub column: String,
+    pub importance: f64,
+    /// The hierarchy level published.
+    pub level: String,
+    /// Share of the cells published at a value that covers more than their raw value.
+    pub generalized_share: f64,
+    /// Share of the cells blanked to `*` by local suppression.
+    pub suppressed_share: f64,
+}
+
 /// Risk of one released table.
 #[derive(Debug, Clone, Serialize)]
 pub struct SplitRisk {
@@ -70,7 +84,7 @@ pub struct InformationLoss {
     pub entropy_loss: f64,
     /// Mean of level / height over the quasi-identifiers (0 raw, 1 all suppressed).
     pub generalization_intensity: f64,
-    /// Σ f² over classes plus n per suppressed record, over train and test together.
+    /// Σ f² over the classes of train and test together (a fully suppressed row is in a class).
     pub discernibility: f64,
     /// Non-uniform entropy: mean bits per record lost by generalization, summed over columns.
     pub non_uniform_entropy_bits: f64,
@@ -86,12 +100,20 @@ pub struct RiskReport {
     pub population: u64,
     pub generalization: Generalization,
     pub tables: Vec<SplitRisk>,
+    /// Per quasi-identifier: how much of it the release generalized and suppressed.
+    pub columns: Vec<ColumnProtection>,
     pub information_loss: InformationLoss,
     /// Direct identifiers and other columns that are never published.
     pub dropped_columns: Vec<String>,
     pub free_text: FreeTextReport,
-    /// Share of suppressed rows per target class (suppression must not proxy the target).
+    /// Share of rows with a suppressed cell per target class (suppression must not proxy the
+    /// target).
     pub suppression_by_class: Vec<(String, f64)>,
+    /// The declared attacker (an acquaintance who knows the background columns) against the
+    /// published rows.
+    pub linkage_attack: Option<attack::LinkageAttack>,
+    /// Information only: published rows alone on their whole answer vector.
+    pub answer_uniqueness: Option<attack::AnswerUniqueness>,
     pub failures: Vec<String>,
 }
 
@@ -122,6 +144,8 @@ pub struct Bundle<'a> {
     pub contest: &'a Competition,
     pub dataset: &'a Dataset,
     pub columns: Vec<PublishedColumn>,
+    /// Per published row: its row in the raw table.
+    pub raw_rows: Vec<usize>,
     pub ids: Vec<String>,
     pub part: Vec<Part>,
     pub target: Vec<f64>,
@@ -195,7 +219,7 @@ pub fn prepare<'a>(
     for name in &contest.features {
         let raw = table.column(name).ok_or_else(|| PrepareError::Data(format!("no column `{name}`")))?;
         let values = if let Some((q, d)) = domains.iter().enumerate().find(|(_, d)| &d.column == name) {
-            qi_column(d, generalization.node[q], raw, &rows, &generalization.suppressed)
+            qi_column(d, generalization.node[q], raw, &rows, &generalization.suppressed, q)
         } else {
             match &raw.values {
                 Values::Coded { codes, dictionary } => {
@@ -252,8 +276,33 @@ pub fn prepare<'a>(
     }
 
     tracing::info!("published columns built");
-    let risk =
+    let valid: Vec<usize> = (0..table.rows).filter(|&r| screened.is_valid(r)).collect();
+    let linkage = linkage_attack(contest, table, &valid, &rows, &domains, &generalization.node, &columns, secret);
+    tracing::info!(rate = linkage.expected_match_rate, "linkage attack");
+    let mut risk =
         risk_report(dataset, contest, table, &rows, &domains, generalization, &columns, &test, &class, &free_text)?;
+    if linkage.expected_match_rate > linkage.threshold + 1e-12 {
+        risk.failures.push(format!(
+            "linkage attack: an acquaintance who knows {} respondents' background columns identifies {:.2} % of them \
+             (expected match rate {:.4} > {:.4}; {} unique matches)",
+            linkage.sampled,
+            linkage.expected_match_rate * 100.0,
+            linkage.expected_match_rate,
+            linkage.threshold,
+            linkage.reidentified
+        ));
+    }
+    risk.linkage_attack = Some(linkage);
+    risk.answer_uniqueness = Some(attack::answer_uniqueness(
+        &columns
+            .iter()
+            .filter(|c| dataset.survey.column(&c.name).is_some_and(|s| s.role == holdout_schema::Role::Answer))
+            .filter_map(|c| match &c.values {
+                PublishedValues::Coded { codes, .. } => Some(codes.as_slice()),
+                PublishedValues::Text(_) => None,
+            })
+            .collect::<Vec<_>>(),
+    ));
     let features: Vec<Feature<'_>> = columns
         .iter()
         .filter_map(|c| match &c.values {
@@ -287,6 +336,7 @@ pub fn prepare<'a>(
         contest,
         dataset,
         columns,
+        raw_rows: rows,
         ids,
         part,
         target,
@@ -308,41 +358,110 @@ fn free_text_name(p: FreeTextPolicy) -> &'static str {
     }
 }
 
+/// How a quasi-identifier is published at a level: its labels (the level's values, then `*`),
+/// the published code of each raw dictionary code (the last entry: a missing value), and `*`'s.
+struct QiCodes {
+    labels: Vec<String>,
+    by_code: Vec<u16>,
+    star: u16,
+}
+
+impl QiCodes {
+    fn new(d: &Domain, level: u8, dictionary_len: usize) -> QiCodes {
+        let mut labels: Vec<String> = d.labels[usize::from(level)].clone();
+        if !labels.iter().any(|l| l == "*") {
+            labels.push("*".to_owned());
+        }
+        let star = labels.iter().position(|l| l == "*").unwrap_or_default() as u16;
+        let published_code = |code: u16| -> u16 {
+            let label = d.label(code, dictionary_len, level);
+            labels.iter().position(|l| l == label).unwrap_or(usize::from(star)) as u16
+        };
+        let mut by_code: Vec<u16> = (0..dictionary_len).map(|c| published_code(c as u16)).collect();
+        by_code.push(published_code(MISSING));
+        QiCodes { labels, by_code, star }
+    }
+
+    /// The published code of a raw code, before any suppression.
+    fn of(&self, code: u16) -> u16 {
+        if code == MISSING { self.by_code[self.by_code.len() - 1] } else { self.by_code[usize::from(code)] }
+    }
+}
+
 fn qi_column(
     d: &Domain,
     level: u8,
     raw: &crate::raw::RawColumn,
     rows: &[usize],
-    suppressed: &[bool],
+    suppressed: &[u32],
+    q: usize,
 ) -> PublishedValues {
     let Values::Coded { codes, dictionary } = &raw.values else { unreachable!("domains are built from coded columns") };
-    // Labels: the level's values, then `*`; each raw code (and "missing") maps to one of them.
-    let mut labels: Vec<String> = d.labels[usize::from(level)].clone();
-    if !labels.iter().any(|l| l == "*") {
-        labels.push("*".to_owned());
-    }
-    let star = labels.iter().position(|l| l == "*").unwrap_or_default() as u16;
-    let published_code = |code: u16| -> u16 {
-        let label = d.label(code, dictionary.len(), level);
-        labels.iter().position(|l| l == label).unwrap_or(usize::from(star)) as u16
-    };
-    let mut by_code: Vec<u16> = (0..dictionary.len()).map(|c| published_code(c as u16)).collect();
-    by_code.push(published_code(MISSING));
-    let missing = dictionary.len();
+    let map = QiCodes::new(d, level, dictionary.len());
     let published = rows
         .iter()
         .zip(suppressed)
-        .map(|(&r, &s)| {
-            if s {
-                star
-            } else if codes[r] == MISSING {
-                by_code[missing]
-            } else {
-                by_code[usize::from(codes[r])]
-            }
+        .map(|(&r, &mask)| if mask & (1 << q) != 0 { map.star } else { map.of(codes[r]) })
+        .collect();
+    PublishedValues::Coded { codes: published, labels: map.labels }
+}
+
+/// People the simulated acquaintance tries to find.
+const ATTACK_SAMPLE: usize = 10_000;
+
+/// The declared attacker against this release: a seeded sample of the valid respondents, their
+/// background columns as the attacker knows them (raw, generalized by the attacker the same way
+/// the release was), linked to the published rows.
+fn linkage_attack(
+    contest: &Competition,
+    table: &RawTable,
+    valid: &[usize],
+    rows: &[usize],
+    domains: &[Domain],
+    node: &[u8],
+    columns: &[PublishedColumn],
+    secret: &Secret,
+) -> attack::LinkageAttack {
+    use rand::SeedableRng;
+    let mut published_columns = Vec::with_capacity(domains.len());
+    let mut star = Vec::with_capacity(domains.len());
+    let mut maps = Vec::with_capacity(domains.len());
+    for (d, &level) in domains.iter().zip(node) {
+        let (Some(raw), Some(published)) = (table.column(&d.column), columns.iter().find(|c| c.name == d.column))
+        else {
+            continue;
+        };
+        let (Values::Coded { codes, dictionary }, PublishedValues::Coded { codes: out, .. }) =
+            (&raw.values, &published.values)
+        else {
+            continue;
+        };
+        let map = QiCodes::new(d, level, dictionary.len());
+        star.push(map.star);
+        published_columns.push(out.as_slice());
+        maps.push((codes, map));
+    }
+    let mut position: HashMap<usize, usize> = HashMap::default();
+    position.extend(rows.iter().enumerate().map(|(i, &r)| (r, i)));
+    let mut rng = rand_chacha::ChaCha8Rng::from_seed(secret.seed("linkage-attack", contest.split.seed));
+    let mut sample: Vec<usize> = rand::seq::index::sample(&mut rng, valid.len(), ATTACK_SAMPLE.min(valid.len()))
+        .into_iter()
+        .map(|i| valid[i])
+        .collect();
+    sample.sort_unstable();
+    let targets: Vec<attack::Target> = sample
+        .iter()
+        .map(|&r| attack::Target {
+            view: maps.iter().map(|(codes, map)| map.of(codes[r])).collect(),
+            row: position.get(&r).copied(),
         })
         .collect();
-    PublishedValues::Coded { codes: published, labels }
+    attack::link(
+        &attack::Published { columns: published_columns, star },
+        &targets,
+        contest.privacy.k,
+        contest.privacy.max_linkage_rate,
+    )
 }
 
 #[expect(clippy::too_many_arguments, reason = "the report reads every earlier step")]
@@ -370,6 +489,17 @@ fn risk_report(
             })
         })
         .collect();
+    // Every quasi-identifier `*`: the row is suppressed whole (it still counts, as a class of
+    // its own: classes are the published values, literally).
+    let stars: Vec<u16> = domains
+        .iter()
+        .filter_map(|d| columns.iter().find(|c| c.name == d.column))
+        .map(|c| match &c.values {
+            PublishedValues::Coded { labels, .. } => labels.iter().position(|l| l == "*").unwrap_or(usize::MAX) as u16,
+            PublishedValues::Text(_) => u16::MAX,
+        })
+        .collect();
+    let whole: Vec<bool> = (0..n).map(|i| !qi.is_empty() && qi.iter().zip(&stars).all(|(c, &s)| c[i] == s)).collect();
     let suppressed = &generalization.suppressed;
     let mut tables = Vec::new();
     let mut failures = Vec::new();
@@ -380,10 +510,7 @@ fn risk_report(
         let mut total = 0u64;
         for i in (0..n).filter(|&i| pick.is_none_or(|t| test[i] == t)) {
             total += 1;
-            if suppressed[i] {
-                dropped += 1;
-                continue;
-            }
+            dropped += u64::from(whole[i]);
             *sizes.entry(qi.iter().map(|c| c[i]).collect()).or_default() += 1;
         }
         let class_sizes: Vec<u64> = {
@@ -391,7 +518,7 @@ fn risk_report(
             v.sort_unstable();
             v
         };
-        let summary = risk::summarize(&class_sizes, dropped, privacy.population, privacy.max_record_risk)?;
+        let summary = risk::summarize(&class_sizes, 0, privacy.population, privacy.max_record_risk)?;
         let share = if total == 0 { 0.0 } else { dropped as f64 / total as f64 };
         if summary.prosecutor_highest > privacy.max_record_risk + 1e-12 {
             failures.push(format!(
@@ -410,7 +537,7 @@ fn risk_report(
         }
         if share > privacy.max_suppression + 1e-12 {
             failures.push(format!(
-                "{name}: {:.2} % of rows suppressed > {:.2} %",
+                "{name}: {:.2} % of rows suppressed whole > {:.2} %",
                 share * 100.0,
                 privacy.max_suppression * 100.0
             ));
@@ -430,8 +557,7 @@ fn risk_report(
         .map(|(&l, &h)| if h > 0.0 { f64::from(l) / h } else { 0.0 })
         .sum::<f64>()
         / domains.len().max(1) as f64;
-    let dropped = suppressed.iter().filter(|&&s| s).count() as f64;
-    let discernibility = union_sizes.values().map(|&f| (f * f) as f64).sum::<f64>() + dropped * n as f64;
+    let discernibility = union_sizes.values().map(|&f| (f * f) as f64).sum::<f64>();
     // Non-uniform entropy: −log₂ P(raw value | published value), per row and column.
     let mut nue = 0.0;
     for d in domains {
@@ -453,12 +579,35 @@ fn risk_report(
     }
     nue /= n.max(1) as f64;
 
+    // Per quasi-identifier: the cells published coarser than their raw value, and those blanked.
+    let mut protection = Vec::with_capacity(domains.len());
+    for (q, (d, &level)) in domains.iter().zip(&generalization.node).enumerate() {
+        let Some(Values::Coded { codes, dictionary }) = table.column(&d.column).map(|c| &c.values) else { continue };
+        let coarser = d.coarser(level, dictionary.len());
+        let (mut generalized, mut blanked) = (0u64, 0u64);
+        for (i, &r) in rows.iter().enumerate() {
+            if suppressed[i] & (1 << q) != 0 {
+                blanked += 1;
+            } else if coarser[Domain::code_index(codes[r], dictionary.len())] {
+                generalized += 1;
+            }
+        }
+        let share = |x: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
+        protection.push(ColumnProtection {
+            column: d.column.clone(),
+            importance: d.importance,
+            level: d.level_names[usize::from(level)].clone(),
+            generalized_share: share(generalized),
+            suppressed_share: share(blanked),
+        });
+    }
+
     // Suppression by target class.
     let mut by_class: BTreeMap<u8, (f64, f64)> = BTreeMap::new();
     for i in 0..n {
         let e = by_class.entry(class[i]).or_default();
         e.1 += 1.0;
-        e.0 += f64::from(u8::from(suppressed[i]));
+        e.0 += f64::from(u8::from(suppressed[i] != 0));
     }
     let labels = contest.task.labels();
     let suppression_by_class = by_class
@@ -486,9 +635,12 @@ fn risk_report(
         },
         generalization,
         tables,
+        columns: protection,
         dropped_columns,
         free_text: free_text.clone(),
         suppression_by_class,
+        linkage_attack: None,
+        answer_uniqueness: None,
         failures,
     })
 }

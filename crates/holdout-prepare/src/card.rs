@@ -61,9 +61,12 @@ impl Bundle<'_> {
         let r = &self.risk;
         let _ = writeln!(
             s,
-            "直接标识信息（手机号、微信、IP、设备、时间、渠道等）均已删除；人口学信息已泛化，使训练集、测试集及两者合并后每种组合至少有 {k} 人。\
-             Direct identifiers (phone, WeChat, IP, device, times, channel) are removed. Demographics are generalized so that \
-             every combination covers at least {k} respondents in train, in test and in both together; `*` means suppressed.",
+            "直接标识信息（手机号、微信、IP、设备、时间、渠道等）均已删除；熟人可能知道的信息（人口学、收入、问卷版本等）已泛化，\
+             个别单元格以 `*` 隐去，使训练集、测试集及两者合并后每种组合（`*` 也算一个取值）至少有 {k} 人。\
+             Direct identifiers (phone, WeChat, IP, device, times, channel) are removed. What an acquaintance may know \
+             (demographics, income, questionnaire version) is generalized, and single cells are blanked to `*`, so that \
+             every combination of those columns (with `*` counted as a value) covers at least {k} respondents in train, \
+             in test and in both together.",
             k = r.k
         );
         let levels: Vec<String> = r.generalization.levels.iter().map(|(c, _, l)| format!("`{c}` → {l}")).collect();
@@ -196,14 +199,36 @@ impl Bundle<'_> {
             r.max_average_risk,
             r.population
         );
-        let _ = writeln!(s, "## Generalization\n\n| column | hierarchy | level |\n|---|---|---|");
-        for (c, h, l) in &search.levels {
-            let _ = writeln!(s, "| `{c}` | {h} | {l} |");
-        }
         let _ = writeln!(
             s,
-            "\nLattice of {} nodes: {} counted, {} ruled out by failing two-column projections.\n",
-            search.lattice_size, search.evaluated, search.pruned_by_projection
+            "## Generalization and local suppression\n\n| column | hierarchy | importance | level | cells generalized | cells suppressed |\n|---|---|---:|---|---:|---:|"
+        );
+        for ((c, h, l), p) in search.levels.iter().zip(&r.columns) {
+            let _ = writeln!(
+                s,
+                "| `{c}` | {h} | {} | {l} | {:.2} % | {:.2} % |",
+                p.importance,
+                p.generalized_share * 100.0,
+                p.suppressed_share * 100.0
+            );
+        }
+        let o = &search.outcome;
+        let _ = writeln!(
+            s,
+            "\nLattice of {} nodes: {} counted, {} finished by local suppression, {} ruled out by a bound on their loss. \
+             Loss {:.4} (levels {:.4}). At these levels {} train and {} test rows were in classes below k (or l); \
+             {} rows lost at least one cell ({} cells), {} rows every quasi-identifier.\n",
+            search.lattice_size,
+            search.evaluated,
+            search.locally_suppressed,
+            search.pruned_by_bound,
+            search.loss,
+            search.generalization_loss,
+            o.unsafe_train,
+            o.unsafe_test,
+            o.rows_with_suppressed_cells,
+            o.cells_suppressed,
+            o.rows_suppressed
         );
         let _ = writeln!(
             s,
@@ -239,6 +264,31 @@ impl Bundle<'_> {
                 r.suppression_by_class.iter().map(|(c, x)| format!("{c}: {:.2} %", x * 100.0)).collect();
             v.join(", ")
         });
+        if let Some(a) = &r.linkage_attack {
+            let _ = writeln!(
+                s,
+                "\n## Linkage attack\n\nAn acquaintance knows {} valid respondents' background columns (raw values) and looks for them in train and test: {} of them are published; {} ({:.2} %) matched uniquely and rightly, {} ({:.2} %) among at most k candidates, fewest candidates {}. Expected match rate {:.4} (gate: ≤ {:.4}).",
+                a.sampled,
+                a.published,
+                a.reidentified,
+                a.reidentified_share * 100.0,
+                a.within_k,
+                a.within_k_share * 100.0,
+                a.fewest_candidates,
+                a.expected_match_rate,
+                a.threshold
+            );
+        }
+        if let Some(u) = &r.answer_uniqueness {
+            let _ = writeln!(
+                s,
+                "\nInformation only: {} of {} published rows ({:.2} %) are alone on their {} answer columns.",
+                u.unique_rows,
+                u.rows,
+                u.unique_share * 100.0,
+                u.columns
+            );
+        }
         let _ = writeln!(
             s,
             "\n## Never published\n\n{}",

@@ -1,15 +1,23 @@
 //! Generalizing quasi-identifiers to k-anonymity: the lattice of per-column hierarchy levels,
-//! searched for the node with the least information loss whose train split, test split (and so
-//! their union) are k-anonymous and l-diverse within the suppression limit.
+//! each node finished by local suppression, searched for the release with the least
+//! information loss whose train split, test split and their union are k-anonymous (and train
+//! l-diverse), counted on the published values literally.
 //!
-//! The search uses two monotonicity facts. Generalizing a node can only merge classes, so the
-//! rows that must be suppressed never increase and the labels in a class only accumulate: if a
-//! node satisfies the policy, every node above it does; if it fails, every node below it does.
-//! Projections help too: a node on all quasi-identifiers fails whenever its projection on any two
-//! of them (the rest at `*`) fails, and those projections are cheap to count densely. The nodes
-//! are then visited in order of their information loss (which grows with every level), skipping
-//! those a failing projection rules out, each counted by rolling up the frequency set of an
-//! already counted node below it instead of re-reading the rows.
+//! **Local suppression** (cell-level, as sdcMicro's `localSuppression`): at a node, the rows of a
+//! class that is too small (or, in train, has too few distinct targets) get cells blanked to
+//! `*` — the cheapest column first, by the contest's importance and what the cell still carries —
+//! until each lands in a class that is large enough. A `*` is a value like any other, so an
+//! outside tool grouping the published files by their quasi-identifiers sees the same classes.
+//! Blanking every column of a row is whole-row suppression, the last resort, bounded by
+//! `max_suppression`.
+//!
+//! **The search** visits nodes in order of their generalization loss and stops when that alone
+//! exceeds the best total loss found (levels plus suppressed cells). Two monotonicity facts bound
+//! it: generalizing only merges classes, so the rows that need suppression never increase; and a
+//! node's classes refine those of its projection on any two columns (the rest at `*`), so the
+//! projection's unsafe rows, counted densely once, bound the node's from below — with the cheapest
+//! cell, a bound on the node's total loss before its rows are counted. Counted nodes roll up the
+//! frequency set of an already counted node below them instead of re-reading the rows.
 
 use holdout_schema::{Dataset, Privacy};
 use rustc_hash::FxHashMap as HashMap;
@@ -32,6 +40,8 @@ pub struct Domain {
     pub labels: Vec<Vec<String>>,
     /// Share of the column's entropy lost at each level (0 at the raw level, 1 at `*`).
     pub entropy_loss: Vec<f64>,
+    /// The contest's weight for keeping this column.
+    pub importance: f64,
     bits: u32,
     shift: u32,
 }
@@ -41,8 +51,17 @@ impl Domain {
         self.levels.len() - 1
     }
 
-    fn code_index(code: u16, dictionary_len: usize) -> usize {
+    pub fn code_index(code: u16, dictionary_len: usize) -> usize {
         if code == MISSING { dictionary_len } else { usize::from(code) }
+    }
+
+    /// The id a locally suppressed cell takes in a key: above every value's id at any level.
+    fn star(&self) -> u64 {
+        (1 << self.bits) - 1
+    }
+
+    fn field(&self, key: u64) -> u64 {
+        (key >> self.shift) & ((1 << self.bits) - 1)
     }
 }
 
@@ -59,6 +78,8 @@ pub enum GeneralizeError {
     NoHierarchy(String),
     #[error("the quasi-identifiers need {0} bits per key; at most 64 fit")]
     TooWide(u32),
+    #[error("{0} quasi-identifiers; at most 32 are supported")]
+    TooMany(usize),
 }
 
 /// Counts of one equivalence class.
@@ -80,11 +101,18 @@ impl Cell {
 
 type FrequencySet = HashMap<u64, Cell>;
 
-/// What a node does to the data.
-#[derive(Debug, Clone, Serialize)]
+/// What the chosen node and its local suppression do to the data.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Outcome {
-    pub suppressed_train: u64,
-    pub suppressed_test: u64,
+    /// Rows in classes too small (or too uniform) at the node's levels, before local suppression.
+    pub unsafe_train: u64,
+    pub unsafe_test: u64,
+    /// Rows with at least one cell suppressed.
+    pub rows_with_suppressed_cells: u64,
+    /// Rows with every quasi-identifier `*` (whole-row suppression).
+    pub rows_suppressed: u64,
+    pub cells_suppressed: u64,
+    /// Equivalence classes of the published values.
     pub classes_train: u64,
     pub classes_test: u64,
     pub passes: bool,
@@ -107,14 +135,23 @@ pub struct Generalization {
     pub node: Node,
     /// Per quasi-identifier: column, hierarchy, chosen level name.
     pub levels: Vec<(String, String, String)>,
+    /// The search objective: the importance-weighted share of information lost, by the levels
+    /// and by the suppressed cells.
     pub loss: f64,
+    /// The levels' part of `loss`.
+    pub generalization_loss: f64,
     pub outcome: Outcome,
+    /// Per quasi-identifier: column, importance, cells suppressed.
+    pub suppressed_cells: Vec<(String, f64, u64)>,
     pub lattice_size: u64,
+    /// Nodes whose rows were counted, and those finished by local suppression.
     pub evaluated: u64,
-    pub pruned_by_projection: u64,
-    /// Per published row: whether its quasi-identifiers are suppressed.
+    pub locally_suppressed: u64,
+    /// Nodes skipped because a lower bound of their loss exceeded the best found.
+    pub pruned_by_bound: u64,
+    /// Per published row: bit `q` set when quasi-identifier `q`'s cell is suppressed.
     #[serde(skip)]
-    pub suppressed: Vec<bool>,
+    pub suppressed: Vec<u32>,
 }
 
 /// The quasi-identifier domains of a contest.
@@ -178,6 +215,7 @@ pub fn domains(dataset: &Dataset, privacy: &Privacy, table: &RawTable) -> Result
             id,
             labels,
             entropy_loss: Vec::new(),
+            importance: f64::from(qi.importance),
             bits,
             shift,
         });
@@ -185,6 +223,9 @@ pub fn domains(dataset: &Dataset, privacy: &Privacy, table: &RawTable) -> Result
     }
     if shift > 64 {
         return Err(GeneralizeError::TooWide(shift));
+    }
+    if out.len() > 32 {
+        return Err(GeneralizeError::TooMany(out.len()));
     }
     Ok(out)
 }
@@ -226,8 +267,9 @@ fn up_maps(domains: &[Domain]) -> Vec<Vec<Vec<Vec<u32>>>> {
         .collect()
 }
 
-/// Searches the lattice for the least-loss node that satisfies `privacy`.
-#[expect(clippy::too_many_lines, reason = "counting, ordering, pruning and choosing read best in one place")]
+/// Searches the lattice for the node whose levels and local suppression lose the least
+/// information while satisfying `privacy`.
+#[expect(clippy::too_many_lines, reason = "counting, ordering, bounding and choosing read best in one place")]
 pub fn search(
     mut domains: Vec<Domain>,
     privacy: &Privacy,
@@ -254,6 +296,7 @@ pub fn search(
         d.entropy_loss = (0..d.levels.len()).map(|l| if raw > 0.0 { (raw - entropy(l)) / raw } else { 0.0 }).collect();
     }
     let policy = Policy::new(privacy, rows);
+    let costs = Costs::new(&domains, n);
 
     // The bottom frequency set, counted from the rows.
     let mut bottom: FrequencySet = HashMap::default();
@@ -271,70 +314,120 @@ pub fn search(
         }
     }
 
-    // All nodes, in order of loss (then height, then levels: deterministic).
+    // Greedy specialization from the top (every column `*`): each step tries every column at
+    // every finer level, finishes each candidate by local suppression, and moves to the one with
+    // the least total loss while that beats where it stands. The lattice (the product of the
+    // columns' levels) is far too large to enumerate at 20-odd columns; this evaluates at most
+    // (Σ levels)² of its nodes.
     let heights: Vec<usize> = domains.iter().map(Domain::height).collect();
-    let mut nodes: Vec<Node> = vec![Vec::new()];
-    for &h in &heights {
-        nodes = nodes.into_iter().flat_map(|n| (0..=h as u8).map(move |l| [n.clone(), vec![l]].concat())).collect();
-    }
-    let loss = |node: &Node| -> f64 {
-        domains.iter().zip(node).map(|(d, &l)| d.entropy_loss[usize::from(l)]).sum::<f64>() / domains.len() as f64
-    };
-    let mut order: Vec<(f64, usize, Node)> =
-        nodes.into_iter().map(|n| (loss(&n), n.iter().map(|&l| usize::from(l)).sum(), n)).collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let lattice_size = order.len() as u64;
-
-    // Pairwise projections: the least level pairs at which each pair of columns passes.
-    let failing_pairs = pair_failures(&domains, &bottom, &up, &policy);
-
-    let mut cache: Vec<(Node, FrequencySet)> = Vec::new();
+    let lattice_size = heights.iter().fold(1u64, |size, &h| size.saturating_mul(h as u64 + 1));
+    // Unsafe rows of every two-column projection: a lower bound for every node above.
+    let pairs = pair_bounds(&domains, &bottom, &up, &policy);
     let bottom_node: Node = vec![0; domains.len()];
-    let mut evaluated = 0;
-    let mut pruned = 0;
-    let mut chosen = None;
-    for (node_loss, _, node) in &order {
-        if failing_pairs.iter().any(|(a, b, la, lb)| node[*a] <= *la && node[*b] <= *lb) {
-            pruned += 1;
-            continue;
+    let top: Node = heights.iter().map(|&h| h as u8).collect();
+    let (mut evaluated, mut finished, mut pruned) = (0, 0, 0);
+    let top_set = roll_up(&domains, &up, &bottom, &bottom_node, &top);
+    let mut best: Option<(f64, f64, Node, Local)> =
+        suppress_locally(&domains, &top, &top_set, &policy, &costs).map(|local| {
+            let level_loss = costs.levels(&top);
+            (level_loss + local.loss, level_loss, top.clone(), local)
+        });
+    drop(top_set);
+    let mut at = top.clone();
+    loop {
+        let standing = best.as_ref().map_or(f64::INFINITY, |b| b.0);
+        let mut step: Option<(f64, f64, Node, Local)> = None;
+        for q in 0..domains.len() {
+            if at[q] == 0 {
+                continue;
+            }
+            // Column q at its raw level, the rest where they stand: every candidate of this
+            // column rolls up from it.
+            let mut finest = at.clone();
+            finest[q] = 0;
+            let base = roll_up(&domains, &up, &bottom, &bottom_node, &finest);
+            evaluated += 1;
+            // Coarser levels first: once one is beyond local suppression, every finer one is.
+            for level in (0..at[q]).rev() {
+                let mut node = at.clone();
+                node[q] = level;
+                let level_loss = costs.levels(&node);
+                let beat = step.as_ref().map_or(standing, |b| b.0.min(standing));
+                let cheapest = costs.cheapest_cell(&domains, &node);
+                let bound = |rows: u64| if rows == 0 { level_loss } else { level_loss + rows as f64 * cheapest };
+                let projected = pairs.iter().map(|p| p.unsafe_rows(&node)).max().unwrap_or(0);
+                if projected > policy.max_cell_rows {
+                    pruned += 1;
+                    break;
+                }
+                if bound(projected) >= beat {
+                    pruned += 1;
+                    continue;
+                }
+                let set = roll_up(&domains, &up, &base, &finest, &node);
+                evaluated += 1;
+                let must_move = policy.unsafe_split_rows(&set);
+                if must_move > policy.max_cell_rows {
+                    break;
+                }
+                if bound(must_move) >= beat {
+                    continue;
+                }
+                finished += 1;
+                if let Some(local) = suppress_locally(&domains, &node, &set, &policy, &costs) {
+                    let total = level_loss + local.loss;
+                    if total < beat {
+                        step = Some((total, level_loss, node, local));
+                    }
+                }
+            }
         }
-        // Roll up from the smallest counted set below this node.
-        let (from_node, from_set) = cache
-            .iter()
-            .filter(|(c, _)| c.iter().zip(node).all(|(a, b)| a <= b))
-            .min_by_key(|(_, s)| s.len())
-            .map_or((&bottom_node, &bottom), |(c, s)| (c, s));
-        let set = roll_up(&domains, &up, from_set, from_node, node);
-        evaluated += 1;
-        let outcome = policy.evaluate(&set);
-        if outcome.passes {
-            chosen = Some((node.clone(), *node_loss, outcome, set));
-            break;
-        }
-        cache.push((node.clone(), set));
-        // Keep the cache bounded: at most this many entries in all.
-        let mut total: usize = cache.iter().map(|(_, s)| s.len()).sum();
-        while total > CACHE_ENTRIES && cache.len() > 1 {
-            let largest = (0..cache.len()).max_by_key(|&i| cache[i].1.len()).unwrap_or(0);
-            total -= cache[largest].1.len();
-            cache.swap_remove(largest);
+        match step {
+            Some(next) if next.0 < standing => {
+                at.clone_from(&next.2);
+                tracing::debug!(loss = next.0, node = ?at, "specialized");
+                best = Some(next);
+            }
+            _ => break,
         }
     }
-    // The top node (everything `*`) always has one class per split; reaching here without a
-    // passing node means even that fails (fewer than k rows), which the risk gate reports.
-    let (node, node_loss, outcome, set) = chosen.unwrap_or_else(|| {
-        let top: Node = heights.iter().map(|&h| h as u8).collect();
+    tracing::info!(evaluated, finished, pruned, lattice = lattice_size, "lattice searched");
+    // The top node (everything `*`) is one class per split; no feasible node means even that
+    // fails (fewer than k rows, or too few targets), which the risk gate reports.
+    let (loss, level_loss, node, local) = best.unwrap_or_else(|| {
         let set = roll_up(&domains, &up, &bottom, &bottom_node, &top);
-        let outcome = policy.evaluate(&set);
-        (top.clone(), loss(&top), outcome, set)
+        let local = Local::unchanged(&set, &policy);
+        (costs.levels(&top), costs.levels(&top), top, local)
     });
-    let suppressed = (0..n)
-        .map(|i| {
+
+    // Each row's suppressed cells: where its class at the node went.
+    let stars: Vec<u64> = domains.iter().map(Domain::star).collect();
+    let mut suppressed = vec![0u32; n];
+    let mut outcome = local.outcome.clone();
+    if !local.moved.is_empty() {
+        for (i, mask) in suppressed.iter_mut().enumerate() {
             let mut key = 0u64;
             for (q, (d, c)) in domains.iter().zip(&codes).enumerate() {
                 key |= u64::from(up[q][0][usize::from(node[q])][c[i] as usize]) << d.shift;
             }
-            set.get(&key).is_some_and(|cell| policy.suppresses(*cell, rows.test[i]))
+            if let Some(&to) = local.moved.get(&key) {
+                for (q, d) in domains.iter().enumerate() {
+                    if d.field(to) == stars[q] {
+                        *mask |= 1 << q;
+                    }
+                }
+            }
+        }
+    }
+    let eligible: u32 = (0..domains.len()).filter(|&q| usize::from(node[q]) < heights[q]).fold(0, |m, q| m | (1 << q));
+    outcome.rows_with_suppressed_cells = suppressed.iter().filter(|&&m| m != 0).count() as u64;
+    outcome.rows_suppressed = suppressed.iter().filter(|&&m| m != 0 && m == eligible).count() as u64;
+    outcome.cells_suppressed = suppressed.iter().map(|m| u64::from(m.count_ones())).sum();
+    let suppressed_cells = domains
+        .iter()
+        .enumerate()
+        .map(|(q, d)| {
+            (d.column.clone(), d.importance, suppressed.iter().filter(|&&m| m & (1 << q) != 0).count() as u64)
         })
         .collect();
     let levels = domains
@@ -345,18 +438,215 @@ pub fn search(
     let g = Generalization {
         node,
         levels,
-        loss: node_loss,
+        loss,
+        generalization_loss: level_loss,
         outcome,
+        suppressed_cells,
         lattice_size,
         evaluated,
-        pruned_by_projection: pruned,
+        locally_suppressed: finished,
+        pruned_by_bound: pruned,
         suppressed,
     };
     (domains, g)
 }
 
-/// Frequency-set entries kept for rolling up, in all (about 24 bytes each).
-const CACHE_ENTRIES: usize = 20_000_000;
+/// The search objective's prices: what a level and a suppressed cell cost, as a share of all the
+/// information the quasi-identifiers carry, weighted by importance.
+struct Costs {
+    /// Σ importance.
+    weight: f64,
+    /// `importance × entropy_loss[level]` per domain and level.
+    level: Vec<Vec<f64>>,
+    /// What one suppressed cell costs at each level: the rest of its column's information.
+    cell: Vec<Vec<f64>>,
+}
+
+impl Costs {
+    fn new(domains: &[Domain], rows: usize) -> Costs {
+        let weight: f64 = domains.iter().map(|d| d.importance).sum::<f64>().max(f64::MIN_POSITIVE);
+        let rows = rows.max(1) as f64;
+        Costs {
+            weight,
+            level: domains.iter().map(|d| d.entropy_loss.iter().map(|&e| d.importance * e).collect()).collect(),
+            cell: domains
+                .iter()
+                .map(|d| d.entropy_loss.iter().map(|&e| d.importance * (1.0 - e) / (weight * rows)).collect())
+                .collect(),
+        }
+    }
+
+    /// The levels' share of the loss.
+    fn levels(&self, node: &[u8]) -> f64 {
+        self.level.iter().zip(node).map(|(l, &at)| l[usize::from(at)]).sum::<f64>() / self.weight
+    }
+
+    fn cell(&self, q: usize, level: u8) -> f64 {
+        self.cell[q][usize::from(level)]
+    }
+
+    /// The cheapest cell a row in an unsafe class could lose at this node (infinite at the top,
+    /// where nothing is left to suppress).
+    fn cheapest_cell(&self, domains: &[Domain], node: &[u8]) -> f64 {
+        (0..domains.len())
+            .filter(|&q| usize::from(node[q]) < domains[q].height())
+            .map(|q| self.cell(q, node[q]))
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// A node finished by local suppression.
+#[derive(Debug)]
+struct Local {
+    /// Key at the node → the key its rows were moved to (only the moved ones).
+    moved: HashMap<u64, u64>,
+    /// The suppressed cells' share of the loss.
+    loss: f64,
+    outcome: Outcome,
+}
+
+impl Local {
+    fn unchanged(set: &FrequencySet, policy: &Policy) -> Local {
+        let (unsafe_train, unsafe_test) = policy.unsafe_rows(set);
+        let (classes_train, classes_test) = policy.classes(set.values());
+        Local {
+            moved: HashMap::default(),
+            loss: 0.0,
+            outcome: Outcome {
+                unsafe_train,
+                unsafe_test,
+                classes_train,
+                classes_test,
+                passes: unsafe_train + unsafe_test == 0 && policy.average_risk_ok(classes_train, classes_test),
+                ..Outcome::default()
+            },
+        }
+    }
+}
+
+/// Blanks cells of the rows in unsafe classes until every class is safe, cheapest cells first;
+/// `None` when that takes more whole rows than the policy allows, or cannot succeed.
+///
+/// A class moves whole, its training and test rows together, whichever of them is unsafe: a
+/// blanked cell then says nothing about which file its row is in.
+fn suppress_locally(
+    domains: &[Domain],
+    node: &[u8],
+    set: &FrequencySet,
+    policy: &Policy,
+    costs: &Costs,
+) -> Option<Local> {
+    let stars: Vec<u64> = domains.iter().map(Domain::star).collect();
+    let eligible: Vec<usize> = (0..domains.len()).filter(|&q| usize::from(node[q]) < domains[q].height()).collect();
+    let (unsafe_train, unsafe_test) = policy.unsafe_rows(set);
+    if unsafe_train + unsafe_test == 0 {
+        return Some(Local::unchanged(set, policy));
+    }
+    let mut current: FrequencySet = set.clone();
+    // Keys holding moved classes → the original keys whose rows they hold (original keys carry
+    // no star, and a moved class always gains one, so the two never mix).
+    let mut members: HashMap<u64, Vec<u64>> = HashMap::default();
+    let has_star = |key: u64| domains.iter().zip(&stars).any(|(d, &s)| d.field(key) == s);
+    loop {
+        let mut movers: Vec<(u64, Cell)> =
+            current.iter().filter(|(_, c)| !policy.safe(**c)).map(|(&key, &cell)| (key, cell)).collect();
+        if movers.is_empty() {
+            break;
+        }
+        movers.sort_unstable_by_key(|m| m.0);
+        // Where the unsafe classes could go: each candidate key with everything that might join it.
+        let mut potential: HashMap<u64, Cell> = HashMap::default();
+        for &(key, cell) in &movers {
+            for &q in &eligible {
+                if domains[q].field(key) != stars[q] {
+                    potential.entry(star_field(&domains[q], key)).or_default().add(cell);
+                }
+            }
+        }
+        let mut moves: Vec<(u64, Cell, u64)> = Vec::with_capacity(movers.len());
+        for &(key, cell) in &movers {
+            let mut choice: Option<(bool, f64, u64)> = None;
+            for &q in &eligible {
+                if domains[q].field(key) == stars[q] {
+                    continue;
+                }
+                let to = star_field(&domains[q], key);
+                let mut there = current.get(&to).copied().unwrap_or_default();
+                there.add(potential.get(&to).copied().unwrap_or_default());
+                let safe = policy.safe(there);
+                // Safe landings first, the cheapest of them; otherwise the most company per cost.
+                let price = costs.cell(q, node[q]);
+                let score = if safe { price } else { price / f64::from(there.train + there.test).max(1.0) };
+                if choice.is_none_or(|(s, c, _)| (safe && !s) || (safe == s && score < c)) {
+                    choice = Some((safe, score, to));
+                }
+            }
+            // A class with nothing left to suppress stays; others may still join it.
+            if let Some((_, _, to)) = choice {
+                moves.push((key, cell, to));
+            }
+        }
+        if moves.is_empty() {
+            // Every unsafe class is already `*` everywhere: nothing more can help.
+            return None;
+        }
+        // Take every mover out first, then put each where it goes.
+        let mut taken: Vec<(Cell, u64, Vec<u64>)> = Vec::with_capacity(moves.len());
+        for (key, cell, to) in moves {
+            current.remove(&key);
+            let origins = if has_star(key) { members.remove(&key).unwrap_or_default() } else { vec![key] };
+            taken.push((cell, to, origins));
+        }
+        for (cell, to, origins) in taken {
+            current.entry(to).or_default().add(cell);
+            members.entry(to).or_default().extend(origins);
+        }
+    }
+
+    let mut moved = HashMap::default();
+    for (to, origins) in members {
+        for from in origins {
+            moved.insert(from, to);
+        }
+    }
+    // Cells and whole rows suppressed, from the classes the moved rows landed in.
+    let mut outcome = Outcome { unsafe_train, unsafe_test, ..Outcome::default() };
+    let mut cells = vec![0u64; domains.len()];
+    let (mut whole_train, mut whole_test) = (0u64, 0u64);
+    for (&from, &to) in &moved {
+        let cell = set[&from];
+        let rows = u64::from(cell.train + cell.test);
+        let mut all = true;
+        for &q in &eligible {
+            if domains[q].field(to) == stars[q] {
+                cells[q] += rows;
+            } else {
+                all = false;
+            }
+        }
+        outcome.rows_with_suppressed_cells += rows;
+        if all {
+            whole_train += u64::from(cell.train);
+            whole_test += u64::from(cell.test);
+        }
+    }
+    outcome.rows_suppressed = whole_train + whole_test;
+    outcome.cells_suppressed = cells.iter().sum();
+    let loss = eligible.iter().map(|&q| cells[q] as f64 * costs.cell(q, node[q])).sum();
+    let (classes_train, classes_test) = policy.classes(current.values());
+    outcome.classes_train = classes_train;
+    outcome.classes_test = classes_test;
+    outcome.passes = whole_train <= policy.max_suppressed_train
+        && whole_test <= policy.max_suppressed_test
+        && outcome.rows_with_suppressed_cells <= policy.max_cell_rows
+        && policy.average_risk_ok(classes_train, classes_test);
+    outcome.passes.then_some(Local { moved, loss, outcome })
+}
+
+/// `key` with domain `d`'s field set to the suppressed cell.
+fn star_field(d: &Domain, key: u64) -> u64 {
+    (key & !(((1u64 << d.bits) - 1) << d.shift)) | (d.star() << d.shift)
+}
 
 fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, from: &Node, to: &Node) -> FrequencySet {
     if from == to {
@@ -366,7 +656,7 @@ fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, fr
     for (&key, &cell) in set {
         let mut new = 0u64;
         for (q, d) in domains.iter().enumerate() {
-            let id = (key >> d.shift) & ((1u64 << d.bits) - 1);
+            let id = d.field(key);
             new |= u64::from(up[q][usize::from(from[q])][usize::from(to[q])][id as usize]) << d.shift;
         }
         out.entry(new).or_default().add(cell);
@@ -374,28 +664,40 @@ fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, fr
     out
 }
 
-/// `(a, b, la, lb)`: the projection on columns `a` and `b` at levels `la`, `lb` (others `*`)
-/// fails, so every node with levels at or below those on `a` and `b` fails.
-fn pair_failures(
+/// The unsafe rows of the projection on two columns `a`, `b` (the rest at `*`) at every pair of
+/// their levels.
+struct PairBound {
+    a: usize,
+    b: usize,
+    /// `unsafe_rows[la][lb]`.
+    unsafe_rows: Vec<Vec<u64>>,
+}
+
+impl PairBound {
+    fn unsafe_rows(&self, node: &[u8]) -> u64 {
+        self.unsafe_rows[usize::from(node[self.a])][usize::from(node[self.b])]
+    }
+}
+
+fn pair_bounds(
     domains: &[Domain],
     bottom: &FrequencySet,
     up: &[Vec<Vec<Vec<u32>>>],
     policy: &Policy,
-) -> Vec<(usize, usize, u8, u8)> {
-    let mut failing = Vec::new();
+) -> Vec<PairBound> {
+    let mut out = Vec::new();
     for a in 0..domains.len() {
         for b in a + 1..domains.len() {
             // Dense counts at the raw levels of a and b.
-            let (na, nb) = (domains[a].labels[0].len(), domains[b].labels[0].len());
-            let mut dense = vec![Cell::default(); na * nb];
             let (da, db) = (&domains[a], &domains[b]);
+            let (na, nb) = (da.labels[0].len(), db.labels[0].len());
+            let mut dense = vec![Cell::default(); na * nb];
             for (&key, &cell) in bottom {
-                let ia = ((key >> da.shift) & ((1u64 << da.bits) - 1)) as usize;
-                let ib = ((key >> db.shift) & ((1u64 << db.bits) - 1)) as usize;
-                dense[ia * nb + ib].add(cell);
+                dense[da.field(key) as usize * nb + db.field(key) as usize].add(cell);
             }
-            for la in 0..=da.height() {
-                for lb in 0..=db.height() {
+            let mut unsafe_rows = vec![vec![0; db.height() + 1]; da.height() + 1];
+            for (la, row) in unsafe_rows.iter_mut().enumerate() {
+                for (lb, slot) in row.iter_mut().enumerate() {
                     let mut cells: HashMap<(u32, u32), Cell> = HashMap::default();
                     for ia in 0..na {
                         for ib in 0..nb {
@@ -407,23 +709,24 @@ fn pair_failures(
                     }
                     let set: FrequencySet =
                         cells.into_iter().map(|((x, y), c)| ((u64::from(x) << 32) | u64::from(y), c)).collect();
-                    if !policy.evaluate(&set).passes {
-                        failing.push((a, b, la as u8, lb as u8));
-                    }
+                    *slot = policy.unsafe_split_rows(&set);
                 }
             }
+            out.push(PairBound { a, b, unsafe_rows });
         }
     }
-    failing
+    out
 }
 
-/// The privacy policy as a test on a frequency set.
+/// The privacy policy as tests on classes.
 #[derive(Debug)]
 struct Policy {
     k: u32,
     l: u32,
     max_suppressed_train: u64,
     max_suppressed_test: u64,
+    /// Rows that may lose cells to local suppression.
+    max_cell_rows: u64,
     max_average_risk: f64,
     train_rows: u64,
     test_rows: u64,
@@ -438,45 +741,74 @@ impl Policy {
             l: privacy.l_diversity.unwrap_or(1),
             max_suppressed_train: (privacy.max_suppression * train_rows as f64).floor() as u64,
             max_suppressed_test: (privacy.max_suppression * test_rows as f64).floor() as u64,
+            max_cell_rows: (privacy.max_cell_suppression * rows.test.len() as f64).floor() as u64,
             max_average_risk: privacy.max_average_risk,
             train_rows,
             test_rows,
         }
     }
 
-    /// Whether the rows of `cell` in the given split are suppressed.
-    fn suppresses(&self, cell: Cell, test: bool) -> bool {
-        if test { cell.test < self.k } else { cell.train < self.k || cell.labels.count_ones() < self.l }
+    /// Whether a class's training rows may be published as they are.
+    fn safe_train(&self, cell: Cell) -> bool {
+        cell.train >= self.k && cell.labels.count_ones() >= self.l
     }
 
-    fn evaluate(&self, set: &FrequencySet) -> Outcome {
-        let (mut st, mut ss, mut ct, mut cs) = (0u64, 0u64, 0u64, 0u64);
-        for &cell in set.values() {
-            if cell.train > 0 {
-                if self.suppresses(cell, false) {
-                    st += u64::from(cell.train);
-                } else {
-                    ct += 1;
-                }
-            }
-            if cell.test > 0 {
-                if self.suppresses(cell, true) {
-                    ss += u64::from(cell.test);
-                } else {
-                    cs += 1;
-                }
-            }
+    fn safe_test(&self, cell: Cell) -> bool {
+        cell.test >= self.k
+    }
+
+    /// Whether a class may be published as it is: each of its splits is empty or safe.
+    fn safe(&self, cell: Cell) -> bool {
+        (cell.train == 0 || self.safe_train(cell)) && (cell.test == 0 || self.safe_test(cell))
+    }
+
+    /// Rows of train and of test in classes that are not safe: all of them move.
+    fn unsafe_rows(&self, set: &FrequencySet) -> (u64, u64) {
+        let (mut train, mut test) = (0, 0);
+        for &cell in set.values().filter(|&&c| !self.safe(c)) {
+            train += u64::from(cell.train);
+            test += u64::from(cell.test);
         }
+        (train, test)
+    }
+
+    /// Rows whose own split of their class is unsafe: fewer than [`Policy::unsafe_rows`], but
+    /// monotone — a row counted here is counted at every finer node (its class there has no
+    /// more rows of its split, and no more targets) — so a projection's count bounds a node's.
+    fn unsafe_split_rows(&self, set: &FrequencySet) -> u64 {
+        set.values()
+            .map(|&c| {
+                let train = if c.train > 0 && !self.safe_train(c) { c.train } else { 0 };
+                let test = if c.test > 0 && !self.safe_test(c) { c.test } else { 0 };
+                u64::from(train + test)
+            })
+            .sum()
+    }
+
+    fn classes<'a>(&self, cells: impl Iterator<Item = &'a Cell>) -> (u64, u64) {
+        cells.fold((0, 0), |(t, s), c| (t + u64::from(c.train > 0), s + u64::from(c.test > 0)))
+    }
+
+    /// Average prosecutor risk (classes per row) within the limit on both splits.
+    fn average_risk_ok(&self, classes_train: u64, classes_test: u64) -> bool {
         let average = |classes: u64, rows: u64| if rows == 0 { 0.0 } else { classes as f64 / rows as f64 };
-        let passes = st <= self.max_suppressed_train
-            && ss <= self.max_suppressed_test
-            && average(ct, self.train_rows - st) <= self.max_average_risk
-            && average(cs, self.test_rows - ss) <= self.max_average_risk;
-        Outcome { suppressed_train: st, suppressed_test: ss, classes_train: ct, classes_test: cs, passes }
+        average(classes_train, self.train_rows) <= self.max_average_risk
+            && average(classes_test, self.test_rows) <= self.max_average_risk
     }
 }
 
 impl Domain {
+    /// Per dictionary code (the last entry: missing), whether its value at `level` covers more
+    /// than that one raw value.
+    pub fn coarser(&self, level: u8, dictionary_len: usize) -> Vec<bool> {
+        let ids = &self.id[usize::from(level)];
+        let mut covers = vec![0u32; self.labels[usize::from(level)].len()];
+        for &id in &ids[..=dictionary_len.min(ids.len() - 1)] {
+            covers[id as usize] += 1;
+        }
+        (0..=dictionary_len).map(|c| ids.get(c).is_some_and(|&id| covers[id as usize] > 1)).collect()
+    }
+
     /// The published text of dictionary code `code` (or missing) at lattice level `level`.
     pub fn label(&self, code: u16, dictionary_len: usize, level: u8) -> &str {
         let id = self.id[usize::from(level)][Domain::code_index(code, dictionary_len)];

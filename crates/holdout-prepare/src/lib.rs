@@ -5,6 +5,7 @@
 //! Pure: the caller reads the files and writes the bundle; nothing here touches the file
 //! system, the clock or the environment.
 
+pub mod attack;
 pub mod bundle;
 mod card;
 pub mod generalize;

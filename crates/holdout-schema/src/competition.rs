@@ -236,6 +236,9 @@ pub struct QuasiIdentifier {
     /// The hierarchy level the column's raw values sit at (0 unless the column is itself a
     /// generalization, like the province of a city hierarchy).
     pub level: usize,
+    /// How much the contest wants this column kept (≥ 1, default 1): the search weighs the
+    /// information a column loses, by generalization or by suppressed cells, by its importance.
+    pub importance: u32,
 }
 
 /// What happens to free text before publication.
@@ -253,8 +256,10 @@ pub struct Privacy {
     pub k: u32,
     /// Distinct target values required in every equivalence class, when set.
     pub l_diversity: Option<u32>,
-    /// Largest share of rows that may be suppressed to reach k.
+    /// Largest share of rows that may be suppressed whole (every quasi-identifier `*`).
     pub max_suppression: f64,
+    /// Largest share of rows that may lose cells to local suppression (default 0.1).
+    pub max_cell_suppression: f64,
     /// Largest prosecutor re-identification risk (1 / class size) of any record.
     pub max_record_risk: f64,
     /// Largest average prosecutor risk over records.
@@ -263,6 +268,9 @@ pub struct Privacy {
     /// Size of the population the respondents are drawn from (for population-uniqueness
     /// estimates); by default China's netizens, 1.1 billion (CNNIC, 2024).
     pub population: u64,
+    /// Largest expected share of respondents an acquaintance identifies by linking what they
+    /// know (the background columns) to the published rows; 1/k unless the contest says.
+    pub max_linkage_rate: f64,
 }
 
 /// Which invalid-sample rules run, with their parameters.
@@ -478,10 +486,12 @@ struct RawPrivacy {
     k: Spanned<u32>,
     l_diversity: Option<Spanned<u32>>,
     max_suppression: Spanned<f64>,
+    max_cell_suppression: Option<Spanned<f64>>,
     max_record_risk: Spanned<f64>,
     max_average_risk: Spanned<f64>,
     free_text: FreeTextPolicy,
     population: Option<Spanned<u64>>,
+    max_linkage_rate: Option<Spanned<f64>>,
     #[serde(default)]
     quasi_identifier: Vec<RawQuasi>,
 }
@@ -492,6 +502,7 @@ struct RawQuasi {
     column: Spanned<String>,
     hierarchy: Spanned<String>,
     level: Option<Spanned<String>>,
+    importance: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -746,7 +757,11 @@ impl RawCompetition {
         if *privacy_raw.k.get_ref() < 2 {
             return Err(err(privacy_raw.k.span(), "k must be at least 2".into()));
         }
-        for share in [&privacy_raw.max_suppression, &privacy_raw.max_record_risk, &privacy_raw.max_average_risk] {
+        for share in [&privacy_raw.max_suppression, &privacy_raw.max_record_risk, &privacy_raw.max_average_risk]
+            .into_iter()
+            .chain(privacy_raw.max_linkage_rate.as_ref())
+            .chain(privacy_raw.max_cell_suppression.as_ref())
+        {
             if !(*share.get_ref() >= 0.0 && *share.get_ref() <= 1.0) {
                 return Err(err(share.span(), "must be between 0 and 1".into()));
             }
@@ -759,8 +774,17 @@ impl RawCompetition {
         let mut quasi_identifiers = Vec::new();
         for q in &privacy_raw.quasi_identifier {
             let c = column(&q.column)?;
-            if c.role != Role::QuasiIdentifier {
-                return Err(err(q.column.span(), format!("`{}` is not a quasi-identifier in the schema", c.name)));
+            if !c.background {
+                return Err(err(
+                    q.column.span(),
+                    format!(
+                        "`{}` is not background knowledge in the schema (neither a quasi_identifier nor `background = true`)",
+                        c.name
+                    ),
+                ));
+            }
+            if quasi_identifiers.iter().any(|p: &QuasiIdentifier| p.column == c.name) {
+                return Err(err(q.column.span(), format!("`{}` is listed twice", c.name)));
             }
             let Some(h) = dataset.hierarchies.get(q.hierarchy.get_ref()) else {
                 return Err(err(q.hierarchy.span(), format!("unknown hierarchy `{}`", q.hierarchy.get_ref())));
@@ -774,17 +798,41 @@ impl RawCompetition {
             if h.depth() < level + 2 {
                 return Err(err(q.hierarchy.span(), "a hierarchy needs at least one level above the raw value".into()));
             }
-            quasi_identifiers.push(QuasiIdentifier { column: c.name.clone(), hierarchy: h.name.clone(), level });
+            let importance = match &q.importance {
+                Some(i) if *i.get_ref() == 0 => {
+                    return Err(err(i.span(), "importance must be at least 1".into()));
+                }
+                Some(i) => *i.get_ref(),
+                None => 1,
+            };
+            quasi_identifiers.push(QuasiIdentifier {
+                column: c.name.clone(),
+                hierarchy: h.name.clone(),
+                level,
+                importance,
+            });
         }
-        // Every published quasi-identifier must be governed by the privacy model.
+        // The attacker model: whatever an acquaintance can know about a respondent (the schema's
+        // background columns) is published only as a quasi-identifier, generalized and counted
+        // in k. Anything else would let a colleague single someone out by a fact k never saw.
         if let Some(missing) = features.iter().find(|f| {
-            survey.column(f).is_some_and(|c| c.role == Role::QuasiIdentifier)
-                && !quasi_identifiers.iter().any(|q| &q.column == *f)
+            survey.column(f).is_some_and(|c| c.background) && !quasi_identifiers.iter().any(|q| &q.column == *f)
         }) {
-            let privacy_table = source.text.find("[privacy]").map(|o| o..o);
+            let at = self
+                .features
+                .extra
+                .iter()
+                .find(|e| e.get_ref() == missing)
+                .map(Spanned::span)
+                .or_else(|| table_header(&source.text, "features"))
+                .or_else(|| table_header(&source.text, "privacy"));
             return Err(source.error_at(
-                privacy_table,
-                format!("feature `{missing}` is a quasi-identifier but has no [[privacy.quasi_identifier]] entry; exclude it or generalize it"),
+                at,
+                format!(
+                    "feature `{missing}` is background knowledge (an acquaintance can know it) but not a quasi-identifier: \
+                     a colleague or neighbour could single a respondent out by it. Protect it with a \
+                     [[privacy.quasi_identifier]] entry, or leave it out with [features] exclude"
+                ),
             ));
         }
         let privacy = Privacy {
@@ -792,10 +840,14 @@ impl RawCompetition {
             k: *privacy_raw.k.get_ref(),
             l_diversity: privacy_raw.l_diversity.map(Spanned::into_inner),
             max_suppression: *privacy_raw.max_suppression.get_ref(),
+            max_cell_suppression: privacy_raw.max_cell_suppression.map_or(0.1, Spanned::into_inner),
             max_record_risk: *privacy_raw.max_record_risk.get_ref(),
             max_average_risk: *privacy_raw.max_average_risk.get_ref(),
             free_text: privacy_raw.free_text,
             population: privacy_raw.population.map_or(1_100_000_000, Spanned::into_inner),
+            max_linkage_rate: privacy_raw
+                .max_linkage_rate
+                .map_or(1.0 / f64::from(*privacy_raw.k.get_ref()), Spanned::into_inner),
         };
 
         // Screening, limits, team.
@@ -874,4 +926,20 @@ impl RawCompetition {
             phases,
         })
     }
+}
+
+/// Where the `[name]` table header starts in a TOML text, if it has one.
+fn table_header(text: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let header = format!("[{name}]");
+    text.lines()
+        .scan(0, |offset, line| {
+            let start = *offset;
+            *offset += line.len() + 1;
+            Some((start, line))
+        })
+        .find(|(_, line)| line.trim_start() == header)
+        .map(|(start, line)| {
+            let at = start + line.len() - line.trim_start().len();
+            at..at + header.len()
+        })
 }

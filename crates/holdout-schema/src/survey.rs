@@ -144,6 +144,10 @@ pub struct Column {
     pub item: Option<String>,
     pub kind: ColumnKind,
     pub role: Role,
+    /// Whether an acquaintance (colleague, neighbour, classmate) can know this about a
+    /// respondent: the attacker's background knowledge. Such a column is published only as a
+    /// quasi-identifier under the contest's privacy model. Every quasi-identifier is background.
+    pub background: bool,
     /// The questionnaire versions that ask this column; empty in rows of other versions.
     pub versions: BTreeSet<Version>,
     /// How a missing value is written; `None` when the column is never missing.
@@ -333,6 +337,7 @@ struct RawColumn {
     item: Option<String>,
     kind: Spanned<KindName>,
     role: Role,
+    background: Option<Spanned<bool>>,
     versions: Spanned<Vec<Version>>,
     missing: Option<String>,
     levels: Option<Spanned<Vec<Spanned<Level>>>>,
@@ -572,6 +577,16 @@ impl RawColumn {
         };
 
         let versions = version_set(source, &self.versions, Some(survey_versions))?;
+        let background = match &self.background {
+            Some(b) if !*b.get_ref() && self.role == Role::QuasiIdentifier => {
+                return Err(here(
+                    b.span(),
+                    format!("column `{name}` is a quasi-identifier, which is background knowledge by definition"),
+                ));
+            }
+            Some(b) => *b.get_ref(),
+            None => self.role == Role::QuasiIdentifier,
+        };
         Ok(Column {
             name,
             zh: self.zh,
@@ -579,6 +594,7 @@ impl RawColumn {
             item: self.item,
             kind,
             role: self.role,
+            background,
             versions,
             missing: self.missing,
             hierarchy: self.hierarchy.map(Spanned::into_inner),

@@ -164,6 +164,10 @@ name = "serial_number""#,
             "missing_hierarchy",
             edit("role = \"quasi_identifier\"\n", "role = \"quasi_identifier\"\nhierarchy = \"gender\"\n"),
         ),
+        (
+            "quasi_identifier_not_background",
+            edit("role = \"quasi_identifier\"\n", "role = \"quasi_identifier\"\nbackground = false\n"),
+        ),
     ];
     let report: String = cases.iter().map(|(name, text)| format!("{name}: {}\n", check(text, &[]))).collect();
     insta::assert_snapshot!("schema_errors", report);
@@ -192,6 +196,11 @@ fn shipped_survey_schema_loads() {
     let d = shipped_dataset();
     let s = &d.survey;
     assert_eq!(s.columns.len(), 113);
+    let background: Vec<&str> = s.columns.iter().filter(|c| c.background).map(|c| c.name.as_str()).collect();
+    assert_eq!(background.len(), 25, "22 demographic and workplace items and three 其他 texts: {background:?}");
+    for name in ["q13_gender", "q17_role_8", "q20_income", "version", "p04_industry_years", "q16_occupation_other"] {
+        assert!(background.contains(&name), "{name} is background knowledge");
+    }
     assert_eq!(s.item_options("Q6").count(), 8);
     assert_eq!(s.item_options("Q5").count(), 21);
     let rating_rows = s.columns.iter().filter(|c| matches!(c.kind, holdout_schema::ColumnKind::Rating { .. })).count();
@@ -237,6 +246,11 @@ fn shipped_competitions_load_and_withhold_their_target_sources() {
         for f in &c.features {
             let column = d.survey.column(f).unwrap();
             assert!(column.role != holdout_schema::Role::DirectIdentifier, "{}: {f} must never be a feature", c.name);
+            assert!(
+                !column.background || c.privacy.quasi_identifiers.iter().any(|q| &q.column == f),
+                "{}: background column {f} is published only as a quasi-identifier",
+                c.name
+            );
             let scrubbed = c.privacy.free_text == holdout_schema::FreeTextPolicy::Scrub;
             assert!(
                 column.role != holdout_schema::Role::FreeText || scrubbed,
@@ -252,10 +266,7 @@ fn competition_errors_name_file_line_and_column() {
     let d = shipped_dataset();
     let base = read("datasets/security-sense/competition.toml").text;
     let cases = [
-        (
-            "unknown_feature",
-            base.replacen("extra = [\"version\"]", "extra = [\"version\"]\nexclude = [\"q99_nothing\"]", 1),
-        ),
+        ("unknown_feature", base.replacen("exclude = [\n", "exclude = [\n  \"q99_nothing\",\n", 1)),
         ("metric_does_not_apply", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"roc_auc\"", 1)),
         ("unknown_metric", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"kappa\"", 1)),
         ("duplicate_metric", base.replacen("secondary = [\"accuracy\"", "secondary = [\"cohen_kappa_quadratic\"", 1)),
@@ -267,6 +278,28 @@ fn competition_errors_name_file_line_and_column() {
             base.replacen(
                 "[[privacy.quasi_identifier]]\ncolumn = \"q19_urban_rural\"\nhierarchy = \"urban_rural\"\n",
                 "",
+                1,
+            ),
+        ),
+        (
+            "unprotected_background_income",
+            base.replacen("[[privacy.quasi_identifier]]\ncolumn = \"q20_income\"\nhierarchy = \"income\"\n", "", 1),
+        ),
+        (
+            "unprotected_background_extra",
+            base.replacen("[[privacy.quasi_identifier]]\ncolumn = \"version\"\nhierarchy = \"version\"\n", "", 1),
+        ),
+        ("unprotected_background_role", base.replacen("\"q17_role_3\", ", "", 1)),
+        ("unprotected_background_practitioner", base.replacen("\"p02_job_role\", ", "", 1)),
+        (
+            "quasi_identifier_not_background",
+            base.replacen("column = \"q19_urban_rural\"", "column = \"q01_net_years\"", 1),
+        ),
+        (
+            "quasi_identifier_twice",
+            base.replacen(
+                "column = \"q20_income\"\nhierarchy = \"income\"",
+                "column = \"version\"\nhierarchy = \"version\"",
                 1,
             ),
         ),

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use holdout_prepare::bundle::{Bundle, PrepareError, PublishedValues, Table, prepare};
 use holdout_prepare::keys::Secret;
+use holdout_prepare::raw::{MISSING, RawTable, Values};
 use holdout_prepare::split::{Part, split};
 use proptest::prelude::*;
 
@@ -14,20 +15,21 @@ use crate::support::{competition, dataset, secret, table};
 /// Per equivalence class: its rows and the distinct targets among them.
 type Classes = HashMap<Vec<String>, (u64, HashSet<u64>)>;
 
-/// Rows per equivalence class of the published quasi-identifiers, in train, test and both;
-/// suppressed rows (all quasi-identifiers `*`) are left out, as ARX does.
+/// Rows per equivalence class of every published background column (what an acquaintance can
+/// know, by the schema — not only the contest's declared quasi-identifiers), in train, test and
+/// both, counted on the published text literally: `*` is a value like any other, as a `groupby`
+/// on the files would count it.
 fn class_sizes(bundle: &Bundle<'_>) -> [Classes; 3] {
-    let qis: Vec<&str> = bundle.contest.privacy.quasi_identifiers.iter().map(|q| q.column.as_str()).collect();
-    let columns: Vec<_> = bundle.columns.iter().filter(|c| qis.contains(&c.name.as_str())).collect();
+    let survey = &bundle.dataset.survey;
+    let columns: Vec<_> =
+        bundle.columns.iter().filter(|c| survey.column(&c.name).is_some_and(|s| s.background)).collect();
+    assert!(columns.len() >= 10, "the background columns are published as quasi-identifiers");
     let mut out: [Classes; 3] = Default::default();
     for (table, index) in [(Table::Train, 0), (Table::Test, 1)] {
         let rows: Vec<usize> =
             (0..bundle.ids.len()).filter(|&i| bundle.part[i].is_test() == (table == Table::Test)).collect();
         for i in rows {
             let key: Vec<String> = columns.iter().map(|c| c.text(i).to_owned()).collect();
-            if key.iter().all(|v| v == "*") {
-                continue;
-            }
             for slot in [index, 2] {
                 let e = out[slot].entry(key.clone()).or_default();
                 e.0 += 1;
@@ -38,8 +40,27 @@ fn class_sizes(bundle: &Bundle<'_>) -> [Classes; 3] {
     out
 }
 
-fn check_release(bundle: &Bundle<'_>) {
+fn check_release(bundle: &Bundle<'_>, raw: &RawTable) {
     let k = u64::from(bundle.contest.privacy.k);
+    // Local suppression blanks quasi-identifier cells only: every other coded cell is published
+    // as the raw value.
+    let qis: Vec<&str> = bundle.contest.privacy.quasi_identifiers.iter().map(|q| q.column.as_str()).collect();
+    for column in bundle.columns.iter().filter(|c| !qis.contains(&c.name.as_str())) {
+        let Some(Values::Coded { codes, dictionary }) = raw.column(&column.name).map(|c| &c.values) else { continue };
+        for (i, &r) in bundle.raw_rows.iter().enumerate() {
+            let expected = if codes[r] == MISSING { "" } else { dictionary[usize::from(codes[r])].as_str() };
+            assert_eq!(column.text(i), expected, "{} row {i} changed", column.name);
+        }
+    }
+    // The declared attacker finds no one more often than one in k.
+    let attack = bundle.risk.linkage_attack.as_ref().expect("the release reports its linkage attack");
+    assert!(attack.sampled > 0);
+    assert!(
+        attack.expected_match_rate <= 1.0 / k as f64 + 1e-12,
+        "expected match rate {} > 1/k",
+        attack.expected_match_rate
+    );
+    assert_eq!(attack.reidentified, 0);
     let [train, test, union] = class_sizes(bundle);
     for (name, classes) in [("train", &train), ("test", &test), ("union", &union)] {
         let smallest = classes.values().map(|c| c.0).min().unwrap_or(k);
@@ -93,7 +114,7 @@ proptest! {
         let (raw, _) = table(rows, seed);
         let contest = competition(contest);
         match prepare(dataset(), &contest, raw, &secret()) {
-            Ok(bundle) => check_release(&bundle),
+            Ok(bundle) => check_release(&bundle, raw),
             // Small random exports may fail a leakage check by chance; never a privacy one.
             Err(PrepareError::Blocked(failures)) => {
                 prop_assert!(failures.iter().all(|f| !f.contains("risk") && !f.contains("below k")), "{failures:?}");
