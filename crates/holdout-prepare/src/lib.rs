@@ -7,6 +7,7 @@
 
 pub mod bundle;
 mod card;
+pub mod detect;
 pub mod generalize;
 pub mod keys;
 pub mod leakage;
