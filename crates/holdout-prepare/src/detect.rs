@@ -10,7 +10,7 @@
 //!
 //! The only numbers let through are the ordinary ones the scrubber keeps on purpose, recognised
 //! here by their own rules: dates at the start of a run (`2024-07-17 14:30`, `20240717`), years
-//! (`2019-2023`), decimals (`12345.67`) and ranges with a unit or currency (`3000-5000元`), and
+//! (`2019-2023`), decimals (`12345.67`, two decimal places at most) and ranges with a unit or currency (`3000-5000元`), and
 //! words made of numerals (`，两个月`, `，2024年` do not continue the number before them).
 //!
 //! Cheap enough for every published cell: no regex is compiled per call, and a text without
@@ -109,12 +109,9 @@ fn is_numeral(c: char) -> bool {
 
 const SEPARATORS: &str = " \t\u{a0}\u{3000}.．-－‐‑‒–—―·•・，、。()（）[]【】";
 const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
+const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
 const DASHES: &str = "-－–—";
 const CURRENCY: &str = "¥￥$";
-
-fn han(c: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
-}
 
 /// A group of digits of one script: byte range, digit count and value (of its first nine
 /// digits, enough for dates and ranges).
@@ -174,7 +171,8 @@ fn group(text: &str, at: usize) -> Digits {
 }
 
 /// Whether the text at `at` is not a digit group that continues a number: not a digit at all,
-/// or a word (one or two numerals before a Han character, up to four digits before a unit).
+/// or a word (up to four digits before a unit, one or two numerals before a character that
+/// makes a word of them: `一直`, `三方`).
 fn is_word(text: &str, at: usize) -> bool {
     let Some(first) = text[at..].chars().next() else { return true };
     if digit(first).is_none() {
@@ -182,7 +180,7 @@ fn is_word(text: &str, at: usize) -> bool {
     }
     let g = group(text, at);
     let Some(next) = text[g.end..].chars().next() else { return false };
-    (is_numeral(first) && g.count <= 2 && han(next) && digit(next).is_none()) || (g.count <= 4 && UNITS.contains(next))
+    (is_numeral(first) && g.count <= 2 && NUMERAL_WORDS.contains(next)) || (g.count <= 4 && UNITS.contains(next))
 }
 
 fn date(y: u64, m: u64, d: u64) -> bool {
@@ -213,7 +211,7 @@ fn check(text: &str, groups: &[Digits], flag: &mut impl FnMut(usize, usize)) {
     }
     if let [a, b] = g {
         let between = &text[a.end..b.start];
-        if (between == "." || between == "．") && a.count <= 6 && b.count <= 4 {
+        if (between == "." || between == "．") && a.count <= 6 && b.count <= 2 {
             return;
         }
         let mut dash = between.trim().chars();

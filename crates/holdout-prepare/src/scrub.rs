@@ -521,6 +521,8 @@ fn is_separator(c: char) -> bool {
 
 /// Units and date words after a number: `3000-5000元`, `2024年`, `两个`.
 const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
+/// Characters that make words of the numerals before them: `一直`, `一些`, `三方`, `两万`.
+const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
 
 /// A maximal run of digits of one script (ASCII or Chinese numerals) inside a number.
 #[derive(Debug, Clone, Copy)]
@@ -581,12 +583,12 @@ fn group_at(t: &str, at: usize) -> Option<(usize, usize, bool)> {
 }
 
 /// Whether the group at `at` (reached over separators or a change of script) continues the
-/// number before it. It does not when it is a word: one or two Chinese numerals followed by a
-/// Han character (`，两个月`, `一直`), or up to four digits followed by a unit (`，2024年`).
+/// number before it. It does not when it is a word: up to four digits followed by a unit
+/// (`，2024年`, `，两个月`), or one or two Chinese numerals that make a word (`，一直`).
 fn continues(t: &str, at: usize) -> bool {
     let Some((end, n, han)) = group_at(t, at) else { return false };
     let Some(next) = t[end..].chars().next() else { return true };
-    !((han && n <= 2 && is_han(next) && digit_of(next).is_none()) || (n <= 4 && UNITS.contains(next)))
+    !((han && n <= 2 && NUMERAL_WORDS.contains(next)) || (n <= 4 && UNITS.contains(next)))
 }
 
 impl Run {
@@ -684,7 +686,10 @@ fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
             }
         }
     }
-    let known = !dotted_quad(t, run);
+    // Dates lead a run (`2024-07-01—2024-07-17` is no landline); an IP address, a decimal or a
+    // range is none of the known kinds, at most a generic number.
+    i = leading_dates(run, i, n);
+    let known = i < n && !dotted_quad(t, run) && !ordinary(t, run, i, n);
     let mut left_from = i;
     while i < n {
         let mut next = i + 1;
@@ -784,8 +789,15 @@ fn hk_check(letters: &[u8], body: &[u8]) -> u8 {
 /// numbers people write (dates, decimals, ranges with a unit, years), seven or more digits are
 /// left.
 fn long_numbers(t: &str, run: &Run, from: usize, to: usize, out: &mut Vec<Found>) {
-    let mut from = from;
-    // Dates lead a run: `2024-07-17 14:30`, `2024.07.01—2024.07.17`, `20240717`.
+    let from = leading_dates(run, from, to);
+    if from < to && run.groups[to - 1].to - run.groups[from].from >= 7 && !ordinary(t, run, from, to) {
+        out.push(Found { start: run.groups[from].start, end: run.groups[to - 1].end, kind: PiiType::LongNumber });
+    }
+}
+
+/// Skips the dates that lead groups `from..to`: `2024-07-17 14:30`, `2024.07.01—2024.07.17`,
+/// `20240717`.
+fn leading_dates(run: &Run, mut from: usize, to: usize) -> usize {
     while from < to {
         let g = &run.groups[from..to];
         let digits = |k: usize| &run.digits[g[k].from..g[k].to];
@@ -802,21 +814,22 @@ fn long_numbers(t: &str, run: &Run, from: usize, to: usize, out: &mut Vec<Found>
             break;
         }
     }
-    if from == to {
-        return;
-    }
+    from
+}
+
+/// Whether groups `from..to` (not empty) are a number nobody is identified by however long:
+/// years, a decimal, or a range with a unit or currency.
+fn ordinary(t: &str, run: &Run, from: usize, to: usize) -> bool {
     let g = &run.groups[from..to];
     let digits = |k: usize| &run.digits[g[k].from..g[k].to];
-    let count = g[g.len() - 1].to - g[0].from;
     let year = |d: &[u8]| d.len() == 4 && (1900..=2099).contains(&number(d));
-    let ordinary = count < 7
-        // Years: `2019-2023`, `2019、2020、2021年`.
-        || (g.len() >= 2 && (0..g.len()).all(|k| year(digits(k))))
+    // Years: `2019-2023`, `2019、2020、2021年`.
+    (g.len() >= 2 && (0..g.len()).all(|k| year(digits(k))))
         || (g.len() == 2 && {
             let sep = &t[g[0].end..g[1].start];
             let (a, b) = (digits(0), digits(1));
             // A decimal: `12345.67元`.
-            (sep == "." && a.len() <= 6 && b.len() <= 4)
+            (sep == "." && a.len() <= 6 && b.len() <= 2)
                 // A range with a unit or a currency: `3000-5000元`, `¥3000 - 5000`.
                 || (sep.trim().chars().count() == 1
                     && sep.contains(['-', '—', '–', '－'])
@@ -825,10 +838,7 @@ fn long_numbers(t: &str, run: &Run, from: usize, to: usize, out: &mut Vec<Found>
                     && number(a) < number(b)
                     && (t[g[1].end..].trim_start().starts_with(|c: char| UNITS.contains(c))
                         || t[..g[0].start].ends_with(['¥', '￥', '$'])))
-        });
-    if !ordinary {
-        out.push(Found { start: g[0].start, end: g[g.len() - 1].end, kind: PiiType::LongNumber });
-    }
+        })
 }
 
 fn ymd(y: &[u8], m: &[u8], d: &[u8]) -> bool {

@@ -6,4 +6,5 @@ mod bundle;
 mod risk;
 mod screen;
 mod scrub;
+mod scrub_generated;
 mod support;
