@@ -184,7 +184,7 @@ fn is_word(text: &str, at: usize) -> bool {
 }
 
 fn date(y: u64, m: u64, d: u64) -> bool {
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
     let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     (1900..=2099).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize]
 }

@@ -675,10 +675,10 @@ fn dotted_quad(t: &str, run: &Run) -> bool {
 /// what is left over and still long is a generic number.
 fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
     let groups = &run.groups;
-    let n = groups.len();
+    let count = groups.len();
     let mut i = 0;
     if let Some(p) = run.prefix {
-        for j in (0..n).rev() {
+        for j in (0..count).rev() {
             if let Some((kind, end)) = prefixed(t, &p, run.digits_of(0, j), groups[j].end) {
                 out.push(Found { start: p.start, end, kind });
                 i = j + 1;
@@ -688,20 +688,21 @@ fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
     }
     // Dates lead a run (`2024-07-01—2024-07-17` is no landline); an IP address, a decimal or a
     // range is none of the known kinds, at most a generic number.
-    i = leading_dates(run, i, n);
-    let known = i < n && !dotted_quad(t, run) && !ordinary(t, run, i, n);
+    i = leading_dates(run, i, count);
+    let known = i < count && !dotted_quad(t, run) && !ordinary(t, run, i, count);
     let mut left_from = i;
-    while i < n {
+    while i < count {
         let mut next = i + 1;
         let mut found = false;
-        for j in (i..n).rev() {
-            let d = run.digits_of(i, j);
-            if !known || d.len() > 20 {
+        for j in (i..count).rev() {
+            let digits = run.digits_of(i, j);
+            if !known || digits.len() > 20 {
                 continue;
             }
-            let last = j + 1 == n;
+            let last = j + 1 == count;
             let x = last && run.x_end.is_some();
-            if let Some((kind, used_x)) = classify(t, groups[i].start, d, &run.lens[i..=j], run.loose(t, i, j), x) {
+            if let Some((kind, used_x)) = classify(t, groups[i].start, digits, &run.lens[i..=j], run.loose(t, i, j), x)
+            {
                 let mut start = groups[i].start;
                 let mut end = if used_x { run.x_end.unwrap_or(groups[j].end) } else { groups[j].end };
                 if i == 0 && run.plus && matches!(kind, PiiType::Mobile | PiiType::Landline) {
@@ -721,8 +722,8 @@ fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
                 break;
             }
         }
-        if !found && i + 1 == n {
-            long_numbers(t, run, left_from, n, out);
+        if !found && i + 1 == count {
+            long_numbers(t, run, left_from, count, out);
         }
         i = next;
     }
@@ -972,7 +973,7 @@ fn is_landline(d: &[u8], lens: &[usize], loose: bool) -> bool {
                 return false;
             }
             with_zero[1..=body.len()].copy_from_slice(body);
-            let mut lens0 = [0usize; 8];
+            let mut lens0 = [0usize; 24];
             if rest.len() > lens0.len() {
                 return false;
             }
@@ -1294,6 +1295,13 @@ mod tests {
         assert!(is_resident_id("110101202311012176") && is_resident_id("440524188001010014"));
         assert!(!is_resident_id("110101202311012177"));
         assert!(luhn_valid("79927398713") && !luhn_valid("79927398710"));
+    }
+
+    #[test]
+    fn hong_kong_check_characters_match_published_examples() {
+        assert_eq!(hk_check(b"A", b"123456"), b'3');
+        assert_eq!(hk_check(b"Z", b"683365"), b'A');
+        assert_eq!(hk_check(b"AB", b"987654"), b'3');
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use holdout_prepare::detect::residual_pii;
-use holdout_prepare::scrub::Scrubber;
+use holdout_prepare::scrub::{PiiType, Scrubber};
 use holdout_synth::{luhn_check, mod11_2_check};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -33,6 +33,8 @@ enum Part {
 #[derive(Debug, Clone)]
 struct Item {
     kind: &'static str,
+    /// The placeholder type it should get (reported, not required: removal is what counts).
+    pii: PiiType,
     parts: Vec<Part>,
     secret: String,
     templates: &'static [&'static str],
@@ -137,9 +139,19 @@ const PHONE_TEMPLATES: &[&str] =
 /// One item of each kind, drawn from `rng`.
 fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
     let mut out = Vec::new();
+    phones(rng, &mut out);
+    cards(rng, &mut out);
+    documents(rng, &mut out);
+    others(rng, &mut out);
+    out
+}
+
+/// Mobiles, and landlines in every notation of the area code.
+fn phones(rng: &mut ChaCha8Rng, out: &mut Vec<Item>) {
     let mobile = format!("1{}{}", rng.gen_range(3..=9), digits(rng, 9));
     out.push(Item {
         kind: "mobile",
+        pii: PiiType::Mobile,
         parts: groups(&mobile, &[3, 4, 4]),
         secret: mobile.clone(),
         templates: PHONE_TEMPLATES,
@@ -183,14 +195,18 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
         ),
     ];
     for (kind, parts) in notations {
-        out.push(Item { kind, parts, secret: secret.clone(), templates: PHONE_TEMPLATES });
+        out.push(Item { kind, pii: PiiType::Landline, parts, secret: secret.clone(), templates: PHONE_TEMPLATES });
     }
+}
 
+/// Resident ids (valid check character) and bank cards (valid Luhn digit).
+fn cards(rng: &mut ChaCha8Rng, out: &mut Vec<Item>) {
     let birth = format!("{}{:02}{:02}", rng.gen_range(1950..2010), rng.gen_range(1..=12), rng.gen_range(1..=28));
     let body = format!("{}{}{birth}{}", ["11", "31", "44", "51"].choose(rng).unwrap(), digits(rng, 4), digits(rng, 3));
     let id = format!("{body}{}", mod11_2_check(&body));
     out.push(Item {
         kind: "resident_id",
+        pii: PiiType::ResidentId,
         parts: groups(&id, &[6, 8, 4]),
         secret: body.clone(),
         templates: &["身份证号{}，请保密", "我的身份证是{}", "证件号码：{}。"],
@@ -202,15 +218,20 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
     let card_groups: Vec<usize> = (0..card.len()).step_by(4).map(|k| (card.len() - k).min(4)).collect();
     out.push(Item {
         kind: "bank_card",
+        pii: PiiType::BankCard,
         parts: groups(&card, &card_groups),
         secret: card.clone(),
         templates: &["银行卡{}被盗刷了", "卡号：{}，请冻结", "我的账户{}"],
     });
+}
 
+/// Passports, travel permits and Hong Kong identity cards.
+fn documents(rng: &mut ChaCha8Rng, out: &mut Vec<Item>) {
     let letter = *["E", "G"].choose(rng).unwrap();
     let passport = digits(rng, 8);
     out.push(Item {
         kind: "passport",
+        pii: PiiType::Passport,
         parts: [vec![Part::Text(letter)], groups(&passport, &[4, 4])].concat(),
         secret: passport.clone(),
         templates: &["护照号{}，下月出国", "我的护照是{}", "{}"],
@@ -219,6 +240,7 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
     let passport = digits(rng, 7);
     out.push(Item {
         kind: "passport_two_letters",
+        pii: PiiType::Passport,
         parts: [vec![Part::Owned(format!("E{second}"))], groups(&passport, &[3, 4])].concat(),
         secret: passport.clone(),
         templates: &["护照号{}，下月出国", "我的护照是{}"],
@@ -233,6 +255,7 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
         let number = digits(rng, len);
         out.push(Item {
             kind,
+            pii: PiiType::TravelPermit,
             parts: [vec![Part::Text(letter)], groups(&number, lens)].concat(),
             secret: number,
             templates: &["通行证号码{}，请保密", "我的证件{}丢了"],
@@ -242,6 +265,7 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
     let number = format!("{}{}", rng.gen_range(3..=9), digits(rng, 7));
     out.push(Item {
         kind: "permit_taiwan_resident",
+        pii: PiiType::TravelPermit,
         parts: groups(&number, &[4, 4]),
         secret: number,
         templates: &["台胞证号码{}，请保密", "我的台湾居民来往大陆通行证是{}"],
@@ -257,6 +281,7 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
         let check = hk_check(letters, &body).to_string();
         out.push(Item {
             kind: if letters.len() == 1 { "hk_id" } else { "hk_id_two_letters" },
+            pii: PiiType::HkId,
             parts: vec![
                 Part::Text(letters),
                 Part::Digits(body.clone()),
@@ -268,13 +293,17 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
             templates: &["香港身份证{}，请保密", "我的身份证号码是{}"],
         });
     }
+}
 
+/// QQ numbers after their context word, and long numbers of no known kind.
+fn others(rng: &mut ChaCha8Rng, out: &mut Vec<Item>) {
     let qq_len = rng.gen_range(6..=9);
     let qq = format!("{}{}", rng.gen_range(1..=9), digits(rng, qq_len));
     let qq_groups: Vec<usize> =
         if qq.len() % 2 == 0 { vec![qq.len() / 2; 2] } else { vec![qq.len() / 2, qq.len() / 2 + 1] };
     out.push(Item {
         kind: "qq",
+        pii: PiiType::Qq,
         parts: groups(&qq, &qq_groups),
         secret: qq.clone(),
         templates: &["我的QQ号{}被盗了", "QQ：{}", "加扣扣{}，谢谢"],
@@ -285,11 +314,11 @@ fn items(rng: &mut ChaCha8Rng) -> Vec<Item> {
     let long_groups: Vec<usize> = (0..long.len()).step_by(4).map(|k| (long.len() - k).min(4)).collect();
     out.push(Item {
         kind: "long_number",
+        pii: PiiType::LongNumber,
         parts: groups(&long, &long_groups),
         secret: long.clone(),
         templates: &["订单号{}，一直没发货", "快递单号是{}", "{}"],
     });
-    out
 }
 
 /// The text with digit-like characters mapped to ASCII and separators dropped: where a
@@ -310,8 +339,8 @@ fn digit_view(text: &str) -> String {
 #[test]
 fn generated_identifiers_are_all_scrubbed() {
     let mut rng = ChaCha8Rng::seed_from_u64(18);
-    // kind → (texts, caught, placeholder of the kind's own type)
-    let mut table: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    // kind → (texts, scrubbed, replaced by the kind's own placeholder)
+    let mut table: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     for _round in 0..3 {
         for item in items(&mut rng) {
@@ -320,11 +349,14 @@ fn generated_identifiers_are_all_scrubbed() {
                     let number = write(&item, form, separator, name == "every_digit", &mut rng);
                     for template in item.templates {
                         let text = template.replace("{}", &number);
-                        let scrubbed = scrubber().scrub(&text).text;
+                        let scrubbed = scrubber().scrub(&text);
+                        let labelled = scrubbed.found.contains(&item.pii);
+                        let scrubbed = scrubbed.text;
                         let residual = residual_pii(scrubber(), &scrubbed);
                         let shown = digit_view(&scrubbed).contains(&item.secret);
                         let entry = table.entry(item.kind).or_default();
                         entry.0 += 1;
+                        entry.2 += usize::from(labelled);
                         if residual.is_empty() && !shown {
                             entry.1 += 1;
                         } else {
@@ -335,9 +367,10 @@ fn generated_identifiers_are_all_scrubbed() {
             }
         }
     }
-    let mut report = String::from("kind: texts, recall\n");
-    for (kind, (n, caught)) in &table {
-        writeln!(report, "{kind}: {n}, {:.4}", *caught as f64 / *n as f64).unwrap();
+    let mut report = String::from("kind: texts, recall, with its own placeholder\n");
+    for (kind, (n, caught, labelled)) in &table {
+        let rate = |k: usize| k as f64 / *n as f64;
+        writeln!(report, "{kind}: {n}, {:.4}, {:.4}", rate(*caught), rate(*labelled)).unwrap();
     }
     println!("{report}");
     assert!(misses.is_empty(), "{report}\n{} misses:\n{}", misses.len(), misses[..misses.len().min(40)].join("\n"));
@@ -417,10 +450,10 @@ fn ordinary_texts() -> Vec<String> {
         let sep = ["-", "—", "－", " - ", "～"].choose(&mut rng).unwrap();
         out.push(format!("{y}年{m}月{d}日"));
         out.push(format!("{y}{m:02}{d:02}"));
-        let a = rng.gen_range(1..100_000);
-        let b = a + rng.gen_range(1..100_000);
+        let low = rng.gen_range(1..100_000);
+        let high = low + rng.gen_range(1..100_000);
         let unit = ["元", "块", "人", "个", "次", "万", "岁", "年"].choose(&mut rng).unwrap();
-        out.push(format!("{a}{sep}{b}{unit}"));
+        out.push(format!("{low}{sep}{high}{unit}"));
         out.push(format!("{}%", rng.gen_range(0..=100)));
         out.push(format!("{}.{}%", rng.gen_range(0..=100), rng.gen_range(0..=99)));
         out.push(format!("{}年", rng.gen_range(1900..=2099)));
