@@ -709,7 +709,7 @@ fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
                     start -= 1;
                 }
                 if kind == PiiType::Landline {
-                    if start > 0 && t.as_bytes()[start - 1] == b'(' && t[groups[i].end..].starts_with(')') {
+                    if start > 0 && t.as_bytes()[start - 1] == b'(' && t[start..end].contains(')') {
                         start -= 1;
                     }
                     end += extension(&t[end..]);
@@ -750,8 +750,8 @@ fn prefixed(t: &str, p: &Prefix, d: &[u8], end: usize) -> Option<(PiiType, usize
         // Hong Kong/Macao permits (C, W), Taiwan (T), home-return permits (H, M).
         ([b'C' | b'T' | b'W'], 8) | ([b'H' | b'M'], 8 | 10) => PiiType::TravelPermit,
         _ => {
-            let qq = matches!(letters, [b'Q'] | [b'Q', b'Q']);
-            if qq {
+            // Context words, not a card's letters: `QQ1234567`, `vx1234567`.
+            if matches!(letters, [b'Q' | b'V'] | [b'Q', b'Q'] | [b'V' | b'W', b'X'] | [b'I', b'D'] | [b'N', b'O']) {
                 return None;
             }
             let rest = &t[end..];
