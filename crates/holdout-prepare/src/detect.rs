@@ -99,6 +99,7 @@ fn digit(c: char) -> Option<u32> {
     match c {
         '0'..='9' => Some(u32::from(c) - u32::from('0')),
         '０'..='９' => Some(u32::from(c) - u32::from('０')),
+        _ if c.is_ascii() => None,
         _ => NUMERALS.iter().position(|n| n.contains(c)).map(|d| d as u32),
     }
 }

@@ -200,7 +200,8 @@ impl Scrubber {
     }
 
     /// The personal data in `text`: non-overlapping spans of the original text, in text order.
-    /// Allocates nothing when the text has no full-width characters and no personal data.
+    /// Allocates nothing when the text has no full-width characters, no digits or numerals and no
+    /// personal data.
     pub fn find(&self, text: &str) -> Vec<Found> {
         let view = View::new(text);
         let t: &str = &view.text;
