@@ -8,6 +8,7 @@
 pub mod attack;
 pub mod bundle;
 mod card;
+pub mod detect;
 pub mod generalize;
 pub mod keys;
 pub mod leakage;

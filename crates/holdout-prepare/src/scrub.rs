@@ -1,6 +1,7 @@
 //! Free-text PII scrubber: finds personal data in survey comments (resident ids, phones, emails,
-//! QQ and `WeChat` ids, bank cards, IPs, URLs, licence plates, names, addresses) and replaces every
-//! span with a placeholder naming its kind.
+//! QQ and `WeChat` ids, bank cards, passports and travel permits, Hong Kong ids, IPs, URLs,
+//! licence plates, names, addresses, and any other long number) and replaces every span with a
+//! placeholder naming its kind.
 //!
 //! Detection runs on a normalized view of the text (full-width digits, letters and the symbols
 //! that occur in identifiers, plus the ideographic space, mapped 1:1 to ASCII); replacement runs
@@ -8,9 +9,12 @@
 //!
 //! Regex `\b` is never used: Unicode `\b` does not fire between a Chinese character and a digit
 //! (`手机13812345678号`), and the `regex` crate has no look-around. Numbers are found by a hand
-//! scanner over digit runs (with single spaces or dashes between groups) and classified by
-//! length, grouping, check digits and context words; every other pattern checks its neighbouring
-//! characters by hand.
+//! scanner: digits are ASCII, full-width or Chinese numerals (`一三八`, `幺`, `两`, `〇`), in
+//! groups joined by any run of separators (spaces, dots, dashes, brackets, `，` `、`), and are
+//! classified by length, grouping, check digits, letters before them and context words. A number
+//! of seven or more digits that is none of the known kinds is replaced as a generic number,
+//! unless it is one people write without identifying anyone (a date, a decimal, a range with a
+//! unit, years). Every other pattern checks its neighbouring characters by hand.
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -29,15 +33,25 @@ pub enum PiiType {
     Qq,
     Wechat,
     BankCard,
+    /// Mainland passports: `E12345678`, `G12345678`, `EA1234567`.
+    Passport,
+    /// Travel permits for Hong Kong, Macao and Taiwan (`C12345678`, `H1234567890`,
+    /// `T12345678`, 8 digits beside `台胞证`).
+    TravelPermit,
+    /// Hong Kong identity cards with a valid check character: `A123456(7)`.
+    HkId,
     Ip,
     Url,
     LicencePlate,
     Name,
     Address,
+    /// Any other number of seven or more digits (once numerals are mapped and separators
+    /// dropped) that is not a date, decimal, range or year.
+    LongNumber,
 }
 
 impl PiiType {
-    pub const ALL: [PiiType; 12] = [
+    pub const ALL: [PiiType; 16] = [
         PiiType::ResidentId,
         PiiType::Mobile,
         PiiType::Landline,
@@ -45,11 +59,15 @@ impl PiiType {
         PiiType::Qq,
         PiiType::Wechat,
         PiiType::BankCard,
+        PiiType::Passport,
+        PiiType::TravelPermit,
+        PiiType::HkId,
         PiiType::Ip,
         PiiType::Url,
         PiiType::LicencePlate,
         PiiType::Name,
         PiiType::Address,
+        PiiType::LongNumber,
     ];
 
     /// The `snake_case` name, as serialized.
@@ -62,11 +80,15 @@ impl PiiType {
             PiiType::Qq => "qq",
             PiiType::Wechat => "wechat",
             PiiType::BankCard => "bank_card",
+            PiiType::Passport => "passport",
+            PiiType::TravelPermit => "travel_permit",
+            PiiType::HkId => "hk_id",
             PiiType::Ip => "ip",
             PiiType::Url => "url",
             PiiType::LicencePlate => "licence_plate",
             PiiType::Name => "name",
             PiiType::Address => "address",
+            PiiType::LongNumber => "long_number",
         }
     }
 
@@ -80,11 +102,15 @@ impl PiiType {
             PiiType::Qq => "[QQ号]",
             PiiType::Wechat => "[微信号]",
             PiiType::BankCard => "[银行卡号]",
+            PiiType::Passport => "[护照号]",
+            PiiType::TravelPermit => "[通行证号]",
+            PiiType::HkId => "[香港身份证号]",
             PiiType::Ip => "[IP地址]",
             PiiType::Url => "[网址]",
             PiiType::LicencePlate => "[车牌号]",
             PiiType::Name => "[姓名]",
             PiiType::Address => "[地址]",
+            PiiType::LongNumber => "[数字]",
         }
     }
 }
@@ -174,7 +200,8 @@ impl Scrubber {
     }
 
     /// The personal data in `text`: non-overlapping spans of the original text, in text order.
-    /// Allocates nothing when the text has no full-width characters and no personal data.
+    /// Allocates nothing when the text has no full-width characters, no digits or numerals and no
+    /// personal data.
     pub fn find(&self, text: &str) -> Vec<Found> {
         let view = View::new(text);
         let t: &str = &view.text;
@@ -435,70 +462,269 @@ const QQ_WORDS: [&str; 8] = ["qq", "qq号", "qq号码", "qq账号", "扣扣", "�
 const WECHAT_WORDS: [&str; 10] = ["微信", "微信号", "vx", "vx号", "v信", "薇信", "威信", "加微", "wx", "wechat"];
 /// Characters of context looked at for resident ids and bank cards.
 const NUMBER_CONTEXT: usize = 20;
-const MAX_GROUPS: usize = 8;
 
-/// Finds digit runs (groups of ASCII digits joined by single spaces or dashes, an optional `X`
-/// at the end) and classifies them.
-fn scan_numbers(t: &str, out: &mut Vec<Found>) {
-    let b = t.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let mut groups = [(0, 0); MAX_GROUPS];
-        let mut count = 0;
-        loop {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            groups[count] = (start, i);
-            count += 1;
-            if count < MAX_GROUPS
-                && matches!(b.get(i), Some(b' ' | b'-'))
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-            {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        let first = groups[0].0;
-        let x_end = matches!(b.get(i), Some(b'X' | b'x')) && !b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric);
-        let end = if x_end { i + 1 } else { i };
-        let before = first.checked_sub(1).map(|p| b[p]);
-        // Decimals, versions and IPs (`12.5万`, `17.5.1`, `192.168.1.1`) are not numbers here.
-        let dotted = (before == Some(b'.') && first >= 2 && b[first - 2].is_ascii_digit())
-            || (!x_end && b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit));
-        // Digits inside an identifier or code (`q09_1`, hashes): word characters on both sides.
-        let word = |c: u8| c.is_ascii_alphabetic() || c == b'_';
-        let embedded = before.is_some_and(word) && b.get(end).is_some_and(|&c| word(c));
-        if !dotted && !embedded {
-            classify_run(t, &groups[..count], x_end, before == Some(b'+'), out);
-        }
-        i = end;
+/// The digit a character stands for (`'0'`–`'9'`), and whether it is a Chinese numeral.
+/// Full-width digits are already folded to ASCII in the normalized view.
+fn digit_of(c: char) -> Option<(u8, bool)> {
+    let d = match c {
+        '0'..='9' => return Some((c as u8, false)),
+        '〇' | '零' => b'0',
+        '一' | '幺' | '壹' => b'1',
+        '二' | '两' | '贰' => b'2',
+        '三' | '叁' => b'3',
+        '四' | '肆' => b'4',
+        '五' | '伍' => b'5',
+        '六' | '陆' => b'6',
+        '七' | '柒' => b'7',
+        '八' | '捌' => b'8',
+        '九' | '玖' => b'9',
+        _ => return None,
+    };
+    Some((d, true))
+}
+
+/// Characters people put between the digits of one number: spaces, dots, dashes, brackets and
+/// the full-width punctuation of a Chinese keyboard (`138　1234　5678`, `138—1234—5678`,
+/// `(020)8888-6666`, `1、3、8…`). Colons, slashes and ASCII commas are not: they write times,
+/// dates and thousands.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '\u{a0}'
+            | '\u{3000}'
+            | '.'
+            | '．'
+            | '-'
+            | '－'
+            | '‐'
+            | '‑'
+            | '‒'
+            | '–'
+            | '—'
+            | '―'
+            | '·'
+            | '•'
+            | '・'
+            | '，'
+            | '、'
+            | '。'
+            | '('
+            | ')'
+            | '（'
+            | '）'
+            | '['
+            | ']'
+            | '【'
+            | '】'
+    )
+}
+
+/// Units and date words after a number: `3000-5000元`, `2024年`, `两个`.
+const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
+/// Characters that make words of the numerals before them: `一直`, `一些`, `三方`, `两万`.
+const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
+
+/// A maximal run of digits of one script (ASCII or Chinese numerals) inside a number.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    /// Byte range in the normalized text.
+    start: usize,
+    end: usize,
+    /// Range of its digits in the run's digit buffer.
+    from: usize,
+    to: usize,
+    han: bool,
+}
+
+impl Group {
+    fn len(&self) -> usize {
+        self.to - self.from
     }
 }
 
-/// Splits a run into the longest classifiable segments of consecutive groups, left to right.
-fn classify_run(t: &str, groups: &[(usize, usize)], x: bool, plus: bool, out: &mut Vec<Found>) {
-    let mut i = 0;
-    while i < groups.len() {
-        let mut next = i + 1;
-        for j in (i..groups.len()).rev() {
-            let last = j + 1 == groups.len();
-            if let Some((kind, used_x)) = classify(t, &groups[i..=j], x && last) {
-                let start = if plus && i == 0 && kind == PiiType::Mobile { groups[i].0 - 1 } else { groups[i].0 };
-                let mut end = groups[j].1 + usize::from(used_x);
-                if kind == PiiType::Landline {
-                    end += extension(&t[end..]);
-                }
-                out.push(Found { start, end, kind });
-                next = j + 1;
+/// Letters written before a number: `E12345678`, `EA1234567`, `A123456(7)`.
+#[derive(Debug, Clone, Copy)]
+struct Prefix {
+    start: usize,
+    letters: [u8; 2],
+    n: usize,
+}
+
+/// One number as written: its digit groups (joined by separators or a change of script), the
+/// letters before it and a trailing `X`.
+#[derive(Debug, Default)]
+struct Run {
+    digits: Vec<u8>,
+    groups: Vec<Group>,
+    lens: Vec<usize>,
+    prefix: Option<Prefix>,
+    /// End of a trailing `X` (resident ids), if there is one.
+    x_end: Option<usize>,
+    plus: bool,
+}
+
+/// The group of one script starting at `at`: (end, digit count, Chinese).
+fn group_at(t: &str, at: usize) -> Option<(usize, usize, bool)> {
+    let mut chars = t[at..].char_indices();
+    let (_, first) = chars.next()?;
+    let (_, han) = digit_of(first)?;
+    let mut end = at + first.len_utf8();
+    let mut n = 1;
+    for (_, c) in chars {
+        match digit_of(c) {
+            Some((_, h)) if h == han => {
+                end += c.len_utf8();
+                n += 1;
+            }
+            _ => break,
+        }
+    }
+    Some((end, n, han))
+}
+
+/// Whether the group at `at` (reached over separators or a change of script) continues the
+/// number before it. It does not when it is a word: up to four digits followed by a unit
+/// (`，2024年`, `，两个月`), or one or two Chinese numerals that make a word (`，一直`).
+fn continues(t: &str, at: usize) -> bool {
+    let Some((end, n, han)) = group_at(t, at) else { return false };
+    let Some(next) = t[end..].chars().next() else { return true };
+    !((han && n <= 2 && NUMERAL_WORDS.contains(next)) || (n <= 4 && UNITS.contains(next)))
+}
+
+impl Run {
+    /// Reads the number starting at `i` (a digit) into `self`; returns where it ends.
+    fn read(&mut self, t: &str, i: usize) -> usize {
+        self.digits.clear();
+        self.groups.clear();
+        self.lens.clear();
+        let mut at = i;
+        while let Some((end, _, han)) = group_at(t, at) {
+            let from = self.digits.len();
+            self.digits.extend(t[at..end].chars().filter_map(|c| digit_of(c).map(|(d, _)| d)));
+            self.groups.push(Group { start: at, end, from, to: self.digits.len(), han });
+            self.lens.push(self.digits.len() - from);
+            let gap = t[end..].find(|c: char| !is_separator(c)).map_or(t.len(), |k| end + k);
+            if gap == t.len() || !continues(t, gap) {
+                at = end;
                 break;
             }
+            at = gap;
+        }
+        let b = t.as_bytes();
+        // `…002X`, `…002 X`: the check character of a resident id.
+        let x_at = if matches!(b.get(at), Some(b' ' | b'-')) { at + 1 } else { at };
+        self.x_end = (matches!(b.get(x_at), Some(b'X' | b'x'))
+            && !b.get(x_at + 1).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some(x_at + 1);
+        self.prefix = letter_prefix(b, i);
+        self.plus = i > 0 && b[i - 1] == b'+';
+        at
+    }
+
+    fn digits_of(&self, i: usize, j: usize) -> &[u8] {
+        &self.digits[self.groups[i].from..self.groups[j].to]
+    }
+
+    /// Whether groups `i..=j` are written in an unusual way (one digit at a time, numerals,
+    /// separators other than one space or dash): then their grouping says nothing.
+    fn loose(&self, t: &str, i: usize, j: usize) -> bool {
+        let g = &self.groups[i..=j];
+        g.iter().any(|g| g.han || (g.len() == 1 && j > i))
+            || g.windows(2).any(|w| !matches!(&t[w[0].end..w[1].start], " " | "-"))
+    }
+}
+
+/// One or two ASCII letters right before the digits at `first`, glued or after one space or
+/// dash, and not part of a longer word.
+fn letter_prefix(b: &[u8], first: usize) -> Option<Prefix> {
+    let mut end = first;
+    if end >= 2 && matches!(b[end - 1], b' ' | b'-') && b[end - 2].is_ascii_alphabetic() {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && b[start - 1].is_ascii_alphabetic() && end - start < 3 {
+        start -= 1;
+    }
+    let n = end - start;
+    if n == 0 || n > 2 || (start > 0 && b[start - 1].is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(Prefix { start, letters: [b[start].to_ascii_uppercase(), b[end - 1].to_ascii_uppercase()], n })
+}
+
+/// Finds numbers (digit groups, ASCII or Chinese, joined by separators) and classifies them.
+fn scan_numbers(t: &str, out: &mut Vec<Found>) {
+    let mut run = Run::default();
+    let mut i = 0;
+    while let Some(k) = t[i..].find(|c: char| digit_of(c).is_some()) {
+        let start = i + k;
+        i = run.read(t, start);
+        classify_run(t, &run, out);
+    }
+}
+
+/// Four dot-separated groups of at most three ASCII digits: an IPv4 address or a version,
+/// left to the IP pattern (`139.12.34.178` is not a mobile).
+fn dotted_quad(t: &str, run: &Run) -> bool {
+    run.groups.len() == 4
+        && run.groups.iter().all(|g| !g.han && g.len() <= 3)
+        && run.groups.windows(2).all(|w| &t[w[0].end..w[1].start] == ".")
+}
+
+/// Splits a run into the longest classifiable segments of consecutive groups, left to right;
+/// what is left over and still long is a generic number.
+fn classify_run(t: &str, run: &Run, out: &mut Vec<Found>) {
+    let groups = &run.groups;
+    let count = groups.len();
+    let mut i = 0;
+    if let Some(p) = run.prefix {
+        for j in (0..count).rev() {
+            if let Some((kind, end)) = prefixed(t, &p, run.digits_of(0, j), groups[j].end) {
+                out.push(Found { start: p.start, end, kind });
+                i = j + 1;
+                break;
+            }
+        }
+    }
+    // Dates lead a run (`2024-07-01—2024-07-17` is no landline); an IP address, a decimal or a
+    // range is none of the known kinds, at most a generic number.
+    i = leading_dates(run, i, count);
+    let known = i < count && !dotted_quad(t, run) && !ordinary(t, run, i, count);
+    let mut left_from = i;
+    while i < count {
+        let mut next = i + 1;
+        let mut found = false;
+        for j in (i..count).rev() {
+            let digits = run.digits_of(i, j);
+            if !known || digits.len() > 20 {
+                continue;
+            }
+            let last = j + 1 == count;
+            let x = last && run.x_end.is_some();
+            if let Some((kind, used_x)) = classify(t, groups[i].start, digits, &run.lens[i..=j], run.loose(t, i, j), x)
+            {
+                let mut start = groups[i].start;
+                let mut end = if used_x { run.x_end.unwrap_or(groups[j].end) } else { groups[j].end };
+                if i == 0 && run.plus && matches!(kind, PiiType::Mobile | PiiType::Landline) {
+                    start -= 1;
+                }
+                if kind == PiiType::Landline {
+                    if start > 0 && t.as_bytes()[start - 1] == b'(' && t[start..end].contains(')') {
+                        start -= 1;
+                    }
+                    end += extension(&t[end..]);
+                }
+                long_numbers(t, run, left_from, i, out);
+                out.push(Found { start, end, kind });
+                next = j + 1;
+                left_from = next;
+                found = true;
+                break;
+            }
+        }
+        if !found && i + 1 == count {
+            long_numbers(t, run, left_from, count, out);
         }
         i = next;
     }
@@ -511,24 +737,121 @@ fn extension(rest: &str) -> usize {
     if (1..=6).contains(&n) { '转'.len_utf8() + n } else { 0 }
 }
 
-/// What a segment of digit groups is, if anything; the flag says whether a trailing `X` belongs
-/// to it.
-fn classify(t: &str, segment: &[(usize, usize)], x: bool) -> Option<(PiiType, bool)> {
-    let b = t.as_bytes();
-    let mut buf = [0u8; 20];
-    let mut lens = [0usize; MAX_GROUPS];
-    let mut len = 0;
-    for (k, &(s, e)) in segment.iter().enumerate() {
-        if len + e - s > buf.len() {
-            return None;
+/// Words before a travel permit written as digits only (台湾居民来往大陆通行证: 8 digits).
+const PERMIT_WORDS: [&str; 4] = ["台胞证", "台湾居民来往大陆通行证", "通行证", "回乡证"];
+
+/// A passport, travel permit or Hong Kong identity card: letters, then the digits `d` ending at
+/// `end`. Returns the kind and the end of its span.
+fn prefixed(t: &str, p: &Prefix, d: &[u8], end: usize) -> Option<(PiiType, usize)> {
+    let letters = &p.letters[..p.n];
+    let kind = match (letters, d.len()) {
+        // Mainland passports: E or G + 8 digits, or E + a letter + 7 digits.
+        ([b'E' | b'G'], 8) => PiiType::Passport,
+        ([b'E', l], 7) if l.is_ascii_uppercase() => PiiType::Passport,
+        // Hong Kong/Macao permits (C, W), Taiwan (T), home-return permits (H, M).
+        ([b'C' | b'T' | b'W'], 8) | ([b'H' | b'M'], 8 | 10) => PiiType::TravelPermit,
+        _ => {
+            // Context words, not a card's letters: `QQ1234567`, `vx1234567`.
+            if matches!(letters, [b'Q' | b'V'] | [b'Q', b'Q'] | [b'V' | b'W', b'X'] | [b'I', b'D'] | [b'N', b'O']) {
+                return None;
+            }
+            let rest = &t[end..];
+            return match d.len() {
+                7 if hk_check(letters, &d[..6]) == d[6] => {
+                    Some((PiiType::HkId, end + usize::from(rest.starts_with(')'))))
+                }
+                6 if hk_check(letters, d) == b'A' => {
+                    let tail = ["(A)", " (A)", "A"].iter().find(|s| rest.starts_with(**s))?;
+                    let after = rest.as_bytes().get(tail.len());
+                    (!after.is_some_and(u8::is_ascii_alphanumeric)).then_some((PiiType::HkId, end + tail.len()))
+                }
+                _ => None,
+            };
         }
-        buf[len..len + e - s].copy_from_slice(&b[s..e]);
-        lens[k] = e - s;
-        len += e - s;
+    };
+    Some((kind, end))
+}
+
+/// The MOD 11 check character of a Hong Kong identity card: one or two letters and six digits.
+fn hk_check(letters: &[u8], body: &[u8]) -> u8 {
+    let value = |c: u8| u32::from(c - b'A') + 10;
+    let (a, b) = match *letters {
+        [l] => (36, value(l)),
+        [l, m] => (value(l), value(m)),
+        _ => return 0,
+    };
+    let sum = 9 * a + 8 * b + body.iter().zip((2..=7).rev()).map(|(&c, w)| u32::from(c - b'0') * w).sum::<u32>();
+    match (11 - sum % 11) % 11 {
+        10 => b'A',
+        r => b'0' + r as u8,
     }
-    let d = &buf[..len];
-    let lens = &lens[..segment.len()];
-    let start = segment[0].0;
+}
+
+/// Groups `from..to` of a run that no kind claimed: a generic number if, after the ordinary
+/// numbers people write (dates, decimals, ranges with a unit, years), seven or more digits are
+/// left.
+fn long_numbers(t: &str, run: &Run, from: usize, to: usize, out: &mut Vec<Found>) {
+    let from = leading_dates(run, from, to);
+    if from < to && run.groups[to - 1].to - run.groups[from].from >= 7 && !ordinary(t, run, from, to) {
+        out.push(Found { start: run.groups[from].start, end: run.groups[to - 1].end, kind: PiiType::LongNumber });
+    }
+}
+
+/// Skips the dates that lead groups `from..to`: `2024-07-17 14:30`, `2024.07.01—2024.07.17`,
+/// `20240717`.
+fn leading_dates(run: &Run, mut from: usize, to: usize) -> usize {
+    while from < to {
+        let g = &run.groups[from..to];
+        let digits = |k: usize| &run.digits[g[k].from..g[k].to];
+        if g[0].len() == 8 && ymd(&digits(0)[..4], &digits(0)[4..6], &digits(0)[6..]) {
+            from += 1;
+        } else if g.len() >= 3
+            && g[0].len() == 4
+            && (1..=2).contains(&g[1].len())
+            && (1..=2).contains(&g[2].len())
+            && ymd(digits(0), digits(1), digits(2))
+        {
+            from += 3;
+        } else {
+            break;
+        }
+    }
+    from
+}
+
+/// Whether groups `from..to` (not empty) are a number nobody is identified by however long:
+/// years, a decimal, or a range with a unit or currency.
+fn ordinary(t: &str, run: &Run, from: usize, to: usize) -> bool {
+    let g = &run.groups[from..to];
+    let digits = |k: usize| &run.digits[g[k].from..g[k].to];
+    let year = |d: &[u8]| d.len() == 4 && (1900..=2099).contains(&number(d));
+    // Years: `2019-2023`, `2019、2020、2021年`.
+    (g.len() >= 2 && (0..g.len()).all(|k| year(digits(k))))
+        || (g.len() == 2 && {
+            let sep = &t[g[0].end..g[1].start];
+            let (a, b) = (digits(0), digits(1));
+            // A decimal: `12345.67元`.
+            (sep == "." && a.len() <= 6 && b.len() <= 2)
+                // A range with a unit or a currency: `3000-5000元`, `¥3000 - 5000`.
+                || (sep.trim().chars().count() == 1
+                    && sep.contains(['-', '—', '–', '－'])
+                    && a.len() <= 6
+                    && b.len() <= 6
+                    && number(a) < number(b)
+                    && (t[g[1].end..].trim_start().starts_with(|c: char| UNITS.contains(c))
+                        || t[..g[0].start].ends_with(['¥', '￥', '$'])))
+        })
+}
+
+fn ymd(y: &[u8], m: &[u8], d: &[u8]) -> bool {
+    date_ok(number(y), number(m), number(d)) && (1900..=2099).contains(&number(y))
+}
+
+/// What a segment of digits (`d`, written in groups of `lens` from byte `start`) is, if
+/// anything; the flag says whether a trailing `X` belongs to it. `loose`: the grouping is not
+/// one people use for any kind (digit by digit, numerals), so it is not checked.
+fn classify(t: &str, start: usize, d: &[u8], lens: &[usize], loose: bool, x: bool) -> Option<(PiiType, bool)> {
+    let len = d.len();
     let id_context = || context(t, start, NUMBER_CONTEXT, &RESIDENT_ID_WORDS);
 
     if x && len == 17 {
@@ -540,31 +863,33 @@ fn classify(t: &str, segment: &[(usize, usize)], x: bool) -> Option<(PiiType, bo
             return Some((PiiType::ResidentId, true));
         }
     }
-    if is_mobile(d, lens) {
+    if is_mobile(d, lens, loose) {
         return Some((PiiType::Mobile, false));
     }
-    let grouped_like_id = lens.iter().all(|&l| l >= 2);
+    let grouped_like_id = loose || lens.iter().all(|&l| l >= 2);
+    let card_grouped = loose || card_grouping(lens);
     let long = match len {
-        18 => eighteen_digits(t, start, d, lens),
+        18 => eighteen_digits(t, start, d, grouped_like_id, card_grouped),
         15 if grouped_like_id && (resident_id_prefix(d) || id_context().is_some()) && legacy_date(d) => {
             Some(PiiType::ResidentId)
         }
         16 | 17 | 19
-            if card_grouping(lens)
+            if card_grouped
                 && (context(t, start, NUMBER_CONTEXT, &CARD_WORDS).is_some() || (card_prefix(d) && luhn_ok(d))) =>
         {
             Some(PiiType::BankCard)
         }
+        8 if context(t, start, NUMBER_CONTEXT, &PERMIT_WORDS).is_some() => Some(PiiType::TravelPermit),
         _ => None,
     };
     if let Some(kind) = long {
         return Some((kind, false));
     }
-    if is_landline(d, lens) {
+    if is_landline(d, lens, loose) {
         return Some((PiiType::Landline, false));
     }
     // Right after its context word a QQ number may be typed in groups (`QQ号码1234 5678`).
-    if (5..=11).contains(&len) && d[0] != b'0' && lens.iter().all(|&l| l >= 2) {
+    if (5..=11).contains(&len) && d[0] != b'0' && grouped_like_id {
         if right_after(t, start, &QQ_WORDS) {
             return Some((PiiType::Qq, false));
         }
@@ -578,27 +903,27 @@ fn classify(t: &str, segment: &[(usize, usize)], x: bool) -> Option<(PiiType, bo
 /// An 18-digit number is a resident id or a bank card: the nearer context word decides, then
 /// the check characters (a wrong MOD 11-2 check still counts beside `身份证`, and a card failing
 /// Luhn beside `卡号`: some Chinese cards do).
-fn eighteen_digits(t: &str, start: usize, d: &[u8], lens: &[usize]) -> Option<PiiType> {
+fn eighteen_digits(t: &str, start: usize, d: &[u8], grouped_like_id: bool, card_grouped: bool) -> Option<PiiType> {
     let (structure, date, check) = resident_id_18(d);
-    let grouped_like_id = lens.iter().all(|&l| l >= 2);
     let id_near = context(t, start, NUMBER_CONTEXT, &RESIDENT_ID_WORDS);
     let card_near = context(t, start, NUMBER_CONTEXT, &CARD_WORDS);
     let id_nearer = id_near.is_some_and(|a| card_near.is_none_or(|c| a <= c));
     if grouped_like_id && id_nearer && (date || check) {
         Some(PiiType::ResidentId)
-    } else if card_near.is_some() && card_grouping(lens) {
+    } else if card_near.is_some() && card_grouped {
         Some(PiiType::BankCard)
     } else if grouped_like_id && structure && date && check {
         Some(PiiType::ResidentId)
-    } else if card_grouping(lens) && card_prefix(d) && luhn_ok(d) {
+    } else if card_grouped && card_prefix(d) && luhn_ok(d) {
         Some(PiiType::BankCard)
     } else {
         None
     }
 }
 
-/// `1[3-9]` + 9 digits, optionally after `86`/`0086`, written whole or grouped 3-4-4, 3-8 or 7-4.
-fn is_mobile(d: &[u8], lens: &[usize]) -> bool {
+/// `1[3-9]` + 9 digits, optionally after `86`/`0086`, written whole or grouped 3-4-4, 3-8 or 7-4
+/// (any way when `loose`).
+fn is_mobile(d: &[u8], lens: &[usize], loose: bool) -> bool {
     let prefix = match d.len() {
         11 => 0,
         13 if d.starts_with(b"86") => 2,
@@ -608,6 +933,9 @@ fn is_mobile(d: &[u8], lens: &[usize]) -> bool {
     let body = &d[prefix..];
     if body[0] != b'1' || !(b'3'..=b'9').contains(&body[1]) {
         return false;
+    }
+    if loose {
+        return true;
     }
     let mut shape = [0usize; 4];
     let mut n = 0;
@@ -631,9 +959,38 @@ fn is_mobile(d: &[u8], lens: &[usize]) -> bool {
     matches!(&shape[..n], [11] | [3, 4, 4] | [3, 8] | [7, 4])
 }
 
+/// A landline, also after the country code `86`/`0086` written as a group of its own
+/// (`+86 20 8888 6666`, `86-755-86123456`; the area code's `0` may be dropped there).
+fn is_landline(d: &[u8], lens: &[usize], loose: bool) -> bool {
+    for cc in [&b"0086"[..], b"86"] {
+        if d.len() >= cc.len() + 9 && d.starts_with(cc) && (loose || lens[0] == cc.len()) {
+            let body = &d[cc.len()..];
+            let rest = if lens[0] == cc.len() { &lens[1..] } else { &lens[..0] };
+            if body[0] == b'0' {
+                return domestic_landline(body, rest, loose || rest.is_empty());
+            }
+            let mut with_zero = [b'0'; 24];
+            if body.len() >= with_zero.len() {
+                return false;
+            }
+            with_zero[1..=body.len()].copy_from_slice(body);
+            let mut lens0 = [0usize; 24];
+            if rest.len() > lens0.len() {
+                return false;
+            }
+            lens0[..rest.len()].copy_from_slice(rest);
+            if let Some(first) = lens0.first_mut() {
+                *first += 1;
+            }
+            return domestic_landline(&with_zero[..=body.len()], &lens0[..rest.len()], loose || rest.is_empty());
+        }
+    }
+    domestic_landline(d, lens, loose)
+}
+
 /// `0` + area code (`010`, `02x`, or four digits `0[3-9]xx`) + a 7–8-digit subscriber number not
 /// starting with 0 or 1, whole or grouped, with an optional extension group.
-fn is_landline(d: &[u8], lens: &[usize]) -> bool {
+fn domestic_landline(d: &[u8], lens: &[usize], loose: bool) -> bool {
     if d.len() < 10 || d[0] != b'0' {
         return false;
     }
@@ -645,6 +1002,9 @@ fn is_landline(d: &[u8], lens: &[usize]) -> bool {
     };
     if !(b'2'..=b'9').contains(&d[area]) {
         return false;
+    }
+    if loose {
+        return d.len() == area + 7 || d.len() == area + 8;
     }
     match *lens {
         [whole] => whole == area + 8 || (area == 4 && whole == 11),
@@ -936,6 +1296,13 @@ mod tests {
         assert!(is_resident_id("110101202311012176") && is_resident_id("440524188001010014"));
         assert!(!is_resident_id("110101202311012177"));
         assert!(luhn_valid("79927398713") && !luhn_valid("79927398710"));
+    }
+
+    #[test]
+    fn hong_kong_check_characters_match_published_examples() {
+        assert_eq!(hk_check(b"A", b"123456"), b'3');
+        assert_eq!(hk_check(b"Z", b"683365"), b'A');
+        assert_eq!(hk_check(b"AB", b"987654"), b'3');
     }
 
     #[test]
