@@ -72,7 +72,12 @@ fn the_database_dump_prepares_byte_identically_to_the_native_export() {
             assert!(read(&native_si.join(file)) == read(&out_si.join(file)), "{name}: satisfaction-index {file}");
         }
         let train = String::from_utf8(read(&out_si.join("public/train.csv"))).unwrap();
-        assert!(train.lines().next().unwrap().contains("q16_occupation_other"), "the 其他 text is a feature there");
+        let header = train.lines().next().unwrap();
+        assert!(header.contains("q05_app_other"), "the 其他 text of an answer is a feature there");
+        assert!(
+            !header.contains("q16_occupation_other"),
+            "an occupation typed after 其他 is background knowledge, never published"
+        );
         assert!(train.contains("\"农民,兼职司机\""), "a typed 其他 with a comma survives whole");
         // The dump has every metadata column (the channel's sourceId is in `ext_value`), so
         // every screening rule ran.

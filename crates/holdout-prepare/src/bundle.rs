@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::attack;
+use crate::detect::{self, ResidualCounts};
 use crate::generalize::{self, Domain, Generalization, Rows};
 use crate::keys::Secret;
 use crate::leakage::{self, Feature, LeakageReport};
@@ -123,6 +124,8 @@ pub struct FreeTextReport {
     pub texts: u64,
     pub texts_with_pii: u64,
     pub found: BTreeMap<&'static str, u64>,
+    /// What the second, independent detector still finds in the scrubbed texts.
+    pub residual: ResidualCounts,
 }
 
 /// Counts of the published rows.
@@ -214,6 +217,7 @@ pub fn prepare<'a>(
         texts: 0,
         texts_with_pii: 0,
         found: BTreeMap::new(),
+        residual: ResidualCounts::default(),
     };
     let mut columns = Vec::with_capacity(contest.features.len());
     for name in &contest.features {
@@ -243,6 +247,7 @@ pub fn prepare<'a>(
                                 for kind in &s.found {
                                     *free_text.found.entry(kind.name()).or_default() += 1;
                                 }
+                                detect::count_residuals(scrubber, &s.text, &mut free_text.residual);
                                 s.text
                             })
                             .collect(),
@@ -281,6 +286,14 @@ pub fn prepare<'a>(
     tracing::info!(rate = linkage.expected_match_rate, "linkage attack");
     let mut risk =
         risk_report(dataset, contest, table, &rows, &domains, generalization, &columns, &test, &class, &free_text)?;
+    if !free_text.residual.is_empty() && !contest.privacy.allow_residual_pii {
+        risk.failures.push(format!(
+            "free text: the second detector still finds {} pieces of personal data in the scrubbed texts ({}); \
+             set privacy.allow_residual_pii = true only after reading them",
+            free_text.residual.total(),
+            serde_json::to_string(&free_text.residual).unwrap_or_default()
+        ));
+    }
     if linkage.expected_match_rate > linkage.threshold + 1e-12 {
         risk.failures.push(format!(
             "linkage attack: an acquaintance who knows {} respondents' background columns identifies {:.2} % of them \

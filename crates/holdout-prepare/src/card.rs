@@ -303,6 +303,18 @@ impl Bundle<'_> {
         for (kind, n) in &text.found {
             let _ = writeln!(s, "- {kind}: {n}");
         }
+        if text.texts > 0 {
+            let _ = writeln!(
+                s,
+                "\nSecond detector on the scrubbed texts (runs of ≥ 7 digits in any notation, and anything the scrubber would still match): {} found{}.",
+                text.residual.total(),
+                if text.residual.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", serde_json::to_string(&text.residual).unwrap_or_default())
+                }
+            );
+        }
         s
     }
 

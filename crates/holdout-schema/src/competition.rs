@@ -265,6 +265,9 @@ pub struct Privacy {
     /// Largest average prosecutor risk over records.
     pub max_average_risk: f64,
     pub free_text: FreeTextPolicy,
+    /// Publish scrubbed free text even when the second detector still finds personal data in
+    /// it (default false: such a release is blocked).
+    pub allow_residual_pii: bool,
     /// Size of the population the respondents are drawn from (for population-uniqueness
     /// estimates); by default China's netizens, 1.1 billion (CNNIC, 2024).
     pub population: u64,
@@ -490,6 +493,8 @@ struct RawPrivacy {
     max_record_risk: Spanned<f64>,
     max_average_risk: Spanned<f64>,
     free_text: FreeTextPolicy,
+    #[serde(default)]
+    allow_residual_pii: bool,
     population: Option<Spanned<u64>>,
     max_linkage_rate: Option<Spanned<f64>>,
     #[serde(default)]
@@ -844,6 +849,7 @@ impl RawCompetition {
             max_record_risk: *privacy_raw.max_record_risk.get_ref(),
             max_average_risk: *privacy_raw.max_average_risk.get_ref(),
             free_text: privacy_raw.free_text,
+            allow_residual_pii: privacy_raw.allow_residual_pii,
             population: privacy_raw.population.map_or(1_100_000_000, Spanned::into_inner),
             max_linkage_rate: privacy_raw
                 .max_linkage_rate
