@@ -56,11 +56,11 @@ impl Domain {
     }
 
     /// The id a locally suppressed cell takes in a key: above every value's id at any level.
-    fn star(&self) -> u64 {
+    fn star(&self) -> Key {
         (1 << self.bits) - 1
     }
 
-    fn field(&self, key: u64) -> u64 {
+    fn field(&self, key: Key) -> Key {
         (key >> self.shift) & ((1 << self.bits) - 1)
     }
 }
@@ -76,7 +76,7 @@ pub enum GeneralizeError {
     NotInHierarchy { column: String, hierarchy: String, value: String },
     #[error("no hierarchy `{0}`")]
     NoHierarchy(String),
-    #[error("the quasi-identifiers need {0} bits per key; at most 64 fit")]
+    #[error("the quasi-identifiers need {0} bits per key; at most 128 fit")]
     TooWide(u32),
     #[error("{0} quasi-identifiers; at most 32 are supported")]
     TooMany(usize),
@@ -99,7 +99,10 @@ impl Cell {
     }
 }
 
-type FrequencySet = HashMap<u64, Cell>;
+/// A class's values packed side by side, a few bits per quasi-identifier.
+type Key = u128;
+
+type FrequencySet = HashMap<Key, Cell>;
 
 /// What the chosen node and its local suppression do to the data.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -221,7 +224,7 @@ pub fn domains(dataset: &Dataset, privacy: &Privacy, table: &RawTable) -> Result
         });
         shift += bits;
     }
-    if shift > 64 {
+    if shift > Key::BITS {
         return Err(GeneralizeError::TooWide(shift));
     }
     if out.len() > 32 {
@@ -301,9 +304,9 @@ pub fn search(
     // The bottom frequency set, counted from the rows.
     let mut bottom: FrequencySet = HashMap::default();
     for i in 0..n {
-        let mut key = 0u64;
+        let mut key: Key = 0;
         for (d, c) in domains.iter().zip(&codes) {
-            key |= u64::from(c[i]) << d.shift;
+            key |= Key::from(c[i]) << d.shift;
         }
         let cell = bottom.entry(key).or_default();
         if rows.test[i] {
@@ -401,14 +404,14 @@ pub fn search(
     });
 
     // Each row's suppressed cells: where its class at the node went.
-    let stars: Vec<u64> = domains.iter().map(Domain::star).collect();
+    let stars: Vec<Key> = domains.iter().map(Domain::star).collect();
     let mut suppressed = vec![0u32; n];
     let mut outcome = local.outcome.clone();
     if !local.moved.is_empty() {
         for (i, mask) in suppressed.iter_mut().enumerate() {
-            let mut key = 0u64;
+            let mut key: Key = 0;
             for (q, (d, c)) in domains.iter().zip(&codes).enumerate() {
-                key |= u64::from(up[q][0][usize::from(node[q])][c[i] as usize]) << d.shift;
+                key |= Key::from(up[q][0][usize::from(node[q])][c[i] as usize]) << d.shift;
             }
             if let Some(&to) = local.moved.get(&key) {
                 for (q, d) in domains.iter().enumerate() {
@@ -499,7 +502,7 @@ impl Costs {
 #[derive(Debug)]
 struct Local {
     /// Key at the node → the key its rows were moved to (only the moved ones).
-    moved: HashMap<u64, u64>,
+    moved: HashMap<Key, Key>,
     /// The suppressed cells' share of the loss.
     loss: f64,
     outcome: Outcome,
@@ -536,7 +539,7 @@ fn suppress_locally(
     policy: &Policy,
     costs: &Costs,
 ) -> Option<Local> {
-    let stars: Vec<u64> = domains.iter().map(Domain::star).collect();
+    let stars: Vec<Key> = domains.iter().map(Domain::star).collect();
     let eligible: Vec<usize> = (0..domains.len()).filter(|&q| usize::from(node[q]) < domains[q].height()).collect();
     let (unsafe_train, unsafe_test) = policy.unsafe_rows(set);
     if unsafe_train + unsafe_test == 0 {
@@ -545,17 +548,17 @@ fn suppress_locally(
     let mut current: FrequencySet = set.clone();
     // Keys holding moved classes → the original keys whose rows they hold (original keys carry
     // no star, and a moved class always gains one, so the two never mix).
-    let mut members: HashMap<u64, Vec<u64>> = HashMap::default();
-    let has_star = |key: u64| domains.iter().zip(&stars).any(|(d, &s)| d.field(key) == s);
+    let mut members: HashMap<Key, Vec<Key>> = HashMap::default();
+    let has_star = |key: Key| domains.iter().zip(&stars).any(|(d, &s)| d.field(key) == s);
     loop {
-        let mut movers: Vec<(u64, Cell)> =
+        let mut movers: Vec<(Key, Cell)> =
             current.iter().filter(|(_, c)| !policy.safe(**c)).map(|(&key, &cell)| (key, cell)).collect();
         if movers.is_empty() {
             break;
         }
         movers.sort_unstable_by_key(|m| m.0);
         // Where the unsafe classes could go: each candidate key with everything that might join it.
-        let mut potential: HashMap<u64, Cell> = HashMap::default();
+        let mut potential: HashMap<Key, Cell> = HashMap::default();
         for &(key, cell) in &movers {
             for &q in &eligible {
                 if domains[q].field(key) != stars[q] {
@@ -563,9 +566,9 @@ fn suppress_locally(
                 }
             }
         }
-        let mut moves: Vec<(u64, Cell, u64)> = Vec::with_capacity(movers.len());
+        let mut moves: Vec<(Key, Cell, Key)> = Vec::with_capacity(movers.len());
         for &(key, cell) in &movers {
-            let mut choice: Option<(bool, f64, u64)> = None;
+            let mut choice: Option<(bool, f64, Key)> = None;
             for &q in &eligible {
                 if domains[q].field(key) == stars[q] {
                     continue;
@@ -591,7 +594,7 @@ fn suppress_locally(
             return None;
         }
         // Take every mover out first, then put each where it goes.
-        let mut taken: Vec<(Cell, u64, Vec<u64>)> = Vec::with_capacity(moves.len());
+        let mut taken: Vec<(Cell, Key, Vec<Key>)> = Vec::with_capacity(moves.len());
         for (key, cell, to) in moves {
             current.remove(&key);
             let origins = if has_star(key) { members.remove(&key).unwrap_or_default() } else { vec![key] };
@@ -644,8 +647,8 @@ fn suppress_locally(
 }
 
 /// `key` with domain `d`'s field set to the suppressed cell.
-fn star_field(d: &Domain, key: u64) -> u64 {
-    (key & !(((1u64 << d.bits) - 1) << d.shift)) | (d.star() << d.shift)
+fn star_field(d: &Domain, key: Key) -> Key {
+    (key & !(((1 << d.bits) - 1) << d.shift)) | (d.star() << d.shift)
 }
 
 fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, from: &Node, to: &Node) -> FrequencySet {
@@ -654,10 +657,10 @@ fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, fr
     }
     let mut out: FrequencySet = HashMap::with_capacity_and_hasher(set.len() / 2, rustc_hash::FxBuildHasher);
     for (&key, &cell) in set {
-        let mut new = 0u64;
+        let mut new: Key = 0;
         for (q, d) in domains.iter().enumerate() {
             let id = d.field(key);
-            new |= u64::from(up[q][usize::from(from[q])][usize::from(to[q])][id as usize]) << d.shift;
+            new |= Key::from(up[q][usize::from(from[q])][usize::from(to[q])][id as usize]) << d.shift;
         }
         out.entry(new).or_default().add(cell);
     }
@@ -708,7 +711,7 @@ fn pair_bounds(
                         }
                     }
                     let set: FrequencySet =
-                        cells.into_iter().map(|((x, y), c)| ((u64::from(x) << 32) | u64::from(y), c)).collect();
+                        cells.into_iter().map(|((x, y), c)| ((Key::from(x) << 32) | Key::from(y), c)).collect();
                     *slot = policy.unsafe_split_rows(&set);
                 }
             }

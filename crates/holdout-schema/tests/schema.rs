@@ -266,7 +266,7 @@ fn competition_errors_name_file_line_and_column() {
     let d = shipped_dataset();
     let base = read("datasets/security-sense/competition.toml").text;
     let cases = [
-        ("unknown_feature", base.replacen("exclude = [\n", "exclude = [\n  \"q99_nothing\",\n", 1)),
+        ("unknown_feature", base.replacen("extra = [\"version\"]", "extra = [\"version\"]\nexclude = [\"q99_nothing\"]", 1)),
         ("metric_does_not_apply", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"roc_auc\"", 1)),
         ("unknown_metric", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"kappa\"", 1)),
         ("duplicate_metric", base.replacen("secondary = [\"accuracy\"", "secondary = [\"cohen_kappa_quadratic\"", 1)),
@@ -289,8 +289,14 @@ fn competition_errors_name_file_line_and_column() {
             "unprotected_background_extra",
             base.replacen("[[privacy.quasi_identifier]]\ncolumn = \"version\"\nhierarchy = \"version\"\n", "", 1),
         ),
-        ("unprotected_background_role", base.replacen("\"q17_role_3\", ", "", 1)),
-        ("unprotected_background_practitioner", base.replacen("\"p02_job_role\", ", "", 1)),
+        (
+            "unprotected_background_role",
+            base.replacen("[[privacy.quasi_identifier]]\ncolumn = \"q17_role_3\"\nhierarchy = \"role\"\n", "", 1),
+        ),
+        (
+            "unprotected_background_practitioner",
+            base.replacen("[[privacy.quasi_identifier]]\ncolumn = \"p02_job_role\"\nhierarchy = \"job_role\"\n", "", 1),
+        ),
         (
             "quasi_identifier_not_background",
             base.replacen("column = \"q19_urban_rural\"", "column = \"q01_net_years\"", 1),
