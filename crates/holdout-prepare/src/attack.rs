@@ -89,8 +89,8 @@ pub fn link(published: &Published<'_>, targets: &[Target], k: u32, threshold: f6
             if view_mask & !mask != 0 {
                 continue;
             }
-            for c in 0..q {
-                key[c] = if mask & (1 << c) == 0 { target.view[c] } else { published.star[c] };
+            for (c, slot) in key.iter_mut().enumerate() {
+                *slot = if mask & (1 << c) == 0 { target.view[c] } else { published.star[c] };
             }
             candidates += rows.get(&key).copied().unwrap_or(0);
         }

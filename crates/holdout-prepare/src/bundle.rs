@@ -422,6 +422,7 @@ fn qi_column(
 /// People the simulated acquaintance tries to find.
 const ATTACK_SAMPLE: usize = 10_000;
 
+#[expect(clippy::too_many_arguments, reason = "the attack reads the raw rows, the release and the secret")]
 /// The declared attacker against this release: a seeded sample of the valid respondents, their
 /// background columns as the attacker knows them (raw, generalized by the attacker the same way
 /// the release was), linked to the published rows.

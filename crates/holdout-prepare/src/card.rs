@@ -188,7 +188,6 @@ impl Bundle<'_> {
 
     pub fn risk_markdown(&self) -> String {
         let r = &self.risk;
-        let search = &r.generalization;
         let mut s = format!(
             "# Re-identification risk report — {}\n\nPolicy: k = {}, l = {}, suppression ≤ {:.2} %, record risk ≤ {}, average risk ≤ {}, population N = {}.\n\n",
             self.contest.name,
@@ -199,37 +198,7 @@ impl Bundle<'_> {
             r.max_average_risk,
             r.population
         );
-        let _ = writeln!(
-            s,
-            "## Generalization and local suppression\n\n| column | hierarchy | importance | level | cells generalized | cells suppressed |\n|---|---|---:|---|---:|---:|"
-        );
-        for ((c, h, l), p) in search.levels.iter().zip(&r.columns) {
-            let _ = writeln!(
-                s,
-                "| `{c}` | {h} | {} | {l} | {:.2} % | {:.2} % |",
-                p.importance,
-                p.generalized_share * 100.0,
-                p.suppressed_share * 100.0
-            );
-        }
-        let o = &search.outcome;
-        let _ = writeln!(
-            s,
-            "\nLattice of {} nodes: {} counted, {} finished by local suppression, {} ruled out by a bound on their loss. \
-             Loss {:.4} (levels {:.4}). At these levels {} train and {} test rows were in classes below k (or l); \
-             {} rows lost at least one cell ({} cells), {} rows every quasi-identifier.\n",
-            search.lattice_size,
-            search.evaluated,
-            search.locally_suppressed,
-            search.pruned_by_bound,
-            search.loss,
-            search.generalization_loss,
-            o.unsafe_train,
-            o.unsafe_test,
-            o.rows_with_suppressed_cells,
-            o.cells_suppressed,
-            o.rows_suppressed
-        );
+        protection_markdown(&mut s, r);
         let _ = writeln!(
             s,
             "## Risk\n\n| table | records | suppressed | classes | smallest class | highest | average | at risk | sample uniques | population uniques (model) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -264,31 +233,7 @@ impl Bundle<'_> {
                 r.suppression_by_class.iter().map(|(c, x)| format!("{c}: {:.2} %", x * 100.0)).collect();
             v.join(", ")
         });
-        if let Some(a) = &r.linkage_attack {
-            let _ = writeln!(
-                s,
-                "\n## Linkage attack\n\nAn acquaintance knows {} valid respondents' background columns (raw values) and looks for them in train and test: {} of them are published; {} ({:.2} %) matched uniquely and rightly, {} ({:.2} %) among at most k candidates, fewest candidates {}. Expected match rate {:.4} (gate: ≤ {:.4}).",
-                a.sampled,
-                a.published,
-                a.reidentified,
-                a.reidentified_share * 100.0,
-                a.within_k,
-                a.within_k_share * 100.0,
-                a.fewest_candidates,
-                a.expected_match_rate,
-                a.threshold
-            );
-        }
-        if let Some(u) = &r.answer_uniqueness {
-            let _ = writeln!(
-                s,
-                "\nInformation only: {} of {} published rows ({:.2} %) are alone on their {} answer columns.",
-                u.unique_rows,
-                u.rows,
-                u.unique_share * 100.0,
-                u.columns
-            );
-        }
+        attack_markdown(&mut s, r);
         let _ = writeln!(
             s,
             "\n## Never published\n\n{}",
@@ -467,4 +412,69 @@ fn level_info(kind: Option<&ColumnKind>, value: &str) -> ValueInfo {
             || ValueInfo { value: value.to_owned(), zh: value.to_owned(), en: value.to_owned() },
             |l| ValueInfo { value: value.to_owned(), zh: l.zh.clone(), en: l.en.clone() },
         )
+}
+
+/// The linkage attack and the answer vectors' uniqueness, for the risk report.
+fn attack_markdown(s: &mut String, r: &crate::bundle::RiskReport) {
+    if let Some(a) = &r.linkage_attack {
+        let _ = writeln!(
+            s,
+            "\n## Linkage attack\n\nAn acquaintance knows {} valid respondents' background columns (raw values) and looks for them in train and test: {} of them are published; {} ({:.2} %) matched uniquely and rightly, {} ({:.2} %) among at most k candidates, fewest candidates {}. Expected match rate {:.4} (gate: ≤ {:.4}).",
+            a.sampled,
+            a.published,
+            a.reidentified,
+            a.reidentified_share * 100.0,
+            a.within_k,
+            a.within_k_share * 100.0,
+            a.fewest_candidates,
+            a.expected_match_rate,
+            a.threshold
+        );
+    }
+    if let Some(u) = &r.answer_uniqueness {
+        let _ = writeln!(
+            s,
+            "\nInformation only: {} of {} published rows ({:.2} %) are alone on their {} answer columns.",
+            u.unique_rows,
+            u.rows,
+            u.unique_share * 100.0,
+            u.columns
+        );
+    }
+}
+
+/// The levels, the local suppression and the search, for the risk report.
+fn protection_markdown(s: &mut String, r: &crate::bundle::RiskReport) {
+    let search = &r.generalization;
+    let _ = writeln!(
+        s,
+        "## Generalization and local suppression\n\n| column | hierarchy | importance | level | cells generalized | cells suppressed |\n|---|---|---:|---|---:|---:|"
+    );
+    for ((c, h, l), p) in search.levels.iter().zip(&r.columns) {
+        let _ = writeln!(
+            s,
+            "| `{c}` | {h} | {} | {l} | {:.2} % | {:.2} % |",
+            p.importance,
+            p.generalized_share * 100.0,
+            p.suppressed_share * 100.0
+        );
+    }
+    let o = &search.outcome;
+    let _ = writeln!(
+        s,
+        "\nLattice of {} nodes: {} counted, {} finished by local suppression, {} ruled out by a bound on their loss. \
+             Loss {:.4} (levels {:.4}). At these levels {} train and {} test rows were in classes below k (or l); \
+             {} rows lost at least one cell ({} cells), {} rows every quasi-identifier.\n",
+        search.lattice_size,
+        search.evaluated,
+        search.locally_suppressed,
+        search.pruned_by_bound,
+        search.loss,
+        search.generalization_loss,
+        o.unsafe_train,
+        o.unsafe_test,
+        o.rows_with_suppressed_cells,
+        o.cells_suppressed,
+        o.rows_suppressed
+    );
 }

@@ -355,7 +355,7 @@ pub fn search(
                 let mut node = at.clone();
                 node[q] = level;
                 let level_loss = costs.levels(&node);
-                let beat = step.as_ref().map_or(standing, |b| b.0.min(standing));
+                let to_beat = step.as_ref().map_or(standing, |b| b.0.min(standing));
                 let cheapest = costs.cheapest_cell(&domains, &node);
                 let bound = |rows: u64| if rows == 0 { level_loss } else { level_loss + rows as f64 * cheapest };
                 let projected = pairs.iter().map(|p| p.unsafe_rows(&node)).max().unwrap_or(0);
@@ -363,7 +363,7 @@ pub fn search(
                     pruned += 1;
                     break;
                 }
-                if bound(projected) >= beat {
+                if bound(projected) >= to_beat {
                     pruned += 1;
                     continue;
                 }
@@ -373,13 +373,13 @@ pub fn search(
                 if must_move > policy.max_cell_rows {
                     break;
                 }
-                if bound(must_move) >= beat {
+                if bound(must_move) >= to_beat {
                     continue;
                 }
                 finished += 1;
                 if let Some(local) = suppress_locally(&domains, &node, &set, &policy, &costs) {
                     let total = level_loss + local.loss;
-                    if total < beat {
+                    if total < to_beat {
                         step = Some((total, level_loss, node, local));
                     }
                 }
@@ -511,7 +511,7 @@ struct Local {
 impl Local {
     fn unchanged(set: &FrequencySet, policy: &Policy) -> Local {
         let (unsafe_train, unsafe_test) = policy.unsafe_rows(set);
-        let (classes_train, classes_test) = policy.classes(set.values());
+        let (classes_train, classes_test) = Policy::classes(set.values());
         Local {
             moved: HashMap::default(),
             loss: 0.0,
@@ -551,23 +551,23 @@ fn suppress_locally(
     let mut members: HashMap<Key, Vec<Key>> = HashMap::default();
     let has_star = |key: Key| domains.iter().zip(&stars).any(|(d, &s)| d.field(key) == s);
     loop {
-        let mut movers: Vec<(Key, Cell)> =
+        let mut unsafe_classes: Vec<(Key, Cell)> =
             current.iter().filter(|(_, c)| !policy.safe(**c)).map(|(&key, &cell)| (key, cell)).collect();
-        if movers.is_empty() {
+        if unsafe_classes.is_empty() {
             break;
         }
-        movers.sort_unstable_by_key(|m| m.0);
+        unsafe_classes.sort_unstable_by_key(|m| m.0);
         // Where the unsafe classes could go: each candidate key with everything that might join it.
         let mut potential: HashMap<Key, Cell> = HashMap::default();
-        for &(key, cell) in &movers {
+        for &(key, cell) in &unsafe_classes {
             for &q in &eligible {
                 if domains[q].field(key) != stars[q] {
                     potential.entry(star_field(&domains[q], key)).or_default().add(cell);
                 }
             }
         }
-        let mut moves: Vec<(Key, Cell, Key)> = Vec::with_capacity(movers.len());
-        for &(key, cell) in &movers {
+        let mut moves: Vec<(Key, Cell, Key)> = Vec::with_capacity(unsafe_classes.len());
+        for &(key, cell) in &unsafe_classes {
             let mut choice: Option<(bool, f64, Key)> = None;
             for &q in &eligible {
                 if domains[q].field(key) == stars[q] {
@@ -636,7 +636,7 @@ fn suppress_locally(
     outcome.rows_suppressed = whole_train + whole_test;
     outcome.cells_suppressed = cells.iter().sum();
     let loss = eligible.iter().map(|&q| cells[q] as f64 * costs.cell(q, node[q])).sum();
-    let (classes_train, classes_test) = policy.classes(current.values());
+    let (classes_train, classes_test) = Policy::classes(current.values());
     outcome.classes_train = classes_train;
     outcome.classes_test = classes_test;
     outcome.passes = whole_train <= policy.max_suppressed_train
@@ -788,7 +788,7 @@ impl Policy {
             .sum()
     }
 
-    fn classes<'a>(&self, cells: impl Iterator<Item = &'a Cell>) -> (u64, u64) {
+    fn classes<'a>(cells: impl Iterator<Item = &'a Cell>) -> (u64, u64) {
         cells.fold((0, 0), |(t, s), c| (t + u64::from(c.train > 0), s + u64::from(c.test > 0)))
     }
 

@@ -266,7 +266,10 @@ fn competition_errors_name_file_line_and_column() {
     let d = shipped_dataset();
     let base = read("datasets/security-sense/competition.toml").text;
     let cases = [
-        ("unknown_feature", base.replacen("extra = [\"version\"]", "extra = [\"version\"]\nexclude = [\"q99_nothing\"]", 1)),
+        (
+            "unknown_feature",
+            base.replacen("extra = [\"version\"]", "extra = [\"version\"]\nexclude = [\"q99_nothing\"]", 1),
+        ),
         ("metric_does_not_apply", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"roc_auc\"", 1)),
         ("unknown_metric", base.replacen("primary = \"cohen_kappa_quadratic\"", "primary = \"kappa\"", 1)),
         ("duplicate_metric", base.replacen("secondary = [\"accuracy\"", "secondary = [\"cohen_kappa_quadratic\"", 1)),
