@@ -1,23 +1,25 @@
-//! Generalizing quasi-identifiers to k-anonymity: the lattice of per-column hierarchy levels,
-//! each node finished by local suppression, searched for the release with the least
-//! information loss whose train split, test split and their union are k-anonymous (and train
-//! l-diverse), counted on the published values literally.
+//! Generalizing quasi-identifiers to k-anonymity: per column a hierarchy level, finished by local
+//! suppression, chosen for the release with the least information loss whose train split, test
+//! split and their union are k-anonymous (and train l-diverse), counted on the published values
+//! literally.
 //!
-//! **Local suppression** (cell-level, as sdcMicro's `localSuppression`): at a node, the rows of a
-//! class that is too small (or, in train, has too few distinct targets) get cells blanked to
-//! `*` — the cheapest column first, by the contest's importance and what the cell still carries —
-//! until each lands in a class that is large enough. A `*` is a value like any other, so an
-//! outside tool grouping the published files by their quasi-identifiers sees the same classes.
-//! Blanking every column of a row is whole-row suppression, the last resort, bounded by
-//! `max_suppression`.
+//! **Local suppression** (cell-level, as sdcMicro's `localSuppression`): at a node of the lattice
+//! of levels, a class that is too small (or, in train, has too few distinct targets) has cells of
+//! all its rows blanked to `*` — the cheapest column first, by the contest's importance and what
+//! the cell still carries — until it lands in a class that is large enough. A `*` is a value like
+//! any other, so an outside tool grouping the published files by their quasi-identifiers sees the
+//! same classes. Blanking every column of a row is whole-row suppression, the last resort,
+//! bounded by `max_suppression`; the rows that may lose cells at all by `max_cell_suppression`.
 //!
-//! **The search** visits nodes in order of their generalization loss and stops when that alone
-//! exceeds the best total loss found (levels plus suppressed cells). Two monotonicity facts bound
-//! it: generalizing only merges classes, so the rows that need suppression never increase; and a
+//! **The search** specializes greedily from the top (every column `*`): each step tries every
+//! column at every finer level, finishes each candidate by local suppression and moves to the
+//! one with the least total loss (importance-weighted entropy lost by the levels plus by the
+//! blanked cells), until no step lowers it. At 20-odd columns the lattice has about 10⁹ nodes;
+//! this visits a few hundred. Candidates are counted from the rows' classes at the current node,
+//! one pass over the rows per column, and skipped unread when a bound says they cannot win: a
 //! node's classes refine those of its projection on any two columns (the rest at `*`), so the
-//! projection's unsafe rows, counted densely once, bound the node's from below — with the cheapest
-//! cell, a bound on the node's total loss before its rows are counted. Counted nodes roll up the
-//! frequency set of an already counted node below them instead of re-reading the rows.
+//! projection's unsafe rows, counted densely once, bound the node's from below, and every unsafe
+//! row costs at least the cheapest cell.
 
 use holdout_schema::{Dataset, Privacy};
 use rustc_hash::FxHashMap as HashMap;
@@ -301,22 +303,6 @@ pub fn search(
     let policy = Policy::new(privacy, rows);
     let costs = Costs::new(&domains, n);
 
-    // The bottom frequency set, counted from the rows.
-    let mut bottom: FrequencySet = HashMap::default();
-    for i in 0..n {
-        let mut key: Key = 0;
-        for (d, c) in domains.iter().zip(&codes) {
-            key |= Key::from(c[i]) << d.shift;
-        }
-        let cell = bottom.entry(key).or_default();
-        if rows.test[i] {
-            cell.test += 1;
-        } else {
-            cell.train += 1;
-            cell.labels |= 1 << rows.class[i];
-        }
-    }
-
     // Greedy specialization from the top (every column `*`): each step tries every column at
     // every finer level, finishes each candidate by local suppression, and moves to the one with
     // the least total loss while that beats where it stands. The lattice (the product of the
@@ -325,11 +311,11 @@ pub fn search(
     let heights: Vec<usize> = domains.iter().map(Domain::height).collect();
     let lattice_size = heights.iter().fold(1u64, |size, &h| size.saturating_mul(h as u64 + 1));
     // Unsafe rows of every two-column projection: a lower bound for every node above.
-    let pairs = pair_bounds(&domains, &bottom, &up, &policy);
-    let bottom_node: Node = vec![0; domains.len()];
-    let top: Node = heights.iter().map(|&h| h as u8).collect();
+    let mut partition = Partition::new(&domains, &up, &codes, rows, &top_node(&heights));
+    let pairs = pair_bounds(&domains, &codes, &partition.cells, &up, &policy);
+    let top = top_node(&heights);
     let (mut evaluated, mut finished, mut pruned) = (0, 0, 0);
-    let top_set = roll_up(&domains, &up, &bottom, &bottom_node, &top);
+    let top_set = partition.set();
     let mut best: Option<(f64, f64, Node, Local)> =
         suppress_locally(&domains, &top, &top_set, &policy, &costs).map(|local| {
             let level_loss = costs.levels(&top);
@@ -348,7 +334,7 @@ pub fn search(
             // column rolls up from it.
             let mut finest = at.clone();
             finest[q] = 0;
-            let base = roll_up(&domains, &up, &bottom, &bottom_node, &finest);
+            let base = partition.with_raw(&domains[q], &codes[q]);
             evaluated += 1;
             // Coarser levels first: once one is beyond local suppression, every finer one is.
             for level in (0..at[q]).rev() {
@@ -387,6 +373,8 @@ pub fn search(
         }
         match step {
             Some(next) if next.0 < standing => {
+                let q = (0..at.len()).find(|&q| at[q] != next.2[q]).expect("a step changes one column");
+                partition.refine(&domains[q], &up[q][0][usize::from(next.2[q])], &codes[q]);
                 at.clone_from(&next.2);
                 tracing::debug!(loss = next.0, node = ?at, "specialized");
                 best = Some(next);
@@ -398,8 +386,7 @@ pub fn search(
     // The top node (everything `*`) is one class per split; no feasible node means even that
     // fails (fewer than k rows, or too few targets), which the risk gate reports.
     let (loss, level_loss, node, local) = best.unwrap_or_else(|| {
-        let set = roll_up(&domains, &up, &bottom, &bottom_node, &top);
-        let local = Local::unchanged(&set, &policy);
+        let local = Local::unchanged(&Partition::new(&domains, &up, &codes, rows, &top).set(), &policy);
         (costs.levels(&top), costs.levels(&top), top, local)
     });
 
@@ -452,6 +439,107 @@ pub fn search(
         suppressed,
     };
     (domains, g)
+}
+
+/// The rows' classes at the node the greedy search stands on, by dense id: what each step's
+/// candidates are counted from, one pass over the rows per column instead of a roll-up of the
+/// (nearly row-sized) bottom frequency set.
+struct Partition {
+    /// Per published row: its class.
+    class: Vec<u32>,
+    /// Per class: its key at the node.
+    keys: Vec<Key>,
+    /// Per published row: its counts as a class of one.
+    cells: Vec<Cell>,
+}
+
+impl Partition {
+    fn new(
+        domains: &[Domain],
+        up: &[Vec<Vec<Vec<u32>>>],
+        codes: &[Vec<u32>],
+        rows: &Rows<'_>,
+        node: &[u8],
+    ) -> Partition {
+        let n = rows.rows.len();
+        let key = |i: usize| -> Key {
+            domains
+                .iter()
+                .enumerate()
+                .fold(0, |k, (q, d)| k | (Key::from(up[q][0][usize::from(node[q])][codes[q][i] as usize]) << d.shift))
+        };
+        // At the top every row is in one class (all `*`).
+        let keys = if n == 0 { Vec::new() } else { vec![key(0)] };
+        let cells = (0..n)
+            .map(|i| {
+                if rows.test[i] {
+                    Cell { test: 1, ..Cell::default() }
+                } else {
+                    Cell { train: 1, test: 0, labels: 1 << rows.class[i] }
+                }
+            })
+            .collect();
+        Partition { class: vec![0; n], keys, cells }
+    }
+
+    /// The frequency set of the partition's classes.
+    fn set(&self) -> FrequencySet {
+        let mut counts = vec![Cell::default(); self.keys.len()];
+        for (&c, &cell) in self.class.iter().zip(&self.cells) {
+            counts[c as usize].add(cell);
+        }
+        self.keys.iter().copied().zip(counts).collect()
+    }
+
+    /// Splits every class by column `d`'s value `ids[raw id]`.
+    fn refine(&mut self, d: &Domain, ids: &[u32], raw: &[u32]) {
+        let mut index: HashMap<(u32, u32), u32> = HashMap::default();
+        let mut keys = Vec::new();
+        for (class, &r) in self.class.iter_mut().zip(raw) {
+            let id = ids[r as usize];
+            let old = *class;
+            *class = *index.entry((old, id)).or_insert_with(|| {
+                keys.push(with_field(d, self.keys[old as usize], Key::from(id)));
+                (keys.len() - 1) as u32
+            });
+        }
+        self.keys = keys;
+    }
+
+    /// The frequency set with column `d` at its raw level (`raw`: each row's raw id) and every
+    /// other column as the partition stands.
+    fn with_raw(&self, d: &Domain, raw: &[u32]) -> FrequencySet {
+        let values = d.labels[0].len();
+        let classes = self.keys.len();
+        let mut out = FrequencySet::default();
+        if classes.saturating_mul(values) <= (2 * self.class.len()).max(1 << 20) {
+            let mut dense = vec![Cell::default(); classes * values];
+            for ((&c, &r), &cell) in self.class.iter().zip(raw).zip(&self.cells) {
+                dense[c as usize * values + r as usize].add(cell);
+            }
+            for (slot, cell) in dense.into_iter().enumerate() {
+                if cell.train + cell.test > 0 {
+                    let key = with_field(d, self.keys[slot / values], (slot % values) as Key);
+                    out.insert(key, cell);
+                }
+            }
+        } else {
+            for ((&c, &r), &cell) in self.class.iter().zip(raw).zip(&self.cells) {
+                out.entry(with_field(d, self.keys[c as usize], Key::from(r))).or_default().add(cell);
+            }
+        }
+        out
+    }
+}
+
+/// Every column at `*`.
+fn top_node(heights: &[usize]) -> Node {
+    heights.iter().map(|&h| h as u8).collect()
+}
+
+/// `key` with domain `d`'s field set to `value`.
+fn with_field(d: &Domain, key: Key, value: Key) -> Key {
+    (key & !(((1 << d.bits) - 1) << d.shift)) | (value << d.shift)
 }
 
 /// The search objective's prices: what a level and a suppressed cell cost, as a share of all the
@@ -648,7 +736,7 @@ fn suppress_locally(
 
 /// `key` with domain `d`'s field set to the suppressed cell.
 fn star_field(d: &Domain, key: Key) -> Key {
-    (key & !(((1 << d.bits) - 1) << d.shift)) | (d.star() << d.shift)
+    with_field(d, key, d.star())
 }
 
 fn roll_up(domains: &[Domain], up: &[Vec<Vec<Vec<u32>>>], set: &FrequencySet, from: &Node, to: &Node) -> FrequencySet {
@@ -684,7 +772,8 @@ impl PairBound {
 
 fn pair_bounds(
     domains: &[Domain],
-    bottom: &FrequencySet,
+    codes: &[Vec<u32>],
+    cells: &[Cell],
     up: &[Vec<Vec<Vec<u32>>>],
     policy: &Policy,
 ) -> Vec<PairBound> {
@@ -695,8 +784,8 @@ fn pair_bounds(
             let (da, db) = (&domains[a], &domains[b]);
             let (na, nb) = (da.labels[0].len(), db.labels[0].len());
             let mut dense = vec![Cell::default(); na * nb];
-            for (&key, &cell) in bottom {
-                dense[da.field(key) as usize * nb + db.field(key) as usize].add(cell);
+            for ((&ia, &ib), &cell) in codes[a].iter().zip(&codes[b]).zip(cells) {
+                dense[ia as usize * nb + ib as usize].add(cell);
             }
             let mut unsafe_rows = vec![vec![0; db.height() + 1]; da.height() + 1];
             for (la, row) in unsafe_rows.iter_mut().enumerate() {
