@@ -3,7 +3,8 @@
 # (default security-sense) on one synthetic export, by an older holdout (its own checkout, whose
 # contest definitions it reads) and by this one; wall time and peak RSS of each, then from this
 # run's risk report the levels chosen, the cells generalized and suppressed per column, the
-# whole rows suppressed and the linkage attack's figures.
+# whole rows suppressed and the linkage attack's figures. The split comes from the demo key, so
+# every run searches the same release.
 # Usage: BEFORE_TREE=path/to/older/checkout BEFORE_BIN=path/to/its/holdout \
 #   [ROWS=3230000] [CONTEST=security-sense] [HOLDOUT_BIN=…] [BENCH_DIR=target/bench] tests/bench/privacy.sh
 set -euo pipefail
@@ -19,9 +20,8 @@ python="${PYTHON:-python3}"
 
 build_holdout
 synth_raw "$rows"
-key="$(mktemp "$bench/key.XXXXXX")"
-trap 'rm -f "$key"' EXIT
-head -c 48 /dev/urandom > "$key"
+# The demo key (synthetic data only): the same split, so the same search, every run.
+key="$PWD/datasets/demo.key"
 rm -rf "$bench/privacy-before" "$bench/privacy-now"
 (cd "$BEFORE_TREE" && run before "$BEFORE_BIN" prepare "datasets/$contest" --raw "$raw" --secret-file "$key" \
   --out "$bench/privacy-before" --quiet)
