@@ -106,6 +106,20 @@ fn every_contest_prepares_verifies_and_is_deterministic() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(stdout(&o).contains("matches its commitment"));
 
+        // The risk report: every background column protected, the declared attacker simulated,
+        // and what protection cost the contest measured.
+        let risk: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(a.join("private/risk_report.json")).unwrap()).unwrap();
+        assert_eq!(risk["columns"].as_array().unwrap().len(), 22, "{contest}: the 22 background columns are QIs");
+        let attack = &risk["linkage_attack"];
+        assert!(attack["sampled"].as_u64().unwrap() > 0);
+        assert!(attack["expected_match_rate"].as_f64().unwrap() <= 0.1, "{contest}: {attack}");
+        let price = &risk["utility_price"];
+        assert_eq!(price["model"], "gbdt", "{contest}: {price}");
+        assert!(price["raw"].is_number() && price["published"].is_number(), "{contest}: {price}");
+        let md = std::fs::read_to_string(a.join("private/risk_report.md")).unwrap();
+        assert!(md.contains("## Linkage attack") && md.contains("## What anonymization cost"), "{contest}");
+
         // Nothing that identifies a respondent reaches a public file.
         let train = std::fs::read_to_string(a.join("public/train.csv")).unwrap();
         let header = train.lines().next().unwrap();

@@ -21,6 +21,7 @@ mod schema;
 mod score;
 mod serve;
 mod synth;
+mod utility;
 
 use std::process::ExitCode;
 

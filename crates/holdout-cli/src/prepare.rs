@@ -83,6 +83,11 @@ pub fn run(args: &Args) -> Outcome {
     if let Some(channels) = &channels {
         bundle.screening.units = Some(screen::unit_counts(&bundle.screening.channels, channels));
     }
+    match crate::utility::price(&mut bundle, &table) {
+        Ok(price) => bundle.risk.utility_price = Some(price),
+        // The price is information for the organizer, not a release gate.
+        Err(e) => tracing::warn!("the utility price could not be measured: {e:#}"),
+    }
     drop(table);
     tracing::info!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     write_bundle(&bundle, &out.temp, env!("CARGO_PKG_VERSION"))?;
@@ -113,6 +118,10 @@ pub fn run(args: &Args) -> Outcome {
     let levels: Vec<String> = bundle.risk.generalization.levels.iter().map(|(c, _, l)| format!("{c}={l}")).collect();
     say!("  levels: {}", levels.join(" "));
     say!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
+    if let Some(u) = &bundle.risk.utility_price {
+        let show = |v: Option<f64>| v.map_or("undefined".to_owned(), |v| format!("{v:.4}"));
+        say!("  utility price: {} {} {} raw → {} published", u.model, u.metric, show(u.raw), show(u.published));
+    }
     Ok(())
 }
 

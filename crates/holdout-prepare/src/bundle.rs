@@ -58,6 +58,19 @@ pub enum PrepareError {
     Blocked(Vec<String>),
 }
 
+/// The contest's primary metric for one quick baseline fitted on the same training rows and
+/// scored on the same test rows, once with the raw quasi-identifiers and once as published.
+#[derive(Debug, Clone, Serialize)]
+pub struct UtilityPrice {
+    pub model: String,
+    pub metric: String,
+    pub training_rows: u64,
+    pub test_rows: u64,
+    /// `None` when the metric is undefined on these rows.
+    pub raw: Option<f64>,
+    pub published: Option<f64>,
+}
+
 /// What protecting one quasi-identifier cost it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ColumnProtection {
@@ -115,6 +128,9 @@ pub struct RiskReport {
     pub linkage_attack: Option<attack::LinkageAttack>,
     /// Information only: published rows alone on their whole answer vector.
     pub answer_uniqueness: Option<attack::AnswerUniqueness>,
+    /// What anonymization cost the contest: a quick baseline on the raw and on the published
+    /// quasi-identifiers (filled in by the caller, which has the models).
+    pub utility_price: Option<UtilityPrice>,
     pub failures: Vec<String>,
 }
 
@@ -655,6 +671,7 @@ fn risk_report(
         suppression_by_class,
         linkage_attack: None,
         answer_uniqueness: None,
+        utility_price: None,
         failures,
     })
 }
@@ -667,6 +684,41 @@ pub enum Table {
 }
 
 impl Bundle<'_> {
+    /// The feature columns as they would be without the privacy model: every quasi-identifier
+    /// at its raw value, nothing suppressed. Never written; for measuring what protection costs.
+    pub fn unprotected_columns(&self, table: &RawTable) -> Vec<PublishedColumn> {
+        let qis: Vec<&str> = self.contest.privacy.quasi_identifiers.iter().map(|q| q.column.as_str()).collect();
+        self.columns
+            .iter()
+            .map(|c| {
+                let raw = table.column(&c.name).map(|r| &r.values);
+                match raw {
+                    Some(Values::Coded { codes, dictionary }) if qis.contains(&c.name.as_str()) => {
+                        let mut labels = dictionary.clone();
+                        labels.push(String::new());
+                        let missing = dictionary.len() as u16;
+                        let codes = self
+                            .raw_rows
+                            .iter()
+                            .map(|&r| if codes[r] == MISSING { missing } else { codes[r] })
+                            .collect();
+                        let integer = labels.iter().all(|l| l.is_empty() || l.parse::<i64>().is_ok())
+                            && !matches!(
+                                self.dataset.survey.column(&c.name).map(|s| &s.kind),
+                                Some(ColumnKind::Text { .. })
+                            );
+                        PublishedColumn {
+                            name: c.name.clone(),
+                            values: PublishedValues::Coded { codes, labels },
+                            integer,
+                        }
+                    }
+                    _ => c.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// The three reports as pretty JSON: screening, risk, leakage.
     pub fn reports_json(&self) -> [(&'static str, String); 3] {
         let json = |v: serde_json::Result<String>| v.map(|s| s + "\n").unwrap_or_default();
@@ -684,7 +736,8 @@ impl Bundle<'_> {
         }
     }
 
-    fn target_text(&self, i: usize) -> String {
+    /// Published row `i`'s target as written to `train.csv` and the solution.
+    pub fn target_text(&self, i: usize) -> String {
         let v = self.target[i];
         if matches!(self.contest.task, Task::Regression) { format!("{v}") } else { format!("{}", v as i64) }
     }

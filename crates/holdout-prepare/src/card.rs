@@ -414,8 +414,21 @@ fn level_info(kind: Option<&ColumnKind>, value: &str) -> ValueInfo {
         )
 }
 
-/// The linkage attack and the answer vectors' uniqueness, for the risk report.
+/// The linkage attack, the answer vectors' uniqueness and the utility price, for the risk report.
 fn attack_markdown(s: &mut String, r: &crate::bundle::RiskReport) {
+    if let Some(u) = &r.utility_price {
+        let show = |v: Option<f64>| v.map_or("undefined".to_owned(), |v| format!("{v:.4}"));
+        let _ = writeln!(
+            s,
+            "\n## What anonymization cost\n\n`{}` fitted on {} training rows and scored on {} test rows, `{}`: {} with the raw quasi-identifiers, {} as published.",
+            u.model,
+            u.training_rows,
+            u.test_rows,
+            u.metric,
+            show(u.raw),
+            show(u.published)
+        );
+    }
     if let Some(a) = &r.linkage_attack {
         let _ = writeln!(
             s,
