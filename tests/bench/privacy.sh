@@ -3,7 +3,7 @@
 # (default security-sense) on one synthetic export, by an older holdout (its own checkout, whose
 # contest definitions it reads) and by this one; wall time and peak RSS of each, then from this
 # run's risk report the levels chosen, the cells generalized and suppressed per column, the
-# whole rows suppressed and the linkage attack's figures. The split comes from the demo key, so
+# whole rows suppressed, the linkage attack's figures and the utility price. The split comes from the demo key, so
 # every run searches the same release.
 # Usage: BEFORE_TREE=path/to/older/checkout BEFORE_BIN=path/to/its/holdout \
 #   [ROWS=3230000] [CONTEST=security-sense] [HOLDOUT_BIN=…] [BENCH_DIR=target/bench] tests/bench/privacy.sh
@@ -57,6 +57,10 @@ a = r["linkage_attack"]
 print(f"linkage attack: {a['sampled']} tried, {a['reidentified']} re-identified "
       f"({100 * a['reidentified_share']:.2f} %), {a['within_k']} within k, fewest candidates "
       f"{a['fewest_candidates']}, expected match rate {a['expected_match_rate']:.5f} (gate {a['threshold']:.4f})")
+p = r.get("utility_price")
+if p:
+    print(f"utility price: {p['model']} on {p['training_rows']} training / {p['test_rows']} test rows, "
+          f"{p['metric']} {p['raw']} raw → {p['published']} published")
 u = r["answer_uniqueness"]
 print(f"answer vectors: {u['unique_rows']} of {u['rows']} rows unique on {u['columns']} answer columns "
       f"({100 * u['unique_share']:.1f} %)")
