@@ -28,10 +28,15 @@ pub fn price(bundle: &mut Bundle<'_>, table: &RawTable) -> anyhow::Result<Utilit
     let test = spaced(&bundle.test_rows, TEST_ROWS);
 
     let published = score(bundle, &contest, model, &train, &test)?;
-    let raw_columns = bundle.unprotected_columns(table);
-    let kept = std::mem::replace(&mut bundle.columns, raw_columns);
+    let mut swapped = bundle.unprotected_columns(table);
+    let mut swap = |bundle: &mut Bundle<'_>| {
+        for (at, column) in &mut swapped {
+            std::mem::swap(&mut bundle.columns[*at], column);
+        }
+    };
+    swap(bundle);
     let raw = score(bundle, &contest, model, &train, &test);
-    bundle.columns = kept;
+    swap(bundle);
     Ok(UtilityPrice {
         model: model.name().to_owned(),
         metric: c.primary_metric.name().to_owned(),

@@ -684,39 +684,25 @@ pub enum Table {
 }
 
 impl Bundle<'_> {
-    /// The feature columns as they would be without the privacy model: every quasi-identifier
-    /// at its raw value, nothing suppressed. Never written; for measuring what protection costs.
-    pub fn unprotected_columns(&self, table: &RawTable) -> Vec<PublishedColumn> {
+    /// The quasi-identifier columns as they would be without the privacy model, each with its
+    /// index in `columns`: raw values, nothing suppressed. Never written; for measuring what
+    /// protection costs (swap them into `columns` and back).
+    pub fn unprotected_columns(&self, table: &RawTable) -> Vec<(usize, PublishedColumn)> {
         let qis: Vec<&str> = self.contest.privacy.quasi_identifiers.iter().map(|q| q.column.as_str()).collect();
-        self.columns
-            .iter()
-            .map(|c| {
-                let raw = table.column(&c.name).map(|r| &r.values);
-                match raw {
-                    Some(Values::Coded { codes, dictionary }) if qis.contains(&c.name.as_str()) => {
-                        let mut labels = dictionary.clone();
-                        labels.push(String::new());
-                        let missing = dictionary.len() as u16;
-                        let codes = self
-                            .raw_rows
-                            .iter()
-                            .map(|&r| if codes[r] == MISSING { missing } else { codes[r] })
-                            .collect();
-                        let integer = labels.iter().all(|l| l.is_empty() || l.parse::<i64>().is_ok())
-                            && !matches!(
-                                self.dataset.survey.column(&c.name).map(|s| &s.kind),
-                                Some(ColumnKind::Text { .. })
-                            );
-                        PublishedColumn {
-                            name: c.name.clone(),
-                            values: PublishedValues::Coded { codes, labels },
-                            integer,
-                        }
-                    }
-                    _ => c.clone(),
-                }
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (at, c) in self.columns.iter().enumerate().filter(|(_, c)| qis.contains(&c.name.as_str())) {
+            let Some(Values::Coded { codes, dictionary }) = table.column(&c.name).map(|r| &r.values) else { continue };
+            let mut labels = dictionary.clone();
+            labels.push(String::new());
+            let missing = dictionary.len() as u16;
+            let codes = self.raw_rows.iter().map(|&r| if codes[r] == MISSING { missing } else { codes[r] }).collect();
+            let integer = labels.iter().all(|l| l.is_empty() || l.parse::<i64>().is_ok());
+            out.push((
+                at,
+                PublishedColumn { name: c.name.clone(), values: PublishedValues::Coded { codes, labels }, integer },
+            ));
+        }
+        out
     }
 
     /// The three reports as pretty JSON: screening, risk, leakage.
