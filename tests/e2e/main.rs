@@ -173,3 +173,26 @@ fn check_validates_every_shipped_contest() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("columns     113"));
 }
+
+#[test]
+fn check_refuses_a_contest_that_publishes_background_knowledge_unprotected() {
+    // A copy of security-sense that publishes income without protecting it, beside the survey.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("datasets/netizen-survey-2024"), dir.path().join("netizen-survey-2024"))
+        .unwrap();
+    let contest = dir.path().join("unprotected-income");
+    std::fs::create_dir(&contest).unwrap();
+    let text = std::fs::read_to_string(repo().join("datasets/security-sense/competition.toml")).unwrap();
+    let entry = "[[privacy.quasi_identifier]]\ncolumn = \"q20_income\"\nhierarchy = \"income\"\nimportance = 1\n";
+    assert!(text.contains(entry));
+    std::fs::write(contest.join("competition.toml"), text.replace(entry, "")).unwrap();
+    let o = holdout(&["check", &contest.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let message = stderr(&o);
+    let line = text.lines().position(|l| l == "[features]").unwrap() + 1;
+    assert!(
+        message.contains(&format!("competition.toml:{line}:1: feature `q20_income` is background knowledge")),
+        "{message}"
+    );
+    assert!(message.contains("[[privacy.quasi_identifier]]"), "it says how to fix it: {message}");
+}
