@@ -107,7 +107,7 @@ pub fn run(args: &Args) -> Outcome {
     );
     for t in &bundle.risk.tables {
         say!(
-            "  {:<5}  smallest class {:>4}  highest risk {:.4}  average {:.4}  suppressed {:.2} %",
+            "  {:<5}  smallest class {:>4}  highest risk {:.4}  average {:.4}  rows suppressed whole {:.2} %",
             t.table,
             t.risk.min_class_size,
             t.risk.prosecutor_highest,
@@ -117,6 +117,17 @@ pub fn run(args: &Args) -> Outcome {
     }
     let levels: Vec<String> = bundle.risk.generalization.levels.iter().map(|(c, _, l)| format!("{c}={l}")).collect();
     say!("  levels: {}", levels.join(" "));
+    let o = &bundle.risk.generalization.outcome;
+    say!("  local suppression: {} cells blanked in {} rows", o.cells_suppressed, o.rows_with_suppressed_cells);
+    if let Some(a) = &bundle.risk.linkage_attack {
+        say!(
+            "  linkage attack: {} of {} re-identified, expected match rate {:.5} (≤ {:.4})",
+            a.reidentified,
+            a.sampled,
+            a.expected_match_rate,
+            a.threshold
+        );
+    }
     say!("  adversarial AUC {:.4}", bundle.leakage.adversarial_auc);
     if let Some(u) = &bundle.risk.utility_price {
         let show = |v: Option<f64>| v.map_or("undefined".to_owned(), |v| format!("{v:.4}"));
