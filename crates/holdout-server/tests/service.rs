@@ -725,3 +725,20 @@ async fn the_quota_holds_for_parallel_uploads_through_two_replicas() {
     assert_eq!(uploads, 3);
     holdout_server::db::audit_log::verify(&second.pool).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let h = Harness::new().await;
+    for path in ["/", "/login", "/contests/tiny", "/static/holdout.js", "/api/v1/contests", "/api/v1/nowhere"] {
+        let (status, _, headers) = h.send(Request::get(path).body(Body::empty()).unwrap()).await;
+        let csp = headers.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
+        let csp = csp.unwrap_or_else(|| panic!("{path} ({status}): no Content-Security-Policy"));
+        for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+    }
+}
