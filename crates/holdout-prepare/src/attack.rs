@@ -127,21 +127,38 @@ pub struct AnswerUniqueness {
     pub unique_share: f64,
 }
 
-/// Counts the rows whose values over `columns` no other row shares (rows compared by a 128-bit
-/// digest of their codes).
-pub fn answer_uniqueness(columns: &[&[u16]]) -> AnswerUniqueness {
+/// Per row, its values over `columns` as one number: the codes packed side by side, renumbered
+/// densely whenever the next column would not fit in 128 bits. Equal keys, equal values.
+pub(crate) fn row_keys(columns: &[&[u16]]) -> Vec<u128> {
     let n = columns.first().map_or(0, |c| c.len());
-    let mut seen: HashMap<u128, u32> = HashMap::with_capacity_and_hasher(n, rustc_hash::FxBuildHasher);
-    for row in 0..n {
-        // Two independent multiply-rotate mixes of the codes.
-        let (mut a, mut b) = (0x243f_6a88_85a3_08d3u64, 0x1319_8a2e_0370_7344u64);
-        for column in columns {
-            let v = u64::from(column[row]) + 1;
-            a = (a ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
-            b = (b.wrapping_add(v)).wrapping_mul(0xc2b2_ae3d_27d4_eb4f).rotate_left(31);
+    let mut keys = vec![0u128; n];
+    let mut used = 0u32;
+    for column in columns {
+        let bits = u16::BITS - column.iter().copied().max().unwrap_or(0).leading_zeros();
+        if used + bits > u128::BITS {
+            let mut ids: HashMap<u128, u128> = HashMap::default();
+            for key in &mut keys {
+                let next = ids.len() as u128;
+                *key = *ids.entry(*key).or_insert(next);
+            }
+            used = u128::BITS - (ids.len() as u128).leading_zeros();
         }
-        *seen.entry((u128::from(a) << 64) | u128::from(b)).or_default() += 1;
+        for (key, &code) in keys.iter_mut().zip(*column) {
+            *key = (*key << bits) | u128::from(code);
+        }
+        used += bits;
     }
+    keys
+}
+
+/// Counts the rows whose values over `columns` no other row shares.
+pub fn answer_uniqueness(columns: &[&[u16]]) -> AnswerUniqueness {
+    let keys = row_keys(columns);
+    let mut seen: HashMap<u128, u32> = HashMap::with_capacity_and_hasher(keys.len(), rustc_hash::FxBuildHasher);
+    for key in keys {
+        *seen.entry(key).or_default() += 1;
+    }
+    let n = columns.first().map_or(0, |c| c.len());
     let unique = seen.values().filter(|&&c| c == 1).count() as u64;
     AnswerUniqueness {
         columns: columns.len() as u64,
@@ -231,5 +248,19 @@ mod tests {
         let b = [5u16, 5, 5, 5];
         let u = answer_uniqueness(&[&a, &b]);
         assert_eq!((u.rows, u.unique_rows), (4, 2));
+    }
+
+    #[test]
+    fn row_keys_are_equal_exactly_when_the_values_are() {
+        // Ten columns of 16 bits each: past 128 bits the keys are renumbered on the way.
+        let rows: Vec<Vec<u16>> = (0..200u16).map(|r| (0..10).map(|c| (r * 7 + c * 13) % 5 * 9000).collect()).collect();
+        let columns: Vec<Vec<u16>> = (0..10).map(|c| rows.iter().map(|r| r[c]).collect()).collect();
+        let qi: Vec<&[u16]> = columns.iter().map(Vec::as_slice).collect();
+        let keys = row_keys(&qi);
+        for a in 0..rows.len() {
+            for b in 0..rows.len() {
+                assert_eq!(keys[a] == keys[b], rows[a] == rows[b], "rows {a} and {b}");
+            }
+        }
     }
 }

@@ -435,32 +435,6 @@ fn qi_column(
     PublishedValues::Coded { codes: published, labels: map.labels }
 }
 
-/// Per published row, its class over the quasi-identifier columns as one number: the published
-/// codes packed side by side (`star` gives each column's largest code), renumbered densely
-/// whenever the next column would not fit in 128 bits. Equal keys, equal published values.
-fn class_keys(qi: &[&[u16]], star: &[u16]) -> Vec<u128> {
-    let n = qi.first().map_or(0, |c| c.len());
-    let mut keys = vec![0u128; n];
-    let mut used = 0u32;
-    for (column, &star) in qi.iter().zip(star) {
-        let largest = column.iter().copied().max().unwrap_or(0).max(star);
-        let bits = u16::BITS - largest.leading_zeros();
-        if used + bits > u128::BITS {
-            let mut ids: HashMap<u128, u128> = HashMap::default();
-            for key in &mut keys {
-                let next = ids.len() as u128;
-                *key = *ids.entry(*key).or_insert(next);
-            }
-            used = u128::BITS - (ids.len() as u128).leading_zeros();
-        }
-        for (key, &code) in keys.iter_mut().zip(*column) {
-            *key = (*key << bits) | u128::from(code);
-        }
-        used += bits;
-    }
-    keys
-}
-
 /// People the simulated acquaintance tries to find.
 const ATTACK_SAMPLE: usize = 10_000;
 
@@ -559,7 +533,7 @@ fn risk_report(
     let suppressed = &generalization.suppressed;
     let mut tables = Vec::new();
     let mut failures = Vec::new();
-    let keys = class_keys(&qi, &stars);
+    let keys = attack::row_keys(&qi);
     let mut union_sizes: HashMap<u128, u64> = HashMap::default();
     for (name, pick) in [("train", Some(false)), ("test", Some(true)), ("union", None)] {
         let mut sizes: HashMap<u128, u64> = HashMap::default();
@@ -931,23 +905,4 @@ pub enum TypedColumn {
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Text(Vec<Option<String>>),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::class_keys;
-
-    #[test]
-    fn class_keys_are_equal_exactly_when_the_published_values_are() {
-        // Ten columns of 16 bits each: past 128 bits the keys are renumbered on the way.
-        let rows: Vec<Vec<u16>> = (0..200u16).map(|r| (0..10).map(|c| (r * 7 + c * 13) % 5 * 9000).collect()).collect();
-        let columns: Vec<Vec<u16>> = (0..10).map(|c| rows.iter().map(|r| r[c]).collect()).collect();
-        let qi: Vec<&[u16]> = columns.iter().map(Vec::as_slice).collect();
-        let keys = class_keys(&qi, &[u16::MAX; 10]);
-        for a in 0..rows.len() {
-            for b in 0..rows.len() {
-                assert_eq!(keys[a] == keys[b], rows[a] == rows[b], "rows {a} and {b}");
-            }
-        }
-    }
 }

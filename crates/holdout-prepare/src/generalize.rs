@@ -145,9 +145,8 @@ pub struct Generalization {
     pub loss: f64,
     /// The levels' part of `loss`.
     pub generalization_loss: f64,
+    /// The release's counts; the risk report has each column's share of blanked cells.
     pub outcome: Outcome,
-    /// Per quasi-identifier: column, importance, cells suppressed.
-    pub suppressed_cells: Vec<(String, f64, u64)>,
     pub lattice_size: u64,
     /// Nodes whose rows were counted, and those finished by local suppression.
     pub evaluated: u64,
@@ -393,7 +392,6 @@ pub fn search(
     // Each row's suppressed cells: where its class at the node went.
     let stars: Vec<Key> = domains.iter().map(Domain::star).collect();
     let mut suppressed = vec![0u32; n];
-    let mut outcome = local.outcome.clone();
     if !local.moved.is_empty() {
         for (i, mask) in suppressed.iter_mut().enumerate() {
             let mut key: Key = 0;
@@ -409,17 +407,6 @@ pub fn search(
             }
         }
     }
-    let eligible: u32 = (0..domains.len()).filter(|&q| usize::from(node[q]) < heights[q]).fold(0, |m, q| m | (1 << q));
-    outcome.rows_with_suppressed_cells = suppressed.iter().filter(|&&m| m != 0).count() as u64;
-    outcome.rows_suppressed = suppressed.iter().filter(|&&m| m != 0 && m == eligible).count() as u64;
-    outcome.cells_suppressed = suppressed.iter().map(|m| u64::from(m.count_ones())).sum();
-    let suppressed_cells = domains
-        .iter()
-        .enumerate()
-        .map(|(q, d)| {
-            (d.column.clone(), d.importance, suppressed.iter().filter(|&&m| m & (1 << q) != 0).count() as u64)
-        })
-        .collect();
     let levels = domains
         .iter()
         .zip(&node)
@@ -430,8 +417,7 @@ pub fn search(
         levels,
         loss,
         generalization_loss: level_loss,
-        outcome,
-        suppressed_cells,
+        outcome: local.outcome,
         lattice_size,
         evaluated,
         locally_suppressed: finished,
