@@ -21,6 +21,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::scrub::{PiiType, Scrubber};
+// The words that make a number ordinary (`2024年`, `一直`) are the scrubber's list: it keeps
+// those numbers, so the detector must not flag them. The detection itself is independent.
+use crate::scrub::{NUMERAL_WORDS, UNITS};
 
 /// What kind of personal data may be left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -109,8 +112,6 @@ fn is_numeral(c: char) -> bool {
 }
 
 const SEPARATORS: &str = " \t\u{a0}\u{3000}.．-－‐‑‒–—―·•・，、。()（）[]【】";
-const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
-const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
 const DASHES: &str = "-－–—";
 const CURRENCY: &str = "¥￥$";
 

@@ -521,9 +521,9 @@ fn is_separator(c: char) -> bool {
 }
 
 /// Units and date words after a number: `3000-5000元`, `2024年`, `两个`.
-const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
+pub(crate) const UNITS: &str = "元块角万亿千百人次个岁年月日天周时分秒米斤克件份名户家台辆张本条倍%％";
 /// Characters that make words of the numerals before them: `一直`, `一些`, `三方`, `两万`.
-const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
+pub(crate) const NUMERAL_WORDS: &str = "些直下起样般定切共点位层楼方面批部只成半十级等届期";
 
 /// A maximal run of digits of one script (ASCII or Chinese numerals) inside a number.
 #[derive(Debug, Clone, Copy)]
