@@ -331,37 +331,38 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
     let private = dir.join("private");
     fs::create_dir(&public).with_context(|| format!("cannot create {}", public.display()))?;
     fs::create_dir(&private).with_context(|| format!("cannot create {}", private.display()))?;
-    let create = |path: PathBuf| -> anyhow::Result<(PathBuf, BufWriter<fs::File>)> {
+    // Each public file is hashed as it is written, not read back afterwards.
+    let create = |path: PathBuf| -> anyhow::Result<HashingFile> {
         let f = fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok((path, BufWriter::with_capacity(1 << 20, f)))
+        Ok(HashingFile { path, out: BufWriter::with_capacity(1 << 20, f), hasher: Hasher::default(), bytes: 0 })
     };
-    let finish = |(path, w): (PathBuf, BufWriter<fs::File>)| -> anyhow::Result<()> {
-        let f = w.into_inner().map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error()))?;
-        f.sync_all().with_context(|| format!("cannot write {}", path.display()))
-    };
-    let write_csv = |table: Table, name: &str| -> anyhow::Result<()> {
+    let write_csv = |table: Table, name: &str| -> anyhow::Result<ManifestFile> {
         let mut w = create(public.join(name))?;
-        bundle.write_csv(table, &mut w.1)?;
-        finish(w)
+        bundle.write_csv(table, &mut w).with_context(|| format!("cannot write {}", w.path.display()))?;
+        w.finish(name)
     };
-    let write_typed = |table: Table, name: &str| -> anyhow::Result<()> {
+    let write_typed = |table: Table, name: &str| -> anyhow::Result<ManifestFile> {
         let mut w = create(public.join(name))?;
-        write_parquet(bundle, table, &mut w.1).with_context(|| format!("cannot write {name}"))?;
-        finish(w)
+        write_parquet(bundle, table, &mut w).with_context(|| format!("cannot write {name}"))?;
+        w.finish(name)
     };
     // The train files are the big ones: one thread each; the test files on this thread.
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    let mut files = std::thread::scope(|scope| -> anyhow::Result<Vec<ManifestFile>> {
         let csv = scope.spawn(|| write_csv(Table::Train, "train.csv"));
         let parquet = scope.spawn(|| write_typed(Table::Train, "train.parquet"));
-        write_csv(Table::Test, "test.csv")?;
-        write_typed(Table::Test, "test.parquet")?;
+        let test_csv = write_csv(Table::Test, "test.csv")?;
+        let test_parquet = write_typed(Table::Test, "test.parquet")?;
         let mut w = create(public.join("sample_submission.csv"))?;
-        bundle.write_sample_submission(&mut w.1)?;
-        finish(w)?;
-        csv.join().map_err(|_| anyhow!("the train.csv writer panicked"))??;
-        parquet.join().map_err(|_| anyhow!("the train.parquet writer panicked"))?
+        bundle.write_sample_submission(&mut w).with_context(|| format!("cannot write {}", w.path.display()))?;
+        let sample = w.finish("sample_submission.csv")?;
+        let train_csv = csv.join().map_err(|_| anyhow!("the train.csv writer panicked"))??;
+        let train_parquet = parquet.join().map_err(|_| anyhow!("the train.parquet writer panicked"))??;
+        Ok(vec![train_csv, test_csv, sample, train_parquet, test_parquet])
     })?;
-    fs::write(public.join("README.md"), bundle.dataset_card())?;
+    let mut w = create(public.join("README.md"))?;
+    w.write_all(bundle.dataset_card().as_bytes()).with_context(|| format!("cannot write {}", w.path.display()))?;
+    files.push(w.finish("README.md")?);
+    debug_assert!(files.iter().map(|f| f.path.as_str()).eq(PUBLIC));
 
     let mut solution = Vec::new();
     bundle.write_solution(&mut solution)?;
@@ -374,11 +375,6 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
     fs::write(private.join("risk_report.md"), bundle.risk_markdown())?;
     fs::write(private.join("leakage_report.md"), bundle.leakage_markdown())?;
 
-    let mut files = Vec::new();
-    for name in PUBLIC {
-        let (bytes, sha256) = hash_file(&public.join(name))?;
-        files.push(ManifestFile { path: name.to_owned(), bytes, sha256 });
-    }
     let m = Manifest {
         contest: bundle.contest.name.clone(),
         survey: bundle.contest.survey.clone(),
@@ -398,6 +394,37 @@ fn write_bundle(bundle: &Bundle<'_>, dir: &Path, version: &str) -> Outcome {
     text.push('\n');
     fs::write(public.join("MANIFEST.json"), text)?;
     Ok(())
+}
+
+/// A public file being written: its bytes pass through SHA-256 on their way to the disk.
+struct HashingFile {
+    path: PathBuf,
+    out: BufWriter<fs::File>,
+    hasher: Hasher,
+    bytes: u64,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl HashingFile {
+    /// Flushes and syncs the file; its manifest entry under `name`.
+    fn finish(self, name: &str) -> anyhow::Result<ManifestFile> {
+        let HashingFile { path, out, hasher, bytes } = self;
+        let f = out.into_inner().map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+        f.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(ManifestFile { path: name.to_owned(), bytes, sha256: hasher.hex() })
+    }
 }
 
 /// Rows per Parquet row group: bounds the memory of the typed copy.
@@ -420,7 +447,7 @@ fn write_parquet(bundle: &Bundle<'_>, table: Table, out: &mut impl Write) -> any
     Ok(())
 }
 
-fn typed_frame(columns: Vec<(String, TypedColumn)>) -> anyhow::Result<DataFrame> {
+fn typed_frame(columns: Vec<(String, TypedColumn<'_>)>) -> anyhow::Result<DataFrame> {
     let height = columns.first().map_or(0, |(_, c)| match c {
         TypedColumn::Int(v) => v.len(),
         TypedColumn::Float(v) => v.len(),
