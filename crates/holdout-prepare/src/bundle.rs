@@ -796,7 +796,7 @@ impl Bundle<'_> {
         // The rows go out in id order, which is a random walk over the columns: read cell by
         // cell, nearly every one would be a cache miss. So the coded cells are gathered a block
         // of rows at a time, column by column, visiting the block's rows in column order.
-        let coded: Vec<usize> = (0..cells.len()).filter(|&c| matches!(cells[c], Cells::Coded(..))).collect();
+        let coded_at: Vec<usize> = (0..cells.len()).filter(|&c| matches!(cells[c], Cells::Coded(..))).collect();
         let mut gathered: Vec<u16> = Vec::new();
         let mut visit: Vec<u32> = Vec::new();
         for block in self.rows(table).chunks(CSV_BLOCK) {
@@ -804,8 +804,8 @@ impl Bundle<'_> {
             visit.extend(0..block.len() as u32);
             visit.sort_unstable_by_key(|&k| block[k as usize]);
             gathered.clear();
-            gathered.resize(coded.len() * block.len(), 0);
-            for (slot, &c) in coded.iter().enumerate() {
+            gathered.resize(coded_at.len() * block.len(), 0);
+            for (slot, &c) in coded_at.iter().enumerate() {
                 let Cells::Coded(codes, _) = &cells[c] else { unreachable!() };
                 let out = &mut gathered[slot * block.len()..(slot + 1) * block.len()];
                 for &k in &visit {
@@ -965,9 +965,7 @@ impl Bundle<'_> {
     /// integers where every value is one, text otherwise; empty values are nulls. The cells
     /// are gathered in row order (see `write_csv`) and borrowed, not copied.
     pub fn typed_columns(&self, table: Table, range: std::ops::Range<usize>) -> Vec<(String, TypedColumn<'_>)> {
-        let rows = &self.rows(table)[range];
-        let mut visit: Vec<u32> = (0..rows.len() as u32).collect();
-        visit.sort_unstable_by_key(|&k| rows[k as usize]);
+        /// `f` of every row, visited in row order, placed in id order.
         fn gather<T: Copy>(rows: &[usize], visit: &[u32], f: impl Fn(usize) -> Option<T>) -> Vec<Option<T>> {
             let mut v = vec![None; rows.len()];
             for &k in visit {
@@ -975,6 +973,9 @@ impl Bundle<'_> {
             }
             v
         }
+        let rows = &self.rows(table)[range];
+        let mut visit: Vec<u32> = (0..rows.len() as u32).collect();
+        visit.sort_unstable_by_key(|&k| rows[k as usize]);
         let mut out = vec![("id".to_owned(), TypedColumn::Text(gather(rows, &visit, |i| Some(self.ids[i].as_str()))))];
         for c in &self.columns {
             let column = match &c.values {

@@ -190,13 +190,13 @@ fn adversarial(features: &[Feature<'_>], test: &[bool], seed: u64) -> (f64, Vec<
                 for &i in fit {
                     counts[usize::from(f.codes[i])][usize::from(test[i])] += 1.0;
                 }
-                let seen: Vec<bool> = counts.iter().map(|c| c[0] + c[1] > 0.0).collect();
-                let distinct = (seen.iter().filter(|&&s| s).count() + 1) as f64;
+                let fitted: Vec<bool> = counts.iter().map(|c| c[0] + c[1] > 0.0).collect();
+                let distinct = (fitted.iter().filter(|&&s| s).count() + 1) as f64;
                 let llr = counts
                     .iter()
                     .map(|c| ((c[1] + 1.0) / (fit_test + distinct)).ln() - ((c[0] + 1.0) / (fit_train + distinct)).ln())
                     .collect();
-                (llr, seen)
+                (llr, fitted)
             })
             .collect();
         for (q, (llr, seen)) in tables.iter().enumerate() {
