@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod evaluate;
 pub mod ids;
 pub mod metrics;
+pub mod ranking;
 pub mod scorer;
 pub mod solution;
 pub mod submission;

@@ -7,5 +7,6 @@ mod corpus;
 mod fuzz;
 mod order;
 mod parity;
+mod ranking;
 mod submission;
 mod uncertainty;
