@@ -7,6 +7,7 @@
 pub mod bootstrap;
 pub mod evaluate;
 pub mod ids;
+pub mod integrity;
 pub mod metrics;
 pub mod ranking;
 pub mod scorer;

@@ -5,6 +5,7 @@
 mod bootstrap;
 mod corpus;
 mod fuzz;
+mod integrity;
 mod order;
 mod parity;
 mod ranking;
