@@ -98,7 +98,13 @@ pub fn replicates(
 /// replicate `r`'s rows (ROC AUC when a replicate of a small subset draws a single class, …).
 /// It is not dropped, so entries stay aligned across submissions; the ranking places such a
 /// replicate after every defined score, as the board places an undefined score.
-pub fn replicate_scores(scorer: &Scorer<'_>, metric: Metric, subset: Strata, count: usize, seed: u64) -> Vec<Option<f64>> {
+pub fn replicate_scores(
+    scorer: &Scorer<'_>,
+    metric: Metric,
+    subset: Strata,
+    count: usize,
+    seed: u64,
+) -> Vec<Option<f64>> {
     replicates(scorer, metric, &[subset], count, seed).into_iter().map(|values| values[0]).collect()
 }
 

@@ -83,7 +83,10 @@ fn first_by_count(replicates: &[Vec<Option<f64>>], greater: bool) -> Vec<f64> {
     first.iter().map(|f| f / count as f64).collect()
 }
 
-fn board() -> impl Strategy<Value = (Vec<Option<f64>>, Vec<Vec<Option<f64>>>, bool)> {
+/// Point scores, replicate scores (`[team][replicate]`) and the metric's direction.
+type Board = (Vec<Option<f64>>, Vec<Vec<Option<f64>>>, bool);
+
+fn board() -> impl Strategy<Value = Board> {
     // Few distinct values, so ties and undefined scores are common.
     let score = prop_oneof![1 => Just(None), 6 => (0u8..5).prop_map(|v| Some(f64::from(v) / 4.0))];
     (1usize..8, 1usize..60, any::<bool>()).prop_flat_map(move |(teams, count, greater)| {
@@ -214,8 +217,10 @@ fn replicate_scores_are_paired_and_rank_real_submissions() {
 fn undefined_replicates_stay_aligned_and_rank_last() {
     // Twelve rows with one positive: replicates that miss it leave ROC AUC undefined.
     let truth = Truth::Classes((0..12).map(|i| usize::from(i == 3)).collect());
-    let good = Predictions::Probability((0..12).map(|i| if i == 3 { 0.9 } else { 0.1 + i as f64 / 100.0 }).collect());
-    let poor = Predictions::Probability((0..12).map(|i| if i == 3 { 0.05 } else { 0.1 + i as f64 / 100.0 }).collect());
+    let good =
+        Predictions::Probability((0..12).map(|i| if i == 3 { 0.9 } else { 0.1 + f64::from(i) / 100.0 }).collect());
+    let poor =
+        Predictions::Probability((0..12).map(|i| if i == 3 { 0.05 } else { 0.1 + f64::from(i) / 100.0 }).collect());
     let (a, b) = (Scorer::whole(&[0, 1], &truth, &good), Scorer::whole(&[0, 1], &truth, &poor));
     let (ra, rb) = (replicate_scores(&a, Metric::RocAuc, 1, 200, 3), replicate_scores(&b, Metric::RocAuc, 1, 200, 3));
     assert_eq!(ra.len(), 200);
