@@ -5,6 +5,7 @@
 //! Pure: callers open files and pass readers or slices.
 
 pub mod bootstrap;
+pub mod duplicates;
 pub mod evaluate;
 pub mod ids;
 pub mod integrity;

@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod corpus;
+mod duplicates;
 mod fuzz;
 mod integrity;
 mod order;
