@@ -83,6 +83,31 @@ pub fn replicates(
     paired_replicates(&[scorer], metric, subsets, count, seed).pop().unwrap_or_default()
 }
 
+/// One submission's score on `subset` in each of `count` replicates of the contest's bootstrap
+/// (`seed`): entry `r` is the metric on the rows that replicate `r` draws, which are the same
+/// rows for every submission to the solution, so the entries of two submissions compare pairwise
+/// and a board of them can be ranked replicate by replicate
+/// ([`ranking::rank_uncertainty`](crate::ranking::rank_uncertainty)). Submissions can be scored
+/// one at a time (or on different threads or machines): nothing is shared but the seed.
+///
+/// Always the row bootstrap, whatever [`method`](crate::uncertainty::method) picks for the
+/// metric's interval: its draws are the only ones that any number of submissions share (the
+/// table method draws one joint table per set of submissions compared).
+///
+/// Undefined replicates are explicit: entry `r` is `None` where the metric has no value on
+/// replicate `r`'s rows (ROC AUC when a replicate of a small subset draws a single class, …).
+/// It is not dropped, so entries stay aligned across submissions; the ranking places such a
+/// replicate after every defined score, as the board places an undefined score.
+pub fn replicate_scores(
+    scorer: &Scorer<'_>,
+    metric: Metric,
+    subset: Strata,
+    count: usize,
+    seed: u64,
+) -> Vec<Option<f64>> {
+    replicates(scorer, metric, &[subset], count, seed).into_iter().map(|values| values[0]).collect()
+}
+
 /// [`replicates`] of several submissions to one solution (`result[scorer][replicate][subset]`),
 /// each replicate's draws made once and used for all of them.
 ///

@@ -5,9 +5,12 @@
 //! Pure: callers open files and pass readers or slices.
 
 pub mod bootstrap;
+pub mod duplicates;
 pub mod evaluate;
 pub mod ids;
+pub mod integrity;
 pub mod metrics;
+pub mod ranking;
 pub mod scorer;
 pub mod solution;
 pub mod submission;

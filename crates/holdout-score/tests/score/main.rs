@@ -4,8 +4,11 @@
 
 mod bootstrap;
 mod corpus;
+mod duplicates;
 mod fuzz;
+mod integrity;
 mod order;
 mod parity;
+mod ranking;
 mod submission;
 mod uncertainty;
