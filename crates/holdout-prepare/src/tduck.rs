@@ -8,7 +8,7 @@
 use std::fmt::{self, Write as _};
 use std::io::{Read, Seek};
 
-use crate::raw::split_on_a_thread;
+use crate::raw::{TextRecord, split_on_a_thread};
 use chrono::{NaiveDateTime, TimeDelta};
 use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize, normalized};
 use holdout_schema::text::{self, TextError};
@@ -1204,7 +1204,7 @@ impl<'a> Reader<'a> {
         let mut out = self.row_buffer();
         let Reader { converter, builder, errors, .. } = self;
         let mut rows = 0;
-        let convert = |record: &csv::StringRecord| {
+        let convert = |record: &TextRecord| {
             if record.len() == 1 && record[0].is_empty() {
                 return Converted::Skip;
             }
@@ -1220,10 +1220,7 @@ impl<'a> Reader<'a> {
                     }
                     record_row(builder, errors, file, row, Location::Line(line));
                 }
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                }
+                Err(e) => errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(e.line())),
             }
             Ok::<(), std::convert::Infallible>(())
         })
@@ -1474,7 +1471,7 @@ impl<'a> Reader<'a> {
         let mut out = self.row_buffer();
         let Reader { converter, builder, errors, .. } = self;
         let mut rows = 0;
-        let convert = |record: &csv::StringRecord| {
+        let convert = |record: &TextRecord| {
             let plan = match converter.plan_of(record.get(key_at).unwrap_or_default()) {
                 Ok(p) => p,
                 Err(bad) => return bad,
@@ -1495,10 +1492,7 @@ impl<'a> Reader<'a> {
                     let line = Location::Line(record.position().map_or(0, csv::Position::line));
                     record_row(builder, errors, file, row, line);
                 }
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(line));
-                }
+                Err(e) => errors.add(file, None, format!("unreadable CSV: {e}"), Location::Line(e.line())),
             }
             Ok::<(), std::convert::Infallible>(())
         })

@@ -188,10 +188,7 @@ pub fn normalize(text: &str) -> String {
 /// [`normalize`] without a copy when there is nothing to change (no whitespace at all: most
 /// cells of an export).
 pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
-    // A byte scan first: whitespace is ASCII, or starts with one of the lead bytes of U+0085,
-    // U+00A0 (0xC2), U+1680 (0xE1), U+2000–U+205F (0xE2) or U+3000 (0xE3).
-    let may_have_space = text.bytes().any(|b| matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1..=0xE3));
-    if !may_have_space || !text.chars().any(|c| c.is_whitespace() || c == '\u{00A0}') {
+    if !has_whitespace(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -202,6 +199,26 @@ pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(word);
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether `text` holds a character Rust calls whitespace, by its UTF-8 bytes: ASCII
+/// `\t`–`\r` and space, U+0085 and U+00A0 (`C2 85`, `C2 A0`), U+1680 (`E1 9A 80`), U+2000–U+200A,
+/// U+2028, U+2029, U+202F (`E2 80 xx`), U+205F (`E2 81 9F`) and U+3000 (`E3 80 80`). No
+/// character is decoded: CJK text (lead bytes `E4`–`E9`) and CJK punctuation (`E3 80 81`…)
+/// pass at a byte each.
+fn has_whitespace(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &lead)| match lead {
+        b'\t'..=b'\r' | b' ' => true,
+        0xC2 => matches!(b.get(i + 1), Some(0x85 | 0xA0)),
+        0xE1 => b.get(i + 1..i + 3) == Some(&[0x9A, 0x80]),
+        0xE2 => matches!(
+            (b.get(i + 1), b.get(i + 2)),
+            (Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) | (Some(0x81), Some(0x9F))
+        ),
+        0xE3 => b.get(i + 1..i + 3) == Some(&[0x80, 0x80]),
+        _ => false,
+    })
 }
 
 impl Mapping {
@@ -533,6 +550,17 @@ mod tests {
             let text = format!("网民、{space}安全。");
             assert_eq!(normalize(&text), "网民、 安全。", "U+{:04X}", space as u32);
             assert!(matches!(super::normalized("网民、安全。"), std::borrow::Cow::Borrowed(_)));
+        }
+    }
+
+    /// The byte test agrees with `char::is_whitespace` on every character, alone and between
+    /// CJK text, and on every character's neighbours in the code space (same lead bytes).
+    #[test]
+    fn the_byte_test_agrees_with_char_is_whitespace() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("网{c}民"), format!("{c}、")] {
+                assert_eq!(super::has_whitespace(&text), text.chars().any(char::is_whitespace), "U+{:04X}", c as u32);
+            }
         }
     }
 }
