@@ -21,7 +21,8 @@
 //! signature, anything else (spacing, an upper-case hex digit, a reordered field) breaks the
 //! canonical form.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 use holdout_schema::{Metric, PredictionFormat};
 use serde::{Deserialize, Serialize};
 
