@@ -219,8 +219,7 @@ pub fn verify(bytes: &[u8], key: &VerifyingKey) -> Result<Receipt, ReceiptError>
         return Err(ReceiptError::WrongKey { found: signed.key, given: key_hex(key) });
     }
     let signature = Signature::from_bytes(&decode::<64>(&signed.signature, "the signature")?);
-    key.verify_strict(&canonical(&signed.receipt), &signature)
-        .map_err(|_| ReceiptError::Signature(key_hex(key)))?;
+    key.verify_strict(&canonical(&signed.receipt), &signature).map_err(|_| ReceiptError::Signature(key_hex(key)))?;
     Ok(signed.receipt)
 }
 

@@ -456,7 +456,8 @@ async fn receipts_attest_scores_and_follow_the_reveal() {
     let secret = std::fs::read_to_string(root.join("keys/receipt.key")).unwrap();
     let signing = holdout_server::receipt::parse_secret(&secret).unwrap();
     assert_eq!(holdout_server::receipt::key_hex(&signing.verifying_key()), key);
-    let mut private: Vec<_> = std::fs::read_dir(root.join("private")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut private: Vec<_> =
+        std::fs::read_dir(root.join("private")).unwrap().map(|e| e.unwrap().file_name()).collect();
     private.sort();
     assert_eq!(private, ["salt.txt", "solution.csv"]);
     #[cfg(unix)]
@@ -476,7 +477,10 @@ async fn receipts_attest_scores_and_follow_the_reveal() {
     let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
     let scored = entries.iter().rfind(|e| e.event.action == "submission.score").unwrap();
     assert_eq!(r.format, FORMAT);
-    assert_eq!((r.contest.as_str(), r.submission, r.team.as_str(), r.phase.as_str()), ("tiny", id, "Team A", "preliminary"));
+    assert_eq!(
+        (r.contest.as_str(), r.submission, r.team.as_str(), r.phase.as_str()),
+        ("tiny", id, "Team A", "preliminary")
+    );
     assert_eq!(r.sha256, a["sha256"].as_str().unwrap());
     assert_eq!(r.solution_commitment, contest["solution_commitment"]["sha256"].as_str().unwrap());
     assert_eq!(r.scorer, format!("holdout {}", env!("CARGO_PKG_VERSION")));
@@ -494,7 +498,10 @@ async fn receipts_attest_scores_and_follow_the_reveal() {
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_receipt")));
     // A rescore issues a new receipt naming the new audit entry; the score is unchanged.
     let b = h.scored(Who::B, &submission(0.4, 2)).await;
-    assert_eq!(h.call(Who::Judge, "POST", &format!("/contests/tiny/submissions/{id}/rescore"), None).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        h.call(Who::Judge, "POST", &format!("/contests/tiny/submissions/{id}/rescore"), None).await.0,
+        StatusCode::ACCEPTED
+    );
     h.drain().await;
     let again = receipt_of(&h, Who::A, id, &key).await;
     assert!(again.audit_seq > r.audit_seq);

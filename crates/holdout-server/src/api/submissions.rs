@@ -238,7 +238,10 @@ pub async fn receipt(
     Ok((
         [
             (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json")),
-            (header::CONTENT_DISPOSITION, header::HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?),
+            (
+                header::CONTENT_DISPOSITION,
+                header::HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?,
+            ),
         ],
         body,
     )
