@@ -54,6 +54,21 @@ fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
         let statuses: Vec<&str> =
             mine["submissions"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
         assert_eq!(statuses, ["scored", "scored"], "{mine}");
+        // Each contest signs receipts with its own key (made by `contest create`).
+        let (_, c) = get(&format!("/api/v1/contests/{contest}"), None);
+        let key = serde_json::from_str::<serde_json::Value>(&c).unwrap()["receipt_key"].as_str().unwrap().to_owned();
+        let (s, receipt) = get(
+            &format!("/api/v1/contests/{contest}/submissions/{}/receipt", mine["submissions"][0]["id"]),
+            Some(&alice),
+        );
+        assert_eq!(s, 200, "{receipt}");
+        let file = dir.path().join(format!("receipt-{contest}.json"));
+        std::fs::write(&file, receipt).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_holdout"))
+            .args(["receipt", "verify", &file.display().to_string(), "--key", &key])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     let (s, page) = get("/contests/security-sense/leaderboard?lang=en", None);
     assert!(s == 200 && page.contains("Public board"));

@@ -11,6 +11,7 @@ mod baseline;
 mod browser;
 mod demo;
 mod prepare;
+mod receipt;
 mod score;
 mod serve;
 mod tduck;

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::prepare::{fixture, prepare};
 use crate::{holdout, repo, stderr, stdout};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -23,7 +23,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(data: &Path) -> Server {
+pub(crate) fn serve(data: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_holdout"))
         .args(["serve", "--data-dir", &data.display().to_string(), "--bind", "127.0.0.1:0", "--replicates", "50"])
         .current_dir(repo())
@@ -38,7 +38,7 @@ fn serve(data: &Path) -> Server {
     Server { child, url }
 }
 
-fn http(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) fn http(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -53,7 +53,7 @@ fn http(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Valu
 }
 
 /// The sample submission with labels shifted by `k`: a distinct valid file.
-fn variant(sample: &Path, out: &Path, k: usize) {
+pub(crate) fn variant(sample: &Path, out: &Path, k: usize) {
     let text = std::fs::read_to_string(sample).unwrap();
     let mut lines = text.lines();
     let mut s = format!("{}\n", lines.next().unwrap());
@@ -67,7 +67,7 @@ fn variant(sample: &Path, out: &Path, k: usize) {
 /// A data directory with the security-sense contest, its `prior` baseline, an organizer and a
 /// competitor: (organizer token, competitor token).
 #[allow(clippy::many_single_char_names)]
-fn load(dir: &Path) -> (String, String) {
+pub(crate) fn load(dir: &Path) -> (String, String) {
     let (_, raw, key) = fixture();
     let (bundle, bl, data) = (dir.join("ss"), dir.join("bl"), dir.join("data"));
     let o = prepare("datasets/security-sense", raw, key, &bundle);

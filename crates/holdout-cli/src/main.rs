@@ -17,6 +17,7 @@ mod demo;
 mod files;
 mod prepare;
 mod progress;
+mod receipt;
 mod schema;
 mod score;
 mod serve;
@@ -67,6 +68,8 @@ enum Command {
     Baseline(baseline::Args),
     /// Check the service's hash-chained audit log offline.
     Audit(audit::Args),
+    /// Check a signed score receipt offline (and, after the reveal, rescore its submission).
+    Receipt(receipt::Args),
     /// Run the leaderboard service (JSON API and scoring workers) on a data directory.
     Serve(serve::ServeArgs),
     /// Load a prepared contest bundle (and its baselines) into a data directory.
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => score::run_compare(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Receipt(args) => receipt::run(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Contest(args) => serve::contest(&args),
         Command::User(args) => serve::user(&args),

@@ -145,6 +145,7 @@ pub fn contest(args: &ContestArgs) -> Outcome {
             other => Failure::Runtime(anyhow!(other)),
         })?;
         say!("contest {} loaded: {} phases, solution commitment {}", created.name, created.phases, created.commitment);
+        say!("  receipt key (Ed25519, public) {}", created.receipt_key);
         for (model, path) in &models {
             let id = contest::add_baseline(&state.pool, data_dir, &created.name, model, path, &now)
                 .await

@@ -1,8 +1,10 @@
 //! Loading a prepared bundle into the service (`holdout contest create`): its public files are
 //! copied to `DIR/contests/<name>/public/`, its solution and salt to `…/private/` (read only by
-//! the scoring worker), and the contest, its phases and limits go into the database with an
-//! audit entry recording the solution commitment, which is shown publicly from then on.
-//! Baselines are loaded as marked teams whose submissions go through the same queue.
+//! the scoring worker), a new Ed25519 key that signs the contest's score receipts is written to
+//! `…/keys/receipt.key`, and the contest, its phases and limits go into the database with audit
+//! entries recording the solution commitment and the receipt key's public half, both shown
+//! publicly from then on. Baselines are loaded as marked teams whose submissions go through the
+//! same queue.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,39 @@ use sqlx::SqlitePool;
 
 use crate::audit::Event;
 use crate::db::{self, DbError};
+use crate::receipt;
 
 /// A contest's directory in the data directory.
 pub fn root(dir: &Path, name: &str) -> PathBuf {
     dir.join("contests").join(name)
+}
+
+/// The secret key that signs a contest's receipts, in the contest's directory `root`: kept
+/// apart from `private/`, whose solution and salt are published after the reveal, because the
+/// key never is (a published key would let anyone sign receipts).
+pub fn key_path(root: &Path) -> PathBuf {
+    root.join("keys").join("receipt.key")
+}
+
+/// Makes a new receipt key from the system's random source and writes its secret half to
+/// [`key_path`] under `root` (readable by the owner only); returns it.
+fn new_key(root: &Path) -> Result<ed25519_dalek::SigningKey, ContestError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| ContestError::Io(format!("the system random source failed: {e}")))?;
+    let key = receipt::signing_key(seed);
+    let path = key_path(root);
+    let parent = path.parent().expect("the key file has a directory");
+    fs::create_dir_all(parent).map_err(|e| ContestError::Io(format!("cannot create {}: {e}", parent.display())))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&path).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, receipt::secret_text(&key).as_bytes())?;
+        f.sync_all()
+    });
+    written.map_err(|e| ContestError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(key)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +80,8 @@ pub struct Created {
     pub id: i64,
     pub name: String,
     pub commitment: String,
+    /// The public half of the contest's receipt key, hex.
+    pub receipt_key: String,
     pub phases: usize,
 }
 
@@ -107,6 +140,7 @@ pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> 
     let public_names: Vec<&str> = manifest.files.iter().map(|f| f.path.as_str()).chain(["MANIFEST.json"]).collect();
     copy_dir(&public, &partial.join("public"), &public_names)?;
     copy_dir(&private, &partial.join("private"), &["solution.csv", "salt.txt"])?;
+    let key = receipt::key_hex(&new_key(&partial)?.verifying_key());
     if target.exists() {
         // Left by an earlier attempt whose database insert failed: the database is the record.
         fs::remove_dir_all(&target)
@@ -114,12 +148,18 @@ pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> 
     }
     fs::rename(&partial, &target).map_err(|e| ContestError::Io(format!("cannot create {}: {e}", target.display())))?;
 
-    let result = insert(pool, &manifest, &text, &phases, now).await;
+    let result = insert(pool, &manifest, &text, &phases, &key, now).await;
     if result.is_err() {
         let _ = fs::remove_dir_all(&target);
     }
     let id = result?;
-    Ok(Created { id, name, commitment: manifest.solution_commitment.sha256.clone(), phases: phases.len() })
+    Ok(Created {
+        id,
+        name,
+        commitment: manifest.solution_commitment.sha256.clone(),
+        receipt_key: key,
+        phases: phases.len(),
+    })
 }
 
 async fn insert(
@@ -127,6 +167,7 @@ async fn insert(
     manifest: &Manifest,
     text: &str,
     phases: &[(&holdout_prepare::manifest::PhaseRule, String, String)],
+    receipt_key: &str,
     now: &str,
 ) -> Result<i64, ContestError> {
     let rules = manifest.rules.as_ref().expect("checked by create");
@@ -153,6 +194,7 @@ async fn insert(
         team_max_size: i64::from(rules.team_max_size),
         max_upload_bytes: i64::from(manifest.submission.max_file_mb) * 1_000_000,
         bootstrap_seed: seed,
+        receipt_key,
         created_at: now,
     };
     let detail = json!({
@@ -160,14 +202,16 @@ async fn insert(
         "scheme": manifest.solution_commitment.scheme,
         "files": manifest.files.iter().map(|f| json!({"path": f.path, "sha256": f.sha256})).collect::<Vec<_>>(),
     });
-    let event = Event {
+    let event = |action: &str, detail: serde_json::Value| Event {
         at: now.to_owned(),
         actor: "system".into(),
-        action: "contest.create".into(),
+        action: action.into(),
         subject: format!("contest:{}", manifest.contest),
         detail: detail.to_string(),
     };
-    Ok(db::contests::insert(pool, &row, &phases, event).await?)
+    let key = json!({"algorithm": "ed25519", "public_key": receipt_key, "signs": receipt::FORMAT});
+    let events = vec![event("contest.create", detail), event("contest.receipt_key", key)];
+    Ok(db::contests::insert(pool, &row, &phases, events).await?)
 }
 
 /// Loads a baseline's submission file as a marked team `baseline-<model>`; it is queued and

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::body::Bytes;
+use ed25519_dalek::SigningKey;
 use holdout_prepare::manifest::Manifest;
 use holdout_schema::{Metric, PredictionFormat, Task};
 use holdout_score::ids::TestIds;
@@ -16,6 +17,8 @@ use rustc_hash::FxHashMap;
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
+use crate::audit::Entry;
+use crate::receipt::{self, Receipt, SubsetScore};
 use crate::time::Clock;
 
 /// How the service runs.
@@ -61,22 +64,49 @@ pub struct Contest {
     pub max_bytes: u64,
     /// `DIR/contests/<name>`.
     pub root: PathBuf,
+    /// The public half of the key that signs the contest's receipts, hex (`None` for a contest
+    /// created before receipts: it issues none).
+    pub receipt_key: Option<String>,
     public_ids: OnceLock<Arc<TestIds>>,
     solution: OnceLock<Arc<Solution>>,
+    signing_key: OnceLock<Arc<SigningKey>>,
+}
+
+/// A task from its manifest name and class labels.
+pub fn task(name: &str, labels: &[i64]) -> Task {
+    match name {
+        "binary" => Task::Binary,
+        "multiclass" => Task::Multiclass { labels: labels.to_vec() },
+        "ordinal" => Task::Ordinal { labels: labels.to_vec() },
+        _ => Task::Regression,
+    }
+}
+
+/// The metrics a submission is scored with: the primary one first, then every other one that
+/// applies. (A metric's value does not depend on the others computed with it; this is the
+/// list the service uses, and `holdout receipt verify` rescores with it too.)
+pub fn metrics(task: &Task, format: PredictionFormat, primary: Metric) -> Vec<Metric> {
+    let mut metrics = vec![primary];
+    metrics.extend(applicable(task, format).into_iter().filter(|m| *m != primary));
+    metrics
+}
+
+/// What a receipt says of one submission besides the contest's particulars.
+#[derive(Debug, Clone)]
+pub struct Attested<'a> {
+    pub submission: i64,
+    pub team: &'a str,
+    pub phase: &'a str,
+    pub sha256: &'a str,
+    pub scores: Vec<SubsetScore>,
 }
 
 impl Contest {
-    pub fn new(id: i64, manifest: Manifest, root: PathBuf) -> Contest {
+    pub fn new(id: i64, manifest: Manifest, root: PathBuf, receipt_key: Option<String>) -> Contest {
         let s = &manifest.submission;
         let labels = s.labels.clone();
-        let task = match s.task.as_str() {
-            "binary" => Task::Binary,
-            "multiclass" => Task::Multiclass { labels: labels.clone() },
-            "ordinal" => Task::Ordinal { labels: labels.clone() },
-            _ => Task::Regression,
-        };
-        let mut metrics = vec![s.primary_metric];
-        metrics.extend(applicable(&task, s.prediction_format).into_iter().filter(|m| *m != s.primary_metric));
+        let task = task(&s.task, &labels);
+        let metrics = metrics(&task, s.prediction_format, s.primary_metric);
         Contest {
             id,
             name: manifest.contest.clone(),
@@ -88,8 +118,51 @@ impl Contest {
             max_bytes: u64::from(s.max_file_mb) * 1_000_000,
             manifest,
             root,
+            receipt_key,
             public_ids: OnceLock::new(),
             solution: OnceLock::new(),
+            signing_key: OnceLock::new(),
+        }
+    }
+
+    /// The key that signs the contest's receipts, read from [`crate::contest::key_path`] once
+    /// and checked against the public half in the database; `None` for a contest without one.
+    /// Blocking.
+    pub fn signing_key(&self) -> Result<Option<Arc<SigningKey>>, String> {
+        let Some(public) = &self.receipt_key else { return Ok(None) };
+        if let Some(k) = self.signing_key.get() {
+            return Ok(Some(k.clone()));
+        }
+        let path = crate::contest::key_path(&self.root);
+        let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let key = receipt::parse_secret(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if receipt::key_hex(&key.verifying_key()) != *public {
+            return Err(format!("{}: not the contest's receipt key {public}", path.display()));
+        }
+        Ok(Some(self.signing_key.get_or_init(|| Arc::new(key)).clone()))
+    }
+
+    /// A receipt of this contest for `what`, issued at `issued_at` with the audit log's head
+    /// `head`.
+    pub fn receipt(&self, what: Attested<'_>, issued_at: &str, head: &Entry) -> Receipt {
+        let s = &self.manifest.submission;
+        Receipt {
+            format: receipt::FORMAT.into(),
+            contest: self.name.clone(),
+            submission: what.submission,
+            team: what.team.to_owned(),
+            phase: what.phase.to_owned(),
+            sha256: what.sha256.to_owned(),
+            solution_commitment: self.manifest.solution_commitment.sha256.clone(),
+            scorer: receipt::scorer(),
+            task: s.task.clone(),
+            labels: s.labels.clone(),
+            prediction_format: s.prediction_format,
+            metric: s.primary_metric,
+            scores: what.scores,
+            issued_at: issued_at.to_owned(),
+            audit_seq: head.seq,
+            audit_head: head.hash.clone(),
         }
     }
 
@@ -286,10 +359,10 @@ impl AppState {
             return Ok(Some(c.clone()));
         }
         let row = crate::db::contests::by_name(&self.pool, name).await?;
-        let Some((id, manifest)) = row else { return Ok(None) };
+        let Some((id, manifest, receipt_key)) = row else { return Ok(None) };
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
-        let c = Arc::new(Contest::new(id, manifest, crate::contest::root(&self.dir, name)));
+        let c = Arc::new(Contest::new(id, manifest, crate::contest::root(&self.dir, name), receipt_key));
         self.contests.write().expect("the contest lock is never poisoned").insert(name.to_owned(), c.clone());
         Ok(Some(c))
     }

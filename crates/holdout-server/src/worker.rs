@@ -3,13 +3,16 @@
 //! under a new lease token, [`Config::lease`](crate::state::Config) long), scores it off the
 //! async threads while renewing the lease every third of it, and records the result
 //! (→ `scored`, or `invalid`/`failed` with the message) in one transaction with its audit
-//! entry, guarded on the claim's token so nothing is recorded twice. Workers in any number of
+//! entry — and a score with its signed receipt ([`crate::receipt`]) —, guarded on the claim's
+//! token so nothing is recorded twice. Workers in any number of
 //! processes share the queue: a killed worker's row is taken by another once its lease expires
 //! (nothing is requeued at start).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ed25519_dalek::SigningKey;
 use holdout_score::evaluate::{Bootstrap, evaluate};
 use holdout_score::metrics::Predictions;
 use holdout_score::scorer::Scorer;
@@ -18,11 +21,11 @@ use holdout_score::submission::parse;
 use holdout_score::uncertainty::paired;
 use serde_json::{Value, json};
 
-use crate::audit::Event;
-use crate::board;
+use crate::audit::{Entry, Event};
 use crate::db::DbError;
 use crate::db::queue::{self, Recorded};
-use crate::state::{AppState, Contest};
+use crate::state::{AppState, Attested, Contest};
+use crate::{board, receipt};
 
 /// A claim beyond this many means scoring keeps getting interrupted: the row fails.
 const MAX_ATTEMPTS: i64 = 3;
@@ -95,6 +98,9 @@ pub struct Scored {
     /// Every metric on every subset.
     pub all: Value,
     pub released: bool,
+    /// The names of the phase's public and private subsets (`public`/`private`, or with A/B
+    /// boards `a_public`/…).
+    pub subsets: (String, String),
 }
 
 /// The released best of the team in the phase, for the Ladder: its file and public score.
@@ -172,7 +178,15 @@ pub fn score(
     } else {
         true
     };
-    Outcome::Scored(Scored { public, public_ci, private, private_ci, all: Value::Array(all), released })
+    Outcome::Scored(Scored {
+        public,
+        public_ci,
+        private,
+        private_ci,
+        all: Value::Array(all),
+        released,
+        subsets: (public_name, private_name),
+    })
 }
 
 /// The Ladder's decision for a new public score against the team's released best.
@@ -206,8 +220,30 @@ fn ladder(
     board::ladder_releases(public, leader_score, step, greater)
 }
 
-/// Records an outcome, if the row is still this claim's.
+/// The contest's receipt key, read off the async threads (once: the contest keeps it); `None`
+/// for a contest without one, or (logged) a key that cannot be read: the score is recorded
+/// without a receipt rather than not at all.
+async fn signing_key(contest: Option<Arc<Contest>>) -> Option<Arc<SigningKey>> {
+    let c = contest?;
+    let name = c.name.clone();
+    match tokio::task::spawn_blocking(move || c.signing_key()).await {
+        Ok(Ok(key)) => key,
+        Ok(Err(e)) => {
+            tracing::error!("contest {name}: no receipts can be issued: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::error!("contest {name}: reading the receipt key panicked: {e}");
+            None
+        }
+    }
+}
+
+/// Records an outcome, if the row is still this claim's. A score comes with its receipt,
+/// signed in the same transaction with the audit entry recording it as the log's head.
 pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
+    let contest = state.contest(&job.contest).await?;
+    let key = if matches!(outcome, Outcome::Scored(_)) { signing_key(contest.clone()).await } else { None };
     let _w = state.write.lock().await;
     let now = state.now_text();
     let all;
@@ -234,18 +270,35 @@ pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bo
         Outcome::Scored(s) => Some((s.public, s.private)),
         _ => None,
     };
-    let done = queue::record(&state.pool, job.id, &job.lease, &now, &result, |previous| {
-        if let (Some(new), Some((p, q))) = (new, previous) {
-            detail["previous"] = json!({"public": p, "private": q});
-            detail["changed"] = json!((p, q) != new);
-        }
-        event(&now, action, job.id, &detail)
-    })
+    let receipt = |head: &Entry, revealed: bool| {
+        let (Outcome::Scored(s), Some(c), Some(key)) = (outcome, &contest, &key) else { return None };
+        let (public, private) = (&s.subsets.0, &s.subsets.1);
+        let withheld = job.ladder && !s.released;
+        let scores = receipt::shown((public, s.public), (private, s.private), withheld, revealed);
+        let what =
+            Attested { submission: job.id, team: &job.team_name, phase: &job.phase, sha256: &job.sha256, scores };
+        String::from_utf8(receipt::sign(&c.receipt(what, &now, head), key)).ok()
+    };
+    let done = queue::record(
+        &state.pool,
+        job.id,
+        &job.lease,
+        &now,
+        &result,
+        |previous| {
+            if let (Some(new), Some((p, q))) = (new, previous) {
+                detail["previous"] = json!({"public": p, "private": q});
+                detail["changed"] = json!((p, q) != new);
+            }
+            event(&now, action, job.id, &detail)
+        },
+        receipt,
+    )
     .await?;
     if !done {
         return Ok(false);
     }
-    if let Some(c) = state.contest(&job.contest).await? {
+    if let Some(c) = contest {
         state.invalidate(c.id);
     }
     Ok(true)

@@ -112,6 +112,8 @@ async fn every_page_for_every_role_shows_what_it_should_and_nothing_else() {
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("赛程（北京时间）") && page.contains("2024-09-02 10:00"), "phases in Asia/Shanghai");
         assert!(page.contains("test.csv") && page.contains("countdown"), "downloads and countdown");
+        let key = h.call(Who::Anon, "GET", c, None).await.1["receipt_key"].as_str().unwrap().to_owned();
+        assert!(page.contains("评分回执签名公钥（Ed25519）") && page.contains(&key), "the receipt key: {page}");
         let (s, page) = who.get(&h, &format!("{c}/leaderboard")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(page.contains("Team A") && page.contains("Team B") && page.contains("<svg"), "{page}");
@@ -138,6 +140,16 @@ async fn every_page_for_every_role_shows_what_it_should_and_nothing_else() {
         "{page}"
     );
     assert!(!page.contains(b["sha256"].as_str().unwrap()));
+    // A receipt link per scored submission of the team's, which the browser's session fetches.
+    let link = |id: &Value| format!("/api/v1{c}/submissions/{id}/receipt");
+    assert!(page.contains(&format!("href=\"{}\"", link(&a["id"]))) && !page.contains(&link(&b["id"])), "{page}");
+    assert!(page.contains("评分回执") && page.contains("holdout receipt verify"), "{page}");
+    let (s, receipt) = alice.get(&h, &link(&a["id"])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(receipt.starts_with("{\"receipt\":{\"format\":\"holdout-receipt/1\""), "{receipt}");
+    assert_eq!(alice.get(&h, &link(&b["id"])).await.0, StatusCode::NOT_FOUND);
+    let (_, page) = alice.get(&h, &format!("{c}/submissions?lang=en")).await;
+    assert!(page.contains("Receipt") && page.contains("signed with the contest"), "{page}");
     let (s, page) = alice.get(&h, &format!("{c}/submit")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(

@@ -35,6 +35,8 @@ async fn authorization_matrix() {
         ("GET", format!("{c}/submissions/{a}"), None, [401, 200, 404, 200, 200]),
         ("GET", format!("{c}/submissions/{b}"), None, [401, 404, 200, 200, 200]),
         ("GET", format!("{c}/submissions/{a}/file"), None, [401, 200, 404, 200, 200]),
+        ("GET", format!("{c}/submissions/{a}/receipt"), None, [401, 200, 404, 200, 200]),
+        ("GET", format!("{c}/submissions/9999/receipt"), None, [401, 404, 404, 404, 404]),
         ("GET", format!("{c}/submissions/9999"), None, [401, 404, 404, 404, 404]),
         ("GET", format!("{c}/submissions/x1"), None, [404, 404, 404, 404, 404]),
         ("GET", format!("{c}/quota"), None, [401, 200, 200, 403, 403]),
@@ -420,6 +422,114 @@ async fn ladder_mode_releases_only_significant_improvements() {
     let worse = h.scored(Who::A, &submission(0.05, 4)).await;
     assert_eq!(worse["released"], false);
     assert!(worse["public_score"].is_null());
+    // A receipt never tells the team what the Ladder withholds.
+    let key = h.call(Who::Anon, "GET", "/contests/tiny", None).await.1["receipt_key"].as_str().unwrap().to_owned();
+    for (s, shown) in [(&first, 1), (&same, 0), (&better, 1), (&worse, 0)] {
+        let r = receipt_of(&h, Who::A, s["id"].as_i64().unwrap(), &key).await;
+        assert_eq!(r.scores.len(), shown, "{s}");
+    }
+}
+
+/// A submission's receipt as `who` downloads it, verified with `key`.
+async fn receipt_of(h: &Harness, who: Who, id: i64, key: &str) -> holdout_server::receipt::Receipt {
+    let r = h.request(who, "GET", &format!("/contests/tiny/submissions/{id}/receipt")).body(Body::empty()).unwrap();
+    let (s, bytes, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["content-disposition"], format!("attachment; filename=\"receipt-tiny-{id}.json\""));
+    let key = holdout_server::receipt::parse_key(key).unwrap();
+    holdout_server::receipt::verify(&bytes, &key).unwrap()
+}
+
+/// Every scored submission gets a signed receipt of what its team may see: the public score
+/// before the reveal, both after it; it names the audit entry that recorded the score and the
+/// contest's commitment, and verifies with the key the contest publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_attest_scores_and_follow_the_reveal() {
+    use holdout_server::receipt::{FORMAT, SubsetScore};
+    let h = Harness::new().await;
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    let key = contest["receipt_key"].as_str().unwrap().to_owned();
+    assert_eq!(key.len(), 64);
+    // The secret half is in the contest's keys/, apart from the private files published later.
+    let root = h.dir.path().join("contests/tiny");
+    let secret = std::fs::read_to_string(root.join("keys/receipt.key")).unwrap();
+    let signing = holdout_server::receipt::parse_secret(&secret).unwrap();
+    assert_eq!(holdout_server::receipt::key_hex(&signing.verifying_key()), key);
+    let mut private: Vec<_> =
+        std::fs::read_dir(root.join("private")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    private.sort();
+    assert_eq!(private, ["salt.txt", "solution.csv"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(root.join("keys/receipt.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key is the owner's alone");
+    }
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let created = entries.iter().find(|e| e.event.action == "contest.receipt_key").unwrap();
+    assert_eq!(created.event.subject, "contest:tiny");
+    assert!(created.event.detail.contains(&key) && created.event.detail.contains("ed25519"));
+
+    let a = h.scored(Who::A, &submission(0.5, 1)).await;
+    let id = a["id"].as_i64().unwrap();
+    let r = receipt_of(&h, Who::A, id, &key).await;
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let scored = entries.iter().rfind(|e| e.event.action == "submission.score").unwrap();
+    assert_eq!(r.format, FORMAT);
+    assert_eq!(
+        (r.contest.as_str(), r.submission, r.team.as_str(), r.phase.as_str()),
+        ("tiny", id, "Team A", "preliminary")
+    );
+    assert_eq!(r.sha256, a["sha256"].as_str().unwrap());
+    assert_eq!(r.solution_commitment, contest["solution_commitment"]["sha256"].as_str().unwrap());
+    assert_eq!(r.scorer, format!("holdout {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!((r.task.as_str(), r.labels.as_slice(), r.metric.name()), ("binary", &[0, 1][..], "roc_auc"));
+    assert_eq!(r.scores, [SubsetScore { subset: "public".into(), value: a["public_score"].as_f64() }]);
+    assert_eq!((r.audit_seq, r.audit_head.as_str()), (scored.seq, scored.hash.as_str()), "the entry that recorded it");
+    assert_eq!(scored.event.subject, format!("submission:{id}"));
+    assert_eq!(r.issued_at, a["scored_at"].as_str().unwrap());
+    // Staff get the same receipt: no private score before the reveal, for anyone.
+    assert_eq!(receipt_of(&h, Who::Judge, id, &key).await, r);
+    // An invalid upload has none.
+    let (s, v) = h.upload(Who::A, "id,probability\nnope,1\n", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = h.call(Who::A, "GET", &format!("/contests/tiny/submissions/{}/receipt", v["id"]), None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_receipt")));
+    // A rescore issues a new receipt naming the new audit entry; the score is unchanged.
+    let b = h.scored(Who::B, &submission(0.4, 2)).await;
+    assert_eq!(
+        h.call(Who::Judge, "POST", &format!("/contests/tiny/submissions/{id}/rescore"), None).await.0,
+        StatusCode::ACCEPTED
+    );
+    h.drain().await;
+    let again = receipt_of(&h, Who::A, id, &key).await;
+    assert!(again.audit_seq > r.audit_seq);
+    assert_eq!(again.scores, r.scores);
+
+    // The reveal issues every scored submission a receipt with its private score too.
+    h.set_time("2024-11-04T00:00:00Z");
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["receipts"], 2);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let reveal = entries.iter().find(|e| e.event.action == "board.reveal").unwrap();
+    for (who, sub) in [(Who::A, &a), (Who::B, &b)] {
+        let id = sub["id"].as_i64().unwrap();
+        let (_, now) = h.call(who, "GET", &format!("/contests/tiny/submissions/{id}"), None).await;
+        let r = receipt_of(&h, who, id, &key).await;
+        assert_eq!(
+            r.scores,
+            [
+                SubsetScore { subset: "public".into(), value: now["public_score"].as_f64() },
+                SubsetScore { subset: "private".into(), value: now["private_score"].as_f64() },
+            ]
+        );
+        assert!(r.scores[1].value.is_some());
+        assert_eq!((r.audit_seq, r.audit_head.as_str()), (reveal.seq, reveal.hash.as_str()));
+        assert_eq!(r.issued_at, v["revealed_at"].as_str().unwrap());
+    }
+    holdout_server::db::verify(&h.state.pool).await.unwrap();
 }
 
 async fn status_of(pool: &sqlx::SqlitePool, id: i64) -> String {

@@ -13,7 +13,7 @@ use super::{Caller, JsonBody, Path, Query, Role};
 use crate::audit::Event;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, Contest};
+use crate::state::{AppState, Attested, Contest};
 use crate::time;
 
 pub use crate::state::{Phase, Settings};
@@ -148,6 +148,7 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
         "time_zone": "Asia/Shanghai",
         "now": now,
         "solution_commitment": m.solution_commitment,
+        "receipt_key": c.receipt_key,
         "files": m.files.iter().map(|f| json!({
             "path": f.path, "bytes": f.bytes, "sha256": f.sha256,
             "url": format!("/api/v1/contests/{}/files/{}", c.name, f.path),
@@ -296,7 +297,8 @@ pub async fn set_phase(
 }
 
 /// Makes the private board public; only after the last phase has ended. Records a snapshot
-/// of the private board (its SHA-256) in the audit log.
+/// of the private board (its SHA-256) in the audit log, and issues every scored submission a
+/// receipt that now carries its private score too.
 pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Organizer])?;
     let c = load(&state, &name).await?;
@@ -319,21 +321,36 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         let csv = super::boards::render_csv(&state, &c, &p.name, true).await?;
         snapshots.push(json!({"phase": p.name, "board": "private", "sha256": crate::auth::digest_bytes(&csv)}));
     }
+    let loaded = c.clone();
+    let key = tokio::task::spawn_blocking(move || loaded.signing_key())
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
     let _w = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ?").bind(&now).bind(c.id).execute(&mut *tx).await?;
-    audit_event(
-        &state,
-        &mut tx,
-        caller.actor(),
-        "board.reveal",
-        format!("contest:{name}"),
-        json!({"snapshots": snapshots}),
-    )
-    .await?;
-    tx.commit().await?;
+    let event = Event {
+        at: now.clone(),
+        actor: caller.actor(),
+        action: "board.reveal".into(),
+        subject: format!("contest:{name}"),
+        detail: json!({"snapshots": snapshots}).to_string(),
+    };
+    let issue = |head: &crate::audit::Entry, row: &db::receipts::ScoredRow| {
+        let key = key.as_ref()?;
+        let scores: Value = row.scores.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null);
+        let has_boards = scores.as_array().is_some_and(|list| {
+            list.iter().any(|s| s["subset"].as_str().is_some_and(|n| n.starts_with("a_") || n.starts_with("b_")))
+        });
+        let (public, private) = c.subset_names(&row.board, has_boards);
+        let withheld = s.ladder && !row.released;
+        let scores = crate::receipt::shown((&public, row.public), (&private, row.private), withheld, true);
+        let what = Attested { submission: row.id, team: &row.team, phase: &row.phase, sha256: &row.sha256, scores };
+        String::from_utf8(crate::receipt::sign(&c.receipt(what, &now, head), key)).ok()
+    };
+    let Some(receipts) = db::contests::reveal(&state.pool, c.id, &now, event, issue).await? else {
+        return Err(ApiError::conflict("already revealed"));
+    };
     state.invalidate(c.id);
-    Ok(Json(json!({"revealed_at": now, "snapshots": snapshots})))
+    Ok(Json(json!({"revealed_at": now, "snapshots": snapshots, "receipts": receipts})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -237,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contests/{contest}/submissions/{id}", get(submissions::show))
         .route("/contests/{contest}/submissions/{id}/file", get(submissions::file))
+        .route("/contests/{contest}/submissions/{id}/receipt", get(submissions::receipt))
         .route("/contests/{contest}/submissions/{id}/rescore", post(submissions::rescore))
         .route("/contests/{contest}/submissions/{id}/disqualify", post(submissions::disqualify))
         .route("/contests/{contest}/submissions/{id}/reinstate", post(submissions::reinstate))

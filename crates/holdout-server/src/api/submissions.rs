@@ -1,5 +1,5 @@
 //! Submissions: upload (stored by SHA-256, checked by the shared validator, queued), the
-//! team's own list and files, quotas, final selections, and the judges' rescore,
+//! team's own list, files and signed receipts, quotas, final selections, and the judges' rescore,
 //! disqualification and paired comparison.
 
 use axum::Json;
@@ -216,6 +216,36 @@ pub async fn file(
     let sha: String = row.get("sha256");
     super::attachment(&crate::store::path(&state.dir, &sha), "text/csv; charset=utf-8", &format!("submission-{id}.csv"))
         .await
+}
+
+/// The submission's newest signed receipt (`holdout-receipt/1`), byte for byte as issued: for
+/// the submitting team and staff, like the submission itself.
+pub async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((contest, id)): Path<(String, i64)>,
+) -> ApiResult<Response> {
+    let c = load(&state, &contest).await?;
+    visible(&state, &caller, &c, id).await?;
+    let body = db::receipts::latest(&state.pool, id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_receipt",
+            format!("submission {id} has no receipt: receipts are issued when a submission is scored"),
+        )
+    })?;
+    let disposition = format!("attachment; filename=\"receipt-{}-{id}.json\"", c.name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_DISPOSITION,
+                header::HeaderValue::from_str(&disposition).map_err(|e| ApiError::internal(&e))?,
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Receives the multipart body: the file into the store (at most `limit` bytes) and the

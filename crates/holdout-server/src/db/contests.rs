@@ -1,13 +1,18 @@
-//! The `contests` table as the service's loaders read it.
+//! The `contests` table as the service's loaders read it, and the reveal.
 
 use sqlx::SqlitePool;
 
+use super::receipts::{self, ScoredRow};
 use super::{DbError, append, begin};
-use crate::audit::Event;
+use crate::audit::{Entry, Event};
 
-/// A contest's id and published manifest (JSON text), by name.
-pub async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<(i64, String)>, DbError> {
-    Ok(sqlx::query_as("SELECT id, manifest FROM contests WHERE name = ?").bind(name).fetch_optional(pool).await?)
+/// A contest's id, published manifest (JSON text) and receipt key (public, hex; `None` for a
+/// contest created before receipts), by name.
+pub async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<(i64, String, Option<String>)>, DbError> {
+    Ok(sqlx::query_as("SELECT id, manifest, receipt_key FROM contests WHERE name = ?")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// A contest's id, by name.
@@ -28,24 +33,27 @@ pub struct NewContest<'a> {
     pub team_max_size: i64,
     pub max_upload_bytes: i64,
     pub bootstrap_seed: i64,
+    /// The public half of the contest's receipt key, hex.
+    pub receipt_key: &'a str,
     pub created_at: &'a str,
 }
 
 /// A new phase's row: name, Chinese and English titles, start, end (RFC 3339 UTC), board.
 pub type NewPhase<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
 
-/// Inserts a contest and its phases (in order) with the audit event, in one transaction;
+/// Inserts a contest and its phases (in order) with the audit events, in one transaction;
 /// returns the contest's id.
 pub async fn insert(
     pool: &SqlitePool,
     c: &NewContest<'_>,
     phases: &[NewPhase<'_>],
-    event: Event,
+    events: Vec<Event>,
 ) -> Result<i64, DbError> {
     let mut tx = begin(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO contests (name, manifest, commitment, daily_submissions, total_submissions, final_selections, \
-         team_max_size, max_upload_bytes, bootstrap_seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         team_max_size, max_upload_bytes, bootstrap_seed, receipt_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         RETURNING id",
     )
     .bind(c.name)
     .bind(c.manifest)
@@ -56,6 +64,7 @@ pub async fn insert(
     .bind(c.team_max_size)
     .bind(c.max_upload_bytes)
     .bind(c.bootstrap_seed)
+    .bind(c.receipt_key)
     .bind(c.created_at)
     .fetch_one(&mut *tx)
     .await?;
@@ -74,9 +83,44 @@ pub async fn insert(
         .execute(&mut *tx)
         .await?;
     }
-    append(&mut tx, event).await?;
+    for event in events {
+        append(&mut tx, event).await?;
+    }
     tx.commit().await?;
     Ok(id)
+}
+
+/// Reveals a contest's private board at `now` with the audit event, and issues a receipt for
+/// every scored submission — `issue(the reveal's audit entry, submission)`, `None` for none —
+/// all in one transaction. Returns how many receipts were issued, or `None` (nothing written)
+/// if it was revealed already.
+pub async fn reveal(
+    pool: &SqlitePool,
+    contest: i64,
+    now: &str,
+    event: Event,
+    issue: impl Fn(&Entry, &ScoredRow) -> Option<String>,
+) -> Result<Option<usize>, DbError> {
+    let mut tx = begin(pool).await?;
+    let done = sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL")
+        .bind(now)
+        .bind(contest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Ok(None);
+    }
+    let entry = append(&mut tx, event).await?;
+    let mut issued = 0;
+    for row in receipts::scored(&mut tx, contest).await? {
+        if let Some(body) = issue(&entry, &row) {
+            receipts::insert(&mut tx, row.id, now, entry.seq, &body).await?;
+            issued += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(issued))
 }
 
 /// A contest's id and its first phase's name, by contest name.

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod boards;
 pub mod contests;
 pub mod queue;
+pub mod receipts;
 pub mod submissions;
 
 pub use audit_log::{append, entries, verify};
@@ -29,6 +30,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "contests", include_str!("../../../../leaderboard/migrations/0002_contests.sql")),
     (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
     (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
+    (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -10,8 +10,8 @@
 
 use sqlx::{Row, SqlitePool};
 
-use super::{DbError, append, begin};
-use crate::audit::Event;
+use super::{DbError, append, begin, receipts};
+use crate::audit::{Entry, Event};
 
 /// A claimed submission, with what scoring it needs from its contest and phase.
 #[derive(Debug, Clone)]
@@ -19,6 +19,7 @@ pub struct Job {
     pub id: i64,
     pub contest: String,
     pub team: i64,
+    pub team_name: String,
     pub phase: String,
     pub board: String,
     pub sha256: String,
@@ -62,8 +63,8 @@ pub async fn claim(
     // (or missing) lease.
     let mut tx = begin(pool).await?;
     let row = sqlx::query(
-        "SELECT s.id, s.status, c.name AS contest, s.team_id, s.phase, p.board, s.sha256, c.ladder, c.bootstrap_seed \
-         FROM submissions s JOIN contests c ON c.id = s.contest_id \
+        "SELECT s.id, s.status, c.name AS contest, s.team_id, t.name AS team_name, s.phase, p.board, s.sha256, c.ladder, c.bootstrap_seed \
+         FROM submissions s JOIN contests c ON c.id = s.contest_id JOIN teams t ON t.id = s.team_id \
          JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
          WHERE (s.status = 'queued' OR (s.status = 'scoring' AND (s.lease_until IS NULL OR s.lease_until <= ?))) \
          ORDER BY s.id LIMIT 1",
@@ -89,6 +90,7 @@ pub async fn claim(
         id,
         contest: r.get("contest"),
         team: r.get("team_id"),
+        team_name: r.get("team_name"),
         phase: r.get("phase"),
         board: r.get("board"),
         sha256: r.get("sha256"),
@@ -137,8 +139,9 @@ pub async fn released(
 }
 
 /// Records a claim's result, if the row is still `scoring` under the claim's lease `token`, with the audit event that
-/// `event(previous)` makes from the scores of an earlier scoring (a rescore); `false` if the
-/// claim is gone (nothing written).
+/// `event(previous)` makes from the scores of an earlier scoring (a rescore), and for a score
+/// the receipt `receipt(that audit entry, whether the contest's private board is revealed)`
+/// makes (`None`: none); `false` if the claim is gone (nothing written).
 pub async fn record(
     pool: &SqlitePool,
     id: i64,
@@ -146,6 +149,7 @@ pub async fn record(
     now: &str,
     result: &Recorded<'_>,
     event: impl FnOnce(Option<(Option<f64>, Option<f64>)>) -> Event,
+    receipt: impl FnOnce(&Entry, bool) -> Option<String>,
 ) -> Result<bool, DbError> {
     let mut tx = begin(pool).await?;
     let previous: Option<(Option<f64>, Option<f64>)> =
@@ -186,7 +190,13 @@ pub async fn record(
     if !done {
         return Ok(false);
     }
-    append(&mut tx, event(previous)).await?;
+    let entry = append(&mut tx, event(previous)).await?;
+    if matches!(result, Recorded::Scored { .. }) {
+        let revealed = receipts::revealed(&mut tx, id).await?;
+        if let Some(body) = receipt(&entry, revealed) {
+            receipts::insert(&mut tx, id, now, entry.seq, &body).await?;
+        }
+    }
     tx.commit().await?;
     Ok(true)
 }
