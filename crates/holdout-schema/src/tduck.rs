@@ -208,6 +208,12 @@ pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
 /// pass at a byte each.
 fn has_whitespace(text: &str) -> bool {
     let b = text.as_bytes();
+    // First a pass the compiler vectorizes, 32 bytes at a time: is there any byte at all that
+    // can start whitespace (or a control character)?
+    let suspect = |x: u8| (x <= b' ') | (x == 0xC2) | (x.wrapping_sub(0xE1) < 3);
+    if !b.chunks(32).any(|c| c.iter().fold(false, |any, &x| any | suspect(x))) {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &lead)| match lead {
         b'\t'..=b'\r' | b' ' => true,
         0xC2 => matches!(b.get(i + 1), Some(0x85 | 0xA0)),
