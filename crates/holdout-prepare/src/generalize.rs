@@ -271,6 +271,16 @@ fn up_maps(domains: &[Domain]) -> Vec<Vec<Vec<Vec<u32>>>> {
         .collect()
 }
 
+/// What one thread found among a step's candidates: the best (total loss, loss of the levels,
+/// node, local suppression, the column it changes) and the counts.
+#[derive(Default)]
+struct Found {
+    step: Option<(f64, f64, Node, Local, usize)>,
+    evaluated: u64,
+    finished: u64,
+    pruned: u64,
+}
+
 /// Searches the lattice for the node whose levels and local suppression lose the least
 /// information while satisfying `privacy`.
 #[expect(clippy::too_many_lines, reason = "counting, ordering, bounding and choosing read best in one place")]
@@ -324,52 +334,72 @@ pub fn search(
     let mut at = top.clone();
     loop {
         let standing = best.as_ref().map_or(f64::INFINITY, |b| b.0);
-        let mut step: Option<(f64, f64, Node, Local)> = None;
-        for q in 0..domains.len() {
-            if at[q] == 0 {
-                continue;
-            }
-            // Column q at its raw level, the rest where they stand: every candidate of this
-            // column rolls up from it.
-            let mut finest = at.clone();
-            finest[q] = 0;
-            let base = partition.with_raw(&domains[q], &codes[q]);
-            evaluated += 1;
-            // Coarser levels first: once one is beyond local suppression, every finer one is.
-            for level in (0..at[q]).rev() {
-                let mut node = at.clone();
-                node[q] = level;
-                let level_loss = costs.levels(&node);
-                let to_beat = step.as_ref().map_or(standing, |b| b.0.min(standing));
-                let cheapest = costs.cheapest_cell(&domains, &node);
-                let bound = |rows: u64| if rows == 0 { level_loss } else { level_loss + rows as f64 * cheapest };
-                let projected = pairs.iter().map(|p| p.unsafe_rows(&node)).max().unwrap_or(0);
-                if projected > policy.max_cell_rows {
-                    pruned += 1;
-                    break;
-                }
-                if bound(projected) >= to_beat {
-                    pruned += 1;
+        // The step's candidates of the columns `q ≡ part (mod 2)`, in order: the best one
+        // (the first of equals) and the counts. Each half on its own thread, each with its
+        // own running best, so that the counts do not depend on timing.
+        let try_columns = |part: usize| {
+            let mut found = Found::default();
+            for q in (part..domains.len()).step_by(2) {
+                if at[q] == 0 {
                     continue;
                 }
-                let set = roll_up(&domains, &up, &base, &finest, &node);
-                evaluated += 1;
-                let must_move = policy.unsafe_split_rows(&set);
-                if must_move > policy.max_cell_rows {
-                    break;
-                }
-                if bound(must_move) >= to_beat {
-                    continue;
-                }
-                finished += 1;
-                if let Some(local) = suppress_locally(&domains, &node, &set, &policy, &costs) {
-                    let total = level_loss + local.loss;
-                    if total < to_beat {
-                        step = Some((total, level_loss, node, local));
+                // Column q at its raw level, the rest where they stand: every candidate of
+                // this column rolls up from it.
+                let mut finest = at.clone();
+                finest[q] = 0;
+                let base = partition.with_raw(&domains[q], &codes[q]);
+                found.evaluated += 1;
+                // Coarser levels first: once one is beyond local suppression, every finer one is.
+                for level in (0..at[q]).rev() {
+                    let mut node = at.clone();
+                    node[q] = level;
+                    let level_loss = costs.levels(&node);
+                    let to_beat = found.step.as_ref().map_or(standing, |b| b.0.min(standing));
+                    let cheapest = costs.cheapest_cell(&domains, &node);
+                    let bound = |rows: u64| if rows == 0 { level_loss } else { level_loss + rows as f64 * cheapest };
+                    let projected = pairs.iter().map(|p| p.unsafe_rows(&node)).max().unwrap_or(0);
+                    if projected > policy.max_cell_rows {
+                        found.pruned += 1;
+                        break;
+                    }
+                    if bound(projected) >= to_beat {
+                        found.pruned += 1;
+                        continue;
+                    }
+                    let set = roll_up(&domains, &up, &base, &finest, &node);
+                    found.evaluated += 1;
+                    let must_move = policy.unsafe_split_rows(&set);
+                    if must_move > policy.max_cell_rows {
+                        break;
+                    }
+                    if bound(must_move) >= to_beat {
+                        continue;
+                    }
+                    found.finished += 1;
+                    if let Some(local) = suppress_locally(&domains, &node, &set, &policy, &costs) {
+                        let total = level_loss + local.loss;
+                        if total < to_beat {
+                            found.step = Some((total, level_loss, node, local, q));
+                        }
                     }
                 }
             }
+            found
+        };
+        let (even, odd) = std::thread::scope(|scope| {
+            let odd = scope.spawn(|| try_columns(1));
+            let even = try_columns(0);
+            (even, odd.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        evaluated += even.evaluated + odd.evaluated;
+        finished += even.finished + odd.finished;
+        pruned += even.pruned + odd.pruned;
+        // The least loss; between equals, the lower column (as one pass in column order would).
+        let step = match (even.step, odd.step) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 || (b.0 == a.0 && b.4 < a.4) { b } else { a }),
+            (a, b) => a.or(b),
         }
+        .map(|(total, level_loss, node, local, _)| (total, level_loss, node, local));
         match step {
             Some(next) if next.0 < standing => {
                 let q = (0..at.len()).find(|&q| at[q] != next.2[q]).expect("a step changes one column");

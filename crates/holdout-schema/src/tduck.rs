@@ -203,28 +203,35 @@ pub fn normalized(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether `text` holds a character Rust calls whitespace, by its UTF-8 bytes: ASCII
 /// `\t`–`\r` and space, U+0085 and U+00A0 (`C2 85`, `C2 A0`), U+1680 (`E1 9A 80`), U+2000–U+200A,
-/// U+2028, U+2029, U+202F (`E2 80 xx`), U+205F (`E2 81 9F`) and U+3000 (`E3 80 80`). No
-/// character is decoded: CJK text (lead bytes `E4`–`E9`) and CJK punctuation (`E3 80 81`…)
-/// pass at a byte each.
+/// U+2028, U+2029, U+202F (`E2 80 xx`), U+205F (`E2 81 9F`) and U+3000 (`E3 80 80`). Every
+/// position is tested on its byte and the next two with no branch, which the compiler turns
+/// into vector code: CJK text and punctuation (`、` is `E3 80 81`, `“` is `E2 80 9C`) never
+/// take a slow path. A lead byte is never a continuation byte, so a match is a character.
 fn has_whitespace(text: &str) -> bool {
-    let b = text.as_bytes();
-    // First a pass the compiler vectorizes, 32 bytes at a time: is there any byte at all that
-    // can start whitespace (or a control character)?
-    let suspect = |x: u8| (x <= b' ') | (x == 0xC2) | (x.wrapping_sub(0xE1) < 3);
-    if !b.chunks(32).any(|c| c.iter().fold(false, |any, &x| any | suspect(x))) {
-        return false;
+    #[expect(clippy::needless_bitwise_bool, reason = "no branches: the loop below is vectorized")]
+    fn starts_whitespace(a: u8, b: u8, c: u8) -> bool {
+        (a.wrapping_sub(b'\t') < 5)
+            | (a == b' ')
+            | ((a == 0xC2) & ((b == 0x85) | (b == 0xA0)))
+            | ((a == 0xE1) & (b == 0x9A) & (c == 0x80))
+            | ((a == 0xE2)
+                & (((b == 0x80) & ((c.wrapping_sub(0x80) < 11) | (c == 0xA8) | (c == 0xA9) | (c == 0xAF)))
+                    | ((b == 0x81) & (c == 0x9F))))
+            | ((a == 0xE3) & (b == 0x80) & (c == 0x80))
     }
-    b.iter().enumerate().any(|(i, &lead)| match lead {
-        b'\t'..=b'\r' | b' ' => true,
-        0xC2 => matches!(b.get(i + 1), Some(0x85 | 0xA0)),
-        0xE1 => b.get(i + 1..i + 3) == Some(&[0x9A, 0x80]),
-        0xE2 => matches!(
-            (b.get(i + 1), b.get(i + 2)),
-            (Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) | (Some(0x81), Some(0x9F))
-        ),
-        0xE3 => b.get(i + 1..i + 3) == Some(&[0x80, 0x80]),
-        _ => false,
-    })
+    let b = text.as_bytes();
+    let n = b.len();
+    // The last two positions with zeros after them; every other one through three views.
+    let tail = (n.saturating_sub(2)..n).any(|i| starts_whitespace(b[i], b.get(i + 1).copied().unwrap_or(0), 0));
+    if tail || n < 3 {
+        return tail;
+    }
+    let (first, second, third) = (&b[..n - 2], &b[1..n - 1], &b[2..]);
+    first
+        .chunks(64)
+        .zip(second.chunks(64))
+        .zip(third.chunks(64))
+        .any(|((x, y), z)| x.iter().zip(y).zip(z).fold(false, |any, ((&a, &b), &c)| any | starts_whitespace(a, b, c)))
 }
 
 impl Mapping {
