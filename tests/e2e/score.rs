@@ -288,6 +288,9 @@ fn every_corpus_file_exits_as_the_validator_says() {
     assert!(refused >= 45, "{refused} refused");
 }
 
+/// A run of the binary: command, language flag, locale variables, lines expected on stderr.
+type Run<'a> = (&'a [&'a str], &'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str; 5]);
+
 /// A refused submission's problems in the language asked for: `--lang zh`, or a Chinese locale
 /// (`LC_ALL`, then `LC_MESSAGES`, then `LANG`); English otherwise. Exit code 2 either way, and
 /// the same lines and ids in both languages.
@@ -324,7 +327,7 @@ fn a_refused_submission_is_explained_in_the_language_asked_for() {
         "ids that differ from a test id only in upper/lower case: line 5 (id `A2` should be `a2`)",
         "2 test ids have no prediction: id `a2`, id `a3`",
     ];
-    let runs: [(&[&str], &[&str], &[(&str, &str)], &[&str]); 9] = [
+    let runs: [Run<'_>; 9] = [
         (&score, &["--lang", "zh"], &[], &chinese),
         (&score, &[], &[("LANG", "zh_CN.UTF-8")], &chinese),
         (&score, &[], &[("LC_MESSAGES", "zh_CN.UTF-8"), ("LANG", "en_US.UTF-8")], &chinese),
@@ -343,7 +346,7 @@ fn a_refused_submission_is_explained_in_the_language_asked_for() {
         for line in wanted {
             assert!(err.contains(line), "{args:?} {env:?}: `{line}` not in:\n{err}");
         }
-        let other = if wanted == &chinese { &english } else { &chinese };
+        let other = if *wanted == chinese { &english } else { &chinese };
         assert!(other.iter().all(|line| !err.contains(line)), "{args:?} {env:?}: both languages in:\n{err}");
     }
     let o = holdout(&[&score[..], &["--lang", "fr"]].concat());

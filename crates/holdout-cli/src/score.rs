@@ -38,23 +38,20 @@ pub struct ValidateArgs {
 #[derive(Debug, clap::Args)]
 pub struct LangArgs {
     /// The language of the problems found in the submission: zh (简体中文) or en [default: from
-    /// LC_ALL, LC_MESSAGES or LANG — zh… is Chinese, anything else English]
+    /// `LC_ALL`, `LC_MESSAGES` or `LANG` — zh… is Chinese, anything else English]
     #[arg(long, value_parser = ["zh", "en"])]
     lang: Option<String>,
 }
 
 impl LangArgs {
     pub(crate) fn lang(&self) -> Lang {
-        match self.lang.as_deref().and_then(Lang::parse) {
-            Some(lang) => lang,
-            None => {
-                // POSIX's order: the first of these that is set and not empty decides.
-                let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-                    .iter()
-                    .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
-                locale.map_or(Lang::En, |l| Lang::from_locale(&l))
-            }
-        }
+        self.lang.as_deref().and_then(Lang::parse).unwrap_or_else(|| {
+            // POSIX's order: the first of these that is set and not empty decides.
+            let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+            locale.map_or(Lang::En, |l| Lang::from_locale(&l))
+        })
     }
 }
 
