@@ -20,8 +20,20 @@ pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs the binary with `args`, in English whatever the locale of the test run (messages about
+/// a submission follow `LC_ALL`, `LC_MESSAGES` and `LANG`).
 pub(crate) fn holdout(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_holdout")).args(args).current_dir(repo()).output().expect("runs the binary")
+    holdout_in(args, &[])
+}
+
+/// Runs the binary with `args` and the locale variables `env` (no other locale variable set).
+pub(crate) fn holdout_in(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_holdout"));
+    command.args(args).current_dir(repo());
+    for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied()).output().expect("runs the binary")
 }
 
 pub(crate) fn stderr(o: &Output) -> String {

@@ -10,7 +10,7 @@ use holdout_score::metrics::{Predictions, Score, Truth, score};
 use serde_json::Value;
 
 use crate::prepare::{fixture, prepare};
-use crate::{holdout, stderr, stdout};
+use crate::{holdout, holdout_in, stderr, stdout};
 
 /// A solution as the test reads it: (id, target text, usage, board) per row.
 type Rows = Vec<(String, String, String, String)>;
@@ -286,4 +286,69 @@ fn every_corpus_file_exits_as_the_validator_says() {
         assert_eq!(o.status.code() == Some(0), name.contains("__valid_"), "{name}");
     }
     assert!(refused >= 45, "{refused} refused");
+}
+
+/// A run of the binary: command, language flag, locale variables, lines expected on stderr.
+type Run<'a> = (&'a [&'a str], &'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str; 5]);
+
+/// A refused submission's problems in the language asked for: `--lang zh`, or a Chinese locale
+/// (`LC_ALL`, then `LC_MESSAGES`, then `LANG`); English otherwise. Exit code 2 either way, and
+/// the same lines and ids in both languages.
+#[test]
+fn a_refused_submission_is_explained_in_the_language_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("solution.csv"), "id,target\na1,1\na2,0\na3,1\n").unwrap();
+    std::fs::write(path("sub.csv"), "id,probability\na1,0.5\na1,0.7\nzz,1.5\nA2,50%\n").unwrap();
+    std::fs::create_dir(path("public")).unwrap();
+    std::fs::write(path("public/test.csv"), "id,x\na1,1\na2,2\na3,3\n").unwrap();
+    let manifest = serde_json::json!({
+        "contest": "tiny", "survey": "tiny", "holdout_version": "0", "train_rows": 0, "test_rows": 3,
+        "submission": {"task": "binary", "labels": [0, 1], "prediction_format": "probability",
+            "columns": ["id", "probability"], "primary_metric": "roc_auc", "max_file_mb": 1},
+        "files": [], "solution_commitment": {"scheme": "none", "sha256": "0"},
+    });
+    std::fs::write(path("public/MANIFEST.json"), manifest.to_string()).unwrap();
+    let (solution, sub, public) = (path("solution.csv"), path("sub.csv"), path("public"));
+    let score = ["score", "--solution", &solution, "--task", "binary", &sub, "--replicates", "0"];
+    let validate = ["validate", &public, &sub];
+
+    let chinese = [
+        "sub.csv 不是有效的提交文件：",
+        "重复的 id：第 3 行（id `a1`，首次出现在第 2 行）",
+        "不属于测试集的 id：第 4 行（id `zz`）",
+        "与测试 id 仅大小写不同的 id：第 5 行（id `A2` 应为 `a2`）",
+        "2 个测试 id 没有预测：id `a2`；id `a3`",
+    ];
+    let english = [
+        "sub.csv is not a valid submission:",
+        "duplicate ids: line 3 (id `a1`, first on line 2)",
+        "ids that are not test ids: line 4 (id `zz`)",
+        "ids that differ from a test id only in upper/lower case: line 5 (id `A2` should be `a2`)",
+        "2 test ids have no prediction: id `a2`, id `a3`",
+    ];
+    let runs: [Run<'_>; 9] = [
+        (&score, &["--lang", "zh"], &[], &chinese),
+        (&score, &[], &[("LANG", "zh_CN.UTF-8")], &chinese),
+        (&score, &[], &[("LC_MESSAGES", "zh_CN.UTF-8"), ("LANG", "en_US.UTF-8")], &chinese),
+        (&score, &[], &[("LC_ALL", "en_US.UTF-8"), ("LANG", "zh_CN.UTF-8")], &english),
+        (&score, &["--lang", "en"], &[("LANG", "zh_CN.UTF-8")], &english),
+        (&score, &[], &[("LANG", "C.UTF-8")], &english),
+        (&score, &[], &[], &english),
+        (&validate, &["--lang", "zh"], &[], &chinese),
+        (&validate, &[], &[("LC_ALL", "zh_CN.UTF-8")], &chinese),
+    ];
+    for (command, lang, env, wanted) in runs {
+        let args = [command, lang].concat();
+        let o = holdout_in(&args, env);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}");
+        let err = stderr(&o);
+        for line in wanted {
+            assert!(err.contains(line), "{args:?} {env:?}: `{line}` not in:\n{err}");
+        }
+        let other = if *wanted == chinese { &english } else { &chinese };
+        assert!(other.iter().all(|line| !err.contains(line)), "{args:?} {env:?}: both languages in:\n{err}");
+    }
+    let o = holdout(&[&score[..], &["--lang", "fr"]].concat());
+    assert_eq!(o.status.code(), Some(2), "an unknown language is a usage error");
 }

@@ -47,6 +47,8 @@ pub struct SubmitArgs {
     /// The bundle's public directory, to also check the ids against test.csv locally.
     #[arg(long)]
     public: Option<PathBuf>,
+    #[command(flatten)]
+    lang: crate::score::LangArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,15 +177,16 @@ fn check_locally(contest: &Value, args: &SubmitArgs) -> Outcome {
         .map_err(|e| Failure::Runtime(anyhow!("the server's contest description: {e}")))?;
     let labels: Vec<i64> = serde_json::from_value(contest["labels"].clone()).unwrap_or_default();
     let max = contest["max_file_bytes"].as_u64().unwrap_or(u64::MAX);
+    let lang = args.lang.lang();
     let parsed = holdout_score::submission::parse(crate::score::open(&args.file)?, format, &labels, max)
-        .map_err(|e| bad(format!("{}: {e}", args.file.display())))?;
+        .map_err(|e| crate::score::invalid_in(&args.file, &e, lang))?;
     // Without the bundle, the file's own ids stand in for the test set: everything but missing
     // or unknown ids is checked (header, values, repeats); the server checks the rest.
     let ids = match &args.public {
         Some(public) => crate::score::test_ids(&public.join("test.csv"))?,
         None => own_ids(&args.file)?,
     };
-    parsed.check(&ids).map_err(|e| bad(format!("{}: {e}", args.file.display())))?;
+    parsed.check(&ids).map_err(|e| crate::score::invalid_in(&args.file, &e, lang))?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use holdout_prepare::manifest::Manifest;
 use holdout_schema::{Metric, PredictionFormat, Task};
 use holdout_score::bootstrap::DEFAULT_REPLICATES;
 use holdout_score::evaluate::{Bootstrap, compare, evaluate};
+use holdout_score::i18n::Lang;
 use holdout_score::ids::TestIds;
 use holdout_score::metrics::{Predictions, Score, applicable};
 use holdout_score::solution::Solution;
@@ -29,6 +30,29 @@ pub struct ValidateArgs {
     public: PathBuf,
     /// The submission CSV.
     submission: PathBuf,
+    #[command(flatten)]
+    lang: LangArgs,
+}
+
+/// The language a submission's problems are told in; shared by every command that validates one.
+#[derive(Debug, clap::Args)]
+pub struct LangArgs {
+    /// The language of the problems found in the submission: zh (简体中文) or en [default: from
+    /// `LC_ALL`, `LC_MESSAGES` or `LANG` — zh… is Chinese, anything else English]
+    #[arg(long, value_parser = ["zh", "en"])]
+    lang: Option<String>,
+}
+
+impl LangArgs {
+    pub(crate) fn lang(&self) -> Lang {
+        self.lang.as_deref().and_then(Lang::parse).unwrap_or_else(|| {
+            // POSIX's order: the first of these that is set and not empty decides.
+            let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+            locale.map_or(Lang::En, |l| Lang::from_locale(&l))
+        })
+    }
 }
 
 /// Where the truth comes from, and how to show results; shared by `score` and `compare`.
@@ -56,6 +80,8 @@ pub struct SolutionArgs {
     /// Seed of the bootstrap resamples (keep it fixed so that submissions are paired).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    #[command(flatten)]
+    lang: LangArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +143,8 @@ struct Spec {
     format: PredictionFormat,
     primary: Metric,
     max_bytes: u64,
+    /// The language of the submissions' problems.
+    lang: Lang,
 }
 
 impl Spec {
@@ -135,6 +163,7 @@ impl Spec {
             format: m.submission.prediction_format,
             primary: m.submission.primary_metric,
             max_bytes: u64::from(m.submission.max_file_mb) * 1_000_000,
+            lang: Lang::En,
         }
     }
 
@@ -172,7 +201,7 @@ impl Spec {
             (_, PredictionFormat::ClassProbabilities) => Metric::LogLoss,
             _ => Metric::Accuracy,
         };
-        Ok(Spec { contest: "solution".into(), task, labels, format, primary, max_bytes: u64::MAX - 1 })
+        Ok(Spec { contest: "solution".into(), task, labels, format, primary, max_bytes: u64::MAX - 1, lang: Lang::En })
     }
 }
 
@@ -184,22 +213,32 @@ fn first_line(path: &Path) -> Result<String, Failure> {
 }
 
 pub(crate) fn invalid(path: &Path, e: &holdout_score::submission::Invalid) -> Failure {
-    bad(format!("{} is not a valid submission:\n{e}", path.display()))
+    invalid_in(path, e, Lang::En)
+}
+
+/// A refused submission, every problem in `lang`.
+pub(crate) fn invalid_in(path: &Path, e: &holdout_score::submission::Invalid, lang: Lang) -> Failure {
+    let problems = e.render(lang);
+    match lang {
+        Lang::En => bad(format!("{} is not a valid submission:\n{problems}", path.display())),
+        Lang::Zh => bad(format!("{} 不是有效的提交文件：\n{problems}", path.display())),
+    }
 }
 
 /// Reads a submission as far as it can be checked without the test ids.
 fn parse_submission(path: &Path, spec: &Spec) -> Result<Parsed, Failure> {
-    parse(open(path)?, spec.format, &spec.labels, spec.max_bytes).map_err(|e| invalid(path, &e))
+    parse(open(path)?, spec.format, &spec.labels, spec.max_bytes).map_err(|e| invalid_in(path, &e, spec.lang))
 }
 
 fn read_submission(path: &Path, ids: &TestIds, spec: &Spec) -> Result<Predictions, Failure> {
-    parse_submission(path, spec)?.check(ids).map_err(|e| invalid(path, &e))
+    parse_submission(path, spec)?.check(ids).map_err(|e| invalid_in(path, &e, spec.lang))
 }
 
 pub fn run_validate(args: &ValidateArgs) -> Outcome {
     let m = manifest(&args.public)?;
     let ids = test_ids(&args.public.join("test.csv"))?;
-    let predictions = read_submission(&args.submission, &ids, &Spec::of(&m))?;
+    let spec = Spec { lang: args.lang.lang(), ..Spec::of(&m) };
+    let predictions = read_submission(&args.submission, &ids, &spec)?;
     say!(
         "{}: a valid submission to {} — {} predictions, header `{}`",
         args.submission.display(),
@@ -230,6 +269,7 @@ fn load(
         (Some(_), _) => return Err(bad(format!("with --solution, give only the {submissions} submission path(s)"))),
         (None, _) => return Err(bad("give the bundle's private directory before the submission path(s)".into())),
     };
+    let spec = Spec { lang: common.lang.lang(), ..spec };
     let labels: &[i64] = if matches!(spec.task, Task::Regression) { &[] } else { &spec.labels };
     let source = open(&solution_path)?;
     let (solution, first) = std::thread::scope(|scope| {
@@ -238,7 +278,8 @@ fn load(
         (solution.join().expect("reading the solution does not panic"), first)
     });
     let solution = solution.map_err(|e| bad(format!("{}: {e}", solution_path.display())))?;
-    let mut predictions = vec![(subs[0].clone(), first?.check(&solution.ids).map_err(|e| invalid(&subs[0], &e))?)];
+    let checked = first?.check(&solution.ids).map_err(|e| invalid_in(&subs[0], &e, spec.lang))?;
+    let mut predictions = vec![(subs[0].clone(), checked)];
     for path in &subs[1..] {
         predictions.push((path.clone(), read_submission(path, &solution.ids, &spec)?));
     }

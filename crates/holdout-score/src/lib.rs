@@ -7,9 +7,11 @@
 pub mod bootstrap;
 pub mod duplicates;
 pub mod evaluate;
+pub mod i18n;
 pub mod ids;
 pub mod integrity;
 pub mod metrics;
+pub mod problem;
 pub mod ranking;
 pub mod scorer;
 pub mod solution;

@@ -1,11 +1,13 @@
 //! The one submission validator, used by `holdout validate`, `holdout score` and the server:
 //! reads a CSV submission in any encoding competitors' tools write, checks it against the test
 //! ids and the contest's prediction format, and returns the predictions in test-id order — or
-//! every problem found, each with line numbers and at most a few offending ids. Messages name
-//! only what the competitor sent: never a hidden label, never which rows are public or private.
+//! every problem found ([`Invalid`]: codes with parameters, [`crate::problem`]), each with line
+//! numbers and at most a few offending ids. Problems name only what the competitor sent and
+//! what the contest publishes: never a hidden label, never which rows are public or private
+//! (the validator never sees a label, and its output does not depend on the order the test ids
+//! come in, so checking against the solution's ids, grouped public first, reveals nothing).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::{self, Read};
 
 use holdout_schema::PredictionFormat;
@@ -13,9 +15,8 @@ use holdout_schema::text::{self, TextError};
 
 use crate::ids::TestIds;
 use crate::metrics::Predictions;
-
-/// Examples shown per kind of problem.
-const EXAMPLES: usize = 3;
+pub use crate::problem::{BinaryFormat, ColumnList, Delimiter, Example, Invalid, Kind, Problem};
+use crate::problem::{EXAMPLES, SHOWN_COLUMNS};
 /// Rows read before their ids are looked up.
 const BATCH: usize = 64;
 /// Tolerance on the sum of a row of class probabilities.
@@ -52,57 +53,16 @@ pub fn header(format: PredictionFormat, labels: &[i64]) -> Vec<String> {
     h
 }
 
-/// One kind of problem, with how often it occurred and where first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub message: String,
-    pub count: u64,
-    /// `line N` or `line N (id X)` of the first occurrences.
-    pub examples: Vec<String>,
-}
-
-/// Why a submission was refused: every problem found, in the order first met.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Invalid {
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{}", p.message)?;
-            if p.count > 1 {
-                write!(f, " ({} rows)", p.count)?;
-            }
-            if !p.examples.is_empty() {
-                let more = if p.count > p.examples.len() as u64 { ", …" } else { "" };
-                write!(f, ": {}{more}", p.examples.join(", "))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Invalid {
-    fn one(message: impl Into<String>) -> Invalid {
-        Invalid { problems: vec![Problem { message: message.into(), count: 1, examples: Vec::new() }] }
-    }
-}
-
-/// Collects problems by kind.
+/// Collects problems by kind (few kinds, so a list).
 #[derive(Debug, Default)]
 struct Problems {
     list: Vec<Problem>,
-    index: HashMap<String, usize>,
 }
 
 impl Problems {
-    fn add(&mut self, message: String, example: String) {
-        let i = *self.index.entry(message.clone()).or_insert_with(|| {
-            self.list.push(Problem { message, count: 0, examples: Vec::new() });
+    fn add(&mut self, kind: Kind, example: Example) {
+        let i = self.list.iter().position(|p| p.kind == kind).unwrap_or_else(|| {
+            self.list.push(Problem { kind, count: 0, examples: Vec::new() });
             self.list.len() - 1
         });
         let p = &mut self.list[i];
@@ -153,20 +113,17 @@ const PARALLEL_BYTES: usize = 1 << 20;
 
 /// Reads a submission: its encoding, its header, and every row up to its ids.
 pub fn parse<R: Read>(reader: R, format: PredictionFormat, labels: &[i64], max_bytes: u64) -> Result<Parsed, Invalid> {
-    let too_large = || Invalid::one(format!("the file is larger than the limit of {}", size(max_bytes)));
     let limited = Limited { inner: reader, left: max_bytes };
     let io_error = |e: io::Error| {
         if e.kind() == io::ErrorKind::FileTooLarge {
-            too_large()
+            Invalid::one(Kind::TooLarge { max_bytes })
         } else {
-            Invalid::one(format!("cannot read the file: {e}"))
+            Invalid::one(Kind::Unreadable { error: e.to_string() })
         }
     };
     let mut decoded = text::decode(limited).map_err(|e| match e {
-        TextError::Empty => Invalid::one("the file is empty"),
-        TextError::Binary(kind) => Invalid::one(format!(
-            "this is not a CSV text file: it looks like {kind}; export it as CSV (UTF-8, comma-separated)"
-        )),
+        TextError::Empty => Invalid::one(Kind::Empty),
+        TextError::Binary(kind) => Invalid::one(Kind::NotCsv { format: BinaryFormat::of(kind) }),
         TextError::Io(e) => io_error(e),
     })?;
     let mut content = Vec::new();
@@ -174,7 +131,7 @@ pub fn parse<R: Read>(reader: R, format: PredictionFormat, labels: &[i64], max_b
     let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(content.as_slice());
     let mut record = csv::StringRecord::new();
     if !csv.read_record(&mut record).map_err(|e| read_error(&e, 0))? {
-        return Err(Invalid::one("the file is empty"));
+        return Err(Invalid::one(Kind::Empty));
     }
     let mut parsed = Parsed {
         format,
@@ -422,19 +379,29 @@ impl<'a> Rows<'a> {
         let problems = &mut self.problems;
         let Some(row) = found else {
             let ids = self.ids;
-            let by_case = self.by_case.get_or_insert_with(|| ids.iter().map(|id| (id.to_lowercase(), id)).collect());
+            // Test ids equal but for case point to the first in text order, whatever the ids' order.
+            let by_case = self.by_case.get_or_insert_with(|| {
+                let mut by_case: HashMap<String, &str> = HashMap::new();
+                for id in ids.iter() {
+                    by_case.entry(id.to_lowercase()).and_modify(|first| *first = (*first).min(id)).or_insert(id);
+                }
+                by_case
+            });
+            let (line, id) = (u64::from(line), show(id));
             match by_case.get(&id.to_lowercase()) {
-                Some(test_id) => problems.add(
-                    "ids that differ from a test id only in upper/lower case".into(),
-                    format!("line {line} (id `{}` should be `{test_id}`)", show(id)),
-                ),
-                None => problems.add("ids that are not test ids".into(), format!("line {line} (id `{}`)", show(id))),
+                Some(test_id) => problems
+                    .add(Kind::IdCaseMismatch, Example::LineIdShouldBe { line, id, test_id: (*test_id).to_owned() }),
+                None => problems.add(Kind::UnknownId, Example::LineId { line, id }),
             }
             return None;
         };
         self.matched += 1;
         if self.seen[row] != 0 {
-            problems.add("duplicate ids".into(), format!("line {line} (id `{id}`, first on line {})", self.seen[row]));
+            let first_line = u64::from(self.seen[row]);
+            problems.add(
+                Kind::DuplicateId,
+                Example::LineIdFirstOn { line: u64::from(line), id: id.to_owned(), first_line },
+            );
             return None;
         }
         self.seen[row] = line;
@@ -444,53 +411,52 @@ impl<'a> Rows<'a> {
     /// Checks one record and keeps its predictions, or notes its first problem.
     fn check(&mut self, record: &csv::StringRecord) {
         let (want, problems) = (self.want, &mut self.problems);
-        let line = line_of(record);
+        let line32 = line_of(record);
+        let line = u64::from(line32);
         // Blank lines, and rows of empty fields that spreadsheets write for formatted empty rows.
         if record.iter().all(|f| clean(f).is_empty()) {
             return;
         }
         self.nonblank += 1;
         if let Some(field) = record.iter().find(|f| f.contains(['\n', '\r'])) {
-            problems.add(
-                "a quoted field runs over several lines (is a closing quote missing?)".into(),
-                format!("line {line} (`{}`)", show(field)),
-            );
+            problems.add(Kind::MultilineField, Example::LineText { line, text: show(field) });
             return;
         }
         if record.iter().map(clean).eq(want.iter().map(String::as_str)) {
-            problems.add("the header is repeated".into(), format!("line {line}"));
+            problems.add(Kind::RepeatedHeader, Example::Line { line });
             return;
         }
         if record.len() != want.len() {
             problems.add(
-                format!("wrong number of fields: expected {} like the header", want.len()),
+                Kind::WrongFieldCount { expected: want.len() as u64 },
                 if record.len() == 1 {
-                    format!("line {line} has 1 (`{}`)", show(&record[0]))
+                    Example::LineOneField { line, text: show(&record[0]) }
                 } else {
-                    format!("line {line} has {}", record.len())
+                    Example::LineFields { line, fields: record.len() as u64 }
                 },
             );
             return;
         }
         let id = clean(&record[0]);
         if id.is_empty() {
-            problems.add("rows without an id".into(), format!("line {line}"));
+            problems.add(Kind::MissingId, Example::Line { line });
             return;
         }
         let found = self.ids.find(id);
-        let Some(row) = self.test_row(found, id, line) else { return };
+        let Some(row) = self.test_row(found, id, line32) else { return };
         let problems = &mut self.problems;
         let k = want.len() - 1;
         let mut parsed = Vec::with_capacity(k);
         for (j, field) in record.iter().skip(1).enumerate() {
             match number(clean(field)) {
                 Ok(v) => parsed.push(v),
-                Err((kind, advice, shown)) => {
-                    let example = if shown { format!(": `{}`", show(clean(field))) } else { String::new() };
-                    problems.add(
-                        format!("{kind} in `{}`{advice}", want[j + 1]),
-                        format!("line {line} (id `{id}`{example})"),
-                    );
+                Err(problem) => {
+                    let (kind, id) = (problem.kind(want[j + 1].clone()), id.to_owned());
+                    let example = match problem {
+                        NumberProblem::Empty => Example::LineId { line, id },
+                        _ => Example::LineIdText { line, id, text: show(clean(field)) },
+                    };
+                    problems.add(kind, example);
                 }
             }
         }
@@ -498,7 +464,24 @@ impl<'a> Rows<'a> {
             return;
         }
         if let Some(problem) = check_values(self.format, self.labels, &parsed) {
-            problems.add(problem.0, format!("line {line} (id `{id}`{})", problem.1));
+            let id = id.to_owned();
+            let (kind, example) = match problem {
+                ValueProblem::Label(value) => {
+                    (Kind::LabelOutsideSet { labels: self.labels.to_vec() }, Example::LineIdValue { line, id, value })
+                }
+                ValueProblem::Probability(value) => {
+                    (Kind::ProbabilityOutsideRange, Example::LineIdValue { line, id, value })
+                }
+                ValueProblem::ClassProbability { value, class } => (
+                    Kind::ProbabilityOutsideRange,
+                    Example::LineIdValueInColumn { line, id, value, column: want[class + 1].clone() },
+                ),
+                ValueProblem::Sum(sum) => (
+                    Kind::SumNotOne { tolerance: SUM_TOLERANCE },
+                    Example::LineIdSum { line, id, sum, off_by: sum - 1.0 },
+                ),
+            };
+            problems.add(kind, example);
             return;
         }
         self.values[row * k..(row + 1) * k].copy_from_slice(&parsed);
@@ -508,30 +491,29 @@ impl<'a> Rows<'a> {
     fn finish(self) -> Result<Predictions, Invalid> {
         let Rows { ids, format, labels, want, seen, values, mut problems, nonblank, matched, .. } = self;
         if nonblank == 0 {
-            let n = ids.len();
-            return Err(Invalid::one(format!(
-                "the file has a header but no predictions: expected one row for each of the {n} test ids"
-            )));
+            return Err(Invalid::one(Kind::NoPredictions { test_ids: ids.len() as u64 }));
         }
-        // Rows with bad values were seen (and reported); only ids never given are missing.
-        let missing: Vec<&str> = ids.iter().zip(&seen).filter(|(_, s)| **s == 0).map(|(id, _)| id).collect();
-        if !missing.is_empty() {
-            let (noun, verb) = if missing.len() == 1 { ("id", "has") } else { ("ids", "have") };
+        // Rows with bad values were seen (and reported); only ids never given are missing. The
+        // examples are the first missing ids in text order, not in the order of `ids`: that is
+        // the solution's (public rows first) when the scorer checks a file.
+        let (mut count, mut first) = (0u64, Vec::<&str>::with_capacity(EXAMPLES + 1));
+        for (id, _) in ids.iter().zip(&seen).filter(|(_, s)| **s == 0) {
+            count += 1;
+            if first.len() < EXAMPLES || first.last().is_some_and(|last| id < *last) {
+                let at = first.partition_point(|f| *f < id);
+                first.insert(at, id);
+                first.truncate(EXAMPLES);
+            }
+        }
+        if count > 0 {
             problems.list.push(Problem {
-                message: format!("{} test {noun} {verb} no prediction", missing.len()),
-                count: 1,
-                examples: missing
-                    .iter()
-                    .take(EXAMPLES)
-                    .map(|id| format!("id `{id}`"))
-                    .chain((missing.len() > EXAMPLES).then(|| "…".to_owned()))
-                    .collect(),
+                kind: Kind::MissingPredictions,
+                count,
+                examples: first.into_iter().map(|id| Example::Id { id: id.to_owned() }).collect(),
             });
         }
-        if matched == 0 && problems.index.contains_key("ids that are not test ids") {
-            problems.list.push(problem(
-                "none of the ids in the file is a test id: the first column must hold the ids of test.csv".into(),
-            ));
+        if matched == 0 && problems.list.iter().any(|p| p.kind == Kind::UnknownId) {
+            problems.list.push(Problem::of(Kind::NoTestIds));
         }
         if !problems.list.is_empty() {
             return Err(Invalid { problems: problems.list });
@@ -553,27 +535,50 @@ fn line_of(record: &csv::StringRecord) -> u32 {
     record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX))
 }
 
-/// A field as a number, or why not: the kind of problem, advice to append, and whether to show
-/// the field.
+/// Why a field is not a number.
+#[derive(Debug, Clone, Copy)]
+enum NumberProblem {
+    Empty,
+    NanOrInfinite,
+    TooLarge,
+    DecimalComma,
+    Percentage,
+    NonNumeric,
+}
+
+impl NumberProblem {
+    fn kind(self, column: String) -> Kind {
+        match self {
+            NumberProblem::Empty => Kind::EmptyValue { column },
+            NumberProblem::NanOrInfinite => Kind::NanOrInfinite { column },
+            NumberProblem::TooLarge => Kind::NumberTooLarge { column },
+            NumberProblem::DecimalComma => Kind::DecimalComma { column },
+            NumberProblem::Percentage => Kind::Percentage { column },
+            NumberProblem::NonNumeric => Kind::NonNumeric { column },
+        }
+    }
+}
+
+/// A field as a number, or why not.
 ///
 /// Anything Rust reads as a finite `f64` is accepted, so a label may be written `2`, `2.0` or
 /// `2e0`; `-0` becomes `0` so that it ties with `0` everywhere downstream.
-fn number(field: &str) -> Result<f64, (&'static str, &'static str, bool)> {
+fn number(field: &str) -> Result<f64, NumberProblem> {
     if field.is_empty() {
-        return Err(("empty value", "", false));
+        return Err(NumberProblem::Empty);
     }
     match field.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v + 0.0),
         // `inf`, `infinity` and `nan` all hold an `n`; `1e400` overflows.
-        Ok(_) if field.to_ascii_lowercase().contains('n') => Err(("NaN or infinite value", "", true)),
-        Ok(_) => Err(("number too large for a 64-bit float", "", true)),
+        Ok(_) if field.to_ascii_lowercase().contains('n') => Err(NumberProblem::NanOrInfinite),
+        Ok(_) => Err(NumberProblem::TooLarge),
         Err(_) if [".", ""].iter().any(|to| field.contains(',') && field.replace(',', to).parse::<f64>().is_ok()) => {
-            Err(("commas in numbers", ", which must use a point as the decimal mark and no thousands separator", true))
+            Err(NumberProblem::DecimalComma)
         }
         Err(_) if field.strip_suffix('%').is_some_and(|f| f.trim().parse::<f64>().is_ok()) => {
-            Err(("percentages", ", which must be fractions like 0.5, not 50%", true))
+            Err(NumberProblem::Percentage)
         }
-        Err(_) => Err(("non-numeric value", "", true)),
+        Err(_) => Err(NumberProblem::NonNumeric),
     }
 }
 
@@ -583,85 +588,54 @@ fn clean(field: &str) -> &str {
     field.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
-/// The value problem of a row, if any: (kind, detail).
-fn check_values(format: PredictionFormat, labels: &[i64], v: &[f64]) -> Option<(String, String)> {
+/// What is wrong with the valid numbers of a row.
+#[derive(Debug, Clone, Copy)]
+enum ValueProblem {
+    /// A label outside the contest's.
+    Label(f64),
+    Probability(f64),
+    /// A probability outside [0, 1] in class column `class` (0-based).
+    ClassProbability {
+        value: f64,
+        class: usize,
+    },
+    /// Class probabilities summing to this, off 1 by more than [`SUM_TOLERANCE`].
+    Sum(f64),
+}
+
+/// The value problem of a row, if any (on every row: allocates nothing).
+fn check_values(format: PredictionFormat, labels: &[i64], v: &[f64]) -> Option<ValueProblem> {
     match format {
-        PredictionFormat::Label => {
-            if labels.iter().any(|&l| l as f64 == v[0]) {
-                None
-            } else {
-                let labels: Vec<String> = labels.iter().map(ToString::to_string).collect();
-                Some((format!("labels outside {{{}}}", labels.join(", ")), format!(": {}", v[0])))
-            }
-        }
-        PredictionFormat::Probability => {
-            (!(0.0..=1.0).contains(&v[0])).then(|| ("probabilities outside [0, 1]".into(), format!(": {}", v[0])))
-        }
+        PredictionFormat::Label => (!labels.iter().any(|&l| l as f64 == v[0])).then_some(ValueProblem::Label(v[0])),
+        PredictionFormat::Probability => (!(0.0..=1.0).contains(&v[0])).then_some(ValueProblem::Probability(v[0])),
         PredictionFormat::ClassProbabilities => {
-            if let Some(j) = v.iter().position(|p| !(0.0..=1.0).contains(p)) {
-                return Some((
-                    "probabilities outside [0, 1]".into(),
-                    format!(": {} in column `{}`", v[j], labels.get(j).copied().unwrap_or_default()),
-                ));
+            if let Some(class) = v.iter().position(|p| !(0.0..=1.0).contains(p)) {
+                return Some(ValueProblem::ClassProbability { value: v[class], class });
             }
             let sum: f64 = v.iter().sum();
-            ((sum - 1.0).abs() > SUM_TOLERANCE).then(|| {
-                (
-                    format!("class probabilities that do not sum to 1 ± {SUM_TOLERANCE:e}"),
-                    format!(": sum {}, off by {}", decimal(sum), offset(sum - 1.0)),
-                )
-            })
+            ((sum - 1.0).abs() > SUM_TOLERANCE).then_some(ValueProblem::Sum(sum))
         }
         PredictionFormat::Value => None,
     }
-}
-
-/// `x` with at most 9 decimals and no trailing zeros: `1.00001`, not `1.0000100000000001`.
-fn decimal(x: f64) -> String {
-    let s = format!("{x:.9}");
-    let s = s.trim_end_matches('0');
-    s.strip_suffix('.').unwrap_or(s).to_owned()
-}
-
-/// A signed difference, small ones in scientific notation: `+0.5`, `-1.0e-5`.
-fn offset(x: f64) -> String {
-    if x.abs() >= 1e-3 { format!("{}{}", if x > 0.0 { "+" } else { "" }, decimal(x)) } else { format!("{x:+.1e}") }
 }
 
 fn check_header(header: &[String], want: &[String], ids: &TestIds) -> Result<(), Invalid> {
     if header == want {
         return Ok(());
     }
-    let expected = format!("expected the header `{}`", want.join(","));
+    let expected = || Problem::of(Kind::ExpectedHeader { header: want.to_vec() });
     if let Some(first) = header.first().filter(|h| ids.find(h).is_some()) {
-        return Err(Invalid::one(format!(
-            "the first line is a prediction (id `{first}`), not the header: add the line `{}` at the top",
-            want.join(",")
-        )));
+        return Err(Invalid::one(Kind::HeaderIsPrediction { id: first.clone(), header: want.to_vec() }));
     }
-    if header.len() == 1 {
-        for (delimiter, name) in [
-            (';', "semicolons"),
-            ('\t', "tabs"),
-            ('|', "vertical bars"),
-            ('\u{ff0c}', "full-width commas (，)"),
-            ('\u{ff1b}', "full-width semicolons (；)"),
-        ] {
-            if header[0].contains(delimiter) {
-                return Err(Invalid::one(format!(
-                    "the header is separated by {name}, not commas: {expected} (save as CSV with commas)"
-                )));
-            }
-        }
+    if header.len() == 1
+        && let Some(delimiter) = Delimiter::ALL.into_iter().find(|d| header[0].contains(d.char()))
+    {
+        return Err(Invalid::one(Kind::HeaderDelimiter { delimiter, header: want.to_vec() }));
     }
     let named: Vec<&String> = header.iter().filter(|h| !h.is_empty()).collect();
     if named.len() < header.len() && named.iter().copied().eq(want.iter()) {
-        let message = if header[0].is_empty() {
-            "the first column has no name: remove it (pandas writes its row index unless you pass index=False)"
-        } else {
-            "the header has a column without a name: remove it (a comma at the end of each line makes one)"
-        };
-        return Err(Invalid { problems: [message.to_owned(), expected].map(problem).into() });
+        let kind = if header[0].is_empty() { Kind::UnnamedFirstColumn } else { Kind::UnnamedColumn };
+        return Err(Invalid { problems: vec![Problem::of(kind), expected()] });
     }
     let mut problems = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -671,29 +645,24 @@ fn check_header(header: &[String], want: &[String], ids: &TestIds) -> Result<(),
     let mut duplicated: Vec<&str> = counts.iter().filter(|(_, n)| **n > 1).map(|(h, _)| *h).collect();
     duplicated.sort_unstable();
     if !duplicated.is_empty() {
-        problems.push(format!("duplicated header columns: {}", quote(&duplicated)));
+        problems.push(Kind::DuplicatedColumns { columns: columns(&duplicated) });
     }
     let missing: Vec<&str> = want.iter().map(String::as_str).filter(|w| !counts.contains_key(w)).collect();
     let extra: Vec<&str> = header.iter().map(String::as_str).filter(|h| !want.iter().any(|w| w == h)).collect();
     for m in &missing {
-        match extra.iter().find(|e| similar(e, m)) {
-            Some(close) => problems.push(format!("header column `{}` should be `{m}`", show(close))),
-            None => problems.push(format!("missing header column `{m}`")),
-        }
+        problems.push(match extra.iter().find(|e| similar(e, m)) {
+            Some(close) => Kind::MisspelledColumn { found: show(close), expected: (*m).to_owned() },
+            None => Kind::MissingColumn { column: (*m).to_owned() },
+        });
     }
     let unexplained: Vec<&str> = extra.iter().copied().filter(|e| !missing.iter().any(|m| similar(e, m))).collect();
     if !unexplained.is_empty() {
-        problems.push(format!("unexpected header columns: {}", quote(&unexplained)));
+        problems.push(Kind::UnexpectedColumns { columns: columns(&unexplained) });
     }
     if problems.is_empty() {
-        problems.push("the header columns are in the wrong order".into());
+        problems.push(Kind::ColumnsOutOfOrder);
     }
-    problems.push(expected);
-    Err(Invalid { problems: problems.into_iter().map(problem).collect() })
-}
-
-fn problem(message: String) -> Problem {
-    Problem { message, count: 1, examples: Vec::new() }
+    Err(Invalid { problems: problems.into_iter().map(Problem::of).chain([expected()]).collect() })
 }
 
 /// Whether `a` looks like a misspelling of `b`: same letters ignoring case, spaces and
@@ -732,18 +701,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
-fn quote(names: &[&str]) -> String {
-    const SHOWN: usize = 8;
-    let mut s = names
-        .iter()
-        .take(SHOWN)
-        .map(|n| if n.is_empty() { "(a column without a name)".to_owned() } else { format!("`{}`", show(n)) })
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > SHOWN {
-        let _ = fmt::Write::write_fmt(&mut s, format_args!(" and {} more", names.len() - SHOWN));
+/// Header columns as a problem lists them: the first few, shown.
+fn columns(names: &[&str]) -> ColumnList {
+    ColumnList {
+        names: names.iter().take(SHOWN_COLUMNS).map(|n| show(n)).collect(),
+        more: names.len().saturating_sub(SHOWN_COLUMNS) as u64,
     }
-    s
 }
 
 /// Text from the file as shown between backticks: at most 40 characters (then `…`), with
@@ -779,16 +742,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A size in the units people read: `500 bytes`, `4 kB`, `2.5 MB`.
-fn size(bytes: u64) -> String {
-    let (value, unit) = match bytes {
-        0..1_000 => return format!("{bytes} bytes"),
-        1_000..1_000_000 => (bytes as f64 / 1e3, "kB"),
-        _ => (bytes as f64 / 1e6, "MB"),
-    };
-    format!("{} {unit}", decimal((value * 10.0).round() / 10.0))
-}
-
 /// A reader that fails with `FileTooLarge` past `left` bytes, so an oversized upload is
 /// refused without being read whole.
 #[derive(Debug)]
@@ -813,9 +766,7 @@ impl<R: Read> Read for Limited<R> {
 fn read_error(e: &csv::Error, offset: u64) -> Invalid {
     let line = e.position().map_or(0, csv::Position::line) + offset;
     match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => {
-            Invalid::one(format!("line {line}: bytes that are not valid UTF-8 text (save the file as UTF-8)"))
-        }
-        _ => Invalid::one(format!("line {line}: unreadable CSV ({e})")),
+        csv::ErrorKind::Utf8 { .. } => Invalid::one(Kind::NotUtf8 { line }),
+        _ => Invalid::one(Kind::UnreadableCsv { line, error: e.to_string() }),
     }
 }

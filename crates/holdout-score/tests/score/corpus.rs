@@ -7,6 +7,7 @@
 //! in and run `INSTA_UPDATE=always cargo test -p holdout-score --test score corpus`, then read
 //! the new `snapshots/score__corpus__*.snap` by eye: the message must tell a competitor what to
 //! fix, name the line or ids, and say nothing beyond their own file and the public test ids.
+//! A refusal's snapshot holds the message in English, then in Chinese, then the problems' codes.
 //!
 //! Decisions the `__valid_` files pin: a label may be written `2.0`, `2e0` or `+2` (any number
 //! equal to a label); `-0` is read as `0`; white space around fields, blank lines, rows of empty
@@ -17,8 +18,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use holdout_schema::PredictionFormat;
+use holdout_score::i18n::Lang;
 use holdout_score::ids::TestIds;
-use holdout_score::submission::{Expected, validate};
+use holdout_score::submission::{Expected, Invalid, validate};
 
 /// The public test ids every corpus file is checked against.
 pub const IDS: [&str; 6] = ["a1", "a2", "a3", "a4", "a5", "a6"];
@@ -59,7 +61,11 @@ fn check(name: &str, bytes: &[u8]) -> String {
             assert!(!name.contains("__valid_"), "{name}: must pass, but was refused:\n{e}");
             let message = e.to_string();
             assert!(!message.is_empty() && message.lines().all(|l| !l.trim().is_empty()), "{name}: {message:?}");
-            format!("Err:\n{message}")
+            let chinese = e.render(Lang::Zh);
+            assert_eq!(chinese.lines().count(), message.lines().count(), "{name}: one line per problem");
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<Invalid>(&json).unwrap(), e, "{name}: {json}");
+            format!("Err:\n{message}\n\nzh:\n{chinese}\n\ncodes: {}", e.codes().join(", "))
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Fuzzing the submission validator with proptest (cargo-fuzz needs a nightly toolchain):
 //! arbitrary bytes, and valid files broken by structured mutations, must never make `validate`
 //! panic; it must return predictions for every test id, or an error whose message is non-empty
-//! and quotes nothing that is not in the file or in the public expectation (ids, header).
+//! and quotes nothing that is not in the file or in the public expectation (ids, header), in
+//! either language, and whose problems read back from their JSON.
 //!
 //! The default run is small enough for CI. For a long run in release:
 //! `HOLDOUT_FUZZ_CASES=50000000 cargo test --release -p holdout-score --test score fuzz -- --ignored --nocapture`.
@@ -11,8 +12,9 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::time::Instant;
 
+use holdout_score::i18n::Lang;
 use holdout_score::metrics::Predictions;
-use holdout_score::submission::{Expected, SUM_TOLERANCE, escape, validate};
+use holdout_score::submission::{Expected, Invalid, SUM_TOLERANCE, escape, validate};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -316,20 +318,26 @@ fn check(format: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
             }
         }
         Err(e) => {
-            let message = e.to_string();
-            prop_assert!(!message.trim().is_empty(), "empty message");
+            let json = serde_json::to_string(&e).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back = serde_json::from_str::<Invalid>(&json).ok();
+            prop_assert_eq!(back.as_ref(), Some(&e), "{}", json);
             let fields = quotable(bytes);
             let header = expected.header();
             let public: Vec<String> =
                 ids.iter().map(str::to_owned).chain(header.iter().cloned()).chain([header.join(",")]).collect();
-            for token in quoted(&message) {
-                let stem = token.strip_suffix('…').unwrap_or(&token);
-                prop_assert!(
-                    public.contains(&token) || fields.iter().any(|f| f.contains(stem)),
-                    "`{}` is neither in the file nor public, in:\n{}",
-                    token,
-                    message
-                );
+            for lang in Lang::ALL {
+                let message = e.render(lang);
+                prop_assert!(!message.trim().is_empty(), "empty message");
+                prop_assert_eq!(message.lines().count(), e.problems.len(), "{}", message);
+                for token in quoted(&message) {
+                    let stem = token.strip_suffix('…').unwrap_or(&token);
+                    prop_assert!(
+                        public.contains(&token) || fields.iter().any(|f| f.contains(stem)),
+                        "`{}` is neither in the file nor public, in:\n{}",
+                        token,
+                        message
+                    );
+                }
             }
         }
     }

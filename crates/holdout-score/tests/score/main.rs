@@ -9,6 +9,7 @@ mod fuzz;
 mod integrity;
 mod order;
 mod parity;
+mod problems;
 mod ranking;
 mod submission;
 mod uncertainty;
