@@ -247,6 +247,8 @@ pub struct Settings {
 pub struct Meta {
     pub phases: Vec<Phase>,
     pub settings: Settings,
+    /// The final selections committed when the last phase closed, if it has.
+    pub commitment: Option<crate::db::selections::Commitment>,
 }
 
 /// A rendered page's content with the contest header it was made from, and when it was made.

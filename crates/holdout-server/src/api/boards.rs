@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Role;
-use super::contests::{audit_event, board_phase, load, settings_of};
+use super::contests::{audit_event, board_phase, committed, load, settings_of};
 use super::{Caller, JsonBody, Path, Query};
 use crate::board::{self, Entry};
 use crate::error::{ApiError, ApiResult};
@@ -31,12 +31,22 @@ async fn entries(state: &AppState, contest: i64, phase: &str) -> ApiResult<Vec<E
     Ok(crate::db::boards::entries(&state.pool, contest, phase).await?)
 }
 
-/// The rows of a board.
+/// The rows of a board. The private board of the phase whose final selections were committed
+/// is computed from exactly those (committing them first if the last phase has just closed).
 async fn rows(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<(Vec<board::Row>, bool)> {
+    let commitment = if private { committed(state, c).await? } else { None };
     let s = settings_of(state, c.id).await?;
     let e = entries(state, c.id, phase).await?;
     let greater = c.primary.greater_is_better();
-    let rows = if private { board::private(&e, greater, s.ladder) } else { board::public(&e, greater, s.ladder) };
+    let rows = if private {
+        let finals = match commitment {
+            Some(cm) if cm.phase == phase => Some(crate::db::selections::committed_ids(&state.pool, c.id).await?),
+            _ => None,
+        };
+        board::private_from(&e, greater, s.ladder, finals.as_ref())
+    } else {
+        board::public(&e, greater, s.ladder)
+    };
     Ok((rows, s.ladder))
 }
 
@@ -93,7 +103,12 @@ pub async fn render_csv(state: &AppState, c: &Contest, phase: &str, private: boo
 
 async fn render_json(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<Bytes> {
     let (rows, ladder) = rows(state, c, phase, private).await?;
+    let selections = match committed(state, c).await? {
+        Some(cm) if cm.phase == phase => super::contests::commitment_json(c, &cm),
+        _ => Value::Null,
+    };
     let body = json!({
+        "selections": selections,
         "contest": c.name,
         "phase": phase,
         "board": if private { "private" } else { "public" },

@@ -1,9 +1,7 @@
 //! What the boards, the chart and the judges' rubric read and write of `submissions`, `teams`
 //! and `rubric_scores`.
 
-use sqlx::SqlitePool;
-
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::DbError;
 use crate::board::Entry;
@@ -32,16 +30,29 @@ pub async fn public_series(
 /// The scored, not disqualified submissions of a phase (a baseline's of every phase) of
 /// teams not disqualified, in upload order: what the boards rank.
 pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str) -> Result<Vec<Entry>, DbError> {
+    let mut conn = pool.acquire().await?;
+    select_entries(&mut conn, contest, phase, false).await
+}
+
+/// The boards' entries (see [`entries`]); with `any_team`, those of disqualified teams too
+/// (what a team would have had, were it reinstated: committed final selections cover them).
+pub(super) async fn select_entries(
+    conn: &mut SqliteConnection,
+    contest: i64,
+    phase: &str,
+    any_team: bool,
+) -> Result<Vec<Entry>, DbError> {
     let rows = sqlx::query(
         "SELECT s.id, s.team_id, t.name, t.baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
          s.private_score, s.private_low, s.private_high, s.released, s.selected \
          FROM submissions s JOIN teams t ON t.id = s.team_id \
          WHERE s.contest_id = ? AND (s.phase = ? OR t.baseline = TRUE) AND s.status = 'scored' \
-         AND s.disqualified_reason IS NULL AND t.disqualified_reason IS NULL ORDER BY s.id",
+         AND s.disqualified_reason IS NULL AND (? OR t.disqualified_reason IS NULL) ORDER BY s.id",
     )
     .bind(contest)
     .bind(phase)
-    .fetch_all(pool)
+    .bind(any_team)
+    .fetch_all(&mut *conn)
     .await?;
     let ci = |r: &sqlx::sqlite::SqliteRow, lo: &str, hi: &str| match (
         r.get::<Option<f64>, _>(lo),

@@ -3,6 +3,7 @@
 use sqlx::SqlitePool;
 
 use super::receipts::{self, ScoredRow};
+use super::selections::{self, Check, Commitment};
 use super::{DbError, append, begin};
 use crate::audit::{Entry, Event};
 
@@ -90,17 +91,33 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Reveals a contest's private board at `now` with the audit event, and issues a receipt for
-/// every scored submission — `issue(the reveal's audit entry, submission)`, `None` for none —
-/// all in one transaction. Returns how many receipts were issued, or `None` (nothing written)
-/// if it was revealed already.
+/// What the reveal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revealed {
+    /// Revealed, with its audit entry's sequence number and the receipts issued.
+    Done { seq: i64, receipts: usize },
+    /// Revealed before (nothing written).
+    Already,
+    /// The committed final selections no longer hash to the published hash (nothing written).
+    SelectionsChanged { published: String, found: String },
+    /// No final selections were committed (nothing written).
+    NotCommitted,
+}
+
+/// Reveals a contest's private board at `now`, in one transaction: the committed final
+/// selections are rebuilt from their rows and checked against the published hash (and the
+/// commitment marked checked by this reveal), the audit event `event(the commitment)` is
+/// appended, and every scored submission gets a receipt — `issue(the reveal's audit entry,
+/// submission)`, `None` for none. Nothing is written unless the selections are unchanged and
+/// the contest was not revealed before.
 pub async fn reveal(
     pool: &SqlitePool,
     contest: i64,
+    name: &str,
     now: &str,
-    event: Event,
+    event: impl FnOnce(&Commitment) -> Event,
     issue: impl Fn(&Entry, &ScoredRow) -> Option<String>,
-) -> Result<Option<usize>, DbError> {
+) -> Result<Revealed, DbError> {
     let mut tx = begin(pool).await?;
     let done = sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL")
         .bind(now)
@@ -109,9 +126,15 @@ pub async fn reveal(
         .await?
         .rows_affected();
     if done == 0 {
-        return Ok(None);
+        return Ok(Revealed::Already);
     }
-    let entry = append(&mut tx, event).await?;
+    let commitment = match selections::check(&mut tx, contest, name).await? {
+        Check::Unchanged(c) => c,
+        Check::Changed { published, found } => return Ok(Revealed::SelectionsChanged { published, found }),
+        Check::Missing => return Ok(Revealed::NotCommitted),
+    };
+    let entry = append(&mut tx, event(&commitment)).await?;
+    selections::verified(&mut tx, contest, entry.seq).await?;
     let mut issued = 0;
     for row in receipts::scored(&mut tx, contest).await? {
         if let Some(body) = issue(&entry, &row) {
@@ -120,7 +143,7 @@ pub async fn reveal(
         }
     }
     tx.commit().await?;
-    Ok(Some(issued))
+    Ok(Revealed::Done { seq: entry.seq, receipts: issued })
 }
 
 /// A contest's id and its first phase's name, by contest name.
