@@ -545,6 +545,90 @@ async fn the_reveal_refuses_when_the_committed_selections_changed() {
     assert_eq!(h.call(Who::A, "GET", "/contests/tiny/leaderboard?board=private", None).await.0, StatusCode::FORBIDDEN);
 }
 
+/// From `freeze_days` before the last phase ends until the reveal, the public board shows
+/// everyone but staff only what was uploaded before the freeze; each team still sees its own
+/// newest scores; the page says since when, in both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one freeze, step by step")]
+async fn the_freeze_hides_new_scores_from_other_teams_and_not_from_staff_or_the_team() {
+    let h = Harness::new().await;
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 367}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        h.call(Who::A, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let since = "2024-10-27T15:59:59.000Z";
+    assert_eq!((v["freeze_days"].as_i64(), v["freeze_starts_at"].as_str()), (Some(7), Some(since)));
+    assert!(v["frozen_since"].is_null());
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.event.action == "contest.settings" && e.event.detail.contains("\"freeze_days\":7"))
+    );
+
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    h.set_time("2024-10-30T00:00:00Z");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["frozen_since"], since);
+    let b1 = h.scored(Who::B, &submission(0.60, 2)).await;
+    let a2 = h.scored(Who::A, &submission(0.90, 3)).await;
+    let h = &h;
+    let board = |who: Who| async move { h.call(who, "GET", "/contests/tiny/leaderboard", None).await.1 };
+    let ids = |b: &Value| b["rows"].as_array().unwrap().iter().map(|r| r["submission_id"].clone()).collect::<Vec<_>>();
+    // Visitors and both teams see the board as it was at the freeze: team A's first score only.
+    for who in [Who::Anon, Who::A, Who::B] {
+        let b = board(who).await;
+        assert_eq!(ids(&b), vec![a1["id"].clone()], "{who:?}: {b}");
+        assert_eq!(b["rows"][0]["score"], a1["public_score"]);
+        assert_eq!(b["rows"][0]["entries"], 1, "submissions after the freeze are not counted either");
+        assert_eq!(b["freeze"], json!({"since": since, "applied": true}));
+    }
+    // Each team sees its own newest best beside it, and nobody else's.
+    let (a, b) = (board(Who::A).await, board(Who::B).await);
+    assert_eq!(
+        (a["own"]["submission_id"].clone(), a["own"]["score"].clone()),
+        (a2["id"].clone(), a2["public_score"].clone())
+    );
+    assert_eq!(
+        (b["own"]["submission_id"].clone(), b["own"]["score"].clone()),
+        (b1["id"].clone(), b1["public_score"].clone())
+    );
+    assert!(a["own"]["rank"].is_null(), "the live row takes no rank on the frozen board");
+    assert!(board(Who::Anon).await.get("own").is_none());
+    let (_, mine) = h.call(Who::B, "GET", &format!("/contests/tiny/submissions/{}", b1["id"]), None).await;
+    assert!(mine["public_score"].is_f64(), "a team sees its own scores");
+    // Staff see the live board.
+    for who in [Who::Judge, Who::Org] {
+        let live = board(who).await;
+        let mut live_ids: Vec<i64> = ids(&live).iter().map(|v| v.as_i64().unwrap()).collect();
+        live_ids.sort_unstable();
+        assert_eq!(live_ids, vec![b1["id"].as_i64().unwrap(), a2["id"].as_i64().unwrap()], "{live}");
+        assert_eq!(live["freeze"], json!({"since": since, "applied": false}));
+    }
+    // The CSV and the pages are frozen too, and say since when.
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv").body(Body::empty()).unwrap();
+    let csv = String::from_utf8(h.send(r).await.1).unwrap();
+    assert!(csv.contains("Team A") && !csv.contains("Team B"), "{csv}");
+    for (lang, text) in [("zh-CN", "2024-10-27 23:59（北京时间）起冻结"), ("en", "frozen since 2024-10-27 23:59 (Asia")]
+    {
+        let r = Request::get(format!("/contests/tiny/leaderboard?lang={lang}")).body(Body::empty()).unwrap();
+        let page = String::from_utf8(h.send(r).await.1).unwrap();
+        assert!(page.contains(text) && page.contains("Team A") && !page.contains("Team B"), "{page}");
+    }
+    // The private board is not frozen for staff; after the reveal nothing is.
+    let (_, private) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private", None).await;
+    assert_eq!(private["rows"].as_array().unwrap().len(), 2);
+    assert!(private["freeze"].is_null());
+    h.set_time(CLOSED);
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::OK);
+    let after = board(Who::Anon).await;
+    assert_eq!(after["rows"].as_array().unwrap().len(), 2);
+    assert!(after["freeze"].is_null());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ladder_mode_releases_only_significant_improvements() {
     let h = Harness::new().await;

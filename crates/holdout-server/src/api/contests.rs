@@ -152,25 +152,7 @@ pub async fn committed_list(State(state): State<AppState>, Path(name): Path<Stri
 }
 
 async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
-    let r = sqlx::query(
-        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
-         rubric_weight, finalists \
-         FROM contests WHERE id = ?",
-    )
-    .bind(contest)
-    .fetch_one(&state.pool)
-    .await?;
-    Ok(Settings {
-        daily: r.get("daily_submissions"),
-        total: r.get("total_submissions"),
-        final_selections: r.get("final_selections"),
-        team_max_size: r.get("team_max_size"),
-        max_upload_bytes: r.get("max_upload_bytes"),
-        ladder: r.get("ladder"),
-        revealed_at: r.get("revealed_at"),
-        rubric_weight: r.get("rubric_weight"),
-        finalists: r.get("finalists"),
-    })
+    Ok(db::contests::settings(&state.pool, contest).await?)
 }
 
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -215,6 +197,9 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
         "revealed_at": s.revealed_at,
         "rubric_weight": s.rubric_weight,
         "finalists": s.finalists,
+        "freeze_days": s.freeze_days,
+        "freeze_starts_at": s.freeze_starts_at(&phases),
+        "frozen_since": s.frozen_since(&phases, &now),
         "phases": phases,
         "open_phase": open_phase(&phases, &now).map(|p| &p.name),
         "time_zone": "Asia/Shanghai",
@@ -271,6 +256,8 @@ pub struct SettingsPatch {
     /// The judges' share of the final ranking, 0–1.
     rubric_weight: Option<f64>,
     finalists: Option<u32>,
+    /// Freeze the public boards this many days before the last phase ends (0: never).
+    freeze_days: Option<u32>,
 }
 
 pub async fn settings(
@@ -287,29 +274,32 @@ pub async fn settings(
     if body.rubric_weight.is_some_and(|w| !(0.0..=1.0).contains(&w)) {
         return Err(ApiError::bad_request("rubric_weight is between 0 and 1"));
     }
+    if body.freeze_days.is_some_and(|d| d > 366) {
+        return Err(ApiError::bad_request("freeze_days is between 0 (no freeze) and 366"));
+    }
     let guard = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query(
-        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
-         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
-         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists) WHERE id = ?",
-    )
-    .bind(body.ladder)
-    .bind(body.daily_submissions.map(i64::from))
-    .bind(body.total_submissions.map(i64::from))
-    .bind(body.final_selections.map(i64::from))
-    .bind(body.rubric_weight)
-    .bind(body.finalists.map(i64::from))
-    .bind(c.id)
-    .execute(&mut *tx)
-    .await?;
+    let change = db::contests::SettingsChange {
+        ladder: body.ladder,
+        daily: body.daily_submissions.map(i64::from),
+        total: body.total_submissions.map(i64::from),
+        final_selections: body.final_selections.map(i64::from),
+        rubric_weight: body.rubric_weight,
+        finalists: body.finalists.map(i64::from),
+        freeze_days: body.freeze_days.map(i64::from),
+    };
     let detail = json!({
         "ladder": body.ladder, "daily_submissions": body.daily_submissions,
         "total_submissions": body.total_submissions, "final_selections": body.final_selections,
-        "rubric_weight": body.rubric_weight, "finalists": body.finalists,
+        "rubric_weight": body.rubric_weight, "finalists": body.finalists, "freeze_days": body.freeze_days,
     });
-    audit_event(&state, &mut tx, caller.actor(), "contest.settings", format!("contest:{name}"), detail).await?;
-    tx.commit().await?;
+    let event = Event {
+        at: state.now_text(),
+        actor: caller.actor(),
+        action: "contest.settings".into(),
+        subject: format!("contest:{name}"),
+        detail: detail.to_string(),
+    };
+    db::contests::update_settings(&state.pool, c.id, &change, event).await?;
     drop(guard);
     state.invalidate(c.id);
     show(State(state), Path(name)).await

@@ -1,11 +1,12 @@
 //! The `contests` table as the service's loaders read it, and the reveal.
 
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 
 use super::receipts::{self, ScoredRow};
 use super::selections::{self, Check, Commitment};
 use super::{DbError, append, begin};
 use crate::audit::{Entry, Event};
+use crate::state::Settings;
 
 /// A contest's id, published manifest (JSON text) and receipt key (public, hex; `None` for a
 /// contest created before receipts), by name.
@@ -14,6 +15,71 @@ pub async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<(i64, Strin
         .bind(name)
         .fetch_optional(pool)
         .await?)
+}
+
+/// A contest's mutable settings.
+pub async fn settings(pool: &SqlitePool, contest: i64) -> Result<Settings, DbError> {
+    let r = sqlx::query(
+        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
+         rubric_weight, finalists, freeze_days \
+         FROM contests WHERE id = ?",
+    )
+    .bind(contest)
+    .fetch_one(pool)
+    .await?;
+    Ok(Settings {
+        daily: r.get("daily_submissions"),
+        total: r.get("total_submissions"),
+        final_selections: r.get("final_selections"),
+        team_max_size: r.get("team_max_size"),
+        max_upload_bytes: r.get("max_upload_bytes"),
+        ladder: r.get("ladder"),
+        revealed_at: r.get("revealed_at"),
+        rubric_weight: r.get("rubric_weight"),
+        finalists: r.get("finalists"),
+        freeze_days: r.get("freeze_days"),
+    })
+}
+
+/// The settings an organizer changes; `None` keeps a setting.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub ladder: Option<bool>,
+    pub daily: Option<i64>,
+    pub total: Option<i64>,
+    pub final_selections: Option<i64>,
+    pub rubric_weight: Option<f64>,
+    pub finalists: Option<i64>,
+    pub freeze_days: Option<i64>,
+}
+
+/// Changes a contest's settings with the audit event, in one transaction.
+pub async fn update_settings(
+    pool: &SqlitePool,
+    contest: i64,
+    change: &SettingsChange,
+    event: Event,
+) -> Result<(), DbError> {
+    let mut tx = begin(pool).await?;
+    sqlx::query(
+        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
+         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
+         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists), \
+         freeze_days = COALESCE(?, freeze_days) WHERE id = ?",
+    )
+    .bind(change.ladder)
+    .bind(change.daily)
+    .bind(change.total)
+    .bind(change.final_selections)
+    .bind(change.rubric_weight)
+    .bind(change.finalists)
+    .bind(change.freeze_days)
+    .bind(contest)
+    .execute(&mut *tx)
+    .await?;
+    append(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A contest's id, by name.

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
     (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
     (6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
+    (7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -147,7 +147,7 @@ pub async fn commit(
     if pending > 0 {
         return Ok(Commit::Pending(pending));
     }
-    let entries = super::boards::select_entries(&mut tx, contest, phase, true).await?;
+    let entries = super::boards::select_entries(&mut tx, contest, phase, true, None).await?;
     let chosen = finals(&entries);
     for f in &chosen {
         for id in &f.submissions {
