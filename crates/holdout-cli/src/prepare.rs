@@ -464,7 +464,8 @@ fn typed_frame(columns: Vec<(String, TypedColumn<'_>)>) -> anyhow::Result<DataFr
     DataFrame::new(height, columns).map_err(|e| anyhow!("{e}"))
 }
 
-fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
+/// A file's length and SHA-256 (hex), read in 1 MiB pieces.
+pub(crate) fn hash_file(path: &Path) -> anyhow::Result<(u64, String)> {
     let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = Hasher::default();
     let mut buffer = vec![0; 1 << 20];

@@ -7,7 +7,6 @@
 //! the service recorded (the shortest decimal that reads back as it).
 
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -111,17 +110,7 @@ fn rescore(r: &Receipt, dir: &Path, file: &Path) -> Outcome {
     }
     say!("  solution     {} and salt.txt match the commitment", solution_path.display());
 
-    let mut hasher = manifest::Hasher::default();
-    let mut reader = fs::File::open(file).map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
-    let mut buffer = vec![0; 1 << 16];
-    loop {
-        let n = reader.read(&mut buffer).map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    let sha = hasher.hex();
+    let (_, sha) = crate::prepare::hash_file(file).map_err(|e| bad(format!("{e:#}")))?;
     if sha != r.sha256 {
         return Err(bad(format!(
             "{} is not the file the receipt is for: its sha256 is {sha}, the receipt says {}",

@@ -50,6 +50,14 @@ const CSV_CHUNK: usize = 1 << 20;
 /// Rows whose coded cells a CSV writer gathers at once.
 const CSV_BLOCK: usize = 1 << 18;
 
+/// The positions of `rows` (published in id order) sorted by row, into `visit`: gathering a
+/// column's cells in this order walks it forwards instead of at random.
+fn row_order(rows: &[usize], visit: &mut Vec<u32>) {
+    visit.clear();
+    visit.extend(0..rows.len() as u32);
+    visit.sort_unstable_by_key(|&k| rows[k as usize]);
+}
+
 /// Appends one CSV field as the `csv` crate writes it with its default (necessary) quoting and a
 /// `\n` terminator: quoted, quotes doubled, when it holds a comma, a quote, CR or LF; as is
 /// otherwise. (An empty field alone on its record would need `""`; no record here has one field.)
@@ -749,8 +757,15 @@ impl Bundle<'_> {
 
     /// Published row `i`'s target as written to `train.csv` and the solution.
     pub fn target_text(&self, i: usize) -> String {
+        let mut text = Vec::new();
+        self.write_target(i, &mut text).expect("writing to memory");
+        String::from_utf8(text).expect("a number is ASCII")
+    }
+
+    /// Writes [`Bundle::target_text`] of row `i` without a `String` per row.
+    fn write_target(&self, i: usize, out: &mut impl Write) -> io::Result<()> {
         let v = self.target[i];
-        if matches!(self.contest.task, Task::Regression) { format!("{v}") } else { format!("{}", v as i64) }
+        if matches!(self.contest.task, Task::Regression) { write!(out, "{v}") } else { write!(out, "{}", v as i64) }
     }
 
     /// `train.csv` (features and target) or `test.csv` (features only), rows ordered by id.
@@ -792,7 +807,6 @@ impl Bundle<'_> {
             push_csv_field(&mut buffer, self.contest.target.name.as_bytes());
         }
         buffer.push(b'\n');
-        let regression = matches!(self.contest.task, Task::Regression);
         // The rows go out in id order, which is a random walk over the columns: read cell by
         // cell, nearly every one would be a cache miss. So the coded cells are gathered a block
         // of rows at a time, column by column, visiting the block's rows in column order.
@@ -800,9 +814,7 @@ impl Bundle<'_> {
         let mut gathered: Vec<u16> = Vec::new();
         let mut visit: Vec<u32> = Vec::new();
         for block in self.rows(table).chunks(CSV_BLOCK) {
-            visit.clear();
-            visit.extend(0..block.len() as u32);
-            visit.sort_unstable_by_key(|&k| block[k as usize]);
+            row_order(block, &mut visit);
             gathered.clear();
             gathered.resize(coded_at.len() * block.len(), 0);
             for (slot, &c) in coded_at.iter().enumerate() {
@@ -827,13 +839,7 @@ impl Bundle<'_> {
                 }
                 if table == Table::Train {
                     buffer.push(b',');
-                    // The same text as `target_text`, without a String per row.
-                    let v = self.target[i];
-                    if regression {
-                        write!(buffer, "{v}")?;
-                    } else {
-                        write!(buffer, "{}", v as i64)?;
-                    }
+                    self.write_target(i, &mut buffer)?;
                 }
                 buffer.push(b'\n');
                 if buffer.len() >= CSV_CHUNK {
@@ -974,8 +980,8 @@ impl Bundle<'_> {
             v
         }
         let rows = &self.rows(table)[range];
-        let mut visit: Vec<u32> = (0..rows.len() as u32).collect();
-        visit.sort_unstable_by_key(|&k| rows[k as usize]);
+        let mut visit = Vec::new();
+        row_order(rows, &mut visit);
         let mut out = vec![("id".to_owned(), TypedColumn::Text(gather(rows, &visit, |i| Some(self.ids[i].as_str()))))];
         for c in &self.columns {
             let column = match &c.values {
