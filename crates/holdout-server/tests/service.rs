@@ -41,6 +41,7 @@ async fn authorization_matrix() {
         ("GET", format!("{c}/submissions/x1"), None, [404, 404, 404, 404, 404]),
         ("GET", format!("{c}/quota"), None, [401, 200, 200, 403, 403]),
         ("GET", format!("{c}/selections"), None, [401, 200, 200, 403, 403]),
+        ("GET", format!("{c}/selections/committed"), None, [404, 404, 404, 404, 404]),
         ("PUT", format!("{c}/selections"), Some(json!({"submission_ids": [a]})), [401, 200, 400, 403, 403]),
         ("GET", format!("{c}/compare?a={a}&b={b}"), None, [401, 403, 403, 200, 200]),
         ("POST", format!("{c}/submissions/{a}/disqualify"), Some(reason.clone()), [401, 403, 403, 200, 200]),
@@ -361,11 +362,17 @@ async fn boards_selection_reveal_and_export() {
         "not before the end"
     );
     h.set_time("2024-11-04T00:00:00Z");
-    assert_eq!(
-        h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a2["id"]]))).await.0,
-        StatusCode::FORBIDDEN,
-        "selections close with the phase"
-    );
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a2["id"]]))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+    let (s, v) = h
+        .call(
+            Who::A,
+            "PUT",
+            "/contests/tiny/selections",
+            Some(json!({"submission_ids": [a2["id"]], "phase": "preliminary"})),
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("selections_closed")), "{v}");
     let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["snapshots"].as_array().unwrap().len(), 2);
@@ -392,6 +399,234 @@ async fn boards_selection_reveal_and_export() {
         .unwrap();
     let private_csv = h.send(r).await.1;
     assert_eq!(v["snapshots"][0]["sha256"].as_str().unwrap(), holdout_server::auth::digest_bytes(&private_csv));
+}
+
+/// Inside the final phase.
+const FINAL_OPEN: &str = "2024-10-25T00:00:00Z";
+/// After the final phase closed.
+const CLOSED: &str = "2024-11-04T00:00:00Z";
+
+/// When the last phase closes each team's final selection (or its default) is frozen, its hash
+/// published (contest, boards, the list itself) and audited before any private score is shown;
+/// a change afterwards is refused; the private board is computed from exactly those; the reveal
+/// recomputes the hash, finds it unchanged and records so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one contest's close, step by step")]
+async fn final_selections_are_committed_when_the_contest_closes_and_the_reveal_checks_them() {
+    let h = Harness::new().await;
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    let a2 = h.scored(Who::A, &submission(0.60, 2)).await;
+    let b1 = h.scored(Who::B, &submission(0.20, 3)).await;
+    let b2 = h.scored(Who::B, &submission(0.60, 4)).await;
+    assert!(b2["public_score"].as_f64() > b1["public_score"].as_f64());
+    // Team A selects its weaker public submission; team B selects nothing (its best public counts).
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", Some(json!({"submission_ids": [a1["id"]]}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert!(contest["selection_commitment"].is_null(), "nothing is committed before the close");
+    let (s, v) = h.call(Who::Anon, "GET", "/contests/tiny/selections/committed", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_committed")), "{v}");
+
+    h.set_time(CLOSED);
+    // Any change after the close is refused, saying why.
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", Some(json!({"submission_ids": [a2["id"]]}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    let cm = contest["selection_commitment"].clone();
+    let sha = cm["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64);
+    assert!(v["error"]["message"].as_str().unwrap().contains(&sha), "{v}");
+    assert_eq!((cm["phase"].as_str(), cm["closed_at"].as_str()), (Some("final"), Some("2024-11-03T15:59:59.000Z")));
+    assert!(cm["verified_seq"].is_null());
+    // Committed once, audited, before anything private was shown to a team.
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 1);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let commit = entries.iter().find(|e| e.event.action == "selection.commit").unwrap();
+    assert_eq!(commit.seq, cm["audit_seq"].as_i64().unwrap());
+    assert!(commit.event.detail.contains(&sha));
+    // Published on the public board too, and as the list itself, whose bytes hash to it.
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard?phase=final", None).await;
+    assert_eq!(board["selections"]["sha256"], sha.as_str());
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/selections/committed").body(Body::empty()).unwrap();
+    let (s, list_bytes, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(holdout_server::auth::digest_bytes(&list_bytes), sha, "the published hash is the list's");
+    let list: holdout_server::selections::Document = serde_json::from_slice(&list_bytes).unwrap();
+    assert_eq!(list.canonical(), list_bytes, "the list is served in its canonical form");
+    assert_eq!(
+        (list.format.as_str(), list.contest.as_str(), list.phase.as_str()),
+        ("holdout-selections/1", "tiny", "final")
+    );
+    let team = |id: i64| list.teams.iter().find(|t| t.team_id == id).unwrap();
+    let ids = |t: &holdout_server::selections::TeamSelection| t.submissions.iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!((ids(team(h.team_a)), team(h.team_a).chosen), (vec![a1["id"].as_i64().unwrap()], true));
+    assert_eq!((ids(team(h.team_b)), team(h.team_b).chosen), (vec![b2["id"].as_i64().unwrap()], false), "B's default");
+    for (t, s) in list.submissions() {
+        let (_, sub) = h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", s.id), None).await;
+        assert_eq!((sub["team_id"].as_i64(), sub["sha256"].as_str()), (Some(t), Some(s.sha256.as_str())));
+    }
+    let (_, mine) = h.call(Who::A, "GET", "/contests/tiny/selections", None).await;
+    assert_eq!(mine["committed"]["submission_ids"], json!([a1["id"]]), "{mine}");
+    assert_eq!(mine["committed"]["sha256"], sha.as_str());
+
+    // The private board's inputs are exactly the committed ones, even if the flags change later
+    // (as a bug or a hand edit could make them).
+    sqlx::query("UPDATE submissions SET selected = (id = ?)")
+        .bind(a2["id"].as_i64())
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    h.state.invalidate(h.state.contest("tiny").await.unwrap().unwrap().id);
+    let (_, private) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private&phase=final", None).await;
+    assert_eq!(private["selections"]["sha256"], sha.as_str());
+    let rows = private["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let listed = ids(team(row["team_id"].as_i64().unwrap()));
+        assert!(listed.contains(&row["submission_id"].as_i64().unwrap()), "{row} is not from {listed:?}");
+    }
+    let a_row = rows.iter().find(|r| r["team_id"] == h.team_a).unwrap();
+    assert_eq!((a_row["submission_id"].clone(), a_row["score"].clone()), (a1["id"].clone(), a1_private(&h, &a1).await));
+    // The last phase can no longer move.
+    let body = json!({"starts_at": "2024-10-21T10:00:00+08:00", "ends_at": "2024-12-31T00:00:00+08:00"});
+    let (s, v) = h.call(Who::Org, "PUT", "/contests/tiny/phases/final", Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+
+    // The reveal recomputes the hash from the committed rows, finds it unchanged, records it.
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["selections"]["sha256"], sha.as_str());
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let reveal = entries.iter().find(|e| e.event.action == "board.reveal").unwrap();
+    assert_eq!(v["selections"]["verified_seq"], reveal.seq);
+    assert!(reveal.event.detail.contains(&sha) && reveal.seq > commit.seq);
+    let (_, public_view) = h.call(Who::B, "GET", "/contests/tiny/leaderboard?board=private&phase=final", None).await;
+    assert_eq!(public_view["selections"]["verified_seq"], reveal.seq);
+    assert_eq!(public_view["rows"], private["rows"]);
+    let _ = b1;
+    holdout_server::db::verify(&h.state.pool).await.unwrap();
+}
+
+async fn a1_private(h: &Harness, s: &Value) -> Value {
+    let (_, v) = h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", s["id"]), None).await;
+    v["private_score"].clone()
+}
+
+/// If the committed rows no longer hash to the published hash, the reveal refuses and writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reveal_refuses_when_the_committed_selections_changed() {
+    let h = Harness::new().await;
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    let a2 = h.scored(Who::A, &submission(0.60, 2)).await;
+    h.scored(Who::B, &submission(0.45, 3)).await;
+    h.set_time(CLOSED);
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    let sha = contest["selection_commitment"]["sha256"].as_str().unwrap().to_owned();
+    // A hand edit swaps team A's committed submission (its default, a2) for another.
+    assert_ne!(a1["id"], a2["id"]);
+    let changed = sqlx::query("UPDATE final_selections SET submission_id = ? WHERE submission_id = ?")
+        .bind(a1["id"].as_i64())
+        .bind(a2["id"].as_i64())
+        .execute(&h.state.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 1);
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_changed")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&sha), "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert!(contest["revealed_at"].is_null(), "nothing revealed");
+    assert_eq!(h.audited("board.reveal", "contest:tiny").await, 0);
+    assert_eq!(h.call(Who::A, "GET", "/contests/tiny/leaderboard?board=private", None).await.0, StatusCode::FORBIDDEN);
+}
+
+/// From `freeze_days` before the last phase ends until the reveal, the public board shows
+/// everyone but staff only what was uploaded before the freeze; each team still sees its own
+/// newest scores; the page says since when, in both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one freeze, step by step")]
+async fn the_freeze_hides_new_scores_from_other_teams_and_not_from_staff_or_the_team() {
+    let h = Harness::new().await;
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 367}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        h.call(Who::A, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let since = "2024-10-27T15:59:59.000Z";
+    assert_eq!((v["freeze_days"].as_i64(), v["freeze_starts_at"].as_str()), (Some(7), Some(since)));
+    assert!(v["frozen_since"].is_null());
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.event.action == "contest.settings" && e.event.detail.contains("\"freeze_days\":7"))
+    );
+
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    h.set_time("2024-10-30T00:00:00Z");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["frozen_since"], since);
+    let b1 = h.scored(Who::B, &submission(0.60, 2)).await;
+    let a2 = h.scored(Who::A, &submission(0.90, 3)).await;
+    let h = &h;
+    let board = |who: Who| async move { h.call(who, "GET", "/contests/tiny/leaderboard", None).await.1 };
+    let ids = |b: &Value| b["rows"].as_array().unwrap().iter().map(|r| r["submission_id"].clone()).collect::<Vec<_>>();
+    // Visitors and both teams see the board as it was at the freeze: team A's first score only.
+    for who in [Who::Anon, Who::A, Who::B] {
+        let b = board(who).await;
+        assert_eq!(ids(&b), vec![a1["id"].clone()], "{who:?}: {b}");
+        assert_eq!(b["rows"][0]["score"], a1["public_score"]);
+        assert_eq!(b["rows"][0]["entries"], 1, "submissions after the freeze are not counted either");
+        assert_eq!(b["freeze"], json!({"since": since, "applied": true}));
+    }
+    // Each team sees its own newest best beside it, and nobody else's.
+    let (a, b) = (board(Who::A).await, board(Who::B).await);
+    assert_eq!(
+        (a["own"]["submission_id"].clone(), a["own"]["score"].clone()),
+        (a2["id"].clone(), a2["public_score"].clone())
+    );
+    assert_eq!(
+        (b["own"]["submission_id"].clone(), b["own"]["score"].clone()),
+        (b1["id"].clone(), b1["public_score"].clone())
+    );
+    assert!(a["own"]["rank"].is_null(), "the live row takes no rank on the frozen board");
+    assert!(board(Who::Anon).await.get("own").is_none());
+    let (_, mine) = h.call(Who::B, "GET", &format!("/contests/tiny/submissions/{}", b1["id"]), None).await;
+    assert!(mine["public_score"].is_f64(), "a team sees its own scores");
+    // Staff see the live board.
+    for who in [Who::Judge, Who::Org] {
+        let live = board(who).await;
+        let mut live_ids: Vec<i64> = ids(&live).iter().map(|v| v.as_i64().unwrap()).collect();
+        live_ids.sort_unstable();
+        assert_eq!(live_ids, vec![b1["id"].as_i64().unwrap(), a2["id"].as_i64().unwrap()], "{live}");
+        assert_eq!(live["freeze"], json!({"since": since, "applied": false}));
+    }
+    // The CSV and the pages are frozen too, and say since when.
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv").body(Body::empty()).unwrap();
+    let csv = String::from_utf8(h.send(r).await.1).unwrap();
+    assert!(csv.contains("Team A") && !csv.contains("Team B"), "{csv}");
+    for (lang, text) in [("zh-CN", "2024-10-27 23:59（北京时间）起冻结"), ("en", "frozen since 2024-10-27 23:59 (Asia")]
+    {
+        let r = Request::get(format!("/contests/tiny/leaderboard?lang={lang}")).body(Body::empty()).unwrap();
+        let page = String::from_utf8(h.send(r).await.1).unwrap();
+        assert!(page.contains(text) && page.contains("Team A") && !page.contains("Team B"), "{page}");
+    }
+    // The private board is not frozen for staff; after the reveal nothing is.
+    let (_, private) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private", None).await;
+    assert_eq!(private["rows"].as_array().unwrap().len(), 2);
+    assert!(private["freeze"].is_null());
+    h.set_time(CLOSED);
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::OK);
+    let after = board(Who::Anon).await;
+    assert_eq!(after["rows"].as_array().unwrap().len(), 2);
+    assert!(after["freeze"].is_null());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -243,6 +243,7 @@ pub fn router(state: AppState) -> Router {
         .route("/contests/{contest}/submissions/{id}/reinstate", post(submissions::reinstate))
         .route("/contests/{contest}/compare", get(submissions::compare))
         .route("/contests/{contest}/selections", get(submissions::selections).put(submissions::select))
+        .route("/contests/{contest}/selections/committed", get(contests::committed_list))
         .route("/contests/{contest}/leaderboard", get(boards::leaderboard))
         .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
         .route("/contests/{contest}/snapshots", post(boards::snapshot))

@@ -9,6 +9,7 @@ pub mod boards;
 pub mod contests;
 pub mod queue;
 pub mod receipts;
+pub mod selections;
 pub mod submissions;
 
 pub use audit_log::{append, entries, verify};
@@ -31,6 +32,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
     (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
     (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
+    (6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
+    (7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

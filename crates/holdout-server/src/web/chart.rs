@@ -112,14 +112,16 @@ async fn series(
     team: i64,
     name: &str,
     greater: bool,
+    until: Option<&str>,
 ) -> Result<Series, crate::db::DbError> {
-    let rows = crate::db::boards::public_series(&state.pool, contest, phase, team).await?;
+    let rows = crate::db::boards::public_series(&state.pool, contest, phase, team, until).await?;
     let points: Vec<(i64, f64)> =
         rows.into_iter().filter_map(|(t, v)| Some((crate::time::parse(&t)?.timestamp_millis(), v))).collect();
     Ok(Series { name: name.to_owned(), points: running_best(&points, greater) })
 }
 
-/// The top `n` teams of a board (baselines left out).
+/// The top `n` teams of a board (baselines left out); of a frozen board, only what was
+/// uploaded before the freeze.
 pub async fn top_teams(
     state: &AppState,
     contest: &Value,
@@ -129,10 +131,11 @@ pub async fn top_teams(
     let name = contest["name"].as_str().unwrap_or_default();
     let phase = board["phase"].as_str().unwrap_or_default();
     let greater = contest["greater_is_better"].as_bool().unwrap_or(true);
+    let until = board["freeze"]["since"].as_str().filter(|_| board["freeze"]["applied"] == true);
     let mut all = Vec::new();
     for row in board["rows"].as_array().into_iter().flatten().filter(|r| r["baseline"] != true).take(n) {
         let (Some(team), Some(team_name)) = (row["team_id"].as_i64(), row["team"].as_str()) else { continue };
-        all.push(series(state, name, phase, team, team_name, greater).await?);
+        all.push(series(state, name, phase, team, team_name, greater, until).await?);
     }
     Ok(svg(&all, "best public score over time"))
 }
@@ -145,7 +148,7 @@ pub async fn one_team(state: &AppState, contest: &Value, team: i64) -> Result<St
         .as_str()
         .or_else(|| contest["phases"].as_array().and_then(|p| p.first()).and_then(|p| p["name"].as_str()))
         .unwrap_or_default();
-    let s = series(state, name, phase, team, "", greater).await?;
+    let s = series(state, name, phase, team, "", greater, None).await?;
     Ok(svg(&[s], "best public score over time"))
 }
 

@@ -173,7 +173,9 @@ pub async fn leaderboard(
     // The public board's content is the same for everyone: cached (the private one depends on
     // who looks, and is rarely looked at). For visitors who are not logged in the whole page
     // is the same too: cached whole, plain and gzip.
-    let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
+    // Staff see the live board during a freeze, everyone else the frozen one.
+    let staff = viewer.user.as_ref().is_some_and(|u| u.role.staff());
+    let key = format!("{name}|{}|{}|{staff}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
     let whole = viewer.user.is_none() && !private && f.msg.is_none() && f.error.is_none() && !viewer.lang_changed;
     let visitor_lookup = || {
         let pages = state.visitor_pages.lock().expect("the page cache lock is never poisoned");
@@ -207,7 +209,17 @@ pub async fn leaderboard(
         page
     };
     let (contest, body) = (&page.0, &page.1);
-    let shell = json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)});
+    // During the freeze a team still sees its own newest best score (the API's `own`).
+    let own = if !private && viewer.role() == Some(Role::Competitor) && !contest["frozen_since"].is_null() {
+        let mut path = format!("/contests/{name}/leaderboard?board=public");
+        if let Some(p) = &f.phase {
+            let _ = write!(path, "&phase={}", enc(p));
+        }
+        get_json(&state, &viewer, &path).await.body["own"].clone()
+    } else {
+        Value::Null
+    };
+    let shell = json!({"contest": contest, "body": body, "private": private, "own": own, "flash": flash(&f)});
     if whole {
         let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
         if let Some(html) = super::render_html(&viewer, "leaderboard.html", shell.clone()) {
@@ -695,6 +707,8 @@ pub struct ConsoleForm {
     #[serde(default)]
     finalists: Option<u32>,
     #[serde(default)]
+    freeze_days: Option<u32>,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     password: String,
@@ -725,7 +739,8 @@ pub async fn console_action(
         "settings" => {
             let body = json!({"daily_submissions": form.daily, "total_submissions": form.total,
                               "final_selections": form.selections, "ladder": form.ladder.as_deref() == Some("on"),
-                              "rubric_weight": form.rubric_weight, "finalists": form.finalists});
+                              "rubric_weight": form.rubric_weight, "finalists": form.finalists,
+                              "freeze_days": form.freeze_days});
             send_json(&state, &viewer, Method::PATCH, &format!("/contests/{name}"), &body).await
         }
         "reveal" => {
