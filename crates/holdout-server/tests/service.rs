@@ -545,6 +545,51 @@ async fn the_reveal_refuses_when_the_committed_selections_changed() {
     assert_eq!(h.call(Who::A, "GET", "/contests/tiny/leaderboard?board=private", None).await.0, StatusCode::FORBIDDEN);
 }
 
+/// A contest whose last phase closed with nothing submitted in it (as one created with past
+/// dates is, until the organizer moves them: the demo) commits nothing on a read, so its phases
+/// can still move; once something is submitted and the phase closes, the selections are
+/// committed; and the reveal commits what was not committed yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selections_are_committed_only_when_the_last_phase_had_submissions_or_at_the_reveal() {
+    let h = Harness::new().await;
+    h.set_time(CLOSED);
+    let (_, contest) = h.call(Who::Org, "GET", "/contests/tiny", None).await;
+    assert!(contest["selection_commitment"].is_null(), "nothing submitted, nothing committed: {contest}");
+    h.call(Who::Anon, "GET", "/contests/tiny/leaderboard?phase=final", None).await;
+    h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?phase=final&board=private", None).await;
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 0);
+    // The organizer moves the phases to now, as the demo does.
+    for (phase, start, end) in [
+        ("final", "2024-11-20T00:00:00Z", "2024-11-30T00:00:00Z"),
+        ("preliminary", "2024-11-01T00:00:00Z", "2024-11-10T00:00:00Z"),
+    ] {
+        let body = json!({"starts_at": start, "ends_at": end});
+        let (s, v) = h.call(Who::Org, "PUT", &format!("/contests/tiny/phases/{phase}"), Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    h.set_time("2024-11-25T00:00:00Z");
+    let a = h.scored(Who::A, &submission(0.4, 1)).await;
+    h.set_time("2024-12-01T00:00:00Z");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["selection_commitment"]["phase"], "final", "{contest}");
+    let (_, mine) = h.call(Who::A, "GET", "/contests/tiny/selections?phase=final", None).await;
+    assert_eq!(mine["committed"]["submission_ids"], json!([a["id"]]), "{mine}");
+    let body = json!({"starts_at": "2024-11-20T00:00:00Z", "ends_at": "2024-12-31T00:00:00Z"});
+    let (s, v) = h.call(Who::Org, "PUT", "/contests/tiny/phases/final", Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+
+    // Another contest state: nothing in the last phase at the reveal; the reveal commits the
+    // (empty) list before computing the private board.
+    let h = Harness::new().await;
+    h.scored(Who::A, &submission(0.4, 1)).await;
+    h.set_time(CLOSED);
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 1);
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["selection_commitment"]["verified_seq"], v["selections"]["verified_seq"]);
+}
+
 /// From `freeze_days` before the last phase ends until the reveal, the public board shows
 /// everyone but staff only what was uploaded before the freeze; each team still sees its own
 /// newest scores; the page says since when, in both languages.

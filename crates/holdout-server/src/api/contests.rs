@@ -82,12 +82,19 @@ pub(super) async fn load(state: &AppState, name: &str) -> ApiResult<std::sync::A
     state.contest(name).await?.ok_or_else(ApiError::not_found)
 }
 
-/// The contest's committed final selections, committing them now if the last phase has closed
-/// and nobody has yet (audited as `selection.commit` by `system`): every read that could show
-/// or use them asks here first, so they are fixed and published before anything else happens
-/// after the close. `None` before the close, and while submissions of the last phase are still
-/// queued or being scored (a team's default may be among them).
+/// The contest's committed final selections, committing them now if the last phase has closed,
+/// a team submitted something in it, and nobody has committed yet (audited as
+/// `selection.commit` by `system`): every read that could show or use them asks here first, so
+/// they are fixed and published before anything else happens after the close. `None` before
+/// the close, while submissions of the last phase are still queued or being scored (a team's
+/// default may be among them), and while nobody has submitted in the last phase (nothing to
+/// commit; its times may still move, as the demo moves a contest created with past dates).
 pub(super) async fn committed(state: &AppState, c: &Contest) -> ApiResult<Option<Commitment>> {
+    commit_if_closed(state, c, false).await
+}
+
+/// [`committed`], or with `always` (the reveal) committing even an empty last phase.
+pub(super) async fn commit_if_closed(state: &AppState, c: &Contest, always: bool) -> ApiResult<Option<Commitment>> {
     let m = meta(state, c.id).await?;
     if let Some(cm) = &m.commitment {
         return Ok(Some(cm.clone()));
@@ -110,14 +117,15 @@ pub(super) async fn committed(state: &AppState, c: &Contest) -> ApiResult<Option
     let outcome = {
         let _w = state.write.lock().await;
         let finals = |entries: &[crate::board::Entry]| crate::board::finals(entries, greater, ladder);
-        db::selections::commit(&state.pool, c.id, &c.name, &last.name, &last.ends_at, &now, finals, event).await?
+        db::selections::commit(&state.pool, always, c.id, &c.name, &last.name, &last.ends_at, &now, finals, event)
+            .await?
     };
     match outcome {
         Commit::Done(cm) | Commit::Already(cm) => {
             state.invalidate(c.id);
             Ok(Some(cm))
         }
-        Commit::Pending(_) => Ok(None),
+        Commit::Pending(_) | Commit::Empty => Ok(None),
     }
 }
 
@@ -390,7 +398,7 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
     if let Some(at) = s.revealed_at {
         return Err(ApiError::conflict(format!("already revealed at {at}")));
     }
-    let Some(commitment) = committed(&state, &c).await? else {
+    let Some(commitment) = commit_if_closed(&state, &c, true).await? else {
         return Err(ApiError::conflict(
             "submissions of the last phase are still being scored; the final selections are committed, and the board can be revealed, once they are",
         )

@@ -762,7 +762,7 @@ pub async fn select(
                 cm.closed_at, cm.committed_at, cm.sha256
             ),
             None => format!(
-                "the contest closed at {}; the final selections are being committed (once its last submissions are scored) and can no longer change",
+                "the contest closed at {}; the final selections can no longer change (they are committed once its last submissions are scored, or at the reveal)",
                 phase.ends_at
             ),
         };

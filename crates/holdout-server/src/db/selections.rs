@@ -35,6 +35,10 @@ pub enum Commit {
     /// Not yet: this many submissions of the phase are still queued or being scored, and a
     /// team's default (its best public submission) may be among them.
     Pending(i64),
+    /// Not on a read: no team (baselines aside) submitted anything in the phase, so there is
+    /// nothing to commit, and the phase's times may still be moved (a contest created with
+    /// past dates, as the demo's are, is set up this way).
+    Empty,
 }
 
 /// The contest's commitment, if made.
@@ -121,10 +125,12 @@ async fn rebuild(
 /// entries of every team (disqualified teams too, so a reinstated team keeps its own) go
 /// through `finals`, the result is written with the audit event `event(sha256, teams)`, all in
 /// one transaction. Nothing is written while a submission of the phase is still queued or
-/// being scored, or if the contest was committed before.
+/// being scored, or if the contest was committed before; nor, unless `always` (the reveal's
+/// commit), when no team but a baseline submitted anything in the phase.
 #[expect(clippy::too_many_arguments, reason = "what a commitment records")]
 pub async fn commit(
     pool: &SqlitePool,
+    always: bool,
     contest: i64,
     name: &str,
     phase: &str,
@@ -146,6 +152,19 @@ pub async fn commit(
     .await?;
     if pending > 0 {
         return Ok(Commit::Pending(pending));
+    }
+    if !always {
+        let submitted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM submissions s JOIN teams t ON t.id = s.team_id \
+             WHERE s.contest_id = ? AND s.phase = ? AND NOT t.baseline",
+        )
+        .bind(contest)
+        .bind(phase)
+        .fetch_one(&mut *tx)
+        .await?;
+        if submitted == 0 {
+            return Ok(Commit::Empty);
+        }
     }
     let entries = super::boards::select_entries(&mut tx, contest, phase, true, None).await?;
     let chosen = finals(&entries);
