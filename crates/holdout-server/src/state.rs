@@ -314,6 +314,9 @@ pub struct Inner {
     pub visitor_pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<CachedBoard>)>>,
     /// One page content is built at a time (not `building`, which the API calls inside take).
     pub page_building: tokio::sync::Mutex<()>,
+    /// One heavy statistic (rank uncertainty, the integrity report) is computed at a time,
+    /// apart from the boards' `building` so boards are served meanwhile.
+    pub analysing: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -352,6 +355,7 @@ impl AppState {
             metas: Mutex::new(FxHashMap::default()),
             pages: Mutex::new(FxHashMap::default()),
             page_building: tokio::sync::Mutex::new(()),
+            analysing: tokio::sync::Mutex::new(()),
             visitor_pages: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))

@@ -22,9 +22,9 @@ use crate::state::{AppState, BoardKey, CachedBoard, Contest};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardQuery {
-    phase: Option<String>,
+    pub phase: Option<String>,
     /// `public` (default) or `private`.
-    board: Option<String>,
+    pub board: Option<String>,
 }
 
 /// A phase's entries; with `until`, only those uploaded before it (the frozen view).
@@ -35,7 +35,7 @@ async fn entries(state: &AppState, contest: i64, phase: &str, until: Option<&str
 /// The rows of a board; with `until`, of the submissions uploaded before it only (the frozen
 /// public board). The private board of the phase whose final selections were committed is
 /// computed from exactly those (committing them first if the last phase has just closed).
-async fn rows(
+pub(super) async fn rows(
     state: &AppState,
     c: &Contest,
     phase: &str,
@@ -150,10 +150,10 @@ async fn render_json(
 }
 
 /// A board as a caller may see it.
-struct View {
-    c: std::sync::Arc<Contest>,
-    phase: String,
-    private: bool,
+pub(super) struct View {
+    pub c: std::sync::Arc<Contest>,
+    pub phase: String,
+    pub private: bool,
     /// Since when the public boards are frozen, if they are.
     frozen_since: Option<String>,
     /// Whether the caller sees the frozen board (everyone but staff).
@@ -161,7 +161,7 @@ struct View {
 }
 
 /// Which board the caller asked for, checking the private board's visibility and the freeze.
-async fn resolve(state: &AppState, caller: &Caller, contest: &str, q: &BoardQuery) -> ApiResult<View> {
+pub(super) async fn resolve(state: &AppState, caller: &Caller, contest: &str, q: &BoardQuery) -> ApiResult<View> {
     let c = load(state, contest).await?;
     let private = match q.board.as_deref() {
         None | Some("public") => false,

@@ -9,6 +9,9 @@ pub use accounts::{create_user, issue_token};
 mod boards;
 pub(crate) use boards::{accepts_gzip, gzip};
 mod contests;
+mod integrity;
+mod ranks;
+pub use ranks::{RankUncertaintyView, TeamRankView};
 mod submissions;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -248,6 +251,8 @@ pub fn router(state: AppState) -> Router {
         .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
         .route("/contests/{contest}/snapshots", post(boards::snapshot))
         .route("/contests/{contest}/final", get(boards::final_ranking))
+        .route("/contests/{contest}/rank-uncertainty", get(ranks::rank_uncertainty))
+        .route("/contests/{contest}/integrity", get(integrity::integrity))
         .route("/contests/{contest}/rubric/{team}", put(boards::rubric))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
