@@ -34,12 +34,12 @@ fn bad(message: String) -> Failure {
     Failure::BadInput(anyhow!(message))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Opens a data directory's service state (no workers started).
-async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
+pub(crate) async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
     if create {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     } else if !dir.join(db::FILE).is_file() {

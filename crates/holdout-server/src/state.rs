@@ -240,6 +240,23 @@ pub struct Settings {
     pub rubric_weight: f64,
     /// How many teams of the private board are finalists.
     pub finalists: i64,
+    /// The public boards freeze this many days before the last phase ends (0: never).
+    pub freeze_days: i64,
+}
+
+impl Settings {
+    /// When the public boards freeze: `freeze_days` before the last of `phases` ends; `None`
+    /// without a freeze.
+    pub fn freeze_starts_at(&self, phases: &[Phase]) -> Option<String> {
+        let end = crate::time::parse(&phases.last()?.ends_at)?;
+        (self.freeze_days > 0).then(|| crate::time::text(end - chrono::Duration::days(self.freeze_days)))
+    }
+
+    /// Whether the public boards are frozen at `now` (from the freeze until the reveal), and
+    /// since when.
+    pub fn frozen_since(&self, phases: &[Phase], now: &str) -> Option<String> {
+        self.freeze_starts_at(phases).filter(|since| now >= since.as_str() && self.revealed_at.is_none())
+    }
 }
 
 /// What the hot paths read of a contest's rows, cached until something changes.
@@ -247,6 +264,8 @@ pub struct Settings {
 pub struct Meta {
     pub phases: Vec<Phase>,
     pub settings: Settings,
+    /// The final selections committed when the last phase closed, if it has.
+    pub commitment: Option<crate::db::selections::Commitment>,
 }
 
 /// A rendered page's content with the contest header it was made from, and when it was made.
@@ -266,6 +285,8 @@ pub struct BoardKey {
     pub phase: String,
     pub private: bool,
     pub csv: bool,
+    /// The frozen view of a public board (what everyone but staff sees during the freeze).
+    pub frozen: bool,
 }
 
 #[derive(Debug)]
@@ -293,6 +314,9 @@ pub struct Inner {
     pub visitor_pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<CachedBoard>)>>,
     /// One page content is built at a time (not `building`, which the API calls inside take).
     pub page_building: tokio::sync::Mutex<()>,
+    /// One heavy statistic (rank uncertainty, the integrity report) is computed at a time,
+    /// apart from the boards' `building` so boards are served meanwhile.
+    pub analysing: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -331,6 +355,7 @@ impl AppState {
             metas: Mutex::new(FxHashMap::default()),
             pages: Mutex::new(FxHashMap::default()),
             page_building: tokio::sync::Mutex::new(()),
+            analysing: tokio::sync::Mutex::new(()),
             visitor_pages: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))

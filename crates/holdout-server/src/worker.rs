@@ -115,7 +115,7 @@ async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f6
     }))
 }
 
-fn read_predictions(contest: &Contest, solution: &Solution, path: &Path) -> Result<Predictions, String> {
+pub(crate) fn read_predictions(contest: &Contest, solution: &Solution, path: &Path) -> Result<Predictions, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the stored file: {e}"))?;
     let parsed =
         parse(std::io::BufReader::with_capacity(1 << 16, file), contest.format, &contest.labels, contest.max_bytes)

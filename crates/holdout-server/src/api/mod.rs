@@ -9,6 +9,9 @@ pub use accounts::{create_user, issue_token};
 mod boards;
 pub(crate) use boards::{accepts_gzip, gzip};
 mod contests;
+mod integrity;
+mod ranks;
+pub use ranks::{RankUncertaintyView, TeamRankView};
 mod submissions;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -243,10 +246,13 @@ pub fn router(state: AppState) -> Router {
         .route("/contests/{contest}/submissions/{id}/reinstate", post(submissions::reinstate))
         .route("/contests/{contest}/compare", get(submissions::compare))
         .route("/contests/{contest}/selections", get(submissions::selections).put(submissions::select))
+        .route("/contests/{contest}/selections/committed", get(contests::committed_list))
         .route("/contests/{contest}/leaderboard", get(boards::leaderboard))
         .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
         .route("/contests/{contest}/snapshots", post(boards::snapshot))
         .route("/contests/{contest}/final", get(boards::final_ranking))
+        .route("/contests/{contest}/rank-uncertainty", get(ranks::rank_uncertainty))
+        .route("/contests/{contest}/integrity", get(integrity::integrity))
         .route("/contests/{contest}/rubric/{team}", put(boards::rubric))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(JSON_LIMIT));

@@ -711,10 +711,23 @@ pub async fn selections(
     .bind(&phase.name)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(json!({
+    let mut body = json!({
         "phase": phase.name, "submission_ids": ids, "limit": s.final_selections,
         "default": if ids.is_empty() { "none selected: the team's best public submission counts" } else { "the selected submissions count" },
-    })))
+        "committed": Value::Null,
+    });
+    if let Some(cm) = super::contests::committed(&state, &c).await?
+        && cm.phase == phase.name
+        && let Some(list) = db::selections::document(&state.pool, c.id, &c.name).await?
+    {
+        let mine = list.teams.iter().find(|t| t.team_id == team);
+        let mut committed = super::contests::commitment_json(&c, &cm);
+        committed["submission_ids"] =
+            json!(mine.map(|t| t.submissions.iter().map(|s| s.id).collect::<Vec<_>>()).unwrap_or_default());
+        committed["chosen"] = json!(mine.is_some_and(|t| t.chosen));
+        body["committed"] = committed;
+    }
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -735,10 +748,25 @@ pub async fn select(
     let (team, _) = own_team(&state, c.id, &u).await?;
     let phase = phase_named(&state, &c, body.phase.as_deref()).await?;
     if state.now_text() >= phase.ends_at {
-        return Err(ApiError::forbidden(format!(
-            "phase `{}` ended at {}; selections are final",
-            phase.name, phase.ends_at
-        )));
+        let last = phases(&state, c.id).await?.last().is_some_and(|p| p.name == phase.name);
+        if !last {
+            return Err(ApiError::forbidden(format!(
+                "phase `{}` ended at {}; selections are final",
+                phase.name, phase.ends_at
+            ))
+            .code("selections_closed"));
+        }
+        let message = match super::contests::committed(&state, &c).await? {
+            Some(cm) => format!(
+                "the contest closed at {}; the final selections were committed at {} (sha256 {}) and can no longer change",
+                cm.closed_at, cm.committed_at, cm.sha256
+            ),
+            None => format!(
+                "the contest closed at {}; the final selections can no longer change (they are committed once its last submissions are scored, or at the reveal)",
+                phase.ends_at
+            ),
+        };
+        return Err(ApiError::conflict(message).code("selections_committed"));
     }
     let s = settings_of(&state, c.id).await?;
     let mut ids = body.submission_ids.clone();

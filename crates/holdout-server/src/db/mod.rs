@@ -7,8 +7,11 @@ pub mod accounts;
 pub mod audit_log;
 pub mod boards;
 pub mod contests;
+pub mod integrity;
 pub mod queue;
+pub mod ranks;
 pub mod receipts;
+pub mod selections;
 pub mod submissions;
 
 pub use audit_log::{append, entries, verify};
@@ -31,6 +34,9 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
     (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
     (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
+    (6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
+    (7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
+    (8, "rank_uncertainty", include_str!("../../../../leaderboard/migrations/0008_rank_uncertainty.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -207,3 +207,38 @@ pub async fn busy(pool: &SqlitePool) -> Result<i64, DbError> {
         .fetch_one(pool)
         .await?)
 }
+
+/// Queues every scored submission of a contest for scoring again (rescore-all), each with a
+/// `submission.rescore` audit entry (`rescore(id)`) and the whole with `all` — one
+/// transaction. Returns the queued ids and the `all` entry.
+pub async fn requeue_scored(
+    pool: &SqlitePool,
+    contest: i64,
+    rescore: impl Fn(i64) -> Event,
+    all: impl FnOnce(usize) -> Event,
+) -> Result<(Vec<i64>, crate::audit::Entry), DbError> {
+    let mut tx = super::begin(pool).await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM submissions WHERE contest_id = ? AND status = 'scored' ORDER BY id")
+            .bind(contest)
+            .fetch_all(&mut *tx)
+            .await?;
+    for &id in &ids {
+        sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::append(&mut tx, rescore(id)).await?;
+    }
+    let entry = super::append(&mut tx, all(ids.len())).await?;
+    tx.commit().await?;
+    Ok((ids, entry))
+}
+
+/// Appends one audit entry on its own.
+pub async fn audit(pool: &SqlitePool, event: Event) -> Result<crate::audit::Entry, DbError> {
+    let mut tx = super::begin(pool).await?;
+    let entry = super::append(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(entry)
+}

@@ -42,7 +42,7 @@ impl Lang {
         }
     }
 
-    fn parse(s: &str) -> Option<Lang> {
+    pub fn parse(s: &str) -> Option<Lang> {
         match s {
             "zh" | "zh-CN" => Some(Lang::Zh),
             "en" => Some(Lang::En),
@@ -63,6 +63,12 @@ pub const CATALOGUE: &str = include_str!("../../../../leaderboard/i18n.toml");
 fn catalogue() -> &'static BTreeMap<String, Entry> {
     static C: OnceLock<BTreeMap<String, Entry>> = OnceLock::new();
     C.get_or_init(|| toml::from_str(CATALOGUE).expect("leaderboard/i18n.toml is valid (tested)"))
+}
+
+/// A catalogue text in `lang` (the key itself if the catalogue lacks it: the tests hold every
+/// key used).
+pub fn text(key: &str, lang: Lang) -> String {
+    catalogue().get(key).map_or_else(|| key.to_owned(), |e| if lang == Lang::En { e.en.clone() } else { e.zh.clone() })
 }
 
 /// The catalogue's keys (for tests).
@@ -86,6 +92,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../../../leaderboard/templates/audit.html")),
     ("console.html", include_str!("../../../../leaderboard/templates/console.html")),
     ("final.html", include_str!("../../../../leaderboard/templates/final.html")),
+    ("integrity.html", include_str!("../../../../leaderboard/templates/integrity.html")),
     ("error.html", include_str!("../../../../leaderboard/templates/error.html")),
 ];
 
@@ -347,4 +354,5 @@ pub fn routes() -> Router<AppState> {
         .route("/contests/{c}/review/{id}", get(pages::review_one).post(pages::review_action))
         .route("/contests/{c}/console", get(pages::console).post(pages::console_action))
         .route("/contests/{c}/final", get(pages::final_ranking).post(pages::rubric))
+        .route("/contests/{c}/integrity", get(pages::integrity))
 }
