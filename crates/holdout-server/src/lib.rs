@@ -15,6 +15,7 @@ pub mod error;
 pub mod receipt;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod web;
 pub mod worker;

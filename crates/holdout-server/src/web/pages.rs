@@ -135,7 +135,9 @@ pub async fn contest(
     };
     let (phases, deadline) = timeline(&c, &state.now_text());
     let card = match state.contest(&name).await {
-        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md")).unwrap_or_default(),
+        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md"))
+            .map(|markdown| super::card::html(&markdown))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     render(
@@ -668,7 +670,16 @@ pub async fn console(
         Err(r) => return r,
     };
     let (phases, _) = timeline(&c, &state.now_text());
-    render(&viewer, StatusCode::OK, "console.html", json!({"contest": c, "phases": phases, "flash": flash(&f)}))
+    let throttles = get_json(&state, &viewer, "/throttles").await;
+    if !throttles.ok() {
+        return failure(&viewer, &throttles);
+    }
+    render(
+        &viewer,
+        StatusCode::OK,
+        "console.html",
+        json!({"contest": c, "phases": phases, "throttles": throttles.body["throttles"], "flash": flash(&f)}),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -698,6 +709,11 @@ pub struct ConsoleForm {
     name: String,
     #[serde(default)]
     password: String,
+    /// A throttled key to lift: `account` or `address`, and its name.
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    key: String,
 }
 
 /// `2024-09-02 10:00` (Asia/Shanghai) as RFC 3339.
@@ -743,6 +759,10 @@ pub async fn console_action(
                 &json!({"name": form.name, "password": form.password, "role": "judge"}),
             )
             .await
+        }
+        "lift" => {
+            let path = format!("/throttles/{}/{}", enc(&form.scope), enc(&form.key));
+            super::api(&state, &viewer, Method::DELETE, &path, Body::empty(), None).await
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
