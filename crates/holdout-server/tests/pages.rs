@@ -334,3 +334,31 @@ async fn the_dataset_card_is_html_with_the_readmes_own_html_escaped() {
     assert!(page.contains("&lt;script&gt;alert(") && !page.contains("<script>alert"), "{page}");
     assert!(!page.contains("style="), "the policy allows no inline style");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_login_says_how_long_to_wait_and_the_organizer_lifts_it_on_the_console() {
+    let h = Harness::new().await;
+    let login = |password: &'static str| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([192, 0, 2, 44], 5000))))
+            .body(Body::from(format!("name=carol&password={password}")))
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(h.send(login("wrong+password")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, body, _) = h.send(login("wrong+password")).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(String::from_utf8(body).unwrap().contains("登录失败次数过多，请 1 秒后再试"));
+    assert_eq!(h.send(login("a+long+password")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let olga = browser(&h, Some("olga")).await;
+    let (_, page) = olga.get(&h, "/contests/tiny/console").await;
+    assert!(page.contains("登录限制") && page.contains("<code>carol</code>") && page.contains("192.0.2.44"), "{page}");
+    let (s, to) = olga
+        .post(&h, "/contests/tiny/console", &format!("action=lift&scope=account&key=carol&_csrf={}", olga.csrf))
+        .await;
+    assert_eq!((s, to.contains("msg=done")), (StatusCode::SEE_OTHER, true), "{to}");
+    assert_eq!(h.audited("session.throttle_lift", "account:carol").await, 1);
+    assert_eq!(h.send(login("a+long+password")).await.0, StatusCode::SEE_OTHER);
+}
