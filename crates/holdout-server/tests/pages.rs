@@ -348,8 +348,8 @@ async fn a_throttled_login_says_how_long_to_wait_and_the_organizer_lifts_it_on_t
     for _ in 0..5 {
         assert_eq!(h.send(login("wrong+password")).await.0, StatusCode::UNAUTHORIZED);
     }
-    let (s, body, _) = h.send(login("wrong+password")).await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, body, headers) = h.send(login("wrong+password")).await;
+    assert_eq!((s, headers["retry-after"].to_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "1"));
     assert!(String::from_utf8(body).unwrap().contains("登录失败次数过多，请 1 秒后再试"));
     assert_eq!(h.send(login("a+long+password")).await.0, StatusCode::TOO_MANY_REQUESTS);
     let olga = browser(&h, Some("olga")).await;

@@ -285,12 +285,17 @@ async fn session(state: &AppState, viewer: &Viewer, form: &Credentials, mode: &s
     let a = send_json(state, viewer, Method::POST, "/sessions", &json!({"name": form.name, "password": form.password}))
         .await;
     if !a.ok() {
-        return render(
+        let mut page = render(
             viewer,
             a.status,
             "login.html",
             json!({"mode": mode, "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message(viewer.lang)}}),
         );
+        // A throttled login's page says the wait in words and in the header.
+        if let Some(wait) = a.headers.get(header::RETRY_AFTER) {
+            page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+        }
+        return page;
     }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     if let Some(cookie) = a.headers.get(header::SET_COOKIE) {
