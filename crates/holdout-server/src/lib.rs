@@ -19,6 +19,7 @@ pub mod rescore;
 pub mod selections;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod web;
 pub mod worker;

@@ -35,6 +35,12 @@ pub struct Config {
     /// How long a worker's claim on a submission lasts unless renewed (it is renewed every
     /// third of this while scoring); a dead worker's submission is taken by another after it.
     pub lease: std::time::Duration,
+    /// How failed logins are throttled.
+    pub throttle: crate::throttle::Policy,
+    /// Take the client's address from the last `X-Forwarded-For` entry (the one the proxy in
+    /// front appended) rather than the connection's: set only behind such a proxy, since a
+    /// client could send the header itself.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -45,6 +51,8 @@ impl Default for Config {
             session_hours: 24 * 7,
             secure_cookies: false,
             lease: std::time::Duration::from_secs(30),
+            throttle: crate::throttle::Policy::default(),
+            trust_forwarded_for: false,
         }
     }
 }

@@ -1442,3 +1442,209 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
     }
 }
+
+/// A multipart upload of `file` by `who` to `path` (which may carry `?lang=`), with extra
+/// headers.
+async fn upload_with(h: &Harness, who: Who, path: &str, headers: &[(&str, &str)], file: &str) -> (StatusCode, Value) {
+    let boundary = "XyZzY";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{boundary}--\r\n"
+    );
+    let mut r =
+        h.request(who, "POST", path).header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let (s, bytes, _) = h.send(r.body(Body::from(body)).unwrap()).await;
+    (s, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_files_are_explained_as_codes_in_the_asked_language() {
+    let h = Harness::new().await;
+    let bad = submission(0.6, 3).replacen("r005,", "r004,", 1);
+    // `?lang=zh`: the problems in Chinese, with their lines and ids.
+    let (s, v) = upload_with(&h, Who::A, "/contests/tiny/submissions?lang=zh", &[], &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let problems = v["problems"].as_array().unwrap();
+    let codes: Vec<&str> = problems.iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["duplicate_id", "missing_predictions"], "{v}");
+    let dup = &problems[0];
+    assert_eq!(dup["count"], 1);
+    assert_eq!(dup["params"], json!({}));
+    assert_eq!(dup["examples"][0]["code"], "line_id_first_on");
+    assert_eq!(dup["examples"][0]["params"], json!({"line": 7, "id": "r004", "first_line": 6}));
+    assert!(dup["message"].as_str().unwrap().contains("重复"), "{v}");
+    assert!(dup["message"].as_str().unwrap().contains("第 7 行"), "{v}");
+    assert_eq!(problems[1]["examples"][0]["params"], json!({"id": "r005"}));
+    let zh = v["message"].as_str().unwrap();
+    assert!(zh.contains("第 7 行") && zh.contains("r004") && zh.contains("r005"), "{zh}");
+    // Nothing hidden: no label, no public/private membership.
+    let said = format!("{}{}", v["problems"], v["message"]);
+    for hidden in ["public", "private", "usage", "公开", "私有"] {
+        assert!(!said.contains(hidden), "{said}");
+    }
+
+    // The same submission read back: English by default, Chinese by `Accept-Language`, `?lang=`
+    // first; the codes and parameters the same.
+    let path = format!("/contests/tiny/submissions/{id}");
+    let (_, en) = h.call(Who::A, "GET", &path, None).await;
+    assert!(en["message"].as_str().unwrap().contains("line 7"), "{en}");
+    assert_eq!(en["problems"][0]["examples"][0]["params"], dup["examples"][0]["params"]);
+    let get = |q: &str, accept: &str| {
+        let r = h.request(Who::A, "GET", &format!("{path}{q}")).header("accept-language", accept);
+        r.body(Body::empty()).unwrap()
+    };
+    let (_, bytes, _) = h.send(get("", "fr-FR, zh-CN;q=0.8, en;q=0.5")).await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["message"], zh);
+    let (_, bytes, _) = h.send(get("?lang=en", "zh-CN")).await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["message"], en["message"]);
+    // `lang` is accepted beside a route's own query parameters.
+    let (s, v) = h.call(Who::A, "GET", "/contests/tiny/submissions?phase=preliminary&lang=zh", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["submissions"][0]["message"], zh);
+
+    // A rescore finds the problems again through the worker (against the solution's ids).
+    let (s, _) = h.call(Who::Org, "POST", &format!("{path}/rescore"), None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    h.drain().await;
+    let (_, v) = h.call(Who::A, "GET", &format!("{path}?lang=zh"), None).await;
+    assert_eq!(v["status"], "invalid");
+    assert_eq!(v["message"], zh);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let status = entries.iter().rev().find(|e| e.event.action == "submission.status").unwrap();
+    assert!(status.event.detail.contains("\"duplicate_id\""), "{}", status.event.detail);
+
+    // A row refused before problems were stored shows its English message in any language.
+    sqlx::query("UPDATE submissions SET problems = NULL, message = 'duplicate ids: line 7' WHERE id = ?")
+        .bind(id)
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    let (_, v) = h.call(Who::A, "GET", &format!("{path}?lang=zh"), None).await;
+    assert_eq!(v["message"], "duplicate ids: line 7");
+    assert_eq!(v["problems"], json!([]));
+}
+
+/// A login from `addr`: the status and `Retry-After`.
+async fn log_in_from(
+    state: &holdout_server::AppState,
+    addr: &str,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Option<i64>) {
+    let peer: std::net::SocketAddr = std::net::SocketAddr::new(addr.parse().unwrap(), 40_000);
+    let r = Request::post("/api/v1/sessions")
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(peer))
+        .body(Body::from(json!({"name": name, "password": password}).to_string()))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(holdout_server::router(state.clone()), r).await.unwrap();
+    let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status(), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_back_off_exponentially_and_the_counts_survive_a_restart() {
+    let h = Harness::new().await;
+    let ip = "192.0.2.1";
+    // 20 wrong passwords for alice from one address, each tried once the previous wait is
+    // over: 5 free, then 1 s, 2 s, 4 s … capped at an hour.
+    let mut wait = 0;
+    for n in 1..=20i64 {
+        advance(&h.clock, wait);
+        let (s, retry) = log_in_from(&h.state, ip, "alice", "wrong password").await;
+        if n <= 5 {
+            assert_eq!((s, retry), (StatusCode::UNAUTHORIZED, None), "failure {n}");
+        } else {
+            let expected = (1i64 << (n - 6)).min(3600);
+            assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(expected)), "failure {n}");
+            wait = expected;
+        }
+    }
+    assert_eq!(h.audited("session.throttled", "account:alice").await, 15);
+    // During the back-off even the right password is refused, and nothing is counted.
+    let (s, retry) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(3600)));
+    advance(&h.clock, 1800);
+    // A restart: a new service on the same data directory keeps the counts.
+    let restarted = harness::state_at(h.dir.path(), h.clock.clone()).await;
+    let (s, retry) = log_in_from(&restarted, ip, "alice", "a long password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(1800)));
+    // Lifted when the wait is over: the right password gets in and clears the account's count.
+    advance(&h.clock, 1800);
+    let (s, _) = log_in_from(&restarted, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, retry) = log_in_from(&h.state, ip, "alice", "wrong password").await;
+    assert_eq!((s, retry), (StatusCode::UNAUTHORIZED, None));
+
+    // Or lifted by an organizer, who sees it first; no one else may.
+    for _ in 0..5 {
+        log_in_from(&h.state, ip, "alice", "wrong password").await;
+    }
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, v) = h.call(Who::Org, "GET", "/throttles", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let alice = v["throttles"].as_array().unwrap().iter().find(|t| t["name"] == "alice").unwrap().clone();
+    assert_eq!(alice["scope"], "account");
+    assert_eq!(alice["failures"], 6);
+    assert_eq!(alice["retry_after"], 1);
+    let address = v["throttles"].as_array().unwrap().iter().find(|t| t["name"] == ip).unwrap().clone();
+    assert_eq!((address["scope"].as_str(), address["blocked_until"].is_null()), (Some("address"), true), "{v}");
+    for who in [Who::A, Who::Judge] {
+        assert_eq!(h.call(who, "GET", "/throttles", None).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(h.call(who, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(h.call(Who::Org, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Who::Org, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(h.audited("session.throttle_lift", "account:alice").await, 1);
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_many_accounts_from_one_address_is_throttled_by_address() {
+    let h = Harness::new().await;
+    let ip = "198.51.100.7";
+    // One wrong password for each of 30 names (existing or not): no account is blocked, but
+    // the address is after its 30 free failures.
+    for n in 0..30 {
+        let (s, _) = log_in_from(&h.state, ip, &format!("user{n}"), "wrong password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let (s, retry) = log_in_from(&h.state, ip, "bob", "wrong password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(1)));
+    assert_eq!(h.audited("session.throttled", &format!("address:{ip}")).await, 1);
+    assert_eq!(h.audited("session.throttled", "account:bob").await, 0);
+    // Any account from that address waits; the same account from elsewhere does not.
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = log_in_from(&h.state, "203.0.113.9", "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // API tokens from the blocked address are refused too (a right guess included).
+    let peer = std::net::SocketAddr::new(ip.parse().unwrap(), 1);
+    let r = h.request(Who::A, "GET", "/users/me").extension(axum::extract::ConnectInfo(peer));
+    let (s, _, headers) = h.send(r.body(Body::empty()).unwrap()).await;
+    assert_eq!((s, headers.get("retry-after").is_some()), (StatusCode::TOO_MANY_REQUESTS, true));
+    // Unknown tokens count against their address like wrong passwords.
+    let other = std::net::SocketAddr::new("203.0.113.50".parse().unwrap(), 1);
+    for n in 1..=31 {
+        let r = Request::get("/api/v1/users/me")
+            .header("authorization", format!("Bearer hol_guess{n}"))
+            .extension(axum::extract::ConnectInfo(other))
+            .body(Body::empty())
+            .unwrap();
+        let (s, _, _) = h.send(r).await;
+        let want = if n <= 30 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "token guess {n}");
+    }
+    // A second later the address may try again.
+    advance(&h.clock, 1);
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+}

@@ -265,6 +265,7 @@ pub async fn insert_baseline(
         description,
         status: "queued",
         message: "",
+        problems: None,
         created_at: now,
     };
     let id = super::submissions::insert(&mut tx, &up).await?;

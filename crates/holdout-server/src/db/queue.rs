@@ -46,8 +46,8 @@ pub enum Recorded<'a> {
         scores: &'a str,
         released: bool,
     },
-    /// `invalid` or `failed`, with the message.
-    Status { status: &'a str, message: &'a str },
+    /// `invalid` or `failed`, with the message (English) and an invalid file's problems (JSON).
+    Status { status: &'a str, message: &'a str, problems: Option<&'a str> },
 }
 
 /// Claims the oldest submission that is queued or whose lease expired by `now` (→ `scoring`,
@@ -159,7 +159,7 @@ pub async fn record(
             .await?;
     let done = match *result {
         Recorded::Scored { public, public_ci, private, private_ci, scores, released } => sqlx::query(
-            "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
+            "UPDATE submissions SET status = 'scored', message = '', problems = NULL, scored_at = ?, public_score = ?, public_low = ?, \
              public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ?, \
              lease_token = NULL, lease_until = NULL WHERE id = ? AND status = 'scoring' AND lease_token = ?",
         )
@@ -174,12 +174,13 @@ pub async fn record(
         .bind(released)
         .bind(id)
         .bind(token),
-        Recorded::Status { status, message } => sqlx::query(
-            "UPDATE submissions SET status = ?, message = ?, lease_token = NULL, lease_until = NULL \
+        Recorded::Status { status, message, problems } => sqlx::query(
+            "UPDATE submissions SET status = ?, message = ?, problems = ?, lease_token = NULL, lease_until = NULL \
                  WHERE id = ? AND status = 'scoring' AND lease_token = ?",
         )
         .bind(status)
         .bind(message)
+        .bind(problems)
         .bind(id)
         .bind(token),
     }

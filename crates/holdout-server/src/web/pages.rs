@@ -135,7 +135,9 @@ pub async fn contest(
     };
     let (phases, deadline) = timeline(&c, &state.now_text());
     let card = match state.contest(&name).await {
-        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md")).unwrap_or_default(),
+        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md"))
+            .map(|markdown| super::card::html(&markdown))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     render(
@@ -317,12 +319,17 @@ async fn session(state: &AppState, viewer: &Viewer, form: &Credentials, mode: &s
     let a = send_json(state, viewer, Method::POST, "/sessions", &json!({"name": form.name, "password": form.password}))
         .await;
     if !a.ok() {
-        return render(
+        let mut page = render(
             viewer,
             a.status,
             "login.html",
             json!({"mode": mode, "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message(viewer.lang)}}),
         );
+        // A throttled login's page says the wait in words and in the header.
+        if let Some(wait) = a.headers.get(header::RETRY_AFTER) {
+            page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+        }
+        return page;
     }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     if let Some(cookie) = a.headers.get(header::SET_COOKIE) {
@@ -702,7 +709,16 @@ pub async fn console(
         Err(r) => return r,
     };
     let (phases, _) = timeline(&c, &state.now_text());
-    render(&viewer, StatusCode::OK, "console.html", json!({"contest": c, "phases": phases, "flash": flash(&f)}))
+    let throttles = get_json(&state, &viewer, "/throttles").await;
+    if !throttles.ok() {
+        return failure(&viewer, &throttles);
+    }
+    render(
+        &viewer,
+        StatusCode::OK,
+        "console.html",
+        json!({"contest": c, "phases": phases, "throttles": throttles.body["throttles"], "flash": flash(&f)}),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -734,6 +750,11 @@ pub struct ConsoleForm {
     name: String,
     #[serde(default)]
     password: String,
+    /// A throttled key to lift: `account` or `address`, and its name.
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    key: String,
 }
 
 /// `2024-09-02 10:00` (Asia/Shanghai) as RFC 3339.
@@ -780,6 +801,10 @@ pub async fn console_action(
                 &json!({"name": form.name, "password": form.password, "role": "judge"}),
             )
             .await
+        }
+        "lift" => {
+            let path = format!("/throttles/{}/{}", enc(&form.scope), enc(&form.key));
+            super::api(&state, &viewer, Method::DELETE, &path, Body::empty(), None).await
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
