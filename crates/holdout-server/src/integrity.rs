@@ -306,7 +306,7 @@ pub fn compute(
     let sample = duplicates::sample_rows(solution.truth.len(), sample_size, inputs.seed as u64 ^ SAMPLE_SEED);
     let truth = solution.truth.select(&sample);
     let read = |s: &Scored| {
-        crate::worker::read_predictions(contest, &solution, &crate::store::path(dir, &s.sha256))
+        crate::worker::read_scored_predictions(contest, &solution, &crate::store::path(dir, &s.sha256))
             .map(|p| p.select(&sample))
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8);
