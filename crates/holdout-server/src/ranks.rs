@@ -78,8 +78,9 @@ pub fn replicates(
         .ok_or_else(|| format!("the solution has no subset `{subset}`"))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let predictions = crate::worker::read_scored_predictions(contest, &solution, &crate::store::path(dir, &row.sha256))
-            .map_err(|e| format!("submission {}: {e}", row.submission_id))?;
+        let predictions =
+            crate::worker::read_scored_predictions(contest, &solution, &crate::store::path(dir, &row.sha256))
+                .map_err(|e| format!("submission {}: {e}", row.submission_id))?;
         let scorer = Scorer::new(&solution.labels, &solution.truth, &predictions, &ranges);
         out.push(replicate_scores(&scorer, contest.primary, mask, count, seed as u64));
     }

@@ -117,7 +117,11 @@ async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f6
 
 /// The stored file's predictions, for what reads scored files again (rank uncertainty, the
 /// integrity report): an invalid file is an error like an unreadable one, in English.
-pub(crate) fn read_scored_predictions(contest: &Contest, solution: &Solution, path: &Path) -> Result<Predictions, String> {
+pub(crate) fn read_scored_predictions(
+    contest: &Contest,
+    solution: &Solution,
+    path: &Path,
+) -> Result<Predictions, String> {
     read_predictions(contest, solution, path)?.map_err(|e| e.to_string())
 }
 
