@@ -10,11 +10,13 @@ use crate::{repo, stderr, stdout};
 fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo").display().to_string();
+    // The demo's log goes to a file, shown if it stops before serving.
+    let log = dir.path().join("demo.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_holdout"))
         .args(["demo", "--rows", "6000", "--data-dir", &data, "--bind", "127.0.0.1:0"])
         .current_dir(repo())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -29,7 +31,11 @@ fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
             break;
         }
     }
-    assert!(url.starts_with("http://127.0.0.1:") && alice.starts_with("hol_"), "{url} {alice}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && alice.starts_with("hol_"),
+        "{url} {alice}; the demo's log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let get = |path: &str, token: Option<&str>| {
         runtime.block_on(async {
