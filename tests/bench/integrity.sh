@@ -49,10 +49,15 @@ report="$bench/integrity.stdout"
 import json, sys
 r = json.load(open(sys.argv[1]))
 d = r["near_duplicates"]
-planted = {"Team 0012", "Team 0022"}  # teams 11 and 21 (1-based names) hold the copies
-hits = [p for p in d["pairs"] if {p["a"]["team"], p["b"]["team"]} & planted]
+copies = {"Team 0012", "Team 0022"}  # seeded teams 11 and 21 (0-based; names are 1-based) hold the copies
+shared = {"Team 0004", "Team 0005"}  # seeded teams 3 and 4 share a file (and team 3's other files are alike)
+teams = lambda p: {p["a"]["team"], p["b"]["team"]}
+hits = [p for p in d["pairs"] if teams(p) & copies]
+same = [p for p in d["pairs"] if teams(p) == shared]
 print(f"teams {r['teams']}, submissions {r['submissions']}, rows sampled {d['rows']}, compared {d['compared']}")
-print(f"pairs flagged {d['flagged']} (threshold {d['threshold']}), involving the planted copies: {len(hits)}")
+print(f"pairs flagged {d['flagged']} (threshold {d['threshold']}, {len(d['pairs'])} listed): "
+      f"{len(hits)} with a planted copy, {len(same)} with the shared file, "
+      f"{len(d['pairs']) - len(hits) - len(same)} others (honest pairs flagged)")
 print(f"shared files: {len(r['same_files'])}; kendall tau {r['agreement']['kendall_tau']}")
 PY
 echo "integrity report: $(seconds integrity) s wall, $(peak_mb integrity) MB peak RSS" \
