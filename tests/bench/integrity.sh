@@ -8,6 +8,10 @@
 # under /usr/bin/time -v; reported: wall time, peak RSS, and what it found (pairs flagged, the
 # planted ones among them, shared files). The report reads every file once (parse + check, as
 # the scorer does), keeps the sampled rows only, and compares every cross-team pair.
+# Measured once (2026-12-07, release, 2 shared cores under load ≈ 5, the file cache cold for most
+# of the 15.1 GB): 500 teams × 20 submissions (10,003 files) × 100,511 test rows: 145.6 s wall
+# (96 % of one core), 268 MB peak RSS; 400 rows sampled; 53 pairs flagged, 40 with a planted
+# copy, 13 with the shared file, 0 honest pairs. The Markdown run: 170 s, 269 MB.
 # Usage: [SMALL=1] [ROWS=360000] [TEAMS=500] [SUBMISSIONS=20] [PYTHON=python3]
 #        [BENCH_DIR=/tmp/bench-integrity] [HOLDOUT_BIN=path] tests/bench/integrity.sh
 #   (SMALL=1: 20,000 raw rows, 50 teams × 5 submissions, a smoke test; the raw export and the
