@@ -93,6 +93,22 @@ pub fn svg(series: &[Series], title: &str) -> String {
     out
 }
 
+/// An axis's ticks over `lo..=hi`: five evenly spaced, or, when every value on the axis is a
+/// whole number (ranks, counts), whole numbers only, at most five of them.
+fn ticks(lo: f64, hi: f64, whole: bool) -> Vec<(f64, bool)> {
+    if !whole {
+        return (0..=4).map(|k| (lo + (hi - lo) * f64::from(k) / 4.0, false)).collect();
+    }
+    let step = ((hi - lo) / 4.0).ceil().max(1.0);
+    let mut v = lo.ceil();
+    let mut out = Vec::new();
+    while v <= hi && out.len() < 5 {
+        out.push((v, true));
+        v += step;
+    }
+    out
+}
+
 /// One dot of a scatter plot: where, how large (1 = the smallest), and its tooltip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dot {
@@ -126,18 +142,27 @@ pub fn scatter(dots: &[Dot], title: &str, x_label: &str, y_label: &str, diagonal
         escape(title),
         escape(title)
     );
-    for k in 0..=4 {
-        let (vy, vx) = (y0 + (y1 - y0) * f64::from(k) / 4.0, x0 + (x1 - x0) * f64::from(k) / 4.0);
+    let whole_x = dots.iter().all(|d| d.x.fract() == 0.0);
+    let whole_y = dots.iter().all(|d| d.y.fract() == 0.0);
+    for (v, whole) in ticks(y0, y1, whole_y) {
+        let label = if whole { format!("{v:.0}") } else { format!("{v:.3}") };
         let _ = write!(
             out,
-            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/><text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{vy:.3}</text><text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{vx:.3}</text>",
+            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/><text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{label}</text>",
             pad.0,
             WIDTH - pad.1,
-            y(vy),
-            y(vy),
+            y(v),
+            y(v),
             pad.0 - 6.0,
-            y(vy) + 4.0,
-            x(vx),
+            y(v) + 4.0,
+        );
+    }
+    for (v, whole) in ticks(x0, x1, whole_x) {
+        let label = if whole { format!("{v:.0}") } else { format!("{v:.3}") };
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"middle\">{label}</text>",
+            x(v),
             HEIGHT - pad.3 + 14.0
         );
     }
@@ -247,5 +272,19 @@ mod tests {
         let s = svg(&[Series { name: "<b>x</b>".into(), points: vec![(0, 0.1), (10, 0.2)] }], "t");
         assert!(s.starts_with("<svg") && s.contains("&lt;b&gt;x&lt;/b&gt;") && !s.contains("<b>"));
         assert!(svg(&[], "t").is_empty());
+    }
+
+    /// Ranks and counts are labelled with whole numbers, scores with three decimals.
+    #[test]
+    fn whole_valued_axes_get_whole_ticks() {
+        let ticks_of = |lo, hi, whole| ticks(lo, hi, whole).into_iter().map(|(v, _)| v).collect::<Vec<_>>();
+        assert_eq!(ticks_of(0.94, 2.06, true), [1.0, 2.0]);
+        assert_eq!(ticks_of(0.4, 20.6, true), [1.0, 7.0, 13.0, 19.0]);
+        assert_eq!(ticks_of(0.0, 1.0, false), [0.0, 0.25, 0.5, 0.75, 1.0]);
+        let dot = |x: f64, y: f64| Dot { x, y, size: 1.0, label: String::new() };
+        let s = scatter(&[dot(1.0, 2.0), dot(2.0, 1.0)], "ranks", "public", "private", true);
+        assert!(s.contains(">1</text>") && s.contains(">2</text>") && !s.contains(">1.220</text>"), "{s}");
+        let s = scatter(&[dot(2.0, 0.05), dot(3.0, -0.01)], "gap", "n", "gap", false);
+        assert!(s.contains(">2</text>") && s.contains(">3</text>") && s.contains(">-0.014</text>"), "{s}");
     }
 }
