@@ -393,6 +393,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(crate::web::routes())
+        .merge(crate::ops::routes())
         .fallback(fallback)
         .with_state(state)
         .layer(axum::middleware::map_response(security_headers))
