@@ -1648,3 +1648,30 @@ async fn guessing_many_accounts_from_one_address_is_throttled_by_address() {
     let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
     assert_eq!(s, StatusCode::CREATED);
 }
+
+/// The load balancer's probes: plain text, no credentials, the security headers of every
+/// response; `/readyz` is 503 naming the migration the database lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_readyz_answer_without_credentials_and_readyz_names_a_missing_migration() {
+    let h = Harness::new().await;
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let (s, body, headers) = h.send(get("/healthz")).await;
+    assert_eq!((s, body.as_slice()), (StatusCode::OK, b"ok\n".as_slice()));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("content-security-policy"));
+    let (s, body, headers) = h.send(get("/readyz")).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    // Not under the API, and no session or token is looked at (a bad one changes nothing).
+    let r = Request::get("/healthz").header("authorization", "Bearer hol_nope").body(Body::empty()).unwrap();
+    assert_eq!(h.send(r).await.0, StatusCode::OK);
+    assert_eq!(h.send(get("/api/v1/healthz")).await.0, StatusCode::NOT_FOUND);
+
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 11").execute(&h.state.pool).await.unwrap();
+    let (s, body, _) = h.send(get("/readyz")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("migrations not applied: 0011_login_throttle"), "{body}");
+    // Alive all the same.
+    assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+}
