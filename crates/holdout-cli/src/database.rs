@@ -57,10 +57,10 @@ fn backup(data_dir: &Path, out: &Path) -> Outcome {
     if out.to_str().is_none() {
         return Err(Failure::BadInput(anyhow!("{}: SQLite needs a UTF-8 path", out.display())));
     }
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Failure::BadInput(anyhow!("{} is not a directory", parent.display())));
-        }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(Failure::BadInput(anyhow!("{} is not a directory", parent.display())));
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -69,7 +69,7 @@ fn backup(data_dir: &Path, out: &Path) -> Outcome {
         let outcome = db::backup(&pool, out).await;
         pool.close().await;
         outcome.map_err(|e| anyhow!("{} → {}: {e}", file.display(), out.display()))?;
-        let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+        let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
         say!("{}: snapshot written to {} ({bytes} bytes)", file.display(), out.display());
         Ok(())
     })

@@ -14,6 +14,7 @@ pub mod contest;
 pub mod db;
 pub mod error;
 pub mod integrity;
+pub mod metrics;
 pub mod ops;
 pub mod ranks;
 pub mod receipt;

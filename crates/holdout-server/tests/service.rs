@@ -1675,3 +1675,45 @@ async fn healthz_and_readyz_answer_without_credentials_and_readyz_names_a_missin
     // Alive all the same.
     assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
 }
+
+/// `/metrics`: staff only on the main listener; requests counted by route template (no ids),
+/// the queue read at scrape time, a scored submission in the scoring histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
+    let h = Harness::new().await;
+    let metrics = |who: Who| {
+        let mut r = Request::get("/metrics");
+        if let Some(t) = h.token(who) {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    assert_eq!(h.send(metrics(Who::Anon)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.send(metrics(Who::A)).await.0, StatusCode::FORBIDDEN);
+    h.scored(Who::A, &submission(0.5, 1)).await;
+    let (s, _) = h.call(Who::A, "GET", "/contests/tiny/submissions/1", None).await;
+    assert_eq!(s, StatusCode::OK);
+    h.call(Who::A, "GET", "/contests/tiny/leaderboard", None).await;
+    h.call(Who::A, "GET", "/contests/tiny/leaderboard", None).await;
+    for who in [Who::Judge, Who::Org] {
+        let (s, body, headers) = h.send(metrics(who)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let text = String::from_utf8(body).unwrap();
+        for line in [
+            "holdout_http_requests_total{route=\"/api/v1/contests/{contest}/submissions/{id}\",status=\"200\"}",
+            "holdout_http_requests_total{route=\"/metrics\",status=\"403\"} 1\n",
+            "holdout_submissions{status=\"queued\"} 0\n",
+            "holdout_submissions{status=\"scored\"} ",
+            "holdout_scoring_seconds_count 1\n",
+            "holdout_scoring_seconds_bucket{le=\"+Inf\"} 1\n",
+            "holdout_board_cache_hits_total ",
+            "holdout_lease_reclaims_total 0\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains("/contests/tiny"), "a raw path reached a label:\n{text}");
+        assert!(!text.contains("holdout_board_cache_misses_total 0\n"), "{text}");
+    }
+}
