@@ -1,6 +1,6 @@
-//! `holdout db backup` while `holdout serve` runs on the same data directory, and
-//! `holdout db migrate`: the snapshot opens, its audit chain verifies, an existing OUT is
-//! refused.
+//! The operator's commands and listeners: `holdout db backup` while `holdout serve` runs on
+//! the same data directory (the snapshot opens, its audit chain verifies, an existing OUT is
+//! refused), `holdout db migrate`, and `serve --metrics-bind`.
 
 use holdout_server::audit::Event;
 use holdout_server::db;
@@ -87,4 +87,52 @@ fn db_migrate_lists_what_it_applied_and_then_nothing() {
     let o = holdout(&["db", "migrate", "--data-dir", &dir.path().join("nothing").display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("has no holdout.db"), "{}", stderr(&o));
+}
+
+/// `holdout serve --metrics-bind`: `/metrics` without credentials there, staff only on `--bind`;
+/// the probes answer on `--bind`.
+#[test]
+fn metrics_bind_serves_metrics_without_credentials_and_the_main_listener_keeps_them_for_staff() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_holdout"))
+        .args(["serve", "--data-dir", &dir.path().display().to_string(), "--bind", "127.0.0.1:0"])
+        .args(["--metrics-bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let main = lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let metrics = lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let get = |url: &str| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    };
+    let (status, text) = get(&metrics);
+    assert!(metrics.ends_with("/metrics"), "{metrics}");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("# TYPE holdout_scoring_seconds histogram"), "{text}");
+    assert!(text.contains("holdout_submissions{status=\"queued\"} 0"), "{text}");
+    assert_eq!(get(&format!("{main}/metrics")).0, 401);
+    assert_eq!(get(&format!("{main}/healthz")), (200, "ok\n".to_owned()));
+    assert_eq!(get(&format!("{main}/readyz")).0, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A bad address is named.
+    let o = holdout(&[
+        "serve",
+        "--data-dir",
+        &dir.path().display().to_string(),
+        "--bind",
+        "127.0.0.1:0",
+        "--metrics-bind",
+        "not-an-address",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot listen on not-an-address (--metrics-bind)"), "{}", stderr(&o));
 }
