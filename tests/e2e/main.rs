@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 mod audit;
 mod baseline;
 mod browser;
+mod database;
 mod demo;
 mod prepare;
 mod receipt;

@@ -13,6 +13,7 @@ mod audit;
 mod baseline;
 mod check;
 mod client;
+mod database;
 mod demo;
 mod files;
 mod integrity;
@@ -70,6 +71,9 @@ enum Command {
     Baseline(baseline::Args),
     /// Check the service's hash-chained audit log offline.
     Audit(audit::Args),
+    /// Back up (a consistent snapshot, while the service runs) or migrate a data directory's
+    /// database.
+    Db(database::Args),
     /// Check a signed score receipt offline (and, after the reveal, rescore its submission).
     Receipt(receipt::Args),
     /// The judges' integrity report of a contest (boards' agreement, probing, near-duplicate
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => score::run_compare(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Audit(args) => audit::run(&args),
+        Command::Db(args) => database::run(&args),
         Command::Receipt(args) => receipt::run(&args),
         Command::Integrity(args) => integrity::run_command(&args),
         Command::Rescore(args) => rescore::run(&args),

@@ -33,6 +33,11 @@ pub struct ServeArgs {
     /// client would share the proxy's address, and a client could name any address itself).
     #[arg(long)]
     trust_forwarded_for: bool,
+    /// Also serve `GET /metrics` without credentials on this address (for the monitoring
+    /// system; bind it where only that reaches). `/metrics` on `--bind` stays for organizers
+    /// and judges.
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<String>,
 }
 
 fn bad(message: String) -> Failure {
@@ -85,13 +90,32 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         let listener = tokio::net::TcpListener::bind(&args.bind)
             .await
             .map_err(|e| bad(format!("cannot listen on {}: {e}", args.bind)))?;
+        let metrics = match &args.metrics_bind {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| bad(format!("cannot listen on {addr} (--metrics-bind): {e}")))?,
+            ),
+            None => None,
+        };
         let workers = worker::spawn(&state, args.workers);
         say!("holdout serving {} on http://{}", args.data_dir.display(), listener.local_addr()?);
+        let metrics = match metrics {
+            Some(m) => {
+                say!("metrics on http://{}/metrics", m.local_addr()?);
+                let app = holdout_server::ops::metrics_router(state.clone());
+                Some(tokio::spawn(async move { axum::serve(m, app).with_graceful_shutdown(shutdown()).await }))
+            }
+            None => None,
+        };
         // The peer's address reaches the handlers (login throttling counts by it).
         let app = holdout_server::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
         for w in workers {
             w.abort();
+        }
+        if let Some(m) = metrics {
+            m.abort();
         }
         state.pool.close().await;
         Ok(())

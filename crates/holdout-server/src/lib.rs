@@ -2,7 +2,8 @@
 //! migrations ([`db`]) and hash-chained audit log ([`audit`]), contests loaded from prepared
 //! bundles ([`contest`]), uploaded files stored by SHA-256 ([`store`]), the scoring queue's
 //! workers ([`worker`]), the boards ([`board`], pure), signed score receipts ([`receipt`],
-//! pure), committed final selections ([`selections`], pure) and the JSON API ([`api`]).
+//! pure), committed final selections ([`selections`], pure), the JSON API ([`api`]) and the
+//! load balancer's probes ([`ops`]).
 //! This crate is an IO edge: it owns the data directory and the network.
 
 pub mod api;
@@ -13,6 +14,8 @@ pub mod contest;
 pub mod db;
 pub mod error;
 pub mod integrity;
+pub mod metrics;
+pub mod ops;
 pub mod ranks;
 pub mod receipt;
 pub mod rescore;

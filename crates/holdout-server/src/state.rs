@@ -327,6 +327,8 @@ pub struct Inner {
     pub analysing: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
+    /// What `/metrics` reports of this process.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The clock, printable.
@@ -365,6 +367,7 @@ impl AppState {
             page_building: tokio::sync::Mutex::new(()),
             analysing: tokio::sync::Mutex::new(()),
             visitor_pages: Mutex::new(FxHashMap::default()),
+            metrics: crate::metrics::Metrics::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))
     }

@@ -70,6 +70,7 @@ pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
         && job.reclaimed
     {
         tracing::warn!("submission {}: the previous claim's lease expired; scoring it again", job.id);
+        crate::metrics::Metrics::bump(&state.metrics.lease_reclaims);
     }
     Ok(job)
 }
@@ -334,9 +335,13 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
     } else if let Some(contest) = state.contest(&job.contest).await? {
         let leader = if job.ladder { leader(state, &job).await? } else { None };
         let (dir, replicates, j) = (state.dir.clone(), state.config.replicates, job.clone());
+        let started = std::time::Instant::now();
         let scoring = tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader));
         match renewing(state, &job, scoring).await {
-            Ok(o) => o,
+            Ok(o) => {
+                state.metrics.scored(started.elapsed());
+                o
+            }
             Err(e) => {
                 tracing::error!("scoring submission {} panicked: {e}", job.id);
                 Outcome::Failed(

@@ -1648,3 +1648,72 @@ async fn guessing_many_accounts_from_one_address_is_throttled_by_address() {
     let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
     assert_eq!(s, StatusCode::CREATED);
 }
+
+/// The load balancer's probes: plain text, no credentials, the security headers of every
+/// response; `/readyz` is 503 naming the migration the database lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_readyz_answer_without_credentials_and_readyz_names_a_missing_migration() {
+    let h = Harness::new().await;
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let (s, body, headers) = h.send(get("/healthz")).await;
+    assert_eq!((s, body.as_slice()), (StatusCode::OK, b"ok\n".as_slice()));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("content-security-policy"));
+    let (s, body, headers) = h.send(get("/readyz")).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    // Not under the API, and no session or token is looked at (a bad one changes nothing).
+    let r = Request::get("/healthz").header("authorization", "Bearer hol_nope").body(Body::empty()).unwrap();
+    assert_eq!(h.send(r).await.0, StatusCode::OK);
+    assert_eq!(h.send(get("/api/v1/healthz")).await.0, StatusCode::NOT_FOUND);
+
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 11").execute(&h.state.pool).await.unwrap();
+    let (s, body, _) = h.send(get("/readyz")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("migrations not applied: 0011_login_throttle"), "{body}");
+    // Alive all the same.
+    assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+}
+
+/// `/metrics`: staff only on the main listener; requests counted by route template (no ids),
+/// the queue read at scrape time, a scored submission in the scoring histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
+    let h = Harness::new().await;
+    let metrics = |who: Who| {
+        let mut r = Request::get("/metrics");
+        if let Some(t) = h.token(who) {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    assert_eq!(h.send(metrics(Who::Anon)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.send(metrics(Who::A)).await.0, StatusCode::FORBIDDEN);
+    h.scored(Who::A, &submission(0.5, 1)).await;
+    let (s, _) = h.call(Who::A, "GET", "/contests/tiny/submissions/1", None).await;
+    assert_eq!(s, StatusCode::OK);
+    h.call(Who::A, "GET", "/contests/tiny/leaderboard", None).await;
+    h.call(Who::A, "GET", "/contests/tiny/leaderboard", None).await;
+    for who in [Who::Judge, Who::Org] {
+        let (s, body, headers) = h.send(metrics(who)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let text = String::from_utf8(body).unwrap();
+        for line in [
+            "holdout_http_requests_total{route=\"/api/v1/contests/{contest}/submissions/{id}\",status=\"200\"}",
+            "holdout_http_requests_total{route=\"/metrics\",status=\"403\"} 1\n",
+            "holdout_submissions{status=\"queued\"} 0\n",
+            "holdout_submissions{status=\"scored\"} ",
+            "holdout_scoring_seconds_count 1\n",
+            "holdout_scoring_seconds_bucket{le=\"+Inf\"} 1\n",
+            "holdout_board_cache_hits_total ",
+            "holdout_lease_reclaims_total 0\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains("/contests/tiny"), "a raw path reached a label:\n{text}");
+        assert!(!text.contains("holdout_board_cache_misses_total 0\n"), "{text}");
+    }
+}

@@ -209,12 +209,15 @@ async fn cached(state: &AppState, view: &View, csv: bool) -> ApiResult<Arc<Cache
     let key = BoardKey { contest: c.id, phase: view.phase.clone(), private: view.private, csv, frozen: view.frozen };
     let lookup = || state.boards.lock().expect("the board cache lock is never poisoned").get(&key).cloned();
     if let Some(b) = lookup() {
+        crate::metrics::Metrics::bump(&state.metrics.board_hits);
         return Ok(b);
     }
     let _building = state.building.lock().await;
     if let Some(b) = lookup() {
+        crate::metrics::Metrics::bump(&state.metrics.board_hits);
         return Ok(b);
     }
+    crate::metrics::Metrics::bump(&state.metrics.board_misses);
     let generation = state.generation.load(Ordering::SeqCst);
     let since = view.frozen_since.as_deref();
     let plain = if key.csv {

@@ -54,10 +54,21 @@ pub enum DbError {
     Secret(#[from] crate::auth::SecretError),
     #[error("the database holds something unreadable: {0}")]
     Corrupt(String),
+    #[error("{0}: SQLite needs a UTF-8 path")]
+    NotUtf8(String),
 }
 
 /// Opens (creating if `create`) the database of a data directory and applies the migrations.
 pub async fn open(dir: &Path, create: bool) -> Result<SqlitePool, DbError> {
+    let pool = connect(dir, create).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens (creating if `create`) the database of a data directory as it is, migrations not
+/// applied (`holdout db backup` copies what is there; `holdout db migrate` reports what it
+/// applies).
+pub async fn connect(dir: &Path, create: bool) -> Result<SqlitePool, DbError> {
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(dir.join(FILE))
         .create_if_missing(create)
@@ -65,9 +76,7 @@ pub async fn open(dir: &Path, create: bool) -> Result<SqlitePool, DbError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-    migrate(&pool).await?;
-    Ok(pool)
+    Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
 }
 
 /// Begins a write transaction that holds SQLite's write lock from its first statement
@@ -77,8 +86,9 @@ pub async fn begin(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx:
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-/// Applies the migrations the database has not seen, each in its own transaction.
-pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
+/// Applies the migrations the database has not seen, each in its own transaction: the
+/// (version, name) of each one applied, in order.
+pub async fn migrate(pool: &SqlitePool) -> Result<Vec<(i64, &'static str)>, DbError> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
     )
@@ -90,6 +100,7 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
     if found > known {
         return Err(DbError::Newer { found, known });
     }
+    let mut done = Vec::new();
     // Each migration not yet recorded, not only those above the highest: numbers are reserved
     // per branch (0006–0008 and 0010–0011 were written side by side), so a database may have
     // met a later number before an earlier one lands.
@@ -102,6 +113,28 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        done.push((version, name));
     }
+    Ok(done)
+}
+
+/// Whether the service can serve: the database answers, and every migration in [`MIGRATIONS`]
+/// is recorded as applied. `Err` holds a short reason for a load balancer's log.
+pub async fn ready(pool: &SqlitePool) -> Result<(), String> {
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| format!("database unavailable: {e}"))?;
+    let missing: Vec<String> =
+        MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)).map(|m| format!("{:04}_{}", m.0, m.1)).collect();
+    if missing.is_empty() { Ok(()) } else { Err(format!("migrations not applied: {}", missing.join(", "))) }
+}
+
+/// Writes a consistent snapshot of the database to `out` (SQLite's `VACUUM INTO`: one read
+/// transaction, so concurrent writers are neither blocked for long nor half-copied). `out` must
+/// not exist; SQLite refuses to overwrite a non-empty file, and the caller checks first.
+pub async fn backup(pool: &SqlitePool, out: &Path) -> Result<(), DbError> {
+    let target = out.to_str().ok_or_else(|| DbError::NotUtf8(out.display().to_string()))?;
+    sqlx::query("VACUUM INTO ?").bind(target).execute(pool).await?;
     Ok(())
 }

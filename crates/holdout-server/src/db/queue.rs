@@ -209,6 +209,16 @@ pub async fn busy(pool: &SqlitePool) -> Result<i64, DbError> {
         .await?)
 }
 
+/// How many submissions are in each status (every status, zeros included), for `/metrics`.
+pub async fn depth(pool: &SqlitePool) -> Result<Vec<(&'static str, i64)>, DbError> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM submissions GROUP BY status").fetch_all(pool).await?;
+    Ok(["queued", "scoring", "scored", "invalid", "failed"]
+        .into_iter()
+        .map(|s| (s, rows.iter().find(|r| r.0 == s).map_or(0, |r| r.1)))
+        .collect())
+}
+
 /// Queues every scored submission of a contest for scoring again (rescore-all), each with a
 /// `submission.rescore` audit entry (`rescore(id)`) and the whole with `all` — one
 /// transaction. Returns the queued ids and the `all` entry.
