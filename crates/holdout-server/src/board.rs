@@ -36,7 +36,8 @@ pub struct Entry {
 }
 
 /// A row of a board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = BoardRow)]
 pub struct Row {
     /// `None` for baselines.
     pub rank: Option<u32>,
@@ -46,15 +47,22 @@ pub struct Row {
     pub team: String,
     pub baseline: bool,
     pub submission_id: i64,
+    /// `None` (null) when undefined: ranked after every defined score.
     pub score: Option<f64>,
+    /// 95 % interval `[low, high]`; null when undefined or not computed.
+    #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2)]
     pub ci: Option<(f64, f64)>,
+    /// The team's scored submissions in the phase.
     pub entries: u32,
+    #[schema(format = DateTime)]
     pub last_submission_at: String,
     /// Private board only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub public_rank: Option<u32>,
     /// Private board only: public rank − private rank (positive: moved up).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub shakeup: Option<i64>,
 }
 
@@ -348,7 +356,7 @@ mod tests {
 }
 
 /// A row of the final ranking: the private board combined with the judges' scores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FinalRow {
     pub team_id: i64,
     pub team: String,

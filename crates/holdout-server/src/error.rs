@@ -5,46 +5,106 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error code the API answers with, one place: the `OpenAPI` document lists them as the
+/// error body's `code` enum, and the website translates each as `err_<code>` where it has a
+/// sentence of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A malformed or invalid request: JSON, parameters, form fields, values.
+    BadRequest,
+    /// Not logged in where a login is needed, or bad credentials.
+    Unauthorized,
+    /// Wrong name or password at login.
+    BadCredentials,
+    /// The session cookie names an ended or expired session.
+    SessionExpired,
+    /// The caller's role may not do this (or a session's CSRF header is missing).
+    Forbidden,
+    /// A competitor without a team in the contest.
+    NoTeam,
+    /// The private board or final ranking before the reveal.
+    BoardHidden,
+    /// No phase is open for submissions.
+    PhaseClosed,
+    /// No such resource, or one the caller may not see.
+    NotFound,
+    /// A scored submission's receipt that was never issued.
+    NoReceipt,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// A user or team name in use.
+    NameTaken,
+    /// The user is in a team of this contest already.
+    AlreadyInTeam,
+    /// The team has the contest's maximum size.
+    TeamFull,
+    /// The same file was submitted before (not charged again).
+    DuplicateFile,
+    /// The body or file is larger than allowed.
+    TooLarge,
+    /// The body's media type is not the one the operation takes.
+    UnsupportedMediaType,
+    /// The team's daily or total submissions are used up.
+    QuotaExhausted,
+    /// holdout's own failure (logged; the message is generic).
+    Internal,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// What went wrong, for people (English). Internal errors answer a generic message.
+    pub message: String,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 
     /// Also what anything the caller may not see answers, so ids cannot be probed.
     pub fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such resource")
     }
 
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+        ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
     }
 
     /// The same error with a more specific code (which the website translates).
     #[must_use]
-    pub fn code(mut self, code: &'static str) -> ApiError {
+    pub fn code(mut self, code: ErrorCode) -> ApiError {
         self.code = code;
         self
     }
@@ -53,7 +113,7 @@ impl ApiError {
         tracing::error!("internal error: {cause}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal error; the organizers can find it in the log",
         )
     }
@@ -61,7 +121,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response()
+        (self.status, Json(ErrorBody { error: ErrorDetail { code: self.code, message: self.message } })).into_response()
     }
 }
 

@@ -6,13 +6,14 @@ use axum::extract::State;
 
 use axum::response::Response;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::{Caller, JsonBody, Path, Query, Role};
+use super::{doc, Caller, JsonBody, Path, Query, Role};
 use crate::audit::Event;
 use crate::db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::{AppState, Attested, Contest};
 use crate::time;
 
@@ -102,6 +103,16 @@ async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
     })
 }
 
+/// Every contest (anyone).
+#[utoipa::path(
+    get,
+    path = "/contests",
+    tag = "contests",
+    operation_id = "list_contests",
+    responses(
+        (status = 200, description = "The contests.", body = doc::ContestList),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM contests ORDER BY id").fetch_all(&state.pool).await?;
     let mut out = Vec::new();
@@ -113,6 +124,18 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"contests": out})))
 }
 
+/// A contest's overview: rules, limits, phases, files, commitment and receipt key (anyone).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}",
+    tag = "contests",
+    operation_id = "show_contest",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The contest.", body = doc::Contest),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     let c = load(&state, &name).await?;
     let s = settings_of(&state, c.id).await?;
@@ -157,6 +180,16 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
 }
 
 /// A public file of the bundle; only names the manifest lists (and the manifest itself).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/files/{file}",
+    tag = "contests",
+    params(doc::params::FilePath),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content(("text/csv; charset=utf-8"), ("application/json"), ("text/markdown; charset=utf-8"), ("application/octet-stream"))),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     Path((name, file)): Path<(String, String)>,
@@ -188,18 +221,46 @@ pub(super) async fn audit_event(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     ladder: Option<bool>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1)]
     daily_submissions: Option<u32>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1)]
     total_submissions: Option<u32>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1)]
     final_selections: Option<u32>,
     /// The judges' share of the final ranking, 0–1.
+    #[schema(minimum = 0, maximum = 1)]
     rubric_weight: Option<f64>,
+    /// How many teams of the private board are finalists; at least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1)]
     finalists: Option<u32>,
 }
 
+/// Changes a contest's settings; answers the contest as changed (organizers).
+#[utoipa::path(
+    patch,
+    path = "/contests/{contest}",
+    tag = "contests",
+    params(doc::params::ContestPath),
+    request_body = SettingsPatch,
+    responses(
+        (status = 200, description = "The contest, changed.", body = doc::Contest),
+        (status = 400, description = "A limit of 0, or `rubric_weight` outside 0–1.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,14 +303,32 @@ pub async fn settings(
     show(State(state), Path(name)).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseTimes {
     /// RFC 3339 with an offset, e.g. `2024-09-02T10:00:00+08:00`.
+    #[schema(format = DateTime)]
     starts_at: String,
+    /// RFC 3339 with an offset; after `starts_at`.
+    #[schema(format = DateTime)]
     ends_at: String,
 }
 
+/// Moves a phase's start and end (organizers); phases stay in order without overlapping.
+#[utoipa::path(
+    put,
+    path = "/contests/{contest}/phases/{phase}",
+    tag = "contests",
+    params(doc::params::PhasePath),
+    request_body = PhaseTimes,
+    responses(
+        (status = 200, description = "Every phase, changed.", body = doc::PhaseList),
+        (status = 400, description = "Times that do not parse, end before they start, or overlap a neighbouring phase.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn set_phase(
     State(state): State<AppState>,
     caller: Caller,
@@ -299,6 +378,19 @@ pub async fn set_phase(
 /// Makes the private board public; only after the last phase has ended. Records a snapshot
 /// of the private board (its SHA-256) in the audit log, and issues every scored submission a
 /// receipt that now carries its private score too.
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/reveal",
+    tag = "contests",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "Revealed.", body = doc::Reveal),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The last phase has not ended, or the board is revealed already.", body = ErrorBody),
+    )
+)]
 pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Organizer])?;
     let c = load(&state, &name).await?;
@@ -353,16 +445,32 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
     Ok(Json(json!({"revealed_at": now, "snapshots": snapshots, "receipts": receipts})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only entries about this subject, e.g. `submission:12`.
     subject: Option<String>,
     /// Entries after this sequence number.
+    #[serde(default, deserialize_with = "super::whole::option")]
     after: Option<i64>,
+    /// At most this many entries (1–5000, default 500).
+    #[serde(default, deserialize_with = "super::whole::option")]
     limit: Option<i64>,
 }
 
 /// The audit log (judges and organizers), with the whole chain's verification.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "contests",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The entries asked for and the whole chain's verification.", body = doc::AuditLog),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+    )
+)]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
