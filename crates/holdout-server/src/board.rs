@@ -40,17 +40,21 @@ pub struct Entry {
 #[schema(as = BoardRow)]
 pub struct Row {
     /// `None` for baselines.
+    #[schema(required = true)]
     pub rank: Option<u32>,
     /// Tie band (1 = the leaders'); `None` for baselines and undefined scores.
+    #[schema(required = true)]
     pub band: Option<u32>,
     pub team_id: i64,
     pub team: String,
     pub baseline: bool,
     pub submission_id: i64,
     /// `None` (null) when undefined: ranked after every defined score.
+    #[schema(required = true)]
     pub score: Option<f64>,
     /// 95 % interval `[low, high]`; null when undefined or not computed.
     #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2)]
+    #[schema(required = true)]
     pub ci: Option<(f64, f64)>,
     /// The team's scored submissions in the phase.
     pub entries: u32,
@@ -364,11 +368,14 @@ pub struct FinalRow {
     pub score: f64,
     /// The private score scaled to 0–100 among the finalists (best 100, worst 0).
     pub points: f64,
+    #[schema(required = true)]
     pub rubric_mean: Option<f64>,
     pub judges: usize,
     /// `None` until a judge has scored the team.
+    #[schema(required = true)]
     pub combined: Option<f64>,
     /// `None` while `combined` is.
+    #[schema(required = true)]
     pub rank: Option<u32>,
 }
 

@@ -80,6 +80,7 @@ pub struct SubsetScore {
     /// `public`, `private`, or with A/B boards `a_public`, `b_private`, ….
     pub subset: String,
     /// The score as the service recorded it; `null` where the metric is undefined on the subset.
+    #[schema(required = true)]
     pub value: Option<f64>,
 }
 

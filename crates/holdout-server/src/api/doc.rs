@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, ToResponse, ToSchema};
 
@@ -90,6 +92,14 @@ impl Modify for Common {
                  methods (anything but GET, HEAD, OPTIONS), else 403 `forbidden`.",
             ))),
         );
+        // Anonymous, a bearer token, or a session cookie (with its CSRF header on unsafe
+        // methods); each operation says what it needs of the caller.
+        doc.security = Some(vec![
+            SecurityRequirement::default(),
+            SecurityRequirement::new("bearerAuth", Vec::<String>::new()),
+            SecurityRequirement::new("cookieAuth", Vec::<String>::new())
+                .add("csrfToken", Vec::<String>::new()),
+        ]);
         for item in doc.paths.paths.values_mut() {
             let unsafe_methods = [&mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in unsafe_methods.into_iter().flatten() {
@@ -289,6 +299,7 @@ pub struct ApiToken {
     pub created_at: String,
     /// When it was revoked; null while it is valid.
     #[schema(format = DateTime)]
+    #[schema(required = true)]
     pub revoked_at: Option<String>,
 }
 
@@ -330,6 +341,7 @@ pub struct CreatedTeam {
 #[derive(Debug, ToSchema)]
 pub struct MyTeam {
     /// The caller's team; null when the caller has none in this contest.
+    #[schema(required = true)]
     pub team: Option<OwnTeam>,
     pub invites_received: Vec<ReceivedInvite>,
     /// The contest's team size limit.
@@ -368,6 +380,7 @@ pub struct ContestList {
 #[derive(Debug, ToSchema)]
 pub struct ContestSummary {
     pub name: String,
+    #[schema(required = true)]
     pub title: Option<Bilingual>,
     pub task: Task,
 }
@@ -376,7 +389,9 @@ pub struct ContestSummary {
 #[derive(Debug, ToSchema)]
 pub struct Contest {
     pub name: String,
+    #[schema(required = true)]
     pub title: Option<Bilingual>,
+    #[schema(required = true)]
     pub description: Option<Bilingual>,
     pub survey: String,
     pub task: Task,
@@ -405,6 +420,7 @@ pub struct Contest {
     pub ladder: bool,
     /// When the private board was revealed; null before.
     #[schema(format = DateTime)]
+    #[schema(required = true)]
     pub revealed_at: Option<String>,
     /// The judges' share of the final ranking (0–1).
     pub rubric_weight: f64,
@@ -412,6 +428,7 @@ pub struct Contest {
     pub finalists: i64,
     pub phases: Vec<crate::state::Phase>,
     /// The phase open now; null between and after phases.
+    #[schema(required = true)]
     pub open_phase: Option<String>,
     /// Always `Asia/Shanghai`: contest days and the daily quota follow it.
     pub time_zone: String,
@@ -515,6 +532,7 @@ pub struct Quota {
     /// When the daily count resets (00:00 Asia/Shanghai).
     #[schema(format = DateTime)]
     pub next_reset_at: String,
+    #[schema(required = true)]
     pub open_phase: Option<String>,
 }
 
@@ -542,6 +560,7 @@ pub struct Submission {
     pub team_id: i64,
     pub team: String,
     /// Who uploaded it; null for a baseline.
+    #[schema(required = true)]
     pub user: Option<String>,
     pub phase: String,
     pub sha256: String,
@@ -555,12 +574,15 @@ pub struct Submission {
     pub created_at: String,
     /// When it was last scored.
     #[schema(format = DateTime)]
+    #[schema(required = true)]
     pub scored_at: Option<String>,
     /// The primary metric on the phase's public subset; null while unscored, when undefined,
     /// or when withheld by the Ladder.
+    #[schema(required = true)]
     pub public_score: Option<f64>,
     /// 95 % interval `[low, high]`; null when undefined or not computed.
     #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2)]
+    #[schema(required = true)]
     pub public_ci: Option<(f64, f64)>,
     /// Present only for staff or after the reveal.
     #[schema(required = false)]
@@ -573,8 +595,10 @@ pub struct Submission {
     /// Selected for the private board.
     pub selected: bool,
     /// Why it was disqualified; null when it was not.
+    #[schema(required = true)]
     pub disqualified_reason: Option<String>,
     /// Every metric on every subset the caller may see; null while unscored.
+    #[schema(required = true)]
     pub scores: Option<Vec<SubsetScores>>,
     /// Present when the Ladder withheld the public score from the team.
     #[schema(required = false)]
@@ -592,6 +616,7 @@ pub struct SubsetScores {
     /// Why each undefined metric is undefined.
     pub undefined: BTreeMap<String, String>,
     /// The primary metric's interval; null when not computed.
+    #[schema(required = true)]
     pub interval: Option<Interval>,
 }
 
@@ -680,11 +705,14 @@ pub struct Comparison {
 pub struct ComparedSubset {
     pub subset: String,
     pub rows: i64,
+    #[schema(required = true)]
     pub a: Option<f64>,
+    #[schema(required = true)]
     pub b: Option<f64>,
     /// Share of paired resamples where `a` beats `b` on the primary metric (ties half), or
     /// with `method` `normal` the normal approximation's probability that the paired difference
     /// favours `a`.
+    #[schema(required = true)]
     pub probability_a_better: Option<f64>,
     pub method: Method,
 }
