@@ -78,7 +78,7 @@ enum Command {
     User(serve::UserArgs),
     /// Issue an API token for an account on the server machine.
     Token(serve::TokenArgs),
-    /// Print the service's OpenAPI document, generated from its code (`--write FILE` to save
+    /// Print the service's `OpenAPI` document, generated from its code (`--write FILE` to save
     /// it: `holdout openapi --write leaderboard/openapi.json`).
     Openapi(serve::OpenapiArgs),
     /// Upload a submission to a running service (validated locally first).

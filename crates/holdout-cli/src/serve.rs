@@ -260,15 +260,12 @@ pub struct OpenapiArgs {
 pub fn openapi(args: &OpenapiArgs) -> Outcome {
     use std::io::Write as _;
     let text = holdout_server::api::doc::document_text();
-    match &args.write {
-        Some(path) => {
-            let (file, mut w) = crate::files::AtomicFile::create(path)?;
-            w.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-            file.commit(w)
-        }
-        None => {
-            std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to standard output")?;
-            Ok(())
-        }
+    if let Some(path) = &args.write {
+        let (file, mut w) = crate::files::AtomicFile::create(path)?;
+        w.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        file.commit(w)
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to standard output")?;
+        Ok(())
     }
 }

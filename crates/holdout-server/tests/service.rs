@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 /// organizer get exactly these statuses, and every answer is what the document says (the
 /// harness checks each response against it). An operation the matrix does not call fails it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one table of every operation for every role")]
 async fn authorization_matrix() {
     let h = Harness::new().await;
     let a = h.scored(Who::A, &submission(0.5, 1)).await["id"].as_i64().unwrap();
@@ -117,7 +118,8 @@ async fn authorization_matrix() {
     }
     // Uploads (multipart): competitors with a team only.
     for (i, (who, want)) in MATRIX.iter().zip([401, 202, 202, 403, 403]).enumerate() {
-        let (s, v) = upload_to(h.state.clone(), h.token(*who).map(str::to_owned), submission(0.3, 10 + i), "m".into()).await;
+        let (s, v) =
+            upload_to(h.state.clone(), h.token(*who).map(str::to_owned), submission(0.3, 10 + i), "m".into()).await;
         h.drain().await;
         if s.as_u16() != want {
             wrong.push(format!("upload as {who:?}: {s} (want {want}) {v}"));

@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::ToSchema;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::{doc, Caller, JsonBody, Path, Role, SESSION_COOKIE, created};
+use super::{Caller, JsonBody, Path, Role, SESSION_COOKIE, created, doc};
 use crate::audit::Event;
 use crate::auth;
 use crate::db;
@@ -564,9 +564,8 @@ pub async fn invite(
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
     }
     if team_of(&state, cid, iid).await?.is_some() {
-        return Err(
-            ApiError::conflict(format!("`{}` is already in a team of this contest", body.user)).code(ErrorCode::AlreadyInTeam)
-        );
+        return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user))
+            .code(ErrorCode::AlreadyInTeam));
     }
     let size: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;

@@ -10,12 +10,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::Role;
 use super::contests::{audit_event, board_phase, load, settings_of};
-use super::{doc, Caller, JsonBody, Path, Query};
+use super::{Caller, JsonBody, Path, Query, doc};
 use crate::board::{self, Entry};
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::{AppState, BoardKey, CachedBoard, Contest};

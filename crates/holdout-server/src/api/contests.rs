@@ -6,11 +6,11 @@ use axum::extract::State;
 
 use axum::response::Response;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{doc, Caller, JsonBody, Path, Query, Role};
+use super::{Caller, JsonBody, Path, Query, Role, doc};
 use crate::audit::Event;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};

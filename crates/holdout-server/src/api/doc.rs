@@ -97,8 +97,7 @@ impl Modify for Common {
         doc.security = Some(vec![
             SecurityRequirement::default(),
             SecurityRequirement::new("bearerAuth", Vec::<String>::new()),
-            SecurityRequirement::new("cookieAuth", Vec::<String>::new())
-                .add("csrfToken", Vec::<String>::new()),
+            SecurityRequirement::new("cookieAuth", Vec::<String>::new()).add("csrfToken", Vec::<String>::new()),
         ]);
         for item in doc.paths.paths.values_mut() {
             let unsafe_methods = [&mut item.put, &mut item.post, &mut item.delete, &mut item.patch];

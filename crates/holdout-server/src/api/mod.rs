@@ -132,10 +132,14 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
             let row = db::accounts::session_user(&state.pool, &auth::digest(token)).await?;
             let Some((id, name, role, csrf, expires)) = row else {
-                return Err(ApiError::unauthorized("your session has ended; log in again").code(ErrorCode::SessionExpired));
+                return Err(
+                    ApiError::unauthorized("your session has ended; log in again").code(ErrorCode::SessionExpired)
+                );
             };
             if expires <= state.now_text() {
-                return Err(ApiError::unauthorized("your session has expired; log in again").code(ErrorCode::SessionExpired));
+                return Err(
+                    ApiError::unauthorized("your session has expired; log in again").code(ErrorCode::SessionExpired)
+                );
             }
             if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -178,7 +182,11 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
             }
         };
         if !value.is_object() {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::BadRequest, "the body is a JSON object"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::BadRequest,
+                "the body is a JSON object",
+            ));
         }
         T::deserialize(value).map(JsonBody).map_err(|e| {
             ApiError::new(
@@ -268,9 +276,11 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(p) => Ok(Path(p.0)),
-            Err(e) => {
-                Err(ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no such resource: {}", e.body_text())))
-            }
+            Err(e) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                format!("no such resource: {}", e.body_text()),
+            )),
         }
     }
 }

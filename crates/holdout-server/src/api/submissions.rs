@@ -7,12 +7,12 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
 
 use super::contests::{Phase, load, open_phase, phases, settings_of};
-use super::{doc, Caller, JsonBody, Path, Query, Role, User};
+use super::{Caller, JsonBody, Path, Query, Role, User, doc};
 use crate::audit::Event;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};

@@ -39,11 +39,14 @@ impl Operation {
     }
 }
 
+/// A response's schema: method, path template, status, media type.
+type Key = (String, String, String, String);
+
 pub struct Contract {
     pub doc: Value,
     pub operations: Vec<Operation>,
     /// Compiled validators by (method, template, status, media type).
-    validators: Mutex<HashMap<(String, String, String, String), std::sync::Arc<jsonschema::Validator>>>,
+    validators: Mutex<HashMap<Key, std::sync::Arc<jsonschema::Validator>>>,
 }
 
 pub static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
@@ -115,7 +118,7 @@ impl Contract {
         v
     }
 
-    fn validator(&self, key: (String, String, String, String), schema: &Value) -> std::sync::Arc<jsonschema::Validator> {
+    fn validator(&self, key: Key, schema: &Value) -> std::sync::Arc<jsonschema::Validator> {
         if let Some(v) = self.validators.lock().unwrap().get(&key) {
             return v.clone();
         }
@@ -137,13 +140,25 @@ impl Contract {
     }
 
     /// Why a response breaks the document, if it does.
-    pub fn check(&self, method: &str, path: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    pub fn check(
+        &self,
+        method: &str,
+        path: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), String> {
         let what = format!("{method} {path} → {status}");
         let Some(op) = self.operation(method, path) else {
             // Unknown routes answer the envelope's 404 (the fallback).
             if status == StatusCode::NOT_FOUND {
                 let v: Value = serde_json::from_slice(body).map_err(|e| format!("{what}: not JSON: {e}"))?;
-                return self.validate_schema(("*".into(), "*".into(), "404".into(), "application/json".into()), &json!({"$ref": "#/components/schemas/ErrorBody"}), &v, &what);
+                return self.validate_schema(
+                    ("*".into(), "*".into(), "404".into(), "application/json".into()),
+                    &json!({"$ref": "#/components/schemas/ErrorBody"}),
+                    &v,
+                    &what,
+                );
             }
             return Err(format!("{what}: no operation of the document matches"));
         };
@@ -168,7 +183,10 @@ impl Contract {
             .find(|(k, _)| k.as_str() == content_type)
             .or_else(|| content.iter().find(|(k, _)| essence(k) == essence(content_type)))
             .ok_or_else(|| {
-                format!("{what}: content type {content_type} is not declared (declared: {:?})", content.keys().collect::<Vec<_>>())
+                format!(
+                    "{what}: content type {content_type} is not declared (declared: {:?})",
+                    content.keys().collect::<Vec<_>>()
+                )
             })?;
         if essence(media) != "application/json" {
             return Ok(());
@@ -186,7 +204,7 @@ impl Contract {
         self.validate_schema((op.method.clone(), op.template.clone(), code, media.clone()), schema, &value, &what)
     }
 
-    fn validate_schema(&self, key: (String, String, String, String), schema: &Value, value: &Value, what: &str) -> Result<(), String> {
+    fn validate_schema(&self, key: Key, schema: &Value, value: &Value, what: &str) -> Result<(), String> {
         let validator = self.validator(key, schema);
         let errors: Vec<String> =
             validator.iter_errors(value).map(|e| format!("  at {}: {e}", e.instance_path())).take(5).collect();
