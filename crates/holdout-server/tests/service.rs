@@ -94,6 +94,9 @@ async fn authorization_matrix() {
         ("PATCH", c.into(), Some(json!({"daily_submissions": 582_625.0})), [401, 403, 403, 403, 200]),
         ("GET", format!("{c}/submissions?team={ta}.0"), None, [401, 200, 200, 200, 200]),
         ("GET", format!("{c}/compare?a={a}.0&b={b}"), None, [401, 403, 403, 200, 200]),
+        // … read exactly: not a number that only rounds into range.
+        ("GET", format!("{c}/submissions?team=-9223372036854775809"), None, [400; 5]),
+        ("GET", format!("{c}/submissions?team=1.5"), None, [400; 5]),
         // A body is an object, never an array read field by field.
         ("POST", format!("{c}/snapshots"), Some(json!([null, "public"])), [422; 5]),
         ("PUT", format!("{c}/selections"), Some(json!([[a]])), [422; 5]),

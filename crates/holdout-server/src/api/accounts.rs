@@ -217,6 +217,7 @@ pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogI
     delete,
     path = "/sessions/current",
     tag = "accounts",
+    security(("cookieAuth" = [], "csrfToken" = [])),
     responses(
         (status = 204, description = "Logged out; the cookie is cleared."),
         (status = 400, description = "Not logged in with a session cookie.", body = ErrorBody),
@@ -273,7 +274,7 @@ pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// 1–64 characters, not blank.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: String,
 }
 
@@ -378,7 +379,11 @@ pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
     /// 2–40 characters, no control characters, no leading or trailing spaces.
-    #[schema(min_length = 2, max_length = 40)]
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\s](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s])?$"
+    )]
     name: String,
 }
 

@@ -227,22 +227,22 @@ pub struct SettingsPatch {
     ladder: Option<bool>,
     /// At least 1.
     #[serde(default, deserialize_with = "super::whole::option")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     daily_submissions: Option<u32>,
     /// At least 1.
     #[serde(default, deserialize_with = "super::whole::option")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     total_submissions: Option<u32>,
     /// At least 1.
     #[serde(default, deserialize_with = "super::whole::option")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     final_selections: Option<u32>,
     /// The judges' share of the final ranking, 0–1.
     #[schema(minimum = 0, maximum = 1)]
     rubric_weight: Option<f64>,
     /// How many teams of the private board are finalists; at least 1.
     #[serde(default, deserialize_with = "super::whole::option")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     finalists: Option<u32>,
 }
 

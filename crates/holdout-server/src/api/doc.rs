@@ -796,6 +796,7 @@ pub struct RubricScored {
 
 /// The multipart form of an upload; no other fields are accepted.
 #[derive(Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadForm {
     /// The submission CSV; at most the contest's `max_file_bytes`.
     #[schema(value_type = String, format = Binary, content_media_type = "text/csv")]

@@ -235,12 +235,14 @@ pub(crate) mod whole {
             }
         }
 
+        /// Query strings: the digits, optionally with a fraction of zeros, read exactly.
         fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-            match (v.parse::<i64>(), v.parse::<f64>()) {
-                (Ok(i), _) => Ok(i),
-                (_, Ok(f)) => self.visit_f64(f),
-                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
-            }
+            let whole = match v.split_once('.') {
+                Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => whole,
+                Some(_) => return Err(E::invalid_value(Unexpected::Str(v), &self)),
+                None => v,
+            };
+            whole.parse::<i64>().map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
         }
     }
 

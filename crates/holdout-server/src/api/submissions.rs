@@ -586,7 +586,7 @@ async fn record_upload(
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     /// 1–2000 characters after trimming.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     reason: String,
 }
 
@@ -730,7 +730,7 @@ pub async fn reinstate(
 #[serde(deny_unknown_fields)]
 pub struct TeamVerdict {
     /// 1–2000 characters after trimming.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     reason: String,
     /// `false` reinstates the team.
     disqualified: bool,
