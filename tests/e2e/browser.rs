@@ -1,6 +1,8 @@
 //! The website in headless Chromium (through chromedriver's `WebDriver` API): a competitor logs
-//! in, uploads a submission and sees it scored and on the board; the page switches to English;
-//! a judge logs in and disqualifies it with a reason; no page logs a console error.
+//! in, uploads a submission and sees it scored and on the board, and an invalid one explained in
+//! Chinese with its line numbers; the page switches to English;
+//! a judge logs in and disqualifies it with a reason; no page logs a console error (so the
+//! Content-Security-Policy blocks nothing the site needs: its violations are console errors).
 //!
 //! Needs `chromium` and `chromium-driver` (Debian); `.ci/run` installs them and sets
 //! `HOLDOUT_BROWSER_TEST=1`, which makes their absence a failure instead of a skip. With
@@ -218,6 +220,22 @@ fn a_competitor_and_a_judge_use_the_site_in_a_real_browser() {
     let row = page.split("<tr>").find(|r| r.contains("from the browser")).unwrap();
     let id: String = row.trim_start().trim_start_matches("<td>").chars().take_while(char::is_ascii_digit).collect();
     assert!(!id.is_empty());
+
+    // An invalid file (the first test id given twice): refused, and the page says why in
+    // Chinese with the lines, as the validator found them.
+    let sample = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<&str> = sample.lines().collect();
+    lines[2] = lines[1];
+    let bad = dir.path().join("duplicate.csv");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    d.go(&format!("{url}/contests/security-sense/submit"));
+    d.type_into("#file", &bad.display().to_string());
+    d.type_into("#description", "a duplicate id");
+    d.click("form.stack button[type=submit]");
+    let page = d.wait_for("首次出现在第 2 行");
+    let first_id = lines[1].split(',').next().unwrap();
+    assert!(page.contains("重复的 id") && page.contains("第 3 行") && page.contains(first_id), "{page}");
+    d.shot("invalid-zh");
     d.go(&format!("{url}/contests/security-sense/leaderboard"));
     let page = d.wait_for("安全小队");
     assert!(page.contains("<svg"), "{page}");

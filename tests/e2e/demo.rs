@@ -10,11 +10,13 @@ use crate::{repo, stderr, stdout};
 fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo").display().to_string();
+    // The demo's log goes to a file, shown if it stops before serving.
+    let log = dir.path().join("demo.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_holdout"))
         .args(["demo", "--rows", "6000", "--data-dir", &data, "--bind", "127.0.0.1:0"])
         .current_dir(repo())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -29,7 +31,11 @@ fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
             break;
         }
     }
-    assert!(url.starts_with("http://127.0.0.1:") && alice.starts_with("hol_"), "{url} {alice}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && alice.starts_with("hol_"),
+        "{url} {alice}; the demo's log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let get = |path: &str, token: Option<&str>| {
         runtime.block_on(async {
@@ -84,6 +90,29 @@ fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(!out.contains("== prepare") && !out.contains("== load") && out.contains("holdout-demo-2024"), "{out}");
+    // The judges' integrity report of a demo contest, in both languages and as JSON.
+    let run =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_holdout")).args(args).env_remove("LANG").output().unwrap();
+    let o = run(&["integrity", "--data-dir", &data, "security-sense", "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = stdout(&o);
+    assert!(md.contains("# The judges' integrity report — security-sense") && md.contains("Kendall τ-b"), "{md}");
+    assert!(md.contains("安全小队") && md.contains("Near-duplicate prediction files across teams"), "{md}");
+    let o = run(&["integrity", "--data-dir", &data, "security-sense", "--lang", "zh"]);
+    assert!(o.status.code() == Some(0) && stdout(&o).contains("评委诚信报告"), "{}", stderr(&o));
+    let o = run(&["integrity", "--data-dir", &data, "security-sense", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["format"], "holdout-integrity/1");
+    assert!(report["teams"].as_u64().unwrap() >= 2, "{report}");
+    let o = run(&["integrity", "--data-dir", &data, "no-such-contest"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Rescore-all with the same scorer: every submission again, nothing changes.
+    let o = run(&["rescore", "--all", "--data-dir", &data, "fraud-exposure", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(r["submissions"].as_u64().unwrap() >= 4, "{r}");
+    assert_eq!((r["changed"].as_array().unwrap().len(), r["ranks"].as_array().unwrap().len()), (0, 0), "{r}");
     let o =
         Command::new(env!("CARGO_BIN_EXE_holdout")).args(["audit", "verify", "--data-dir", &data]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

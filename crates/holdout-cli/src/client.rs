@@ -217,7 +217,9 @@ pub fn submit(args: &SubmitArgs) -> Outcome {
             .mime_str("text/csv")
             .map_err(|e| Failure::Runtime(anyhow!(e)))?;
         let form = reqwest::multipart::Form::new().text("description", args.message.clone()).part("file", part);
-        let (code, mut body) = client.send(client.http.post(client.url("/submissions")).multipart(form)).await?;
+        // The server's problems, should it refuse the file, in the language asked for here.
+        let post = client.http.post(client.url("/submissions")).header("accept-language", args.lang.lang().code());
+        let (code, mut body) = client.send(post.multipart(form)).await?;
         let id = body["id"].as_i64().unwrap_or_default();
         if code == 422 {
             if args.server.json {

@@ -311,7 +311,8 @@ pub fn run(args: &Args) -> Outcome {
             args.data_dir.display(),
             listener.local_addr()?
         );
-        axum::serve(listener, holdout_server::router(state.clone()))
+        let app = holdout_server::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -15,9 +15,11 @@ mod check;
 mod client;
 mod demo;
 mod files;
+mod integrity;
 mod prepare;
 mod progress;
 mod receipt;
+mod rescore;
 mod schema;
 mod score;
 mod serve;
@@ -70,6 +72,12 @@ enum Command {
     Audit(audit::Args),
     /// Check a signed score receipt offline (and, after the reveal, rescore its submission).
     Receipt(receipt::Args),
+    /// The judges' integrity report of a contest (boards' agreement, probing, near-duplicate
+    /// files across teams, shared files, changed rescores), from a data directory.
+    Integrity(integrity::Args),
+    /// Score every submission of a contest again (e.g. after a scorer fix), audit each change
+    /// and publish the boards' old → new ranks.
+    Rescore(rescore::Args),
     /// Run the leaderboard service (JSON API and scoring workers) on a data directory.
     Serve(serve::ServeArgs),
     /// Load a prepared contest bundle (and its baselines) into a data directory.
@@ -134,6 +142,8 @@ fn main() -> ExitCode {
         Command::Baseline(args) => baseline::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Receipt(args) => receipt::run(&args),
+        Command::Integrity(args) => integrity::run_command(&args),
+        Command::Rescore(args) => rescore::run(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Contest(args) => serve::contest(&args),
         Command::User(args) => serve::user(&args),

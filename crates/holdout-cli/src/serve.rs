@@ -28,18 +28,23 @@ pub struct ServeArgs {
     /// behind a TLS-terminating proxy).
     #[arg(long)]
     secure_cookies: bool,
+    /// Count failed logins by the client address in the last `X-Forwarded-For` entry rather
+    /// than the connection's: set it only behind a proxy that appends that header (else every
+    /// client would share the proxy's address, and a client could name any address itself).
+    #[arg(long)]
+    trust_forwarded_for: bool,
 }
 
 fn bad(message: String) -> Failure {
     Failure::BadInput(anyhow!(message))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Opens a data directory's service state (no workers started).
-async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
+pub(crate) async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
     if create {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     } else if !dir.join(db::FILE).is_file() {
@@ -72,6 +77,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         workers: args.workers,
         replicates: args.replicates,
         secure_cookies: args.secure_cookies,
+        trust_forwarded_for: args.trust_forwarded_for,
         ..Config::default()
     };
     runtime()?.block_on(async {
@@ -81,7 +87,9 @@ pub fn serve(args: &ServeArgs) -> Outcome {
             .map_err(|e| bad(format!("cannot listen on {}: {e}", args.bind)))?;
         let workers = worker::spawn(&state, args.workers);
         say!("holdout serving {} on http://{}", args.data_dir.display(), listener.local_addr()?);
-        axum::serve(listener, holdout_server::router(state.clone())).with_graceful_shutdown(shutdown()).await?;
+        // The peer's address reaches the handlers (login throttling counts by it).
+        let app = holdout_server::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
         for w in workers {
             w.abort();
         }

@@ -626,19 +626,15 @@ pub fn read_csv<R: Read + Send>(
     let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut builder = RawTableBuilder::new(dataset, secret, file, &header_refs)?;
     builder.keep_originals(keep);
-    split_on_a_thread(
-        csv,
-        |_| (),
-        |record| {
-            let (record, ()) = record.map_err(|e| line_error(&e))?;
-            let line = record.position().map_or(0, csv::Position::line);
-            // A blank line in the middle of a file is an error, a trailing newline is not.
-            if record.len() == 1 && record[0].is_empty() {
-                return Ok(());
-            }
-            builder.push_with(record.len(), |i| &record[i], Location::Line(line))
-        },
-    )?;
+    split_on_threads(csv, vec![|_: &TextRecord, (): &mut ()| {}], |record| {
+        let (record, ()) = record.map_err(|e| line_error(&e))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        // A blank line in the middle of a file is an error, a trailing newline is not.
+        if record.len() == 1 && record[0].is_empty() {
+            return Ok(());
+        }
+        builder.push_with(record.len(), |i| &record[i], Location::Line(line))
+    })?;
     if builder.rows == 0 {
         return Err(whole("the file has a header but no rows".into()));
     }
@@ -748,31 +744,61 @@ impl std::ops::Index<usize> for TextRecord {
     }
 }
 
-/// Splits `csv` into records on one thread, runs `prepare` on each on a second (converting an
-/// export's labels, parsing a dump's JSON), and hands them to `consume` on this one, in order;
-/// a CSV error is handed on and ends the file, and so does an error `consume` returns (the
-/// other threads then stop too). Three stages keep both cores busy whichever of splitting,
-/// preparing and adding to the table is the heaviest for a format. Batches go round the ring
-/// and back: the splitting thread reads into the same records again, and a prepared value is
-/// dropped on the preparing thread that made it (when the next one takes its place), so no
-/// row's memory is allocated on one thread and freed on another — the system allocator makes
-/// that expensive.
-pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
+/// Splits `csv` into records on one thread, prepares them on one thread per preparer
+/// (converting an export's labels, parsing a dump's JSON: `prepare(record, value)` fills the
+/// value it is given), and hands them to `consume` on this one, in order; a CSV error is handed
+/// on and ends the file, and so does an error `consume` returns (the other threads then stop
+/// too). Batches of records go to the preparers in turn and are consumed in the same turn, so
+/// the order is the file's whatever the timing. Separate stages keep both cores busy whichever
+/// of splitting, preparing and adding to the table is the heaviest for a format; a dump's JSON
+/// makes preparing the heaviest, so it gets two preparers. Batches go round the ring and back
+/// to the preparer that filled them: the splitting thread reads into the same records again,
+/// and each preparer fills the same values again, so a row's memory is reused, not allocated
+/// on one thread and freed on another (the system allocator makes that expensive).
+pub(crate) fn split_on_threads<R, T, P, E>(
     mut csv: csv::Reader<R>,
-    mut prepare: impl FnMut(&TextRecord) -> T + Send,
+    preparers: Vec<P>,
     mut consume: impl FnMut(Result<(&TextRecord, &T), RecordError>) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<(), E>
+where
+    R: Read + Send,
+    T: Send + Default,
+    P: FnMut(&TextRecord, &mut T) + Send,
+{
     /// Records read (or the error that ended the file, after the records before it), and the
-    /// values prepared from an earlier batch's records, to be replaced.
+    /// values prepared from an earlier batch's records, to be filled again.
     type Batch<T> = (Result<Vec<TextRecord>, RecordError>, Vec<T>);
+    assert!(!preparers.is_empty(), "at least one preparer");
+    let turns = preparers.len();
     std::thread::scope(|scope| {
-        let (send_records, records) = std::sync::mpsc::sync_channel::<Batch<T>>(4);
-        let (send_prepared, prepared) = std::sync::mpsc::sync_channel::<Batch<T>>(4);
-        let (send_back, returned) = std::sync::mpsc::sync_channel::<(Vec<TextRecord>, Vec<T>)>(16);
+        let (mut to_prepare, mut prepared, mut back, mut returned) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for mut prepare in preparers {
+            let (send_records, records) = std::sync::mpsc::sync_channel::<Batch<T>>(2);
+            let (send_prepared, receive_prepared) = std::sync::mpsc::sync_channel::<Batch<T>>(2);
+            let (send_back, receive_back) = std::sync::mpsc::sync_channel::<(Vec<TextRecord>, Vec<T>)>(8);
+            scope.spawn(move || {
+                for (batch, mut done) in records {
+                    if let Ok(batch) = &batch {
+                        done.resize_with(batch.len(), T::default);
+                        for (record, value) in batch.iter().zip(&mut done) {
+                            prepare(record, value);
+                        }
+                    }
+                    if send_prepared.send((batch, done)).is_err() {
+                        return;
+                    }
+                }
+            });
+            to_prepare.push(send_records);
+            prepared.push(receive_prepared);
+            back.push(send_back);
+            returned.push(receive_back);
+        }
         scope.spawn(move || {
             let mut bytes = csv::ByteRecord::new();
-            loop {
-                let (mut batch, done) = returned.try_recv().unwrap_or_else(|_| (Vec::with_capacity(BATCH), Vec::new()));
+            for turn in (0..turns).cycle() {
+                let (mut batch, done) =
+                    returned[turn].try_recv().unwrap_or_else(|_| (Vec::with_capacity(BATCH), Vec::new()));
                 let mut filled = 0;
                 let mut failed = None;
                 while filled < BATCH {
@@ -790,11 +816,12 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
                 }
                 batch.truncate(filled);
                 let last = filled < BATCH;
-                if send_records.send((Ok(batch), done)).is_err() {
+                if to_prepare[turn].send((Ok(batch), done)).is_err() {
                     return;
                 }
                 if let Some(e) = failed {
-                    let _ = send_records.send((Err(e), Vec::new()));
+                    // The next turn's, so that it is consumed after this batch.
+                    let _ = to_prepare[(turn + 1) % turns].send((Err(e), Vec::new()));
                     return;
                 }
                 if last {
@@ -802,30 +829,16 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
                 }
             }
         });
-        scope.spawn(move || {
-            for (batch, mut done) in records {
-                if let Ok(batch) = &batch {
-                    done.truncate(batch.len());
-                    for (i, record) in batch.iter().enumerate() {
-                        let value = prepare(record);
-                        match done.get_mut(i) {
-                            Some(old) => *old = value,
-                            None => done.push(value),
-                        }
-                    }
-                }
-                if send_prepared.send((batch, done)).is_err() {
-                    return;
-                }
-            }
-        });
-        for (batch, done) in prepared {
+        for turn in (0..turns).cycle() {
+            // A preparer's channel closes once the splitter has stopped and it has sent on
+            // everything it was given: the turn that finds it closed is past the last batch.
+            let Ok((batch, done)) = prepared[turn].recv() else { return Ok(()) };
             match batch {
                 Ok(batch) => {
                     for (record, item) in batch.iter().zip(&done) {
                         consume(Ok((record, item)))?;
                     }
-                    let _ = send_back.try_send((batch, done));
+                    let _ = back[turn].try_send((batch, done));
                 }
                 Err(e) => return consume(Err(e)),
             }
@@ -836,7 +849,7 @@ pub(crate) fn split_on_a_thread<R: Read + Send, T: Send, E>(
 
 #[cfg(test)]
 mod tests {
-    use super::{BATCH, TextRecord, split_on_a_thread};
+    use super::{BATCH, TextRecord, split_on_threads};
 
     fn reader(bytes: Vec<u8>) -> csv::Reader<std::io::Cursor<Vec<u8>>> {
         csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(std::io::Cursor::new(bytes))
@@ -863,7 +876,8 @@ mod tests {
         let line = |i: usize| (0..=i % 7).map(|f| format!("r{i}f{f}")).collect::<Vec<_>>().join(",");
         let text: String = (0..rows).map(|i| line(i) + "\n").collect();
         let mut seen = Vec::new();
-        let result = split_on_a_thread(reader(text.into_bytes()), TextRecord::len, |item| {
+        let width = |record: &TextRecord, width: &mut usize| *width = record.len();
+        let result = split_on_threads(reader(text.into_bytes()), vec![width, width, width], |item| {
             let (record, width) = item.map_err(|e| e.to_string())?;
             assert_eq!(record.len(), *width);
             seen.push(record.iter().collect::<Vec<_>>().join(","));
@@ -887,17 +901,13 @@ mod tests {
             }
         }
         let (mut ok, mut errors) = (0, Vec::new());
-        let result = split_on_a_thread(
-            reader(bytes.clone()),
-            |_| (),
-            |item| {
-                match item {
-                    Ok(_) => ok += 1,
-                    Err(e) => errors.push((e.line(), e.to_string())),
-                }
-                Ok::<(), ()>(())
-            },
-        );
+        let result = split_on_threads(reader(bytes.clone()), vec![|_: &TextRecord, (): &mut ()| {}; 2], |item| {
+            match item {
+                Ok(_) => ok += 1,
+                Err(e) => errors.push((e.line(), e.to_string())),
+            }
+            Ok::<(), ()>(())
+        });
         assert_eq!(result, Ok(()));
         assert_eq!(
             (ok, errors),
@@ -905,14 +915,10 @@ mod tests {
         );
 
         let mut consumed = 0;
-        let stopped = split_on_a_thread(
-            reader(bytes),
-            |_| (),
-            |_| {
-                consumed += 1;
-                if consumed == 10 { Err("stop") } else { Ok(()) }
-            },
-        );
+        let stopped = split_on_threads(reader(bytes), vec![|_: &TextRecord, (): &mut ()| {}], |_| {
+            consumed += 1;
+            if consumed == 10 { Err("stop") } else { Ok(()) }
+        });
         assert_eq!((stopped, consumed), (Err("stop"), 10));
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt::{self, Write as _};
 use std::io::{Read, Seek};
 
-use crate::raw::{TextRecord, split_on_a_thread};
+use crate::raw::{TextRecord, split_on_threads};
 use chrono::{NaiveDateTime, TimeDelta};
 use holdout_schema::tduck::{EXPORT_SYSTEM_HEADERS, Field, Form, ItemKind, Mapping, OTHER_CODE, normalize, normalized};
 use holdout_schema::text::{self, TextError};
@@ -99,6 +99,10 @@ pub struct Problem {
 
 /// Values listed per problem besides the first.
 const OTHER_VALUES: usize = 5;
+
+/// Threads converting a CSV input's records (labels to codes, a dump's JSON parsed) beside the
+/// one splitting them and the one adding them to the table: converting is the heaviest stage.
+const PREPARERS: usize = 2;
 
 /// A message with its first backticked value taken out: the kind of problem it is, and the value.
 fn template(message: &str) -> (String, Option<&str>) {
@@ -792,32 +796,53 @@ struct Converter<'a> {
 /// A problem with one row: the header or column it concerns, and the message.
 type RowProblem = (Option<String>, String);
 
-/// One input row converted: holdout's fields in schema order packed into one string (field
-/// `i` ends at `ends[i]`), or the problems that keep the row out.
+/// What converting one input row gave: its fields (in schema order, in the converter\'s row
+/// buffer), or the problems that keep the row out.
 #[derive(Debug)]
+enum Outcome {
+    Fields,
+    Bad(Vec<RowProblem>),
+}
+
+impl Outcome {
+    fn bad(column: Option<&str>, message: String) -> Outcome {
+        Outcome::Bad(vec![(column.map(str::to_owned), message)])
+    }
+}
+
+/// One input row converted, as it goes from the converting thread to the table: holdout\'s
+/// fields packed into one string (field `i` ends at `ends[i]`), or the problems, or nothing.
+/// Filled in place again and again, so the packed text\'s memory is reused row after row.
+#[derive(Debug, Default)]
 enum Converted {
     Fields {
         text: String,
         ends: Vec<u32>,
     },
     Bad(Vec<RowProblem>),
-    /// Nothing to add (a blank line).
+    #[default]
     Skip,
 }
 
 impl Converted {
-    fn pack(out: &[String]) -> Converted {
-        let mut text = String::with_capacity(out.iter().map(String::len).sum());
-        let mut ends = Vec::with_capacity(out.len());
-        for f in out {
-            text.push_str(f);
-            ends.push(text.len() as u32);
+    /// Takes a row\'s outcome, its fields packed from `out`.
+    fn set(&mut self, outcome: Outcome, out: &[String]) {
+        match outcome {
+            Outcome::Fields => {
+                let (mut text, mut ends) = match std::mem::take(self) {
+                    Converted::Fields { text, ends } => (text, ends),
+                    _ => (String::new(), Vec::with_capacity(out.len())),
+                };
+                text.clear();
+                ends.clear();
+                for f in out {
+                    text.push_str(f);
+                    ends.push(text.len() as u32);
+                }
+                *self = Converted::Fields { text, ends };
+            }
+            Outcome::Bad(problems) => *self = Converted::Bad(problems),
         }
-        Converted::Fields { text, ends }
-    }
-
-    fn bad(column: Option<&str>, message: String) -> Converted {
-        Converted::Bad(vec![(column.map(str::to_owned), message)])
     }
 }
 
@@ -1019,7 +1044,7 @@ impl Converter<'_> {
     }
 
     /// Converts one row of an admin export, or of holdout's own format read beside them.
-    fn export_row(&self, table: &Table, fields: &[&str], out: &mut [String]) -> Converted {
+    fn export_row(&self, table: &Table, fields: &[&str], out: &mut [String]) -> Outcome {
         clear(out);
         let Some(plan) = table.plan else {
             // holdout's own format: reorder into schema order.
@@ -1028,15 +1053,15 @@ impl Converter<'_> {
                     (*f).clone_into(&mut out[i]);
                 }
             }
-            return Converted::pack(out);
+            return Outcome::Fields;
         };
         if fields.first().is_some_and(|f| normalized(f) == table.headers[0].as_str())
             && fields.contains(&EXPORT_SYSTEM_HEADERS[0])
         {
-            return Converted::bad(None, "a second header row (two exports pasted into one file?)".into());
+            return Outcome::bad(None, "a second header row (two exports pasted into one file?)".into());
         }
         if fields.len() > table.headers.len() && fields[table.headers.len()..].iter().any(|f| !f.is_empty()) {
-            return Converted::bad(None, format!("more fields than the header's {}", table.headers.len()));
+            return Outcome::bad(None, format!("more fields than the header's {}", table.headers.len()));
         }
         self.set_form(out, plan);
         let plan = &self.plans[plan];
@@ -1055,20 +1080,20 @@ impl Converter<'_> {
                 problems.push((field.export_header().map(str::to_owned), message));
             }
         }
-        if problems.is_empty() { Converted::pack(out) } else { Converted::Bad(problems) }
+        if problems.is_empty() { Outcome::Fields } else { Outcome::Bad(problems) }
     }
 
     /// The form a database row's `form_key` names.
-    fn plan_of(&self, key: &str) -> Result<usize, Converted> {
+    fn plan_of(&self, key: &str) -> Result<usize, Outcome> {
         self.plans
             .iter()
             .position(|p| p.form.key == key)
-            .ok_or_else(|| Converted::bad(Some("form_key"), format!("form `{key}` is not a form of the schema")))
+            .ok_or_else(|| Outcome::bad(Some("form_key"), format!("form `{key}` is not a form of the schema")))
     }
 
     /// Converts one row of the database dump: its `fm_user_form_data` fields and the answers
     /// of its `original_data`.
-    fn db_row(&self, plan: usize, values: &[(Field, &str)], answers: &Answers<'_>, out: &mut [String]) -> Converted {
+    fn db_row(&self, plan: usize, values: &[(Field, &str)], answers: &Answers<'_>, out: &mut [String]) -> Outcome {
         clear(out);
         let mut problems = Vec::new();
         for &(field, value) in values {
@@ -1084,7 +1109,7 @@ impl Converter<'_> {
                 problems.push((Some(id), message));
             }
         }
-        if problems.is_empty() { Converted::pack(out) } else { Converted::Bad(problems) }
+        if problems.is_empty() { Outcome::Fields } else { Outcome::Bad(problems) }
     }
 }
 
@@ -1201,17 +1226,22 @@ impl<'a> Reader<'a> {
         }
         let header: Vec<String> = header.iter().map(str::to_owned).collect();
         let Some(table) = self.header(file, &header, format) else { return };
-        let mut out = self.row_buffer();
         let Reader { converter, builder, errors, .. } = self;
+        let converter = &*converter;
+        let converters: Vec<_> = (0..PREPARERS)
+            .map(|_| {
+                let (table, mut out) = (&table, vec![String::new(); converter.survey.columns.len()]);
+                move |record: &TextRecord, row: &mut Converted| {
+                    if record.len() == 1 && record[0].is_empty() {
+                        return *row = Converted::Skip;
+                    }
+                    let fields: Vec<&str> = record.iter().collect();
+                    row.set(converter.export_row(table, &fields, &mut out), &out);
+                }
+            })
+            .collect();
         let mut rows = 0;
-        let convert = |record: &TextRecord| {
-            if record.len() == 1 && record[0].is_empty() {
-                return Converted::Skip;
-            }
-            let fields: Vec<&str> = record.iter().collect();
-            converter.export_row(&table, &fields, &mut out)
-        };
-        split_on_a_thread(csv, convert, |item| {
+        split_on_threads(csv, converters, |item| {
             match item {
                 Ok((record, row)) => {
                     let line = record.position().map_or(0, csv::Position::line);
@@ -1265,6 +1295,7 @@ impl<'a> Reader<'a> {
             Err(e) => return self.whole(file, format!("cannot read sheet `{sheet}` ({e})")),
         };
         let mut out = self.row_buffer();
+        let mut converted = Converted::default();
         let mut row: Vec<String> = Vec::new();
         let mut current: Option<u32> = None;
         let mut table: Option<Table> = None;
@@ -1298,7 +1329,7 @@ impl<'a> Reader<'a> {
                     if row.iter().any(|f| !f.is_empty()) {
                         rows += 1;
                         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
-                        let converted = self.converter.export_row(t, &fields, &mut out);
+                        converted.set(self.converter.export_row(t, &fields, &mut out), &out);
                         let at = Location::ExcelRow(u64::from(r) + 1);
                         record_row(&mut self.builder, &mut self.errors, file, &converted, at);
                     }
@@ -1468,24 +1499,32 @@ impl<'a> Reader<'a> {
             Field::ALL.iter().filter_map(|f| position(f.db_column()).map(|p| (*f, p))).collect();
         let absent = self.absent_fields(|f| fields.iter().any(|(g, _)| *g == f));
         self.start_platform_file(file, Format::DbCsv.name(), &absent);
-        let mut out = self.row_buffer();
         let Reader { converter, builder, errors, .. } = self;
+        let converter = &*converter;
+        let converters: Vec<_> = (0..PREPARERS)
+            .map(|_| {
+                let (fields, mut out) = (&fields, vec![String::new(); converter.survey.columns.len()]);
+                move |record: &TextRecord, row: &mut Converted| {
+                    let plan = match converter.plan_of(record.get(key_at).unwrap_or_default()) {
+                        Ok(p) => p,
+                        Err(bad) => return row.set(bad, &out),
+                    };
+                    let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
+                    let answers = match Answers::parse(&converter.plans[plan], data) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let bad = Outcome::bad(Some("original_data"), format!("not a JSON object ({e})"));
+                            return row.set(bad, &out);
+                        }
+                    };
+                    let values: Vec<(Field, &str)> =
+                        fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
+                    row.set(converter.db_row(plan, &values, &answers, &mut out), &out);
+                }
+            })
+            .collect();
         let mut rows = 0;
-        let convert = |record: &TextRecord| {
-            let plan = match converter.plan_of(record.get(key_at).unwrap_or_default()) {
-                Ok(p) => p,
-                Err(bad) => return bad,
-            };
-            let data = data_at.and_then(|p| record.get(p)).unwrap_or_default();
-            let answers = match Answers::parse(&converter.plans[plan], data) {
-                Ok(a) => a,
-                Err(e) => return Converted::bad(Some("original_data"), format!("not a JSON object ({e})")),
-            };
-            let values: Vec<(Field, &str)> =
-                fields.iter().map(|(f, p)| (*f, record.get(*p).unwrap_or_default())).collect();
-            converter.db_row(plan, &values, &answers, &mut out)
-        };
-        split_on_a_thread(csv, convert, |item| {
+        split_on_threads(csv, converters, |item| {
             match item {
                 Ok((record, row)) => {
                     rows += 1;
@@ -1505,6 +1544,7 @@ impl<'a> Reader<'a> {
     fn read_jsonl<R: Read>(&mut self, file: &str, reader: R) {
         let lines = std::io::BufRead::lines(std::io::BufReader::with_capacity(1 << 20, reader));
         let mut out = self.row_buffer();
+        let mut row = Converted::default();
         let mut started = false;
         let mut rows = 0;
         for (n, line) in lines.enumerate() {
@@ -1548,7 +1588,8 @@ impl<'a> Reader<'a> {
             let plan = match self.converter.plan_of(&key) {
                 Ok(p) => p,
                 Err(bad) => {
-                    record_row(&mut self.builder, &mut self.errors, file, &bad, location);
+                    row.set(bad, &out);
+                    record_row(&mut self.builder, &mut self.errors, file, &row, location);
                     continue;
                 }
             };
@@ -1572,7 +1613,7 @@ impl<'a> Reader<'a> {
                 }
             };
             let values: Vec<(Field, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
-            let row = self.converter.db_row(plan, &values, &answers, &mut out);
+            row.set(self.converter.db_row(plan, &values, &answers, &mut out), &out);
             record_row(&mut self.builder, &mut self.errors, file, &row, location);
         }
         if rows == 0 {

@@ -6,8 +6,10 @@
 //!   Undefined scores rank after every defined one, never first. Baselines are placed by their
 //!   score but take no rank.
 //! - **Private**: each team's final submissions are the ones it selected, or else its best
-//!   public one; the team's private score is the best private score among them; each row
-//!   carries its public rank and the shake-up (public rank − private rank).
+//!   public one ([`finals`]); once the last phase has closed they are the committed ones
+//!   ([`crate::selections`]) and nothing else. The team's private score is the best private
+//!   score among them; each row carries its public rank and the shake-up (public rank −
+//!   private rank).
 //! - **Ladder** (parameter-free, Blum & Hardt 2015, with bootstrap standard errors since the
 //!   metrics do not decompose into per-row losses): a new public score is released only if it
 //!   beats the team's released best by more than the standard error of their paired difference.
@@ -190,8 +192,50 @@ pub fn public(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
     rank(rows, greater)
 }
 
-/// The private board of a phase.
+/// A team's final entries: the ones it selected (`true`), or else its best public one.
+fn final_entries<'a>(t: &Team<'a>, greater: bool, ladder: bool) -> (Vec<&'a Entry>, bool) {
+    let selected: Vec<&Entry> = t.entries.iter().copied().filter(|e| e.selected).collect();
+    if selected.is_empty() { (best_public(t, greater, ladder).into_iter().collect(), false) } else { (selected, true) }
+}
+
+/// One team's final submissions for the private board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Final {
+    pub team: i64,
+    /// Ascending id.
+    pub submissions: Vec<i64>,
+    /// Whether the team selected them (else: its best public submission, the default).
+    pub chosen: bool,
+}
+
+/// Every team's final submissions (teams without any scored public entry have none and are
+/// left out), in first-appearance order: what is committed when the last phase closes.
+pub fn finals(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Final> {
+    let (order, teams) = teams(entries);
+    order
+        .iter()
+        .filter_map(|id| {
+            let (chosen_entries, chosen) = final_entries(&teams[id], greater, ladder);
+            let mut submissions: Vec<i64> = chosen_entries.iter().map(|e| e.submission).collect();
+            submissions.sort_unstable();
+            (!submissions.is_empty()).then_some(Final { team: *id, submissions, chosen })
+        })
+        .collect()
+}
+
+/// The private board of a phase, each team's final submissions chosen by [`finals`]' rule.
 pub fn private(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
+    private_from::<rustc_hash::FxBuildHasher>(entries, greater, ladder, None)
+}
+
+/// The private board of a phase; with `committed`, a team's final submissions are exactly its
+/// entries among those ids (a team with none of them has no row), whatever it selects now.
+pub fn private_from<S: std::hash::BuildHasher>(
+    entries: &[Entry],
+    greater: bool,
+    ladder: bool,
+    committed: Option<&std::collections::HashSet<i64, S>>,
+) -> Vec<Row> {
     let public_ranks: FxHashMap<i64, Option<u32>> =
         public(entries, greater, ladder).into_iter().map(|r| (r.team_id, r.rank)).collect();
     let (order, teams) = teams(entries);
@@ -199,12 +243,11 @@ pub fn private(entries: &[Entry], greater: bool, ladder: bool) -> Vec<Row> {
         .iter()
         .filter_map(|id| {
             let t = &teams[id];
-            let mut selected = t.entries.iter().copied().filter(|e| e.selected).peekable();
-            let e = if selected.peek().is_none() {
-                best_public(t, greater, ladder)?
-            } else {
-                best(selected, |e| e.private, greater)?
+            let candidates = match committed {
+                Some(set) => t.entries.iter().copied().filter(|e| set.contains(&e.submission)).collect(),
+                None => final_entries(t, greater, ladder).0,
             };
+            let e = best(candidates.into_iter(), |e| e.private, greater)?;
             let mut r = row(e, t, e.private, e.private_ci);
             r.public_rank = public_ranks.get(id).copied().flatten();
             Some((r, e.created_at.clone()))
@@ -315,6 +358,38 @@ mod tests {
         let rows = private(&e, true, false);
         assert_eq!(teams(&rows), vec![1, 2, 3]);
         assert_eq!((rows[0].submission_id, rows[0].score), (2, Some(0.85)));
+    }
+
+    #[test]
+    fn finals_are_the_selection_or_the_default_and_committed_ones_are_the_only_candidates() {
+        let mut e = vec![
+            entry(1, 1, Some(0.90), Some(0.70)),
+            entry(2, 1, Some(0.80), Some(0.85)),
+            entry(3, 2, Some(0.85), Some(0.80)),
+            entry(4, 3, None, Some(0.99)),
+        ];
+        e[1].selected = true;
+        // Team 3's only entry has no public score: it is still its default, as the public board
+        // still lists the team.
+        assert_eq!(
+            finals(&e, true, false),
+            vec![
+                Final { team: 1, submissions: vec![2], chosen: true },
+                Final { team: 2, submissions: vec![3], chosen: false },
+                Final { team: 3, submissions: vec![4], chosen: false }
+            ]
+        );
+        // Selecting otherwise after the commit changes nothing; a team with nothing committed
+        // has no row.
+        e[1].selected = false;
+        e[0].selected = true;
+        let committed: rustc_hash::FxHashSet<i64> = [2, 3].into_iter().collect();
+        let rows = private_from(&e, true, false, Some(&committed));
+        assert_eq!(teams(&rows), vec![1, 2]);
+        assert_eq!((rows[0].submission_id, rows[0].score), (2, Some(0.85)));
+        let uncommitted = private(&e, true, false);
+        let team_1 = uncommitted.iter().find(|r| r.team_id == 1).unwrap();
+        assert_eq!(team_1.submission_id, 1, "uncommitted: team 1's selection now counts");
     }
 
     #[test]

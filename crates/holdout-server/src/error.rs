@@ -3,7 +3,7 @@
 //! answered with a generic message (no paths or SQL leak to clients).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -50,6 +50,18 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The team's daily or total submissions are used up.
     QuotaExhausted,
+    /// Too many failed logins from the account or the address (429 with `Retry-After`).
+    Throttled,
+    /// The final selections changed since the caller read them.
+    SelectionsChanged,
+    /// The final selections can no longer change.
+    SelectionsClosed,
+    /// The final selections are committed (fixed).
+    SelectionsCommitted,
+    /// Scoring is not finished for the phase.
+    ScoringUnfinished,
+    /// Nothing is committed yet.
+    NotCommitted,
     /// holdout's own failure (logged; the message is generic).
     Internal,
 }
@@ -72,13 +84,15 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds to wait, sent as `Retry-After` (a throttled login).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -102,6 +116,18 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
     }
 
+    /// Too many failed logins from this account or address: 429 with `Retry-After`.
+    pub fn throttled(seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::Throttled,
+                format!("too many failed logins; try again in {seconds} s"),
+            )
+        }
+    }
+
     /// The same error with a more specific code (which the website translates).
     #[must_use]
     pub fn code(mut self, code: ErrorCode) -> ApiError {
@@ -121,7 +147,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: ErrorDetail { code: self.code, message: self.message } })).into_response()
+        let mut response =
+            (self.status, Json(ErrorBody { error: ErrorDetail { code: self.code, message: self.message } }))
+                .into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -1,8 +1,8 @@
 //! The leaderboard service (`holdout serve`): the contest database with its embedded
 //! migrations ([`db`]) and hash-chained audit log ([`audit`]), contests loaded from prepared
 //! bundles ([`contest`]), uploaded files stored by SHA-256 ([`store`]), the scoring queue's
-//! workers ([`worker`]), the boards ([`board`], pure), signed score receipts ([`receipt`], pure)
-//! and the JSON API ([`api`]).
+//! workers ([`worker`]), the boards ([`board`], pure), signed score receipts ([`receipt`],
+//! pure), committed final selections ([`selections`], pure) and the JSON API ([`api`]).
 //! This crate is an IO edge: it owns the data directory and the network.
 
 pub mod api;
@@ -12,9 +12,14 @@ pub mod board;
 pub mod contest;
 pub mod db;
 pub mod error;
+pub mod integrity;
+pub mod ranks;
 pub mod receipt;
+pub mod rescore;
+pub mod selections;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod web;
 pub mod worker;

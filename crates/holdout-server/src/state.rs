@@ -35,6 +35,12 @@ pub struct Config {
     /// How long a worker's claim on a submission lasts unless renewed (it is renewed every
     /// third of this while scoring); a dead worker's submission is taken by another after it.
     pub lease: std::time::Duration,
+    /// How failed logins are throttled.
+    pub throttle: crate::throttle::Policy,
+    /// Take the client's address from the last `X-Forwarded-For` entry (the one the proxy in
+    /// front appended) rather than the connection's: set only behind such a proxy, since a
+    /// client could send the header itself.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -45,6 +51,8 @@ impl Default for Config {
             session_hours: 24 * 7,
             secure_cookies: false,
             lease: std::time::Duration::from_secs(30),
+            throttle: crate::throttle::Policy::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -245,6 +253,23 @@ pub struct Settings {
     pub rubric_weight: f64,
     /// How many teams of the private board are finalists.
     pub finalists: i64,
+    /// The public boards freeze this many days before the last phase ends (0: never).
+    pub freeze_days: i64,
+}
+
+impl Settings {
+    /// When the public boards freeze: `freeze_days` before the last of `phases` ends; `None`
+    /// without a freeze.
+    pub fn freeze_starts_at(&self, phases: &[Phase]) -> Option<String> {
+        let end = crate::time::parse(&phases.last()?.ends_at)?;
+        (self.freeze_days > 0).then(|| crate::time::text(end - chrono::Duration::days(self.freeze_days)))
+    }
+
+    /// Whether the public boards are frozen at `now` (from the freeze until the reveal), and
+    /// since when.
+    pub fn frozen_since(&self, phases: &[Phase], now: &str) -> Option<String> {
+        self.freeze_starts_at(phases).filter(|since| now >= since.as_str() && self.revealed_at.is_none())
+    }
 }
 
 /// What the hot paths read of a contest's rows, cached until something changes.
@@ -252,6 +277,8 @@ pub struct Settings {
 pub struct Meta {
     pub phases: Vec<Phase>,
     pub settings: Settings,
+    /// The final selections committed when the last phase closed, if it has.
+    pub commitment: Option<crate::db::selections::Commitment>,
 }
 
 /// A rendered page's content with the contest header it was made from, and when it was made.
@@ -271,6 +298,8 @@ pub struct BoardKey {
     pub phase: String,
     pub private: bool,
     pub csv: bool,
+    /// The frozen view of a public board (what everyone but staff sees during the freeze).
+    pub frozen: bool,
 }
 
 #[derive(Debug)]
@@ -298,6 +327,9 @@ pub struct Inner {
     pub visitor_pages: Mutex<FxHashMap<String, (std::time::Instant, Arc<CachedBoard>)>>,
     /// One page content is built at a time (not `building`, which the API calls inside take).
     pub page_building: tokio::sync::Mutex<()>,
+    /// One heavy statistic (rank uncertainty, the integrity report) is computed at a time,
+    /// apart from the boards' `building` so boards are served meanwhile.
+    pub analysing: tokio::sync::Mutex<()>,
     /// Bumped by every invalidation, so a board computed across one is not cached.
     pub generation: std::sync::atomic::AtomicU64,
 }
@@ -336,6 +368,7 @@ impl AppState {
             metas: Mutex::new(FxHashMap::default()),
             pages: Mutex::new(FxHashMap::default()),
             page_building: tokio::sync::Mutex::new(()),
+            analysing: tokio::sync::Mutex::new(()),
             visitor_pages: Mutex::new(FxHashMap::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }))

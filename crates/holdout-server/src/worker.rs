@@ -17,7 +17,7 @@ use holdout_score::evaluate::{Bootstrap, evaluate};
 use holdout_score::metrics::Predictions;
 use holdout_score::scorer::Scorer;
 use holdout_score::solution::Solution;
-use holdout_score::submission::parse;
+use holdout_score::submission::{Invalid, parse};
 use holdout_score::uncertainty::paired;
 use serde_json::{Value, json};
 
@@ -83,8 +83,8 @@ pub async fn renew(state: &AppState, job: &Job) -> Result<bool, DbError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Scored(Scored),
-    /// The file is not a valid submission (the competitor's problem; not charged).
-    Invalid(String),
+    /// The file is not a valid submission (the competitor's problem; not charged): its problems.
+    Invalid(Invalid),
     /// holdout could not score it (not charged).
     Failed(String),
 }
@@ -115,12 +115,26 @@ async fn leader(state: &AppState, job: &Job) -> Result<Option<(String, Option<f6
     }))
 }
 
-fn read_predictions(contest: &Contest, solution: &Solution, path: &Path) -> Result<Predictions, String> {
+/// The stored file's predictions, for what reads scored files again (rank uncertainty, the
+/// integrity report): an invalid file is an error like an unreadable one, in English.
+pub(crate) fn read_scored_predictions(
+    contest: &Contest,
+    solution: &Solution,
+    path: &Path,
+) -> Result<Predictions, String> {
+    read_predictions(contest, solution, path)?.map_err(|e| e.to_string())
+}
+
+/// The stored file's predictions, `Ok(Err(…))` if it is invalid, `Err` if it cannot be read.
+pub(crate) fn read_predictions(
+    contest: &Contest,
+    solution: &Solution,
+    path: &Path,
+) -> Result<Result<Predictions, Invalid>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the stored file: {e}"))?;
     let parsed =
-        parse(std::io::BufReader::with_capacity(1 << 16, file), contest.format, &contest.labels, contest.max_bytes)
-            .map_err(|e| e.to_string())?;
-    parsed.check(&solution.ids).map_err(|e| e.to_string())
+        parse(std::io::BufReader::with_capacity(1 << 16, file), contest.format, &contest.labels, contest.max_bytes);
+    Ok(parsed.and_then(|p| p.check(&solution.ids)))
 }
 
 /// Scores a stored file (blocking: parsing and the bootstrap use the CPU).
@@ -136,8 +150,9 @@ pub fn score(
         Err(e) => return Outcome::Failed(format!("the solution cannot be read: {e}")),
     };
     let predictions = match read_predictions(contest, &solution, &crate::store::path(dir, &job.sha256)) {
-        Ok(p) => p,
-        Err(e) => return Outcome::Invalid(e),
+        Ok(Ok(p)) => p,
+        Ok(Err(invalid)) => return Outcome::Invalid(invalid),
+        Err(e) => return Outcome::Failed(e),
     };
     let bootstrap = Bootstrap { replicates, seed: job.seed as u64, level: LEVEL };
     let results = evaluate(&solution, &predictions, &contest.metrics, contest.primary, Some(bootstrap));
@@ -204,7 +219,7 @@ fn ladder(
 ) -> bool {
     let greater = contest.primary.greater_is_better();
     let Some((sha, leader_score)) = leader else { return board::ladder_releases(public, None, None, greater) };
-    let Ok(best) = read_predictions(contest, solution, &crate::store::path(dir, &sha)) else {
+    let Ok(Ok(best)) = read_predictions(contest, solution, &crate::store::path(dir, &sha)) else {
         return board::ladder_releases(public, None, None, greater);
     };
     let ranges = solution.ranges();
@@ -246,7 +261,7 @@ pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bo
     let key = if matches!(outcome, Outcome::Scored(_)) { signing_key(contest.clone()).await } else { None };
     let _w = state.write.lock().await;
     let now = state.now_text();
-    let all;
+    let (all, message, problems);
     let (result, action, mut detail) = match outcome {
         Outcome::Scored(s) => {
             all = s.all.to_string();
@@ -261,10 +276,18 @@ pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bo
             let detail = json!({"sha256": job.sha256, "public": s.public, "private": s.private, "released": s.released, "scores": s.all});
             (result, "submission.score", detail)
         }
-        Outcome::Invalid(m) | Outcome::Failed(m) => {
-            let status = if matches!(outcome, Outcome::Invalid(_)) { "invalid" } else { "failed" };
-            (Recorded::Status { status, message: m }, "submission.status", json!({"status": status, "message": m}))
+        Outcome::Invalid(invalid) => {
+            message = invalid.to_string();
+            problems = serde_json::to_string(&invalid.problems).ok();
+            let result = Recorded::Status { status: "invalid", message: &message, problems: problems.as_deref() };
+            let detail = json!({"status": "invalid", "message": message, "problems": invalid.problems});
+            (result, "submission.status", detail)
         }
+        Outcome::Failed(m) => (
+            Recorded::Status { status: "failed", message: m, problems: None },
+            "submission.status",
+            json!({"status": "failed", "message": m}),
+        ),
     };
     let new = match outcome {
         Outcome::Scored(s) => Some((s.public, s.private)),

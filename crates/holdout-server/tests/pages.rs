@@ -287,3 +287,78 @@ async fn logging_in_through_the_page_sets_the_cookie_and_never_redirects_off_sit
     let (s, to) = anon.post(&h, "/signup", "name=newbie&password=another+long+one").await;
     assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_is_explained_in_the_pages_language_and_names_are_shown_for_people() {
+    let h = Harness::new().await;
+    let alice = browser(&h, Some("alice")).await;
+    let c = "/contests/tiny";
+    let bad = submission(0.6, 3).replacen("r005,", "r004,", 1);
+    let boundary = "B0undary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{bad}\r\n--{boundary}--\r\n"
+    );
+    let r = Request::post(format!("{c}/submit?_csrf={}", alice.csrf))
+        .header("cookie", alice.cookie.as_ref().unwrap())
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let (s, _, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // The redirect carries the problems in Chinese (the site's default), with lines and ids.
+    let to = headers["location"].to_str().unwrap().to_owned();
+    let (_, page) = alice.get(&h, &to).await;
+    assert!(page.contains("第 7 行") && page.contains("r004") && page.contains("重复"), "{page}");
+    // The list says the same in the page's language.
+    let (_, page) = alice.get(&h, &format!("{c}/submissions")).await;
+    assert!(page.contains("第 7 行") && page.contains("r005"), "{page}");
+    let (_, page) = alice.get(&h, &format!("{c}/submissions?lang=en")).await;
+    assert!(page.contains("line 7") && page.contains("r005") && !page.contains("第 7 行"), "{page}");
+    // Task and metric by their display names, the identifiers kept as titles.
+    let (_, page) = alice.get(&h, &format!("{c}?lang=zh")).await;
+    assert!(page.contains(">二分类<") && page.contains(">ROC AUC<") && page.contains("title=\"roc_auc\""), "{page}");
+    let (_, page) = alice.get(&h, &format!("{c}?lang=en")).await;
+    assert!(page.contains(">binary classification<"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dataset_card_is_html_with_the_readmes_own_html_escaped() {
+    let h = Harness::new().await;
+    let readme = "# 数据集说明 Dataset card\n\n<script>alert('card')</script>\n\n| 文件 file | 行数 rows |\n|---|---:|\n| `test.csv` | 240 |\n";
+    std::fs::write(h.dir.path().join("contests/tiny/public/README.md"), readme).unwrap();
+    let anon = browser(&h, None).await;
+    let (s, page) = anon.get(&h, "/contests/tiny").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("<h1>数据集说明 Dataset card</h1>"), "{page}");
+    assert!(page.contains("<td><code>test.csv</code></td>") && !page.contains("<pre class=\"card-text\">"), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(") && !page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("style="), "the policy allows no inline style");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_login_says_how_long_to_wait_and_the_organizer_lifts_it_on_the_console() {
+    let h = Harness::new().await;
+    let login = |password: &'static str| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([192, 0, 2, 44], 5000))))
+            .body(Body::from(format!("name=carol&password={password}")))
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(h.send(login("wrong+password")).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, body, headers) = h.send(login("wrong+password")).await;
+    assert_eq!((s, headers["retry-after"].to_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "1"));
+    assert!(String::from_utf8(body).unwrap().contains("登录失败次数过多，请 1 秒后再试"));
+    assert_eq!(h.send(login("a+long+password")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let olga = browser(&h, Some("olga")).await;
+    let (_, page) = olga.get(&h, "/contests/tiny/console").await;
+    assert!(page.contains("登录限制") && page.contains("<code>carol</code>") && page.contains("192.0.2.44"), "{page}");
+    let (s, to) = olga
+        .post(&h, "/contests/tiny/console", &format!("action=lift&scope=account&key=carol&_csrf={}", olga.csrf))
+        .await;
+    assert_eq!((s, to.contains("msg=done")), (StatusCode::SEE_OTHER, true), "{to}");
+    assert_eq!(h.audited("session.throttle_lift", "account:carol").await, 1);
+    assert_eq!(h.send(login("a+long+password")).await.0, StatusCode::SEE_OTHER);
+}

@@ -35,6 +35,8 @@ async fn authorization_matrix() {
         ("GET", format!("{c}/leaderboard.csv"), None, [200, 200, 200, 200, 200]),
         ("GET", format!("{c}/leaderboard?board=private"), None, [403, 403, 403, 200, 200]),
         ("GET", format!("{c}/leaderboard.csv?board=private"), None, [403, 403, 403, 200, 200]),
+        ("GET", format!("{c}/rank-uncertainty"), None, [403, 403, 403, 200, 200]),
+        ("GET", format!("{c}/integrity"), None, [401, 403, 403, 200, 200]),
         ("GET", format!("{c}/submissions"), None, [401, 200, 200, 200, 200]),
         ("GET", format!("{c}/submissions/{a}"), None, [401, 200, 404, 200, 200]),
         ("GET", format!("{c}/submissions/{b}"), None, [401, 404, 200, 200, 200]),
@@ -45,6 +47,7 @@ async fn authorization_matrix() {
         ("GET", format!("{c}/submissions/x1"), None, [404, 404, 404, 404, 404]),
         ("GET", format!("{c}/quota"), None, [401, 200, 200, 403, 403]),
         ("GET", format!("{c}/selections"), None, [401, 200, 200, 403, 403]),
+        ("GET", format!("{c}/selections/committed"), None, [404, 404, 404, 404, 404]),
         ("PUT", format!("{c}/selections"), Some(json!({"submission_ids": [a]})), [401, 200, 400, 403, 403]),
         ("GET", format!("{c}/compare?a={a}&b={b}"), None, [401, 403, 403, 200, 200]),
         ("POST", format!("{c}/submissions/{a}/disqualify"), Some(reason.clone()), [401, 403, 403, 200, 200]),
@@ -81,6 +84,8 @@ async fn authorization_matrix() {
         ("DELETE", "/tokens/1".into(), None, [401, 204, 404, 404, 404]),
         ("GET", "/nothing/here".into(), None, [404, 404, 404, 404, 404]),
         ("GET", "/openapi.json".into(), None, [200, 200, 200, 200, 200]),
+        ("GET", "/throttles".into(), None, [401, 403, 403, 403, 200]),
+        ("DELETE", "/throttles/account/nobody".into(), None, [401, 403, 403, 403, 404]),
         ("POST", format!("{c}/teams"), Some(json!({"name": "Team C"})), [401, 409, 409, 403, 403]),
         ("POST", "/sessions".into(), Some(json!({"name": "carol", "password": "a long password"})), [201; 5]),
         ("POST", "/sessions".into(), Some(json!({"name": "carol", "password": "not the password"})), [401; 5]),
@@ -408,11 +413,17 @@ async fn boards_selection_reveal_and_export() {
         "not before the end"
     );
     h.set_time("2024-11-04T00:00:00Z");
-    assert_eq!(
-        h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a2["id"]]))).await.0,
-        StatusCode::FORBIDDEN,
-        "selections close with the phase"
-    );
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", sel(json!([a2["id"]]))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+    let (s, v) = h
+        .call(
+            Who::A,
+            "PUT",
+            "/contests/tiny/selections",
+            Some(json!({"submission_ids": [a2["id"]], "phase": "preliminary"})),
+        )
+        .await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("selections_closed")), "{v}");
     let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["snapshots"].as_array().unwrap().len(), 2);
@@ -439,6 +450,587 @@ async fn boards_selection_reveal_and_export() {
         .unwrap();
     let private_csv = h.send(r).await.1;
     assert_eq!(v["snapshots"][0]["sha256"].as_str().unwrap(), holdout_server::auth::digest_bytes(&private_csv));
+}
+
+/// Inside the final phase.
+const FINAL_OPEN: &str = "2024-10-25T00:00:00Z";
+/// After the final phase closed.
+const CLOSED: &str = "2024-11-04T00:00:00Z";
+
+/// When the last phase closes each team's final selection (or its default) is frozen, its hash
+/// published (contest, boards, the list itself) and audited before any private score is shown;
+/// a change afterwards is refused; the private board is computed from exactly those; the reveal
+/// recomputes the hash, finds it unchanged and records so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one contest's close, step by step")]
+async fn final_selections_are_committed_when_the_contest_closes_and_the_reveal_checks_them() {
+    let h = Harness::new().await;
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    let a2 = h.scored(Who::A, &submission(0.60, 2)).await;
+    let b1 = h.scored(Who::B, &submission(0.20, 3)).await;
+    let b2 = h.scored(Who::B, &submission(0.60, 4)).await;
+    assert!(b2["public_score"].as_f64() > b1["public_score"].as_f64());
+    // Team A selects its weaker public submission; team B selects nothing (its best public counts).
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", Some(json!({"submission_ids": [a1["id"]]}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert!(contest["selection_commitment"].is_null(), "nothing is committed before the close");
+    let (s, v) = h.call(Who::Anon, "GET", "/contests/tiny/selections/committed", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_committed")), "{v}");
+
+    h.set_time(CLOSED);
+    // Any change after the close is refused, saying why.
+    let (s, v) = h.call(Who::A, "PUT", "/contests/tiny/selections", Some(json!({"submission_ids": [a2["id"]]}))).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    let cm = contest["selection_commitment"].clone();
+    let sha = cm["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64);
+    assert!(v["error"]["message"].as_str().unwrap().contains(&sha), "{v}");
+    assert_eq!((cm["phase"].as_str(), cm["closed_at"].as_str()), (Some("final"), Some("2024-11-03T15:59:59.000Z")));
+    assert!(cm["verified_seq"].is_null());
+    // Committed once, audited, before anything private was shown to a team.
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 1);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let commit = entries.iter().find(|e| e.event.action == "selection.commit").unwrap();
+    assert_eq!(commit.seq, cm["audit_seq"].as_i64().unwrap());
+    assert!(commit.event.detail.contains(&sha));
+    // Published on the public board too, and as the list itself, whose bytes hash to it.
+    let (_, board) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard?phase=final", None).await;
+    assert_eq!(board["selections"]["sha256"], sha.as_str());
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/selections/committed").body(Body::empty()).unwrap();
+    let (s, list_bytes, headers) = h.send(r).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(holdout_server::auth::digest_bytes(&list_bytes), sha, "the published hash is the list's");
+    let list: holdout_server::selections::Document = serde_json::from_slice(&list_bytes).unwrap();
+    assert_eq!(list.canonical(), list_bytes, "the list is served in its canonical form");
+    assert_eq!(
+        (list.format.as_str(), list.contest.as_str(), list.phase.as_str()),
+        ("holdout-selections/1", "tiny", "final")
+    );
+    let team = |id: i64| list.teams.iter().find(|t| t.team_id == id).unwrap();
+    let ids = |t: &holdout_server::selections::TeamSelection| t.submissions.iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!((ids(team(h.team_a)), team(h.team_a).chosen), (vec![a1["id"].as_i64().unwrap()], true));
+    assert_eq!((ids(team(h.team_b)), team(h.team_b).chosen), (vec![b2["id"].as_i64().unwrap()], false), "B's default");
+    for (t, s) in list.submissions() {
+        let (_, sub) = h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", s.id), None).await;
+        assert_eq!((sub["team_id"].as_i64(), sub["sha256"].as_str()), (Some(t), Some(s.sha256.as_str())));
+    }
+    let (_, mine) = h.call(Who::A, "GET", "/contests/tiny/selections", None).await;
+    assert_eq!(mine["committed"]["submission_ids"], json!([a1["id"]]), "{mine}");
+    assert_eq!(mine["committed"]["sha256"], sha.as_str());
+
+    // The private board's inputs are exactly the committed ones, even if the flags change later
+    // (as a bug or a hand edit could make them).
+    sqlx::query("UPDATE submissions SET selected = (id = ?)")
+        .bind(a2["id"].as_i64())
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    h.state.invalidate(h.state.contest("tiny").await.unwrap().unwrap().id);
+    let (_, private) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private&phase=final", None).await;
+    assert_eq!(private["selections"]["sha256"], sha.as_str());
+    let rows = private["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let listed = ids(team(row["team_id"].as_i64().unwrap()));
+        assert!(listed.contains(&row["submission_id"].as_i64().unwrap()), "{row} is not from {listed:?}");
+    }
+    let a_row = rows.iter().find(|r| r["team_id"] == h.team_a).unwrap();
+    assert_eq!((a_row["submission_id"].clone(), a_row["score"].clone()), (a1["id"].clone(), a1_private(&h, &a1).await));
+    // The last phase can no longer move.
+    let body = json!({"starts_at": "2024-10-21T10:00:00+08:00", "ends_at": "2024-12-31T00:00:00+08:00"});
+    let (s, v) = h.call(Who::Org, "PUT", "/contests/tiny/phases/final", Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+
+    // The reveal recomputes the hash from the committed rows, finds it unchanged, records it.
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["selections"]["sha256"], sha.as_str());
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let reveal = entries.iter().find(|e| e.event.action == "board.reveal").unwrap();
+    assert_eq!(v["selections"]["verified_seq"], reveal.seq);
+    assert!(reveal.event.detail.contains(&sha) && reveal.seq > commit.seq);
+    let (_, public_view) = h.call(Who::B, "GET", "/contests/tiny/leaderboard?board=private&phase=final", None).await;
+    assert_eq!(public_view["selections"]["verified_seq"], reveal.seq);
+    assert_eq!(public_view["rows"], private["rows"]);
+    let _ = b1;
+    holdout_server::db::verify(&h.state.pool).await.unwrap();
+}
+
+async fn a1_private(h: &Harness, s: &Value) -> Value {
+    let (_, v) = h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", s["id"]), None).await;
+    v["private_score"].clone()
+}
+
+/// If the committed rows no longer hash to the published hash, the reveal refuses and writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reveal_refuses_when_the_committed_selections_changed() {
+    let h = Harness::new().await;
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    let a2 = h.scored(Who::A, &submission(0.60, 2)).await;
+    h.scored(Who::B, &submission(0.45, 3)).await;
+    h.set_time(CLOSED);
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    let sha = contest["selection_commitment"]["sha256"].as_str().unwrap().to_owned();
+    // A hand edit swaps team A's committed submission (its default, a2) for another.
+    assert_ne!(a1["id"], a2["id"]);
+    let changed = sqlx::query("UPDATE final_selections SET submission_id = ? WHERE submission_id = ?")
+        .bind(a1["id"].as_i64())
+        .bind(a2["id"].as_i64())
+        .execute(&h.state.pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 1);
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_changed")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&sha), "{v}");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert!(contest["revealed_at"].is_null(), "nothing revealed");
+    assert_eq!(h.audited("board.reveal", "contest:tiny").await, 0);
+    assert_eq!(h.call(Who::A, "GET", "/contests/tiny/leaderboard?board=private", None).await.0, StatusCode::FORBIDDEN);
+}
+
+/// A contest whose last phase closed with nothing submitted in it (as one created with past
+/// dates is, until the organizer moves them: the demo) commits nothing on a read, so its phases
+/// can still move; once something is submitted and the phase closes, the selections are
+/// committed; and the reveal commits what was not committed yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selections_are_committed_only_when_the_last_phase_had_submissions_or_at_the_reveal() {
+    let h = Harness::new().await;
+    h.set_time(CLOSED);
+    let (_, contest) = h.call(Who::Org, "GET", "/contests/tiny", None).await;
+    assert!(contest["selection_commitment"].is_null(), "nothing submitted, nothing committed: {contest}");
+    h.call(Who::Anon, "GET", "/contests/tiny/leaderboard?phase=final", None).await;
+    h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?phase=final&board=private", None).await;
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 0);
+    // The organizer moves the phases to now, as the demo does.
+    for (phase, start, end) in [
+        ("final", "2024-11-20T00:00:00Z", "2024-11-30T00:00:00Z"),
+        ("preliminary", "2024-11-01T00:00:00Z", "2024-11-10T00:00:00Z"),
+    ] {
+        let body = json!({"starts_at": start, "ends_at": end});
+        let (s, v) = h.call(Who::Org, "PUT", &format!("/contests/tiny/phases/{phase}"), Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    h.set_time("2024-11-25T00:00:00Z");
+    let a = h.scored(Who::A, &submission(0.4, 1)).await;
+    h.set_time("2024-12-01T00:00:00Z");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["selection_commitment"]["phase"], "final", "{contest}");
+    let (_, mine) = h.call(Who::A, "GET", "/contests/tiny/selections?phase=final", None).await;
+    assert_eq!(mine["committed"]["submission_ids"], json!([a["id"]]), "{mine}");
+    let body = json!({"starts_at": "2024-11-20T00:00:00Z", "ends_at": "2024-12-31T00:00:00Z"});
+    let (s, v) = h.call(Who::Org, "PUT", "/contests/tiny/phases/final", Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("selections_committed")), "{v}");
+
+    // Another contest state: nothing in the last phase at the reveal; the reveal commits the
+    // (empty) list before computing the private board.
+    let h = Harness::new().await;
+    h.scored(Who::A, &submission(0.4, 1)).await;
+    h.set_time(CLOSED);
+    let (s, v) = h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(h.audited("selection.commit", "contest:tiny").await, 1);
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["selection_commitment"]["verified_seq"], v["selections"]["verified_seq"]);
+}
+
+/// From `freeze_days` before the last phase ends until the reveal, the public board shows
+/// everyone but staff only what was uploaded before the freeze; each team still sees its own
+/// newest scores; the page says since when, in both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one freeze, step by step")]
+async fn the_freeze_hides_new_scores_from_other_teams_and_not_from_staff_or_the_team() {
+    let h = Harness::new().await;
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 367}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        h.call(Who::A, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = h.call(Who::Org, "PATCH", "/contests/tiny", Some(json!({"freeze_days": 7}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let since = "2024-10-27T15:59:59.000Z";
+    assert_eq!((v["freeze_days"].as_i64(), v["freeze_starts_at"].as_str()), (Some(7), Some(since)));
+    assert!(v["frozen_since"].is_null());
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.event.action == "contest.settings" && e.event.detail.contains("\"freeze_days\":7"))
+    );
+
+    h.set_time(FINAL_OPEN);
+    let a1 = h.scored(Who::A, &submission(0.30, 1)).await;
+    h.set_time("2024-10-30T00:00:00Z");
+    let (_, contest) = h.call(Who::Anon, "GET", "/contests/tiny", None).await;
+    assert_eq!(contest["frozen_since"], since);
+    let b1 = h.scored(Who::B, &submission(0.60, 2)).await;
+    let a2 = h.scored(Who::A, &submission(0.90, 3)).await;
+    let h = &h;
+    let board = |who: Who| async move { h.call(who, "GET", "/contests/tiny/leaderboard", None).await.1 };
+    let ids = |b: &Value| b["rows"].as_array().unwrap().iter().map(|r| r["submission_id"].clone()).collect::<Vec<_>>();
+    // Visitors and both teams see the board as it was at the freeze: team A's first score only.
+    for who in [Who::Anon, Who::A, Who::B] {
+        let b = board(who).await;
+        assert_eq!(ids(&b), vec![a1["id"].clone()], "{who:?}: {b}");
+        assert_eq!(b["rows"][0]["score"], a1["public_score"]);
+        assert_eq!(b["rows"][0]["entries"], 1, "submissions after the freeze are not counted either");
+        assert_eq!(b["freeze"], json!({"since": since, "applied": true}));
+    }
+    // Each team sees its own newest best beside it, and nobody else's.
+    let (a, b) = (board(Who::A).await, board(Who::B).await);
+    assert_eq!(
+        (a["own"]["submission_id"].clone(), a["own"]["score"].clone()),
+        (a2["id"].clone(), a2["public_score"].clone())
+    );
+    assert_eq!(
+        (b["own"]["submission_id"].clone(), b["own"]["score"].clone()),
+        (b1["id"].clone(), b1["public_score"].clone())
+    );
+    assert!(a["own"]["rank"].is_null(), "the live row takes no rank on the frozen board");
+    assert!(board(Who::Anon).await.get("own").is_none());
+    let (_, mine) = h.call(Who::B, "GET", &format!("/contests/tiny/submissions/{}", b1["id"]), None).await;
+    assert!(mine["public_score"].is_f64(), "a team sees its own scores");
+    // Staff see the live board.
+    for who in [Who::Judge, Who::Org] {
+        let live = board(who).await;
+        let mut live_ids: Vec<i64> = ids(&live).iter().map(|v| v.as_i64().unwrap()).collect();
+        live_ids.sort_unstable();
+        assert_eq!(live_ids, vec![b1["id"].as_i64().unwrap(), a2["id"].as_i64().unwrap()], "{live}");
+        assert_eq!(live["freeze"], json!({"since": since, "applied": false}));
+    }
+    // The CSV and the pages are frozen too, and say since when.
+    let r = h.request(Who::Anon, "GET", "/contests/tiny/leaderboard.csv").body(Body::empty()).unwrap();
+    let csv = String::from_utf8(h.send(r).await.1).unwrap();
+    assert!(csv.contains("Team A") && !csv.contains("Team B"), "{csv}");
+    for (lang, text) in [("zh-CN", "2024-10-27 23:59（北京时间）起冻结"), ("en", "frozen since 2024-10-27 23:59 (Asia")]
+    {
+        let r = Request::get(format!("/contests/tiny/leaderboard?lang={lang}")).body(Body::empty()).unwrap();
+        let page = String::from_utf8(h.send(r).await.1).unwrap();
+        assert!(page.contains(text) && page.contains("Team A") && !page.contains("Team B"), "{page}");
+    }
+    // The private board is not frozen for staff; after the reveal nothing is.
+    let (_, private) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private", None).await;
+    assert_eq!(private["rows"].as_array().unwrap().len(), 2);
+    assert!(private["freeze"].is_null());
+    h.set_time(CLOSED);
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::OK);
+    let after = board(Who::Anon).await;
+    assert_eq!(after["rows"].as_array().unwrap().len(), 2);
+    assert!(after["freeze"].is_null());
+}
+
+/// Rank uncertainty of the private board: hidden from teams before the reveal, shown to staff;
+/// P(rank = 1) sums to 1 and equals a direct count of firsts over the same replicates (scored
+/// here with `holdout_score` from the stored files and the contest's seed); kept until the
+/// board changes; shown on the private board's page in both languages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one computation checked by hand")]
+async fn rank_uncertainty_sums_to_one_and_matches_a_direct_count_over_the_replicates() {
+    let h = Harness::new().await;
+    let (s, v) = h.call(Who::Carol, "POST", "/contests/tiny/teams", Some(json!({"name": "Team C"}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    h.scored(Who::A, &submission(0.52, 1)).await;
+    h.scored(Who::B, &submission(0.50, 2)).await;
+    h.scored(Who::Carol, &submission(0.05, 3)).await;
+    let path = "/contests/tiny/rank-uncertainty?phase=preliminary";
+    for who in [Who::Anon, Who::A] {
+        let (s, v) = h.call(who, "GET", path, None).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("board_hidden")), "{who:?}");
+    }
+    let (s, u) = h.call(Who::Judge, "GET", path, None).await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let teams = u["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 3, "{u}");
+    let r = u["replicates"].as_u64().unwrap() as usize;
+    assert_eq!(r, 50);
+    let total: f64 = teams.iter().map(|t| t["probability_first"].as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-12, "P(rank = 1) sums to {total}");
+    assert!(u["procedure"].as_str().unwrap().contains("Holm"));
+
+    // The same replicates, scored here, and the firsts counted directly.
+    let c = h.state.contest("tiny").await.unwrap().unwrap();
+    let solution = c.solution().unwrap();
+    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = ?")
+        .bind(c.id)
+        .fetch_one(&h.state.pool)
+        .await
+        .unwrap();
+    let subset = solution.subsets().into_iter().find(|x| u["subset"] == x.name.as_str()).unwrap();
+    let ranges = solution.ranges();
+    let mut replicates = Vec::new();
+    for t in teams {
+        let (_, sub) =
+            h.call(Who::Judge, "GET", &format!("/contests/tiny/submissions/{}", t["submission_id"]), None).await;
+        let bytes = std::fs::read(holdout_server::store::path(h.dir.path(), sub["sha256"].as_str().unwrap())).unwrap();
+        let p = holdout_score::submission::parse(&bytes[..], c.format, &c.labels, c.max_bytes)
+            .unwrap()
+            .check(&solution.ids)
+            .unwrap();
+        let scorer = holdout_score::scorer::Scorer::new(&solution.labels, &solution.truth, &p, &ranges);
+        replicates.push(holdout_score::bootstrap::replicate_scores(&scorer, c.primary, subset.strata, r, seed as u64));
+    }
+    let greater = c.primary.greater_is_better();
+    let mut firsts = vec![0.0; teams.len()];
+    for k in 0..r {
+        let values: Vec<Option<f64>> = replicates.iter().map(|team| team[k]).collect();
+        let best =
+            values.iter().flatten().copied().fold(None, |b: Option<f64>, v| {
+                Some(b.map_or(v, |b| if (v > b) == greater && v != b { v } else { b }))
+            });
+        let winners: Vec<usize> = (0..values.len()).filter(|&t| best.is_some() && values[t] == best).collect();
+        for &w in &winners {
+            firsts[w] += 1.0 / winners.len() as f64;
+        }
+    }
+    for (t, count) in teams.iter().zip(&firsts) {
+        let p = t["probability_first"].as_f64().unwrap();
+        assert!((p - count / r as f64).abs() < 1e-12, "{t}: {p} against {count}/{r}");
+        assert!(t["rank_low"].as_u64() <= t["rank_high"].as_u64());
+    }
+    let leader = u["leader_team_id"].as_i64().unwrap();
+    assert_eq!(leader, teams[0]["team_id"].as_i64().unwrap(), "the leader is first on the board");
+    assert!(u["indistinguishable_from_leader"].as_array().unwrap().contains(&json!(leader)));
+    assert!(teams[0]["p_value"].is_null() && teams[1]["p_value"].is_f64());
+    // With 3 teams and α = 0.05 Holm needs ⌈2/0.05⌉ − 1 = 39 replicates to reject anything.
+    assert_eq!(u["replicates_needed"], 39);
+
+    // Kept: asked again later, the same result.
+    h.set_time("2024-09-11T00:00:00Z");
+    assert_eq!(h.call(Who::Org, "GET", path, None).await.1, u);
+    // A new best changes the board: computed again.
+    h.set_time("2024-09-12T00:00:00Z");
+    h.scored(Who::Carol, &submission(0.9, 4)).await;
+    let (_, again) = h.call(Who::Org, "GET", path, None).await;
+    assert_ne!(again["computed_at"], u["computed_at"]);
+
+    // The private page shows the columns to staff, and after the reveal to everyone.
+    let page = |lang: &'static str| {
+        let h = &h;
+        async move {
+            let r = Request::get(format!("/contests/tiny/leaderboard?board=private&phase=preliminary&lang={lang}"))
+                .body(Body::empty())
+                .unwrap();
+            String::from_utf8(h.send(r).await.1).unwrap()
+        }
+    };
+    h.set_time(CLOSED);
+    assert_eq!(h.call(Who::Org, "POST", "/contests/tiny/reveal", None).await.0, StatusCode::OK);
+    assert_eq!(h.call(Who::A, "GET", path, None).await.0, StatusCode::OK);
+    let (en, zh) = (page("en").await, page("zh-CN").await);
+    assert!(en.contains("P(rank 1)") && en.contains("95 % rank interval") && en.contains("Holm"), "{en}");
+    assert!(zh.contains("夺冠概率") && zh.contains("名次区间"), "{zh}");
+}
+
+/// A number in [0, 1) from a key (splitmix64): independent noise per team and row.
+fn unit(key: u64) -> f64 {
+    let mut z = key.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// An honest team's probabilities: the signal every model finds (the truth, blurred the same
+/// way for all) at the team's own strength, plus the team's own noise.
+fn honest(team: u64) -> Vec<f64> {
+    let strength = 0.3 + 0.4 * unit(team * 7919);
+    (0..harness::ROWS)
+        .map(|i| {
+            let shared = 0.5 * f64::from(harness::truth(i)) + 0.5 * unit(i as u64 * 31 + 5);
+            let own = unit(team * 1_000_003 + i as u64);
+            (strength * shared + (1.0 - strength) * own).clamp(0.0, 1.0)
+        })
+        .collect()
+}
+
+fn csv_of(p: &[f64]) -> String {
+    let rows: String = p.iter().enumerate().map(|(i, v)| format!("r{i:03},{v:.6}\n")).collect();
+    format!("id,probability\n{rows}")
+}
+
+/// A new competitor with a team of its own; its token.
+async fn new_team(h: &Harness, name: &str) -> String {
+    let id = holdout_server::api::create_user(
+        &h.state,
+        name,
+        "a long password",
+        holdout_server::api::Role::Competitor,
+        "system",
+    )
+    .await
+    .unwrap();
+    let token = holdout_server::api::issue_token(&h.state, id, "test").await.unwrap().1;
+    let r = Request::post("/api/v1/contests/tiny/teams")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"name": format!("team-{name}")}).to_string()))
+        .unwrap();
+    assert_eq!(h.send(r).await.0, StatusCode::CREATED);
+    token
+}
+
+/// The judges' integrity report: of 50 honest teams and a planted near-copy (another team's
+/// file with 2 % of its predictions perturbed), the copy's pair is flagged and no honest pair is;
+/// a file submitted by two teams is listed; the report is staff-only, in JSON and on a page in
+/// both languages with its plots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one contest's report")]
+async fn the_integrity_report_flags_a_planted_near_copy_and_no_honest_team() {
+    let h = Harness::new().await;
+    let mut ids = Vec::new();
+    for team in 0..50u64 {
+        let token = new_team(&h, &format!("honest{team:02}")).await;
+        let (s, v) = harness::upload_to(h.state.clone(), Some(token), csv_of(&honest(team)), String::new()).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    // The copy: honest team 7's file under team A, 2 % of its rows (5 of 240) changed.
+    let mut copy = honest(7);
+    for i in [3, 50, 101, 170, 222] {
+        copy[i] = 1.0 - copy[i];
+    }
+    let (s, planted) = h.upload(Who::A, &csv_of(&copy), "").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{planted}");
+    // The same file from team B as from honest team 12.
+    let (s, same) = h.upload(Who::B, &csv_of(&honest(12)), "").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{same}");
+    h.drain().await;
+
+    for who in [Who::Anon, Who::A] {
+        assert_ne!(h.call(who, "GET", "/contests/tiny/integrity", None).await.0, StatusCode::OK, "{who:?}");
+    }
+    let (s, r) = h.call(Who::Judge, "GET", "/contests/tiny/integrity", None).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["phase"].as_str(), r["teams"].as_u64(), r["submissions"].as_u64()),
+        (Some("preliminary"), Some(52), Some(52))
+    );
+    let d = &r["near_duplicates"];
+    assert_eq!(d["compared"], 52);
+    let pairs = d["pairs"].as_array().unwrap();
+    let pair_ids = |p: &Value| {
+        let mut x = [p["a"]["submission_id"].as_i64().unwrap(), p["b"]["submission_id"].as_i64().unwrap()];
+        x.sort_unstable();
+        x
+    };
+    let mut expected = [ids[7], planted["id"].as_i64().unwrap()];
+    expected.sort_unstable();
+    let mut same_pair = [ids[12], same["id"].as_i64().unwrap()];
+    same_pair.sort_unstable();
+    let flagged: Vec<[i64; 2]> = pairs.iter().map(pair_ids).collect();
+    assert!(flagged.contains(&expected), "the planted copy is flagged: {d}");
+    // Everything flagged is one of the two planted pairs: no pair of the 50 honest teams
+    // (1,225 pairs) is.
+    assert!(flagged.iter().all(|p| *p == expected || *p == same_pair), "{d}");
+    assert_eq!(d["flagged"].as_u64().unwrap() as usize, flagged.len());
+    let copy_rho = pairs.iter().find(|p| pair_ids(p) == expected).unwrap()["deviations"].as_f64().unwrap();
+    assert!(copy_rho >= 0.9, "{copy_rho}");
+    // The shared file.
+    let files = r["same_files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["teams"], 2);
+    // Per team: one submission each; agreement figures present.
+    assert_eq!(r["team_lines"].as_array().unwrap().len(), 52);
+    assert!(
+        r["agreement"]["kendall_tau"].is_f64() && r["agreement"]["shake_up"]["shake_up"].is_f64(),
+        "{}",
+        r["agreement"]
+    );
+    assert!(r["rescores"].as_array().unwrap().is_empty());
+
+    // The page, staff only, in both languages, with its plots.
+    let page = |name: &'static str, lang: &'static str| {
+        let h = &h;
+        async move {
+            let r = Request::post("/api/v1/sessions")
+                .header("content-type", "application/json")
+                .body(Body::from(json!({"name": name, "password": "a long password"}).to_string()))
+                .unwrap();
+            let (s, _, headers) = h.send(r).await;
+            assert_eq!(s, StatusCode::CREATED);
+            let cookie = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            let r = Request::get(format!("/contests/tiny/integrity?lang={lang}")).header("cookie", cookie);
+            let (s, body, _) = h.send(r.body(Body::empty()).unwrap()).await;
+            (s, String::from_utf8(body).unwrap())
+        }
+    };
+    assert_eq!(page("alice", "en").await.0, StatusCode::NOT_FOUND);
+    let (s, en) = page("judy", "en").await;
+    assert_eq!(s, StatusCode::OK, "{en}");
+    assert!(en.contains("integrity report") && en.contains("<svg") && en.contains("Near-duplicate"), "{en}");
+    assert!(en.contains("team-honest07") && en.contains("Team A"));
+    let (_, zh) = page("olga", "zh-CN").await;
+    assert!(zh.contains("评委诚信报告") && zh.contains("近似重复"), "{zh}");
+    // As Markdown, in both languages (what `holdout integrity` prints).
+    let report = holdout_server::integrity::run(&h.state, "tiny", holdout_server::integrity::Settings::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let md = holdout_server::integrity::markdown(&report, holdout_server::web::Lang::En);
+    assert!(md.contains("Kendall τ-b") && md.contains("team-honest07") && md.contains("Team A"), "{md}");
+    assert!(
+        holdout_server::integrity::markdown(&report, holdout_server::web::Lang::Zh)
+            .contains("跨团队的近似重复预测文件")
+    );
+}
+
+/// Rescore-all on an unchanged scorer changes no score and no rank, audits every rescore, and
+/// publishes the (empty) rank diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescore_all_on_an_unchanged_scorer_changes_nothing() {
+    let h = Harness::new().await;
+    let a = h.scored(Who::A, &submission(0.5, 1)).await;
+    h.scored(Who::A, &submission(0.7, 2)).await;
+    h.scored(Who::B, &submission(0.6, 3)).await;
+    let (_, before) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private", None).await;
+    let (_, public_before) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    let r = holdout_server::rescore::rescore_all(&h.state, "tiny", "user:olga").await.unwrap().unwrap();
+    assert_eq!(r.submissions, 3);
+    assert!(r.changed.is_empty(), "{:?}", r.changed);
+    assert!(r.ranks.is_empty(), "{:?}", r.ranks);
+    assert_eq!(h.audited("submission.rescore", &format!("submission:{}", a["id"])).await, 1);
+    assert_eq!(h.audited("contest.rescore_all", "contest:tiny").await, 1);
+    assert_eq!(h.audited("contest.rescore_ranks", "contest:tiny").await, 1);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let rescored: Vec<_> =
+        entries.iter().filter(|e| e.event.action == "submission.score" && e.seq > r.started_seq).collect();
+    assert_eq!(rescored.len(), 3);
+    assert!(rescored.iter().all(|e| e.event.detail.contains("\"changed\":false")), "{rescored:?}");
+    let (_, after) = h.call(Who::Judge, "GET", "/contests/tiny/leaderboard?board=private", None).await;
+    let (_, public_after) = h.call(Who::Anon, "GET", "/contests/tiny/leaderboard", None).await;
+    assert_eq!(after["rows"], before["rows"]);
+    assert_eq!(public_after["rows"], public_before["rows"]);
+    let (_, sub) = h.call(Who::A, "GET", &format!("/contests/tiny/submissions/{}", a["id"]), None).await;
+    assert_eq!(sub["public_score"], a["public_score"]);
+    // A changed score is what the report lists: here none.
+    let report = holdout_server::integrity::run(&h.state, "tiny", holdout_server::integrity::Settings::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.rescores.is_empty());
+
+    // A score an older scorer got wrong (set by hand here): the rescore restores it, audits the
+    // change with its previous value, the report lists it, and the rank diff shows the move.
+    sqlx::query("UPDATE submissions SET public_score = 0.01, private_score = 0.01 WHERE id = ?")
+        .bind(a["id"].as_i64())
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    let r = holdout_server::rescore::rescore_all(&h.state, "tiny", "user:olga").await.unwrap().unwrap();
+    assert_eq!(r.changed.len(), 1, "{:?}", r.changed);
+    assert_eq!(r.changed[0].submission_id, a["id"].as_i64().unwrap());
+    assert_eq!((r.changed[0].previous_public, r.changed[0].public), (Some(0.01), a["public_score"].as_f64()));
+    let report = holdout_server::integrity::run(&h.state, "tiny", holdout_server::integrity::Settings::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.rescores.len(), 1);
+    holdout_server::db::verify(&h.state.pool).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -898,6 +1490,212 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
     }
+}
+
+/// A multipart upload of `file` by `who` to `path` (which may carry `?lang=`), with extra
+/// headers.
+async fn upload_with(h: &Harness, who: Who, path: &str, headers: &[(&str, &str)], file: &str) -> (StatusCode, Value) {
+    let boundary = "XyZzY";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{boundary}--\r\n"
+    );
+    let mut r =
+        h.request(who, "POST", path).header("content-type", format!("multipart/form-data; boundary={boundary}"));
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let (s, bytes, _) = h.send(r.body(Body::from(body)).unwrap()).await;
+    (s, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_files_are_explained_as_codes_in_the_asked_language() {
+    let h = Harness::new().await;
+    let bad = submission(0.6, 3).replacen("r005,", "r004,", 1);
+    // `?lang=zh`: the problems in Chinese, with their lines and ids.
+    let (s, v) = upload_with(&h, Who::A, "/contests/tiny/submissions?lang=zh", &[], &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let problems = v["problems"].as_array().unwrap();
+    let codes: Vec<&str> = problems.iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["duplicate_id", "missing_predictions"], "{v}");
+    let dup = &problems[0];
+    assert_eq!(dup["count"], 1);
+    assert_eq!(dup["params"], json!({}));
+    assert_eq!(dup["examples"][0]["code"], "line_id_first_on");
+    assert_eq!(dup["examples"][0]["params"], json!({"line": 7, "id": "r004", "first_line": 6}));
+    assert!(dup["message"].as_str().unwrap().contains("重复"), "{v}");
+    assert!(dup["message"].as_str().unwrap().contains("第 7 行"), "{v}");
+    assert_eq!(problems[1]["examples"][0]["params"], json!({"id": "r005"}));
+    let zh = v["message"].as_str().unwrap();
+    assert!(zh.contains("第 7 行") && zh.contains("r004") && zh.contains("r005"), "{zh}");
+    // Nothing hidden: no label, no public/private membership.
+    let said = format!("{}{}", v["problems"], v["message"]);
+    for hidden in ["public", "private", "usage", "公开", "私有"] {
+        assert!(!said.contains(hidden), "{said}");
+    }
+
+    // The same submission read back: English by default, Chinese by `Accept-Language`, `?lang=`
+    // first; the codes and parameters the same.
+    let path = format!("/contests/tiny/submissions/{id}");
+    let (_, en) = h.call(Who::A, "GET", &path, None).await;
+    assert!(en["message"].as_str().unwrap().contains("line 7"), "{en}");
+    assert_eq!(en["problems"][0]["examples"][0]["params"], dup["examples"][0]["params"]);
+    let get = |q: &str, accept: &str| {
+        let r = h.request(Who::A, "GET", &format!("{path}{q}")).header("accept-language", accept);
+        r.body(Body::empty()).unwrap()
+    };
+    let (_, bytes, _) = h.send(get("", "fr-FR, zh-CN;q=0.8, en;q=0.5")).await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["message"], zh);
+    let (_, bytes, _) = h.send(get("?lang=en", "zh-CN")).await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["message"], en["message"]);
+    // `lang` is accepted beside a route's own query parameters.
+    let (s, v) = h.call(Who::A, "GET", "/contests/tiny/submissions?phase=preliminary&lang=zh", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["submissions"][0]["message"], zh);
+
+    // A rescore finds the problems again through the worker (against the solution's ids).
+    let (s, _) = h.call(Who::Org, "POST", &format!("{path}/rescore"), None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    h.drain().await;
+    let (_, v) = h.call(Who::A, "GET", &format!("{path}?lang=zh"), None).await;
+    assert_eq!(v["status"], "invalid");
+    assert_eq!(v["message"], zh);
+    let entries = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    let status = entries.iter().rev().find(|e| e.event.action == "submission.status").unwrap();
+    assert!(status.event.detail.contains("\"duplicate_id\""), "{}", status.event.detail);
+
+    // A row refused before problems were stored shows its English message in any language.
+    sqlx::query("UPDATE submissions SET problems = NULL, message = 'duplicate ids: line 7' WHERE id = ?")
+        .bind(id)
+        .execute(&h.state.pool)
+        .await
+        .unwrap();
+    let (_, v) = h.call(Who::A, "GET", &format!("{path}?lang=zh"), None).await;
+    assert_eq!(v["message"], "duplicate ids: line 7");
+    assert_eq!(v["problems"], json!([]));
+}
+
+/// A login from `addr`: the status and `Retry-After`.
+async fn log_in_from(
+    state: &holdout_server::AppState,
+    addr: &str,
+    name: &str,
+    password: &str,
+) -> (StatusCode, Option<i64>) {
+    let peer: std::net::SocketAddr = std::net::SocketAddr::new(addr.parse().unwrap(), 40_000);
+    let r = Request::post("/api/v1/sessions")
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(peer))
+        .body(Body::from(json!({"name": name, "password": password}).to_string()))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(holdout_server::router(state.clone()), r).await.unwrap();
+    let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status(), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_back_off_exponentially_and_the_counts_survive_a_restart() {
+    let h = Harness::new().await;
+    let ip = "192.0.2.1";
+    // 20 wrong passwords for alice from one address, each tried once the previous wait is
+    // over: 5 free, then 1 s, 2 s, 4 s … capped at an hour.
+    let mut wait = 0;
+    for n in 1..=20i64 {
+        advance(&h.clock, wait);
+        let (s, retry) = log_in_from(&h.state, ip, "alice", "wrong password").await;
+        if n <= 5 {
+            assert_eq!((s, retry), (StatusCode::UNAUTHORIZED, None), "failure {n}");
+        } else {
+            let expected = (1i64 << (n - 6)).min(3600);
+            assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(expected)), "failure {n}");
+            wait = expected;
+        }
+    }
+    assert_eq!(h.audited("session.throttled", "account:alice").await, 15);
+    // During the back-off even the right password is refused, and nothing is counted.
+    let (s, retry) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(3600)));
+    advance(&h.clock, 1800);
+    // A restart: a new service on the same data directory keeps the counts.
+    let restarted = harness::state_at(h.dir.path(), h.clock.clone()).await;
+    let (s, retry) = log_in_from(&restarted, ip, "alice", "a long password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(1800)));
+    // Lifted when the wait is over: the right password gets in and clears the account's count.
+    advance(&h.clock, 1800);
+    let (s, _) = log_in_from(&restarted, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, retry) = log_in_from(&h.state, ip, "alice", "wrong password").await;
+    assert_eq!((s, retry), (StatusCode::UNAUTHORIZED, None));
+
+    // Or lifted by an organizer, who sees it first; no one else may.
+    for _ in 0..5 {
+        log_in_from(&h.state, ip, "alice", "wrong password").await;
+    }
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, v) = h.call(Who::Org, "GET", "/throttles", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let alice = v["throttles"].as_array().unwrap().iter().find(|t| t["name"] == "alice").unwrap().clone();
+    assert_eq!(alice["scope"], "account");
+    assert_eq!(alice["failures"], 6);
+    assert_eq!(alice["retry_after"], 1);
+    let address = v["throttles"].as_array().unwrap().iter().find(|t| t["name"] == ip).unwrap().clone();
+    assert_eq!((address["scope"].as_str(), address["blocked_until"].is_null()), (Some("address"), true), "{v}");
+    for who in [Who::A, Who::Judge] {
+        assert_eq!(h.call(who, "GET", "/throttles", None).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(h.call(who, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(h.call(Who::Org, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(h.call(Who::Org, "DELETE", "/throttles/account/alice", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(h.audited("session.throttle_lift", "account:alice").await, 1);
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_many_accounts_from_one_address_is_throttled_by_address() {
+    let h = Harness::new().await;
+    let ip = "198.51.100.7";
+    // One wrong password for each of 30 names (existing or not): no account is blocked, but
+    // the address is after its 30 free failures.
+    for n in 0..30 {
+        let (s, _) = log_in_from(&h.state, ip, &format!("user{n}"), "wrong password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let (s, retry) = log_in_from(&h.state, ip, "bob", "wrong password").await;
+    assert_eq!((s, retry), (StatusCode::TOO_MANY_REQUESTS, Some(1)));
+    assert_eq!(h.audited("session.throttled", &format!("address:{ip}")).await, 1);
+    assert_eq!(h.audited("session.throttled", "account:bob").await, 0);
+    // Any account from that address waits; the same account from elsewhere does not.
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let (s, _) = log_in_from(&h.state, "203.0.113.9", "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // API tokens from the blocked address are refused too (a right guess included).
+    let peer = std::net::SocketAddr::new(ip.parse().unwrap(), 1);
+    let r = h.request(Who::A, "GET", "/users/me").extension(axum::extract::ConnectInfo(peer));
+    let (s, _, headers) = h.send(r.body(Body::empty()).unwrap()).await;
+    assert_eq!((s, headers.get("retry-after").is_some()), (StatusCode::TOO_MANY_REQUESTS, true));
+    // Unknown tokens count against their address like wrong passwords.
+    let other = std::net::SocketAddr::new("203.0.113.50".parse().unwrap(), 1);
+    for n in 1..=31 {
+        let r = Request::get("/api/v1/users/me")
+            .header("authorization", format!("Bearer hol_guess{n}"))
+            .extension(axum::extract::ConnectInfo(other))
+            .body(Body::empty())
+            .unwrap();
+        let (s, _, _) = h.send(r).await;
+        let want = if n <= 30 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(s, want, "token guess {n}");
+    }
+    // A second later the address may try again.
+    advance(&h.clock, 1);
+    let (s, _) = log_in_from(&h.state, ip, "alice", "a long password").await;
+    assert_eq!(s, StatusCode::CREATED);
 }
 
 /// `leaderboard/openapi.json` is the document the code generates.

@@ -4,16 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{Caller, JsonBody, Path, Role, SESSION_COOKIE, created, doc};
+use super::{Caller, Client, JsonBody, Path, Role, SESSION_COOKIE, created, doc};
 use crate::audit::Event;
 use crate::auth;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::AppState;
+use crate::throttle::Scope;
 
 /// A user name: 2–32 letters (any script), digits, `_`, `-` or `.`.
 pub fn valid_user_name(name: &str) -> bool {
@@ -153,8 +154,8 @@ pub struct LogIn {
     password: String,
 }
 
-/// Logs in: sets the session cookie and answers the CSRF token. Credentials sent with the
-/// request are not read.
+/// Logs in with a password. Throttled per account and per address (`crate::throttle`): while
+/// either is blocked the answer is 429 with `Retry-After`, whatever the password.
 #[utoipa::path(
     post,
     path = "/sessions",
@@ -164,10 +165,21 @@ pub struct LogIn {
     responses(
         (status = 201, description = "Logged in; `Set-Cookie` carries the session.", body = doc::Session, headers(("set-cookie" = String, description = "`holdout_session=…; Path=/; HttpOnly; SameSite=Lax; Max-Age=…`"))),
         (status = 401, description = "Wrong name or password (`bad_credentials`).", body = ErrorBody),
+        (status = 429, description = "Too many failed logins from the account or the address (`throttled`); `Retry-After` says how long to wait.", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait."))),
     )
 )]
-pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogIn>) -> ApiResult<Response> {
+pub async fn log_in(
+    State(state): State<AppState>,
+    client: Client,
+    JsonBody(body): JsonBody<LogIn>,
+) -> ApiResult<Response> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // A name no account can have is counted by address only (the table holds no junk names).
+    let mut keys = vec![(Scope::Address, client.0.as_str())];
+    if valid_user_name(&body.name) {
+        keys.insert(0, (Scope::Account, body.name.as_str()));
+    }
+    super::refuse_if_blocked(&state, &keys).await?;
     let row: Option<(i64, String, String)> = sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = ?")
         .bind(&body.name)
         .fetch_optional(&state.pool)
@@ -184,8 +196,10 @@ pub async fn log_in(State(state): State<AppState>, JsonBody(body): JsonBody<LogI
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let Some((id, role, _)) = row.filter(|_| ok) else {
-        return Err(ApiError::unauthorized("wrong name or password").code(ErrorCode::BadCredentials));
+        let refused = ApiError::unauthorized("wrong name or password").code(ErrorCode::BadCredentials);
+        return Err(super::count_failure(&state, &keys, refused).await);
     };
+    db::throttle::clear(&state.pool, Scope::Account, &body.name).await?;
     let (token, csrf) = (auth::token("ses")?, auth::token("csrf")?);
     let now = state.now();
     let expires = crate::time::text(now + chrono::Duration::hours(state.config.session_hours));
@@ -328,6 +342,97 @@ pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id
         return Err(ApiError::not_found());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A counted login key as organizers see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Throttle {
+    /// `account` (a name someone tried) or `address` (a client address; IPv6 by /64).
+    pub scope: String,
+    pub name: String,
+    /// Failed logins (or unknown API tokens) in a row.
+    pub failures: i64,
+    pub last_failure_at: String,
+    /// Attempts are refused until then; `null` when not blocked now.
+    pub blocked_until: Option<String>,
+    /// Seconds until then (what `Retry-After` says); `null` when not blocked now.
+    pub retry_after: Option<u64>,
+}
+
+/// The list of counted keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Throttles {
+    pub throttles: Vec<Throttle>,
+}
+
+/// Every account and address with failed logins, blocked ones first (organizers).
+#[utoipa::path(
+    get,
+    path = "/throttles",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The counted keys.", body = Throttles),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+    )
+)]
+pub async fn throttles(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Throttles>> {
+    caller.require(&[Role::Organizer])?;
+    let now = state.now();
+    let throttles = db::throttle::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let until = c.blocked_until.as_deref().and_then(crate::time::parse).filter(|u| *u > now);
+            Throttle {
+                scope: c.scope,
+                name: c.name,
+                failures: c.failures,
+                last_failure_at: c.last_failure_at,
+                blocked_until: until.map(crate::time::text),
+                retry_after: until.map(|u| crate::throttle::retry_after(u, now)),
+            }
+        })
+        .collect();
+    Ok(Json(Throttles { throttles }))
+}
+
+/// Lifts a block and forgets the key's failures (organizers), audited as
+/// `session.throttle_lift`.
+#[utoipa::path(
+    delete,
+    path = "/throttles/{scope}/{name}",
+    tag = "accounts",
+    params(
+        ("scope" = String, Path, description = "`account` or `address`."),
+        ("name" = String, Path, description = "The account name or the address key."),
+    ),
+    responses(
+        (status = 204, description = "Lifted."),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
+pub async fn lift_throttle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((scope, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require(&[Role::Organizer])?;
+    let scope = Scope::parse(&scope).ok_or_else(ApiError::not_found)?;
+    let event = Event {
+        at: state.now_text(),
+        actor: caller.actor(),
+        action: "session.throttle_lift".into(),
+        subject: format!("{}:{name}", scope.name()),
+        detail: json!({}).to_string(),
+    };
+    if db::throttle::lift(&state.pool, scope, &name, event).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 /// The contest's id and team size limit, or 404.

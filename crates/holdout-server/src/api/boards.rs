@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Role;
-use super::contests::{audit_event, board_phase, load, settings_of};
+use super::contests::{audit_event, board_phase, committed, load, settings_of};
 use super::{Caller, JsonBody, Path, Query, doc};
 use crate::board::{self, Entry};
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
@@ -25,22 +25,40 @@ use crate::state::{AppState, BoardKey, CachedBoard, Contest};
 #[into_params(parameter_in = Query)]
 pub struct BoardQuery {
     /// A phase name. Default: the open phase, else the last one started, else the first.
-    phase: Option<String>,
+    pub phase: Option<String>,
     /// `public` (default) or `private`.
     #[param(value_type = Option<doc::Board>)]
-    board: Option<String>,
+    pub board: Option<String>,
 }
 
-async fn entries(state: &AppState, contest: i64, phase: &str) -> ApiResult<Vec<Entry>> {
-    Ok(crate::db::boards::entries(&state.pool, contest, phase).await?)
+/// A phase's entries; with `until`, only those uploaded before it (the frozen view).
+async fn entries(state: &AppState, contest: i64, phase: &str, until: Option<&str>) -> ApiResult<Vec<Entry>> {
+    Ok(crate::db::boards::entries(&state.pool, contest, phase, until).await?)
 }
 
-/// The rows of a board.
-async fn rows(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<(Vec<board::Row>, bool)> {
+/// The rows of a board; with `until`, of the submissions uploaded before it only (the frozen
+/// public board). The private board of the phase whose final selections were committed is
+/// computed from exactly those (committing them first if the last phase has just closed).
+pub(super) async fn rows(
+    state: &AppState,
+    c: &Contest,
+    phase: &str,
+    private: bool,
+    until: Option<&str>,
+) -> ApiResult<(Vec<board::Row>, bool)> {
+    let commitment = if private { committed(state, c).await? } else { None };
     let s = settings_of(state, c.id).await?;
-    let e = entries(state, c.id, phase).await?;
+    let e = entries(state, c.id, phase, until).await?;
     let greater = c.primary.greater_is_better();
-    let rows = if private { board::private(&e, greater, s.ladder) } else { board::public(&e, greater, s.ladder) };
+    let rows = if private {
+        let finals = match commitment {
+            Some(cm) if cm.phase == phase => Some(crate::db::selections::committed_ids(&state.pool, c.id).await?),
+            _ => None,
+        };
+        board::private_from(&e, greater, s.ladder, finals.as_ref())
+    } else {
+        board::public(&e, greater, s.ladder)
+    };
     Ok((rows, s.ladder))
 }
 
@@ -50,9 +68,20 @@ fn inert(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 
-/// A board as CSV (also what snapshots hash).
+/// A board as CSV, live (what snapshots and the reveal hash).
 pub async fn render_csv(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<Bytes> {
-    let (rows, _) = rows(state, c, phase, private).await?;
+    render_csv_until(state, c, phase, private, None).await
+}
+
+/// A board as CSV; with `until`, frozen then.
+async fn render_csv_until(
+    state: &AppState,
+    c: &Contest,
+    phase: &str,
+    private: bool,
+    until: Option<&str>,
+) -> ApiResult<Bytes> {
+    let (rows, _) = rows(state, c, phase, private, until).await?;
     let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * (rows.len() + 1)));
     let mut header = vec![
         "rank",
@@ -95,9 +124,24 @@ pub async fn render_csv(state: &AppState, c: &Contest, phase: &str, private: boo
     Ok(Bytes::from(w.into_inner().map_err(|e| ApiError::internal(&e.to_string()))?))
 }
 
-async fn render_json(state: &AppState, c: &Contest, phase: &str, private: bool) -> ApiResult<Bytes> {
-    let (rows, ladder) = rows(state, c, phase, private).await?;
+/// A board as JSON. `freeze`: since when the public boards are frozen, and whether this view
+/// is the frozen one (else: staff's live view).
+async fn render_json(
+    state: &AppState,
+    c: &Contest,
+    phase: &str,
+    private: bool,
+    freeze: Option<(&str, bool)>,
+) -> ApiResult<Bytes> {
+    let until = freeze.and_then(|(since, applied)| applied.then_some(since));
+    let (rows, ladder) = rows(state, c, phase, private, until).await?;
+    let selections = match committed(state, c).await? {
+        Some(cm) if cm.phase == phase => super::contests::commitment_json(c, &cm),
+        _ => Value::Null,
+    };
     let body = json!({
+        "freeze": freeze.map(|(since, applied)| json!({"since": since, "applied": applied})),
+        "selections": selections,
         "contest": c.name,
         "phase": phase,
         "board": if private { "private" } else { "public" },
@@ -109,13 +153,19 @@ async fn render_json(state: &AppState, c: &Contest, phase: &str, private: bool) 
     Ok(Bytes::from(body.to_string()))
 }
 
-/// Which board the caller asked for, checking the private board's visibility.
-async fn resolve(
-    state: &AppState,
-    caller: &Caller,
-    contest: &str,
-    q: &BoardQuery,
-) -> ApiResult<(std::sync::Arc<Contest>, String, bool)> {
+/// A board as a caller may see it.
+pub(super) struct View {
+    pub c: std::sync::Arc<Contest>,
+    pub phase: String,
+    pub private: bool,
+    /// Since when the public boards are frozen, if they are.
+    frozen_since: Option<String>,
+    /// Whether the caller sees the frozen board (everyone but staff).
+    frozen: bool,
+}
+
+/// Which board the caller asked for, checking the private board's visibility and the freeze.
+pub(super) async fn resolve(state: &AppState, caller: &Caller, contest: &str, q: &BoardQuery) -> ApiResult<View> {
     let c = load(state, contest).await?;
     let private = match q.board.as_deref() {
         None | Some("public") => false,
@@ -130,11 +180,14 @@ async fn resolve(
         .code(ErrorCode::BoardHidden));
     }
     let all = &meta.phases;
+    let now = state.now_text();
     let phase = match &q.phase {
         Some(p) => all.iter().find(|x| &x.name == p).ok_or_else(ApiError::not_found)?,
-        None => board_phase(all, &state.now_text()).ok_or_else(ApiError::not_found)?,
+        None => board_phase(all, &now).ok_or_else(ApiError::not_found)?,
     };
-    Ok((c, phase.name.clone(), private))
+    let frozen_since = if private { None } else { meta.settings.frozen_since(all, &now) };
+    let frozen = frozen_since.is_some() && !caller.staff();
+    Ok(View { c, phase: phase.name.clone(), private, frozen_since, frozen })
 }
 
 /// Whether the request accepts a gzip-encoded answer.
@@ -155,7 +208,9 @@ pub(crate) fn gzip(bytes: &[u8]) -> ApiResult<Bytes> {
 
 /// A board from the cache, or computed (one at a time) and cached unless something changed
 /// meanwhile.
-async fn cached(state: &AppState, key: BoardKey, c: &Contest) -> ApiResult<Arc<CachedBoard>> {
+async fn cached(state: &AppState, view: &View, csv: bool) -> ApiResult<Arc<CachedBoard>> {
+    let c = &view.c;
+    let key = BoardKey { contest: c.id, phase: view.phase.clone(), private: view.private, csv, frozen: view.frozen };
     let lookup = || state.boards.lock().expect("the board cache lock is never poisoned").get(&key).cloned();
     if let Some(b) = lookup() {
         return Ok(b);
@@ -165,10 +220,11 @@ async fn cached(state: &AppState, key: BoardKey, c: &Contest) -> ApiResult<Arc<C
         return Ok(b);
     }
     let generation = state.generation.load(Ordering::SeqCst);
+    let since = view.frozen_since.as_deref();
     let plain = if key.csv {
-        render_csv(state, c, &key.phase, key.private).await?
+        render_csv_until(state, c, &key.phase, key.private, since.filter(|_| view.frozen)).await?
     } else {
-        render_json(state, c, &key.phase, key.private).await?
+        render_json(state, c, &key.phase, key.private, since.map(|s| (s, view.frozen))).await?
     };
     let board = Arc::new(CachedBoard { gzip: gzip(&plain)?, plain });
     if state.generation.load(Ordering::SeqCst) == generation {
@@ -221,9 +277,31 @@ pub async fn leaderboard(
     Query(q): Query<BoardQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (c, phase, private) = resolve(&state, &caller, &contest, &q).await?;
-    let board = cached(&state, BoardKey { contest: c.id, phase, private, csv: false }, &c).await?;
+    let view = resolve(&state, &caller, &contest, &q).await?;
+    let board = cached(&state, &view, false).await?;
+    // During the freeze a team still sees its own newest scores: its live row beside the
+    // frozen board (not cached: it is the team's alone).
+    if view.frozen
+        && let Some(user) = caller.user.as_ref().filter(|u| u.role == Role::Competitor)
+        && let Some((team, _)) = super::accounts::team_of(&state, view.c.id, user.id).await?
+    {
+        let mut body: Value = serde_json::from_slice(&board.plain).map_err(|e| ApiError::internal(&e))?;
+        body["own"] = json!(own_row(&state, &view.c, &view.phase, team).await?);
+        return Ok(Json(body).into_response());
+    }
     respond(&board, &headers, "application/json", None)
+}
+
+/// A team's live public row (unranked): its best public score including what it submitted
+/// during the freeze.
+async fn own_row(state: &AppState, c: &Contest, phase: &str, team: i64) -> ApiResult<Option<board::Row>> {
+    let s = settings_of(state, c.id).await?;
+    let mine: Vec<Entry> = entries(state, c.id, phase, None).await?.into_iter().filter(|e| e.team == team).collect();
+    Ok(board::public(&mine, c.primary.greater_is_better(), s.ladder).into_iter().next().map(|mut r| {
+        r.rank = None;
+        r.band = None;
+        r
+    }))
 }
 
 /// The same board as CSV (spreadsheet formulas defused).
@@ -247,10 +325,14 @@ pub async fn leaderboard_csv(
     Query(q): Query<BoardQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (c, phase, private) = resolve(&state, &caller, &contest, &q).await?;
-    let name =
-        format!("attachment; filename=\"{}-{phase}-{}.csv\"", c.name, if private { "private" } else { "public" });
-    let board = cached(&state, BoardKey { contest: c.id, phase, private, csv: true }, &c).await?;
+    let view = resolve(&state, &caller, &contest, &q).await?;
+    let name = format!(
+        "attachment; filename=\"{}-{}-{}.csv\"",
+        view.c.name,
+        view.phase,
+        if view.private { "private" } else { "public" }
+    );
+    let board = cached(&state, &view, true).await?;
     respond(&board, &headers, "text/csv; charset=utf-8", Some(name))
 }
 
@@ -287,7 +369,7 @@ pub async fn snapshot(
 ) -> ApiResult<Response> {
     caller.require(&[Role::Organizer])?;
     let q = BoardQuery { phase: body.phase, board: body.board };
-    let (c, phase, private) = resolve(&state, &caller, &contest, &q).await?;
+    let View { c, phase, private, .. } = resolve(&state, &caller, &contest, &q).await?;
     let csv = render_csv(&state, &c, &phase, private).await?;
     let sha = crate::auth::digest_bytes(&csv);
     let board = if private { "private" } else { "public" };
@@ -325,7 +407,7 @@ pub async fn final_ranking(
         return Err(ApiError::forbidden("the final ranking is shown after the organizers reveal the private board"));
     }
     let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
-    let (private, _) = rows(&state, &c, &phase, true).await?;
+    let (private, _) = rows(&state, &c, &phase, true, None).await?;
     let scores: Vec<(i64, i64, f64, String)> = sqlx::query_as(
         "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = ? ORDER BY team_id, judge_id",
     )
@@ -395,7 +477,7 @@ pub async fn rubric(
     let c = load(&state, &contest).await?;
     let meta = super::contests::meta(&state, c.id).await?;
     let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
-    let (private, _) = rows(&state, &c, &phase, true).await?;
+    let (private, _) = rows(&state, &c, &phase, true, None).await?;
     let finalists = usize::try_from(meta.settings.finalists).unwrap_or(0);
     let finalist = board::final_ranking(&private, finalists, &std::collections::BTreeMap::new(), 0.0)
         .iter()

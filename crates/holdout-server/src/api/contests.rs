@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -13,7 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Caller, JsonBody, Path, Query, Role, doc};
 use crate::audit::Event;
 use crate::db;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::db::selections::{Commit, Commitment};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::{AppState, Attested, Contest};
 use crate::time;
 
@@ -28,6 +29,7 @@ pub(super) async fn meta(state: &AppState, contest: i64) -> ApiResult<std::sync:
     let m = std::sync::Arc::new(crate::state::Meta {
         phases: load_phases(state, contest).await?,
         settings: load_settings(state, contest).await?,
+        commitment: db::selections::commitment(&state.pool, contest).await?,
     });
     if state.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
         state.metas.lock().expect("the meta cache lock is never poisoned").insert(contest, m.clone());
@@ -81,26 +83,95 @@ pub(super) async fn load(state: &AppState, name: &str) -> ApiResult<std::sync::A
     state.contest(name).await?.ok_or_else(ApiError::not_found)
 }
 
-async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
-    let r = sqlx::query(
-        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
-         rubric_weight, finalists \
-         FROM contests WHERE id = ?",
-    )
-    .bind(contest)
-    .fetch_one(&state.pool)
-    .await?;
-    Ok(Settings {
-        daily: r.get("daily_submissions"),
-        total: r.get("total_submissions"),
-        final_selections: r.get("final_selections"),
-        team_max_size: r.get("team_max_size"),
-        max_upload_bytes: r.get("max_upload_bytes"),
-        ladder: r.get("ladder"),
-        revealed_at: r.get("revealed_at"),
-        rubric_weight: r.get("rubric_weight"),
-        finalists: r.get("finalists"),
+/// The contest's committed final selections, committing them now if the last phase has closed,
+/// a team submitted something in it, and nobody has committed yet (audited as
+/// `selection.commit` by `system`): every read that could show or use them asks here first, so
+/// they are fixed and published before anything else happens after the close. `None` before
+/// the close, while submissions of the last phase are still queued or being scored (a team's
+/// default may be among them), and while nobody has submitted in the last phase (nothing to
+/// commit; its times may still move, as the demo moves a contest created with past dates).
+pub(super) async fn committed(state: &AppState, c: &Contest) -> ApiResult<Option<Commitment>> {
+    commit_if_closed(state, c, false).await
+}
+
+/// [`committed`], or with `always` (the reveal) committing even an empty last phase.
+pub(super) async fn commit_if_closed(state: &AppState, c: &Contest, always: bool) -> ApiResult<Option<Commitment>> {
+    let m = meta(state, c.id).await?;
+    if let Some(cm) = &m.commitment {
+        return Ok(Some(cm.clone()));
+    }
+    let Some(last) = m.phases.last() else { return Ok(None) };
+    let now = state.now_text();
+    if now < last.ends_at {
+        return Ok(None);
+    }
+    let (greater, ladder) = (c.primary.greater_is_better(), m.settings.ladder);
+    let event = |sha256: &str, teams: usize| Event {
+        at: now.clone(),
+        actor: "system".into(),
+        action: "selection.commit".into(),
+        subject: format!("contest:{}", c.name),
+        detail: json!({"format": crate::selections::FORMAT, "phase": last.name, "closed_at": last.ends_at,
+            "sha256": sha256, "teams": teams})
+        .to_string(),
+    };
+    let outcome = {
+        let _w = state.write.lock().await;
+        let finals = |entries: &[crate::board::Entry]| crate::board::finals(entries, greater, ladder);
+        db::selections::commit(&state.pool, always, c.id, &c.name, &last.name, &last.ends_at, &now, finals, event)
+            .await?
+    };
+    match outcome {
+        Commit::Done(cm) | Commit::Already(cm) => {
+            state.invalidate(c.id);
+            Ok(Some(cm))
+        }
+        Commit::Pending(_) | Commit::Empty => Ok(None),
+    }
+}
+
+/// A commitment as the API shows it.
+pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
+    json!({
+        "format": crate::selections::FORMAT,
+        "phase": cm.phase,
+        "closed_at": cm.closed_at,
+        "sha256": cm.sha256,
+        "committed_at": cm.committed_at,
+        "audit_seq": cm.audit_seq,
+        "verified_seq": cm.verified_seq,
+        "url": format!("/api/v1/contests/{}/selections/committed", c.name),
     })
+}
+
+/// The committed list `holdout-selections/1`, byte for byte what was hashed (anyone; 404
+/// `not_committed` before the last phase closes).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/selections/committed",
+    tag = "submissions",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The committed list, canonical JSON.", body = Object),
+        (status = 404, description = "No such contest, or nothing committed yet (`not_committed`).", body = ErrorBody),
+    )
+)]
+pub async fn committed_list(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    let c = load(&state, &name).await?;
+    let missing = || {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            ErrorCode::NotCommitted,
+            "the final selections are committed when the last phase closes and its submissions are scored",
+        )
+    };
+    committed(&state, &c).await?.ok_or_else(missing)?;
+    let document = db::selections::document(&state.pool, c.id, &c.name).await?.ok_or_else(missing)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], document.canonical()).into_response())
+}
+
+async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
+    Ok(db::contests::settings(&state.pool, contest).await?)
 }
 
 /// Every contest (anyone).
@@ -138,6 +209,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 )]
 pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     let c = load(&state, &name).await?;
+    let commitment = committed(&state, &c).await?;
     let s = settings_of(&state, c.id).await?;
     let phases = phases(&state, c.id).await?;
     let now = state.now_text();
@@ -166,12 +238,16 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
         "revealed_at": s.revealed_at,
         "rubric_weight": s.rubric_weight,
         "finalists": s.finalists,
+        "freeze_days": s.freeze_days,
+        "freeze_starts_at": s.freeze_starts_at(&phases),
+        "frozen_since": s.frozen_since(&phases, &now),
         "phases": phases,
         "open_phase": open_phase(&phases, &now).map(|p| &p.name),
         "time_zone": "Asia/Shanghai",
         "now": now,
         "solution_commitment": m.solution_commitment,
         "receipt_key": c.receipt_key,
+        "selection_commitment": commitment.as_ref().map(|cm| commitment_json(&c, cm)),
         "files": m.files.iter().map(|f| json!({
             "path": f.path, "bytes": f.bytes, "sha256": f.sha256,
             "url": format!("/api/v1/contests/{}/files/{}", c.name, f.path),
@@ -244,6 +320,8 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "super::whole::option")]
     #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     finalists: Option<u32>,
+    /// Freeze the public boards this many days before the last phase ends (0: never).
+    freeze_days: Option<u32>,
 }
 
 /// Changes a contest's settings; answers the contest as changed (organizers).
@@ -275,29 +353,32 @@ pub async fn settings(
     if body.rubric_weight.is_some_and(|w| !(0.0..=1.0).contains(&w)) {
         return Err(ApiError::bad_request("rubric_weight is between 0 and 1"));
     }
+    if body.freeze_days.is_some_and(|d| d > 366) {
+        return Err(ApiError::bad_request("freeze_days is between 0 (no freeze) and 366"));
+    }
     let guard = state.write.lock().await;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query(
-        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
-         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
-         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists) WHERE id = ?",
-    )
-    .bind(body.ladder)
-    .bind(body.daily_submissions.map(i64::from))
-    .bind(body.total_submissions.map(i64::from))
-    .bind(body.final_selections.map(i64::from))
-    .bind(body.rubric_weight)
-    .bind(body.finalists.map(i64::from))
-    .bind(c.id)
-    .execute(&mut *tx)
-    .await?;
+    let change = db::contests::SettingsChange {
+        ladder: body.ladder,
+        daily: body.daily_submissions.map(i64::from),
+        total: body.total_submissions.map(i64::from),
+        final_selections: body.final_selections.map(i64::from),
+        rubric_weight: body.rubric_weight,
+        finalists: body.finalists.map(i64::from),
+        freeze_days: body.freeze_days.map(i64::from),
+    };
     let detail = json!({
         "ladder": body.ladder, "daily_submissions": body.daily_submissions,
         "total_submissions": body.total_submissions, "final_selections": body.final_selections,
-        "rubric_weight": body.rubric_weight, "finalists": body.finalists,
+        "rubric_weight": body.rubric_weight, "finalists": body.finalists, "freeze_days": body.freeze_days,
     });
-    audit_event(&state, &mut tx, caller.actor(), "contest.settings", format!("contest:{name}"), detail).await?;
-    tx.commit().await?;
+    let event = Event {
+        at: state.now_text(),
+        actor: caller.actor(),
+        action: "contest.settings".into(),
+        subject: format!("contest:{name}"),
+        detail: detail.to_string(),
+    };
+    db::contests::update_settings(&state.pool, c.id, &change, event).await?;
     drop(guard);
     state.invalidate(c.id);
     show(State(state), Path(name)).await
@@ -327,6 +408,7 @@ pub struct PhaseTimes {
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Not an organizer.", body = ErrorBody),
         (status = 404, response = doc::NotFound),
+        (status = 409, description = "The final selections are committed: the phases are fixed (`selections_committed`).", body = ErrorBody),
     )
 )]
 pub async fn set_phase(
@@ -346,6 +428,15 @@ pub async fn set_phase(
     let (start, end) = (time::text(start), time::text(end));
     let all = phases(&state, c.id).await?;
     let Some(i) = all.iter().position(|p| p.name == phase) else { return Err(ApiError::not_found()) };
+    if i + 1 == all.len()
+        && let Some(cm) = committed(&state, &c).await?
+    {
+        return Err(ApiError::conflict(format!(
+            "the last phase closed at {} and the final selections were committed (sha256 {}); its times can no longer change",
+            cm.closed_at, cm.sha256
+        ))
+        .code(ErrorCode::SelectionsCommitted));
+    }
     if i > 0 && all[i - 1].ends_at > start {
         return Err(ApiError::bad_request(format!(
             "phase `{}` before it ends at {}",
@@ -375,9 +466,11 @@ pub async fn set_phase(
     Ok(Json(json!({"phases": phases(&state, c.id).await?})))
 }
 
-/// Makes the private board public; only after the last phase has ended. Records a snapshot
-/// of the private board (its SHA-256) in the audit log, and issues every scored submission a
-/// receipt that now carries its private score too.
+/// Makes the private board public; only after the last phase has ended and its final
+/// selections were committed. Rebuilds the committed selections from their rows and checks
+/// them against the published hash (refusing to reveal if they differ), records a snapshot of
+/// each private board (its SHA-256) and the checked hash in the audit log, and issues every
+/// scored submission a receipt that now carries its private score too.
 #[utoipa::path(
     post,
     path = "/contests/{contest}/reveal",
@@ -408,6 +501,12 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
     if let Some(at) = s.revealed_at {
         return Err(ApiError::conflict(format!("already revealed at {at}")));
     }
+    let Some(commitment) = commit_if_closed(&state, &c, true).await? else {
+        return Err(ApiError::conflict(
+            "submissions of the last phase are still being scored; the final selections are committed, and the board can be revealed, once they are",
+        )
+        .code(ErrorCode::ScoringUnfinished));
+    };
     let mut snapshots = Vec::new();
     for p in &all {
         let csv = super::boards::render_csv(&state, &c, &p.name, true).await?;
@@ -419,12 +518,16 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;
     let _w = state.write.lock().await;
-    let event = Event {
+    let selections = json!({"sha256": commitment.sha256, "commitment_seq": commitment.audit_seq});
+    let event = |checked: &Commitment| {
+        Event {
         at: now.clone(),
         actor: caller.actor(),
         action: "board.reveal".into(),
         subject: format!("contest:{name}"),
-        detail: json!({"snapshots": snapshots}).to_string(),
+        detail: json!({"snapshots": snapshots, "selections": {"sha256": checked.sha256, "commitment_seq": checked.audit_seq}})
+            .to_string(),
+    }
     };
     let issue = |head: &crate::audit::Entry, row: &db::receipts::ScoredRow| {
         let key = key.as_ref()?;
@@ -438,11 +541,26 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         let what = Attested { submission: row.id, team: &row.team, phase: &row.phase, sha256: &row.sha256, scores };
         String::from_utf8(crate::receipt::sign(&c.receipt(what, &now, head), key)).ok()
     };
-    let Some(receipts) = db::contests::reveal(&state.pool, c.id, &now, event, issue).await? else {
-        return Err(ApiError::conflict("already revealed"));
+    let (seq, receipts) = match db::contests::reveal(&state.pool, c.id, &c.name, &now, event, issue).await? {
+        db::contests::Revealed::Done { seq, receipts } => (seq, receipts),
+        db::contests::Revealed::Already => return Err(ApiError::conflict("already revealed")),
+        db::contests::Revealed::NotCommitted => {
+            return Err(ApiError::internal(&format!("contest {name}: no committed final selections at the reveal")));
+        }
+        db::contests::Revealed::SelectionsChanged { published, found } => {
+            tracing::error!(
+                "contest {name}: the committed final selections hash to {found}, not the published {published}"
+            );
+            return Err(ApiError::conflict(format!(
+                "the committed final selections no longer match their published hash {published} (they hash to {found}); nothing was revealed"
+            ))
+            .code(ErrorCode::SelectionsChanged));
+        }
     };
     state.invalidate(c.id);
-    Ok(Json(json!({"revealed_at": now, "snapshots": snapshots, "receipts": receipts})))
+    let mut selections = selections;
+    selections["verified_seq"] = json!(seq);
+    Ok(Json(json!({"revealed_at": now, "snapshots": snapshots, "receipts": receipts, "selections": selections})))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

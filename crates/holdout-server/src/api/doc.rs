@@ -160,8 +160,16 @@ fn add_common(op: &mut Operation, unsafe_method: bool) {
     }
     // An operation that reads credentials (it answers the shared `Unauthorized`), called with a
     // session cookie by an unsafe method, needs the session's CSRF header.
-    if unsafe_method && matches!(op.responses.responses.get("401"), Some(RefOr::Ref(_))) {
+    let reads_credentials = matches!(op.responses.responses.get("401"), Some(RefOr::Ref(_)));
+    if unsafe_method && reads_credentials {
         add(op, "403", "A session cookie without its `X-CSRF-Token` header.");
+    }
+    if reads_credentials {
+        add(
+            op,
+            "429",
+            "Too many unknown API tokens from the address (`throttled`); `Retry-After` says how long to wait.",
+        );
     }
     if op.operation_id.as_deref() != Some("get_openapi") {
         op.responses.responses.entry("500".into()).or_insert_with(|| RefOr::Ref(Ref::from_response_name("Internal")));
@@ -425,6 +433,18 @@ pub struct Contest {
     pub rubric_weight: f64,
     /// How many teams of the private board are finalists.
     pub finalists: i64,
+    /// Days before the last phase ends during which the public board is frozen (0: never).
+    pub freeze_days: i64,
+    /// When the public board freezes; null without a freeze.
+    #[schema(required = true, format = DateTime)]
+    pub freeze_starts_at: Option<String>,
+    /// Since when the public board is frozen; null while it is not.
+    #[schema(required = true, format = DateTime)]
+    pub frozen_since: Option<String>,
+    /// The committed final selections (`holdout-selections/1`: phase, SHA-256, audit entries);
+    /// null before they are committed.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub selection_commitment: Option<serde_json::Value>,
     pub phases: Vec<crate::state::Phase>,
     /// The phase open now; null between and after phases.
     #[schema(required = true)]
@@ -467,6 +487,9 @@ pub struct Reveal {
     /// How many receipts were issued: one per scored submission, now carrying its private
     /// score, signed with the reveal's audit entry as the log's head.
     pub receipts: i64,
+    /// The committed final selections, checked against their published hash.
+    #[schema(value_type = Object)]
+    pub selections: serde_json::Value,
 }
 
 #[derive(Debug, ToSchema)]
@@ -602,6 +625,10 @@ pub struct Submission {
     /// Present when the Ladder withheld the public score from the team.
     #[schema(required = false)]
     pub ladder_note: Option<String>,
+    /// A refused file's problems: each a `code` with its parameters and its `message` in the
+    /// request's language (`?lang=`, `Accept-Language`); empty otherwise.
+    #[schema(value_type = Vec<Object>)]
+    pub problems: Vec<serde_json::Value>,
 }
 
 /// Every metric on one subset of the test rows (written by the worker).
@@ -725,6 +752,10 @@ pub struct Selections {
     pub limit: i64,
     /// Which submissions count for the private board.
     pub default: String,
+    /// The committed selections of this phase with the team's own (`submission_ids`,
+    /// `chosen`); null before they are committed.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub committed: Option<serde_json::Value>,
 }
 
 /// `submissions::select`.
@@ -755,6 +786,24 @@ pub struct Leaderboard {
     pub ladder: bool,
     /// Best first.
     pub rows: Vec<crate::board::Row>,
+    /// The calling team's own live row during a freeze (what it submitted since); absent
+    /// otherwise.
+    #[schema(required = false)]
+    pub own: Option<crate::board::Row>,
+    /// The public board's freeze; null without one.
+    #[schema(required = true)]
+    pub freeze: Option<Freeze>,
+    /// The committed final selections of this phase; null before they are committed.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub selections: Option<serde_json::Value>,
+}
+
+#[derive(Debug, ToSchema)]
+pub struct Freeze {
+    #[schema(format = DateTime)]
+    pub since: String,
+    /// Whether this board shows only what was submitted before `since`.
+    pub applied: bool,
 }
 
 /// `boards::snapshot`.

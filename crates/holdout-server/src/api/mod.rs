@@ -10,6 +10,9 @@ mod boards;
 pub(crate) use boards::{accepts_gzip, gzip};
 mod contests;
 pub mod doc;
+mod integrity;
+mod ranks;
+pub use ranks::{RankUncertaintyView, TeamRankView};
 mod submissions;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
@@ -115,6 +118,79 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     )
 }
 
+/// The client's address as login throttling counts it ([`crate::throttle::address_key`]):
+/// the connection's peer, or behind a trusted proxy the last `X-Forwarded-For` entry;
+/// `unknown` when neither is known (a request made in-process without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client(pub String);
+
+impl Client {
+    pub fn of(parts: &Parts, state: &AppState) -> Client {
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Client(forwarded.or(peer).map_or_else(|| "unknown".to_owned(), crate::throttle::address_key))
+    }
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Client, Self::Rejection> {
+        Ok(Client::of(parts, state))
+    }
+}
+
+/// Refuses a request while any of `keys` is blocked: 429 with the longest wait.
+pub(crate) async fn refuse_if_blocked(state: &AppState, keys: &[(crate::throttle::Scope, &str)]) -> ApiResult<()> {
+    let now = state.now();
+    let mut until = None;
+    for &(scope, name) in keys {
+        if let Some(u) = db::throttle::blocked(&state.pool, scope, name, now).await? {
+            until = Some(until.map_or(u, |t: chrono::DateTime<chrono::Utc>| t.max(u)));
+        }
+    }
+    match until {
+        Some(u) => Err(ApiError::throttled(crate::throttle::retry_after(u, now))),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed login or unknown API token against `keys`: the error to answer (429 when
+/// this failure starts a block, else `refused`).
+pub(crate) async fn count_failure(
+    state: &AppState,
+    keys: &[(crate::throttle::Scope, &str)],
+    refused: ApiError,
+) -> ApiError {
+    let now = state.now();
+    let event = |scope: crate::throttle::Scope, name: &str, failures: u64, until: chrono::DateTime<chrono::Utc>| {
+        crate::audit::Event {
+            at: crate::time::text(now),
+            actor: "anonymous".into(),
+            action: "session.throttled".into(),
+            subject: format!("{}:{name}", scope.name()),
+            detail: serde_json::json!({
+                "failures": failures,
+                "blocked_until": crate::time::text(until),
+                "seconds": crate::throttle::retry_after(until, now),
+            })
+            .to_string(),
+        }
+    };
+    match db::throttle::fail(&state.pool, keys, now, &state.config.throttle, event).await {
+        Ok(Some(until)) => ApiError::throttled(crate::throttle::retry_after(until, now)),
+        Ok(None) => refused,
+        Err(e) => ApiError::from(e),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -125,8 +201,15 @@ impl FromRequestParts<AppState> for Caller {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            // Unknown tokens count against the address; while it is blocked no token is
+            // looked up, so a guess that would be right is refused too.
+            let client = Client::of(parts, state);
+            let keys = [(crate::throttle::Scope::Address, client.0.as_str())];
+            refuse_if_blocked(state, &keys).await?;
             let row = db::accounts::token_user(&state.pool, &auth::digest(token.trim())).await?;
-            let (id, name, role) = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
+            let Some((id, name, role)) = row else {
+                return Err(count_failure(state, &keys, ApiError::unauthorized("unknown or revoked API token")).await);
+            };
             return Ok(Caller { user: Some(user(id, name, &role)?) });
         }
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
@@ -287,18 +370,70 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     }
 }
 
-/// Query parameters, with the envelope for malformed ones.
+/// Query parameters, with the envelope for malformed ones. `lang`, which every route takes
+/// ([`Lang`]), is not one of them.
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let own = query.split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("lang=") && *kv != "lang");
+        let uri: axum::http::Uri = format!("/?{}", own.collect::<Vec<_>>().join("&"))
+            .parse()
+            .map_err(|_| ApiError::bad_request("malformed query string"))?;
+        match axum::extract::Query::<T>::try_from_uri(&uri) {
             Ok(q) => Ok(Query(q.0)),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
+    }
+}
+
+/// The language of the messages a person reads in a response (a refused submission's
+/// problems): `?lang=zh|en`, else the first of `Accept-Language` (by weight) that is Chinese or
+/// English, else English. Codes and identifiers are the same in every language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang(pub holdout_score::i18n::Lang);
+
+impl Lang {
+    /// From a request's query string and `Accept-Language` header.
+    pub fn of(query: Option<&str>, accept_language: Option<&str>) -> Lang {
+        use holdout_score::i18n::Lang as L;
+        let asked =
+            query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(|v| match v {
+                "zh" | "zh-CN" => Some(L::Zh),
+                "en" => Some(L::En),
+                _ => None,
+            });
+        Lang(asked.or_else(|| accept_language.and_then(preferred)).unwrap_or(L::En))
+    }
+}
+
+/// The most wanted language of an `Accept-Language` value that holdout speaks: tags by
+/// descending `q` (1 when absent; `q=0` is refused), the first of them kept on a tie.
+fn preferred(header: &str) -> Option<holdout_score::i18n::Lang> {
+    let mut best: Option<(f32, holdout_score::i18n::Lang)> = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let Some(lang) = parts.next().and_then(holdout_score::i18n::Lang::parse) else { continue };
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q=").map(|v| v.trim().parse::<f32>().unwrap_or(0.0)))
+            .unwrap_or(1.0);
+        if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        Ok(Lang::of(parts.uri.query(), accept))
     }
 }
 
@@ -338,6 +473,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::log_out))
         .routes(routes!(accounts::tokens, accounts::new_token))
         .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::throttles))
+        .routes(routes!(accounts::lift_throttle))
         .routes(routes!(contests::audit))
         .routes(routes!(contests::list))
         .routes(routes!(contests::show, contests::settings))
@@ -359,6 +496,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(submissions::reinstate))
         .routes(routes!(submissions::compare))
         .routes(routes!(submissions::selections, submissions::select))
+        .routes(routes!(contests::committed_list))
+        .routes(routes!(ranks::rank_uncertainty))
+        .routes(routes!(integrity::integrity))
         .routes(routes!(boards::leaderboard))
         .routes(routes!(boards::leaderboard_csv))
         .routes(routes!(boards::snapshot))

@@ -6,13 +6,15 @@ use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use holdout_score::i18n::Lang as I18nLang;
+use holdout_score::problem::{Invalid, Problem};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contests::{Phase, load, open_phase, phases, settings_of};
-use super::{Caller, JsonBody, Path, Query, Role, User, doc};
+use super::{Caller, JsonBody, Lang, Path, Query, Role, User, doc};
 use crate::audit::Event;
 use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
@@ -105,8 +107,78 @@ fn check_quota(daily: i64, total: i64, today: i64, all: i64, now: chrono::DateTi
     Ok(())
 }
 
-/// One submission as `caller` may see it.
-fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool) -> Value {
+/// One problem of a refused submission in the API: its code and parameters as the validator
+/// reported them, how many rows, the first places, and the sentence in the asked language
+/// (the same details either way: lines, ids, counts, the expected header).
+#[derive(Debug, Serialize)]
+pub struct ProblemView {
+    /// A [`holdout_score::problem::Kind`]'s code (`duplicate_id`, `missing_column` …).
+    pub code: &'static str,
+    /// The code's parameters (`{"column": "label"}`; `{}` when it has none).
+    pub params: serde_json::Map<String, Value>,
+    /// Rows with the problem (for `missing_predictions`: test ids without one); 1 for the
+    /// whole file or its header.
+    pub count: u64,
+    /// The first places, at most 3, in file order.
+    pub examples: Vec<ExampleView>,
+    /// The whole problem as one sentence with its count and examples.
+    pub message: String,
+}
+
+/// Where a problem occurred: a [`holdout_score::problem::Example`]'s code, its parameters
+/// (`line`, `id` …) and the place in words.
+#[derive(Debug, Serialize)]
+pub struct ExampleView {
+    pub code: &'static str,
+    pub params: serde_json::Map<String, Value>,
+    pub message: String,
+}
+
+/// A tagged value's fields other than `code`.
+fn params<T: Serialize>(tagged: &T) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(tagged) {
+        Ok(Value::Object(mut m)) => {
+            m.remove("code");
+            m
+        }
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Problems as the API shows them, in `lang`.
+pub fn problem_views(problems: &[Problem], lang: I18nLang) -> Vec<ProblemView> {
+    problems
+        .iter()
+        .map(|p| ProblemView {
+            code: p.kind.code(),
+            params: params(&p.kind),
+            count: p.count,
+            examples: p
+                .examples
+                .iter()
+                .map(|e| ExampleView { code: e.code(), params: params(e), message: e.render(lang) })
+                .collect(),
+            message: p.render(lang),
+        })
+        .collect()
+}
+
+/// A row's message in `lang` and its problems: rendered from the stored problems when there
+/// are some; a row refused before problems were stored, or one that failed, has its English
+/// message only.
+fn message_of(r: &sqlx::sqlite::SqliteRow, lang: I18nLang) -> (String, Vec<ProblemView>) {
+    let stored: Option<String> = r.get("problems");
+    match stored.and_then(|s| serde_json::from_str::<Vec<Problem>>(&s).ok()) {
+        Some(problems) => {
+            let message = problems.iter().map(|p| p.render(lang)).collect::<Vec<_>>().join("\n");
+            (message, problem_views(&problems, lang))
+        }
+        None => (r.get("message"), Vec::new()),
+    }
+}
+
+/// One submission as `caller` may see it, its messages in `lang`.
+fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool, lang: I18nLang) -> Value {
     let released: bool = r.get("released");
     let hide_public = ladder && !released && !staff;
     let show_private = staff || revealed;
@@ -126,6 +198,7 @@ fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool) 
         (Some(a), Some(b)) => json!([a, b]),
         _ => Value::Null,
     };
+    let (message, problems) = message_of(r, lang);
     let mut v = json!({
         "id": r.get::<i64, _>("id"),
         "team_id": r.get::<i64, _>("team_id"),
@@ -136,7 +209,8 @@ fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool) 
         "bytes": r.get::<i64, _>("bytes"),
         "description": r.get::<String, _>("description"),
         "status": r.get::<String, _>("status"),
-        "message": r.get::<String, _>("message"),
+        "message": message,
+        "problems": problems,
         "created_at": r.get::<String, _>("created_at"),
         "scored_at": r.get::<Option<String>, _>("scored_at"),
         "public_score": if hide_public { Value::Null } else { json!(r.get::<Option<f64>, _>("public_score")) },
@@ -187,6 +261,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
+    Lang(lang): Lang,
     Path(contest): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
@@ -204,7 +279,8 @@ pub async fn list(
     .bind(&q.phase)
     .fetch_all(&state.pool)
     .await?;
-    let list: Vec<Value> = rows.iter().map(|r| view(r, u.role.staff(), s.revealed_at.is_some(), s.ladder)).collect();
+    let list: Vec<Value> =
+        rows.iter().map(|r| view(r, u.role.staff(), s.revealed_at.is_some(), s.ladder, lang)).collect();
     Ok(Json(json!({"submissions": list})))
 }
 
@@ -242,12 +318,13 @@ async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> Api
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
+    Lang(lang): Lang,
     Path((contest, id)): Path<(String, i64)>,
 ) -> ApiResult<Json<Value>> {
     let c = load(&state, &contest).await?;
     let row = visible(&state, &caller, &c, id).await?;
     let s = settings_of(&state, c.id).await?;
-    Ok(Json(view(&row, caller.staff(), s.revealed_at.is_some(), s.ladder)))
+    Ok(Json(view(&row, caller.staff(), s.revealed_at.is_some(), s.ladder, lang)))
 }
 
 /// The submitted file (its team and staff).
@@ -401,10 +478,10 @@ async fn receive_file(
 }
 
 /// The shared validator on a stored file, against the public test ids (the solution is the
-/// scorer's alone): `Err` holds the message for the team.
-async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> ApiResult<Result<(), String>> {
+/// scorer's alone): `Err` holds the file's problems.
+async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> ApiResult<Result<(), Invalid>> {
     let (contest, path) = (c.clone(), crate::store::path(&state.dir, sha));
-    tokio::task::spawn_blocking(move || -> Result<Result<(), String>, String> {
+    tokio::task::spawn_blocking(move || -> Result<Result<(), Invalid>, String> {
         let ids = contest.public_ids()?;
         let file = std::fs::File::open(&path).map_err(|e| format!("cannot read the stored file: {e}"))?;
         let parsed = holdout_score::submission::parse(
@@ -413,7 +490,7 @@ async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> A
             &contest.labels,
             contest.max_bytes,
         );
-        Ok(parsed.and_then(|p| p.check(&ids)).map(|_| ()).map_err(|e| e.to_string()))
+        Ok(parsed.and_then(|p| p.check(&ids)).map(|_| ()))
     })
     .await
     .map_err(|e| ApiError::internal(&e))?
@@ -458,6 +535,7 @@ fn open_or_refuse(phases: &[Phase], now: chrono::DateTime<chrono::Utc>) -> ApiRe
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
+    Lang(lang): Lang,
     Path(contest): Path<String>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
@@ -491,7 +569,7 @@ pub async fn upload(
     check_quota(s.daily, s.total, today, all, now)?;
 
     let (sha, bytes, description) = receive(&state, multipart, s.max_upload_bytes as u64).await?;
-    let upload = Upload { contest: &c, user: &u, team, team_name: &team_name, phase: &phase, now };
+    let upload = Upload { contest: &c, user: &u, team, team_name: &team_name, phase: &phase, now, lang };
     let result = record_upload(&state, &upload, &sha, bytes, &description).await;
     if result.is_err() {
         forget(&state, &sha).await;
@@ -518,6 +596,8 @@ struct Upload<'a> {
     team_name: &'a str,
     phase: &'a Phase,
     now: chrono::DateTime<chrono::Utc>,
+    /// The language of the answer's messages.
+    lang: I18nLang,
 }
 
 /// Validates a stored upload and records it, queued or invalid, within the quota.
@@ -532,7 +612,9 @@ async fn record_upload(
     let s = settings_of(state, c.id).await?;
     let verdict = validate(state, c, sha).await?;
     let status = if verdict.is_ok() { "queued" } else { "invalid" };
-    let message = verdict.as_ref().err().cloned().unwrap_or_default();
+    let message = verdict.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    let problems = verdict.as_ref().err().map(|e| &e.problems);
+    let problems_json = problems.map(serde_json::to_string).transpose().map_err(|e| ApiError::internal(&e))?;
     let created_at = time::text(now);
     let since = time::text(time::day_start(now));
     let row = db::submissions::NewUpload {
@@ -545,6 +627,7 @@ async fn record_upload(
         description,
         status,
         message: &message,
+        problems: problems_json.as_deref(),
         created_at: &created_at,
     };
     let quota = db::submissions::Quota { daily: s.daily, total: s.total, since: &since };
@@ -554,7 +637,7 @@ async fn record_upload(
         action: "submission.upload".into(),
         subject: format!("submission:{id}"),
         detail: json!({"contest": c.name, "team": up.team_name, "phase": up.phase.name, "sha256": sha,
-            "bytes": bytes, "status": status, "message": message})
+            "bytes": bytes, "status": status, "message": message, "problems": problems})
         .to_string(),
     };
     let id = match db::submissions::insert_upload(&state.pool, &row, quota, event).await? {
@@ -575,7 +658,7 @@ async fn record_upload(
     }
     let row =
         sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = ?"))).bind(id).fetch_one(&state.pool).await?;
-    let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder);
+    let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder, up.lang);
     let (today, all) = used(state, team, now).await?;
     body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(up.phase));
     let code = if status == "queued" { StatusCode::ACCEPTED } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -897,10 +980,23 @@ pub async fn selections(
     .bind(&phase.name)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(json!({
+    let mut body = json!({
         "phase": phase.name, "submission_ids": ids, "limit": s.final_selections,
         "default": if ids.is_empty() { "none selected: the team's best public submission counts" } else { "the selected submissions count" },
-    })))
+        "committed": Value::Null,
+    });
+    if let Some(cm) = super::contests::committed(&state, &c).await?
+        && cm.phase == phase.name
+        && let Some(list) = db::selections::document(&state.pool, c.id, &c.name).await?
+    {
+        let mine = list.teams.iter().find(|t| t.team_id == team);
+        let mut committed = super::contests::commitment_json(&c, &cm);
+        committed["submission_ids"] =
+            json!(mine.map(|t| t.submissions.iter().map(|s| s.id).collect::<Vec<_>>()).unwrap_or_default());
+        committed["chosen"] = json!(mine.is_some_and(|t| t.chosen));
+        body["committed"] = committed;
+    }
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -928,6 +1024,7 @@ pub struct Selection {
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Not a competitor, without a team (`no_team`), or the phase has ended.", body = ErrorBody),
         (status = 404, response = doc::NotFound),
+        (status = 409, description = "The selections can no longer change (`selections_closed`, `selections_committed`).", body = ErrorBody),
     )
 )]
 pub async fn select(
@@ -941,10 +1038,25 @@ pub async fn select(
     let (team, _) = own_team(&state, c.id, &u).await?;
     let phase = phase_named(&state, &c, body.phase.as_deref()).await?;
     if state.now_text() >= phase.ends_at {
-        return Err(ApiError::forbidden(format!(
-            "phase `{}` ended at {}; selections are final",
-            phase.name, phase.ends_at
-        )));
+        let last = phases(&state, c.id).await?.last().is_some_and(|p| p.name == phase.name);
+        if !last {
+            return Err(ApiError::forbidden(format!(
+                "phase `{}` ended at {}; selections are final",
+                phase.name, phase.ends_at
+            ))
+            .code(ErrorCode::SelectionsClosed));
+        }
+        let message = match super::contests::committed(&state, &c).await? {
+            Some(cm) => format!(
+                "the contest closed at {}; the final selections were committed at {} (sha256 {}) and can no longer change",
+                cm.closed_at, cm.committed_at, cm.sha256
+            ),
+            None => format!(
+                "the contest closed at {}; the final selections can no longer change (they are committed once its last submissions are scored, or at the reveal)",
+                phase.ends_at
+            ),
+        };
+        return Err(ApiError::conflict(message).code(ErrorCode::SelectionsCommitted));
     }
     let s = settings_of(&state, c.id).await?;
     let mut ids = body.submission_ids.clone();

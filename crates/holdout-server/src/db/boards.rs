@@ -1,47 +1,67 @@
 //! What the boards, the chart and the judges' rubric read and write of `submissions`, `teams`
 //! and `rubric_scores`.
 
-use sqlx::SqlitePool;
-
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::DbError;
 use crate::board::Entry;
 
 /// A team's scored, released, not disqualified public scores in a phase (a baseline's in every
-/// phase), in upload order: (uploaded at, public score).
+/// phase), in upload order: (uploaded at, public score); with `until`, of those uploaded before
+/// it only (the frozen board's chart).
 pub async fn public_series(
     pool: &SqlitePool,
     contest: &str,
     phase: &str,
     team: i64,
+    until: Option<&str>,
 ) -> Result<Vec<(String, f64)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT s.created_at, s.public_score FROM submissions s JOIN contests c ON c.id = s.contest_id \
          WHERE c.name = ? AND s.team_id = ? AND (s.phase = ? OR EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id AND t.baseline)) \
          AND s.status = 'scored' AND s.public_score IS NOT NULL AND s.disqualified_reason IS NULL \
-         AND (s.released OR NOT c.ladder) ORDER BY s.created_at, s.id",
+         AND (s.released OR NOT c.ladder) AND (? IS NULL OR s.created_at < ?) ORDER BY s.created_at, s.id",
     )
     .bind(contest)
     .bind(team)
     .bind(phase)
+    .bind(until)
+    .bind(until)
     .fetch_all(pool)
     .await?)
 }
 
 /// The scored, not disqualified submissions of a phase (a baseline's of every phase) of
-/// teams not disqualified, in upload order: what the boards rank.
-pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str) -> Result<Vec<Entry>, DbError> {
+/// teams not disqualified, in upload order: what the boards rank. With `until`, only those
+/// uploaded before it (the frozen public board).
+pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str, until: Option<&str>) -> Result<Vec<Entry>, DbError> {
+    let mut conn = pool.acquire().await?;
+    select_entries(&mut conn, contest, phase, false, until).await
+}
+
+/// The boards' entries (see [`entries`]); with `any_team`, those of disqualified teams too
+/// (what a team would have had, were it reinstated: committed final selections cover them).
+pub(super) async fn select_entries(
+    conn: &mut SqliteConnection,
+    contest: i64,
+    phase: &str,
+    any_team: bool,
+    until: Option<&str>,
+) -> Result<Vec<Entry>, DbError> {
     let rows = sqlx::query(
         "SELECT s.id, s.team_id, t.name, t.baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
          s.private_score, s.private_low, s.private_high, s.released, s.selected \
          FROM submissions s JOIN teams t ON t.id = s.team_id \
          WHERE s.contest_id = ? AND (s.phase = ? OR t.baseline = TRUE) AND s.status = 'scored' \
-         AND s.disqualified_reason IS NULL AND t.disqualified_reason IS NULL ORDER BY s.id",
+         AND s.disqualified_reason IS NULL AND (? OR t.disqualified_reason IS NULL) \
+         AND (? IS NULL OR s.created_at < ?) ORDER BY s.id",
     )
     .bind(contest)
     .bind(phase)
-    .fetch_all(pool)
+    .bind(any_team)
+    .bind(until)
+    .bind(until)
+    .fetch_all(&mut *conn)
     .await?;
     let ci = |r: &sqlx::sqlite::SqliteRow, lo: &str, hi: &str| match (
         r.get::<Option<f64>, _>(lo),

@@ -1,10 +1,12 @@
 //! The `contests` table as the service's loaders read it, and the reveal.
 
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 
 use super::receipts::{self, ScoredRow};
+use super::selections::{self, Check, Commitment};
 use super::{DbError, append, begin};
 use crate::audit::{Entry, Event};
+use crate::state::Settings;
 
 /// A contest's id, published manifest (JSON text) and receipt key (public, hex; `None` for a
 /// contest created before receipts), by name.
@@ -13,6 +15,71 @@ pub async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<(i64, Strin
         .bind(name)
         .fetch_optional(pool)
         .await?)
+}
+
+/// A contest's mutable settings.
+pub async fn settings(pool: &SqlitePool, contest: i64) -> Result<Settings, DbError> {
+    let r = sqlx::query(
+        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
+         rubric_weight, finalists, freeze_days \
+         FROM contests WHERE id = ?",
+    )
+    .bind(contest)
+    .fetch_one(pool)
+    .await?;
+    Ok(Settings {
+        daily: r.get("daily_submissions"),
+        total: r.get("total_submissions"),
+        final_selections: r.get("final_selections"),
+        team_max_size: r.get("team_max_size"),
+        max_upload_bytes: r.get("max_upload_bytes"),
+        ladder: r.get("ladder"),
+        revealed_at: r.get("revealed_at"),
+        rubric_weight: r.get("rubric_weight"),
+        finalists: r.get("finalists"),
+        freeze_days: r.get("freeze_days"),
+    })
+}
+
+/// The settings an organizer changes; `None` keeps a setting.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub ladder: Option<bool>,
+    pub daily: Option<i64>,
+    pub total: Option<i64>,
+    pub final_selections: Option<i64>,
+    pub rubric_weight: Option<f64>,
+    pub finalists: Option<i64>,
+    pub freeze_days: Option<i64>,
+}
+
+/// Changes a contest's settings with the audit event, in one transaction.
+pub async fn update_settings(
+    pool: &SqlitePool,
+    contest: i64,
+    change: &SettingsChange,
+    event: Event,
+) -> Result<(), DbError> {
+    let mut tx = begin(pool).await?;
+    sqlx::query(
+        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
+         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
+         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists), \
+         freeze_days = COALESCE(?, freeze_days) WHERE id = ?",
+    )
+    .bind(change.ladder)
+    .bind(change.daily)
+    .bind(change.total)
+    .bind(change.final_selections)
+    .bind(change.rubric_weight)
+    .bind(change.finalists)
+    .bind(change.freeze_days)
+    .bind(contest)
+    .execute(&mut *tx)
+    .await?;
+    append(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A contest's id, by name.
@@ -90,17 +157,33 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Reveals a contest's private board at `now` with the audit event, and issues a receipt for
-/// every scored submission — `issue(the reveal's audit entry, submission)`, `None` for none —
-/// all in one transaction. Returns how many receipts were issued, or `None` (nothing written)
-/// if it was revealed already.
+/// What the reveal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revealed {
+    /// Revealed, with its audit entry's sequence number and the receipts issued.
+    Done { seq: i64, receipts: usize },
+    /// Revealed before (nothing written).
+    Already,
+    /// The committed final selections no longer hash to the published hash (nothing written).
+    SelectionsChanged { published: String, found: String },
+    /// No final selections were committed (nothing written).
+    NotCommitted,
+}
+
+/// Reveals a contest's private board at `now`, in one transaction: the committed final
+/// selections are rebuilt from their rows and checked against the published hash (and the
+/// commitment marked checked by this reveal), the audit event `event(the commitment)` is
+/// appended, and every scored submission gets a receipt — `issue(the reveal's audit entry,
+/// submission)`, `None` for none. Nothing is written unless the selections are unchanged and
+/// the contest was not revealed before.
 pub async fn reveal(
     pool: &SqlitePool,
     contest: i64,
+    name: &str,
     now: &str,
-    event: Event,
+    event: impl FnOnce(&Commitment) -> Event,
     issue: impl Fn(&Entry, &ScoredRow) -> Option<String>,
-) -> Result<Option<usize>, DbError> {
+) -> Result<Revealed, DbError> {
     let mut tx = begin(pool).await?;
     let done = sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL")
         .bind(now)
@@ -109,9 +192,15 @@ pub async fn reveal(
         .await?
         .rows_affected();
     if done == 0 {
-        return Ok(None);
+        return Ok(Revealed::Already);
     }
-    let entry = append(&mut tx, event).await?;
+    let commitment = match selections::check(&mut tx, contest, name).await? {
+        Check::Unchanged(c) => c,
+        Check::Changed { published, found } => return Ok(Revealed::SelectionsChanged { published, found }),
+        Check::Missing => return Ok(Revealed::NotCommitted),
+    };
+    let entry = append(&mut tx, event(&commitment)).await?;
+    selections::verified(&mut tx, contest, entry.seq).await?;
     let mut issued = 0;
     for row in receipts::scored(&mut tx, contest).await? {
         if let Some(body) = issue(&entry, &row) {
@@ -120,7 +209,7 @@ pub async fn reveal(
         }
     }
     tx.commit().await?;
-    Ok(Some(issued))
+    Ok(Revealed::Done { seq: entry.seq, receipts: issued })
 }
 
 /// A contest's id and its first phase's name, by contest name.
@@ -176,6 +265,7 @@ pub async fn insert_baseline(
         description,
         status: "queued",
         message: "",
+        problems: None,
         created_at: now,
     };
     let id = super::submissions::insert(&mut tx, &up).await?;

@@ -7,9 +7,13 @@ pub mod accounts;
 pub mod audit_log;
 pub mod boards;
 pub mod contests;
+pub mod integrity;
 pub mod queue;
+pub mod ranks;
 pub mod receipts;
+pub mod selections;
 pub mod submissions;
+pub mod throttle;
 
 pub use audit_log::{append, entries, verify};
 
@@ -31,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
     (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
     (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
+    (6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
+    (7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
+    (8, "rank_uncertainty", include_str!("../../../../leaderboard/migrations/0008_rank_uncertainty.sql")),
+    (10, "problems", include_str!("../../../../leaderboard/migrations/0010_problems.sql")),
+    (11, "login_throttle", include_str!("../../../../leaderboard/migrations/0011_login_throttle.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +84,16 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), DbError> {
     )
     .execute(pool)
     .await?;
-    let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(pool).await?;
-    let found = found.unwrap_or(0);
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(pool).await?;
+    let found = applied.iter().copied().max().unwrap_or(0);
     let known = MIGRATIONS.last().map_or(0, |m| m.0);
     if found > known {
         return Err(DbError::Newer { found, known });
     }
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+    // Each migration not yet recorded, not only those above the highest: numbers are reserved
+    // per branch (0006–0008 and 0010–0011 were written side by side), so a database may have
+    // met a later number before an earlier one lands.
+    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
         let mut tx = begin(pool).await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO schema_migrations (version, name) VALUES (?, ?)")

@@ -46,8 +46,8 @@ pub enum Recorded<'a> {
         scores: &'a str,
         released: bool,
     },
-    /// `invalid` or `failed`, with the message.
-    Status { status: &'a str, message: &'a str },
+    /// `invalid` or `failed`, with the message (English) and an invalid file's problems (JSON).
+    Status { status: &'a str, message: &'a str, problems: Option<&'a str> },
 }
 
 /// Claims the oldest submission that is queued or whose lease expired by `now` (→ `scoring`,
@@ -159,7 +159,7 @@ pub async fn record(
             .await?;
     let done = match *result {
         Recorded::Scored { public, public_ci, private, private_ci, scores, released } => sqlx::query(
-            "UPDATE submissions SET status = 'scored', message = '', scored_at = ?, public_score = ?, public_low = ?, \
+            "UPDATE submissions SET status = 'scored', message = '', problems = NULL, scored_at = ?, public_score = ?, public_low = ?, \
              public_high = ?, private_score = ?, private_low = ?, private_high = ?, scores = ?, released = ?, \
              lease_token = NULL, lease_until = NULL WHERE id = ? AND status = 'scoring' AND lease_token = ?",
         )
@@ -174,12 +174,13 @@ pub async fn record(
         .bind(released)
         .bind(id)
         .bind(token),
-        Recorded::Status { status, message } => sqlx::query(
-            "UPDATE submissions SET status = ?, message = ?, lease_token = NULL, lease_until = NULL \
+        Recorded::Status { status, message, problems } => sqlx::query(
+            "UPDATE submissions SET status = ?, message = ?, problems = ?, lease_token = NULL, lease_until = NULL \
                  WHERE id = ? AND status = 'scoring' AND lease_token = ?",
         )
         .bind(status)
         .bind(message)
+        .bind(problems)
         .bind(id)
         .bind(token),
     }
@@ -206,4 +207,39 @@ pub async fn busy(pool: &SqlitePool) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'scoring')")
         .fetch_one(pool)
         .await?)
+}
+
+/// Queues every scored submission of a contest for scoring again (rescore-all), each with a
+/// `submission.rescore` audit entry (`rescore(id)`) and the whole with `all` — one
+/// transaction. Returns the queued ids and the `all` entry.
+pub async fn requeue_scored(
+    pool: &SqlitePool,
+    contest: i64,
+    rescore: impl Fn(i64) -> Event,
+    all: impl FnOnce(usize) -> Event,
+) -> Result<(Vec<i64>, crate::audit::Entry), DbError> {
+    let mut tx = super::begin(pool).await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM submissions WHERE contest_id = ? AND status = 'scored' ORDER BY id")
+            .bind(contest)
+            .fetch_all(&mut *tx)
+            .await?;
+    for &id in &ids {
+        sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        super::append(&mut tx, rescore(id)).await?;
+    }
+    let entry = super::append(&mut tx, all(ids.len())).await?;
+    tx.commit().await?;
+    Ok((ids, entry))
+}
+
+/// Appends one audit entry on its own.
+pub async fn audit(pool: &SqlitePool, event: Event) -> Result<crate::audit::Entry, DbError> {
+    let mut tx = super::begin(pool).await?;
+    let entry = super::append(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(entry)
 }

@@ -35,7 +35,10 @@ pub struct NewUpload<'a> {
     pub description: &'a str,
     /// `queued` (valid: charged) or `invalid` (not charged).
     pub status: &'a str,
+    /// The English rendering of an invalid file's problems (empty when queued).
     pub message: &'a str,
+    /// An invalid file's problems, JSON (`holdout_score::problem::Problem`s); `None` when queued.
+    pub problems: Option<&'a str>,
     pub created_at: &'a str,
 }
 
@@ -110,8 +113,8 @@ pub async fn forget_unused(pool: &SqlitePool, sha256: &str, remove: impl AsyncFn
 /// Inserts a submission's row; returns its id.
 pub(super) async fn insert(conn: &mut SqliteConnection, up: &NewUpload<'_>) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, problems, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(up.contest)
     .bind(up.team)
@@ -122,6 +125,7 @@ pub(super) async fn insert(conn: &mut SqliteConnection, up: &NewUpload<'_>) -> R
     .bind(up.description)
     .bind(up.status)
     .bind(up.message)
+    .bind(up.problems)
     .bind(up.created_at)
     .fetch_one(conn)
     .await?)

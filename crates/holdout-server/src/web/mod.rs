@@ -6,6 +6,7 @@
 //! (called in-process with the visitor's session), so every rule, check and audit entry is the
 //! API's. Forms carry the session's CSRF token, checked here before anything is forwarded.
 
+mod card;
 mod chart;
 mod pages;
 
@@ -42,11 +43,19 @@ impl Lang {
         }
     }
 
-    fn parse(s: &str) -> Option<Lang> {
+    pub fn parse(s: &str) -> Option<Lang> {
         match s {
             "zh" | "zh-CN" => Some(Lang::Zh),
             "en" => Some(Lang::En),
             _ => None,
+        }
+    }
+
+    /// The same language for holdout-score's catalogue (problems, task and metric names).
+    pub fn score(self) -> holdout_score::i18n::Lang {
+        match self {
+            Lang::Zh => holdout_score::i18n::Lang::Zh,
+            Lang::En => holdout_score::i18n::Lang::En,
         }
     }
 }
@@ -63,6 +72,12 @@ pub const CATALOGUE: &str = include_str!("../../../../leaderboard/i18n.toml");
 fn catalogue() -> &'static BTreeMap<String, Entry> {
     static C: OnceLock<BTreeMap<String, Entry>> = OnceLock::new();
     C.get_or_init(|| toml::from_str(CATALOGUE).expect("leaderboard/i18n.toml is valid (tested)"))
+}
+
+/// A catalogue text in `lang` (the key itself if the catalogue lacks it: the tests hold every
+/// key used).
+pub fn text(key: &str, lang: Lang) -> String {
+    catalogue().get(key).map_or_else(|| key.to_owned(), |e| if lang == Lang::En { e.en.clone() } else { e.zh.clone() })
 }
 
 /// The catalogue's keys (for tests).
@@ -86,6 +101,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../../../leaderboard/templates/audit.html")),
     ("console.html", include_str!("../../../../leaderboard/templates/console.html")),
     ("final.html", include_str!("../../../../leaderboard/templates/final.html")),
+    ("integrity.html", include_str!("../../../../leaderboard/templates/integrity.html")),
     ("error.html", include_str!("../../../../leaderboard/templates/error.html")),
 ];
 
@@ -100,6 +116,37 @@ fn translate(state: &Jinja<'_, '_>, key: &str) -> Result<String, minijinja::Erro
         minijinja::Error::new(minijinja::ErrorKind::UndefinedError, format!("no catalogue entry `{key}`"))
     })?;
     Ok(if en { e.en.clone() } else { e.zh.clone() })
+}
+
+/// The page's language in a template.
+fn page_lang(state: &Jinja<'_, '_>) -> holdout_score::i18n::Lang {
+    let en = state.lookup("lang").is_some_and(|l| l.as_str() == Some("en"));
+    if en { Lang::En.score() } else { Lang::Zh.score() }
+}
+
+/// `m | metric` in a template: a metric's scikit-learn identifier (what the API says) as its
+/// display name in the page's language (`cohen_kappa_quadratic` → 二次加权Kappa); an unknown
+/// identifier as it is.
+fn metric(state: &Jinja<'_, '_>, name: &str) -> String {
+    use holdout_score::i18n::DisplayName as _;
+    holdout_schema::Metric::ALL
+        .iter()
+        .find(|m| m.name() == name)
+        .map_or_else(|| name.to_owned(), |m| m.display_name(page_lang(state)).to_owned())
+}
+
+/// `t | task` in a template: a task's identifier as its display name (`ordinal` → 有序分类).
+fn task(state: &Jinja<'_, '_>, name: &str) -> String {
+    use holdout_schema::Task;
+    use holdout_score::i18n::DisplayName as _;
+    let task = match name {
+        "binary" => Task::Binary,
+        "multiclass" => Task::Multiclass { labels: Vec::new() },
+        "ordinal" => Task::Ordinal { labels: Vec::new() },
+        "regression" => Task::Regression,
+        _ => return name.to_owned(),
+    };
+    task.display_name(page_lang(state)).to_owned()
 }
 
 /// `x | local` in a template: an RFC 3339 time as `YYYY-MM-DD HH:MM` in Asia/Shanghai.
@@ -134,6 +181,8 @@ pub fn environment() -> &'static Environment<'static> {
         env.add_filter("local", local);
         env.add_filter("num", num);
         env.add_filter("size", size);
+        env.add_filter("metric", metric);
+        env.add_filter("task", task);
         env
     })
 }
@@ -151,6 +200,10 @@ pub struct Viewer {
     pub path: String,
     /// The query string without `lang`, kept by the language toggle.
     pub query: String,
+    /// The connection's peer and `X-Forwarded-For`, passed on to the API (login throttling
+    /// counts by the client's address).
+    peer: Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    forwarded: Option<HeaderValue>,
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -173,6 +226,8 @@ impl FromRequestParts<AppState> for Viewer {
             lang,
             lang_changed: query_lang.is_some(),
             path: parts.uri.path().to_owned(),
+            peer: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().copied(),
+            forwarded: parts.headers.get_all("x-forwarded-for").iter().next_back().cloned(),
             query: parts
                 .uri
                 .query()
@@ -233,12 +288,14 @@ impl Answer {
         self.status.is_success()
     }
 
-    /// The API's error in the page's language: the catalogue's `err_<code>` when there is one,
-    /// else the API's own message (e.g. the validator's, which names lines and ids).
+    /// The API's error in the page's language: the catalogue's `err_<code>` when there is one
+    /// (`{seconds}` filled from `Retry-After`), else the API's own message.
     pub fn message(&self, lang: Lang) -> String {
         let code = self.body["error"]["code"].as_str().unwrap_or_default();
         if let Some(e) = catalogue().get(&format!("err_{code}")) {
-            return if lang == Lang::En { e.en.clone() } else { e.zh.clone() };
+            let text = if lang == Lang::En { &e.en } else { &e.zh };
+            let wait = self.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).unwrap_or("?");
+            return text.replace("{seconds}", wait);
         }
         self.body["error"]["message"].as_str().map_or_else(|| self.status.to_string(), str::to_owned)
     }
@@ -254,12 +311,22 @@ pub async fn api(
     body: Body,
     content_type: Option<&str>,
 ) -> Answer {
-    let mut r = Request::builder().method(method).uri(format!("/api/v1{path}"));
+    // The API's messages (a refused file's problems) in the page's language.
+    let mut r = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{path}"))
+        .header(header::ACCEPT_LANGUAGE, viewer.lang.score().code());
     if let Some((token, csrf)) = &viewer.session {
         r = r.header(header::COOKIE, format!("{SESSION_COOKIE}={token}")).header(crate::api::CSRF_HEADER, csrf);
     }
     if let Some(ct) = content_type {
         r = r.header(header::CONTENT_TYPE, ct);
+    }
+    if let Some(f) = &viewer.forwarded {
+        r = r.header("x-forwarded-for", f.clone());
+    }
+    if let Some(peer) = viewer.peer {
+        r = r.extension(peer);
     }
     let request = r.body(body).expect("a well-formed internal request");
     let (status, headers, body) = crate::api::handle(state, request).await;
@@ -347,4 +414,5 @@ pub fn routes() -> Router<AppState> {
         .route("/contests/{c}/review/{id}", get(pages::review_one).post(pages::review_action))
         .route("/contests/{c}/console", get(pages::console).post(pages::console_action))
         .route("/contests/{c}/final", get(pages::final_ranking).post(pages::rubric))
+        .route("/contests/{c}/integrity", get(pages::integrity))
 }

@@ -135,7 +135,9 @@ pub async fn contest(
     };
     let (phases, deadline) = timeline(&c, &state.now_text());
     let card = match state.contest(&name).await {
-        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md")).unwrap_or_default(),
+        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md"))
+            .map(|markdown| super::card::html(&markdown))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     render(
@@ -173,7 +175,9 @@ pub async fn leaderboard(
     // The public board's content is the same for everyone: cached (the private one depends on
     // who looks, and is rarely looked at). For visitors who are not logged in the whole page
     // is the same too: cached whole, plain and gzip.
-    let key = format!("{name}|{}|{}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
+    // Staff see the live board during a freeze, everyone else the frozen one.
+    let staff = viewer.user.as_ref().is_some_and(|u| u.role.staff());
+    let key = format!("{name}|{}|{}|{staff}", f.phase.as_deref().unwrap_or(""), viewer.lang.code());
     let whole = viewer.user.is_none() && !private && f.msg.is_none() && f.error.is_none() && !viewer.lang_changed;
     let visitor_lookup = || {
         let pages = state.visitor_pages.lock().expect("the page cache lock is never poisoned");
@@ -207,7 +211,17 @@ pub async fn leaderboard(
         page
     };
     let (contest, body) = (&page.0, &page.1);
-    let shell = json!({"contest": contest, "body": body, "private": private, "flash": flash(&f)});
+    // During the freeze a team still sees its own newest best score (the API's `own`).
+    let own = if !private && viewer.role() == Some(Role::Competitor) && !contest["frozen_since"].is_null() {
+        let mut path = format!("/contests/{name}/leaderboard?board=public");
+        if let Some(p) = &f.phase {
+            let _ = write!(path, "&phase={}", enc(p));
+        }
+        get_json(&state, &viewer, &path).await.body["own"].clone()
+    } else {
+        Value::Null
+    };
+    let shell = json!({"contest": contest, "body": body, "private": private, "own": own, "flash": flash(&f)});
     if whole {
         let generation = state.generation.load(std::sync::atomic::Ordering::SeqCst);
         if let Some(html) = super::render_html(&viewer, "leaderboard.html", shell.clone()) {
@@ -237,13 +251,35 @@ async fn board_page(
         let _ = write!(path, "&phase={}", enc(p));
     }
     let a = get_json(state, viewer, &path).await;
-    let (board, hidden) = allowed_or_hidden(viewer, a)?;
+    let (mut board, hidden) = allowed_or_hidden(viewer, a)?;
+    // The private board carries each ranked team's rank uncertainty in its rows.
+    let mut ranks = Value::Null;
+    if private && !board.is_null() {
+        let path =
+            format!("/contests/{name}/rank-uncertainty?phase={}", enc(board["phase"].as_str().unwrap_or_default()));
+        let u = get_json(state, viewer, &path).await;
+        if u.ok() {
+            ranks = u.body;
+            let by_team: rustc_hash::FxHashMap<i64, &Value> = ranks["teams"]
+                .as_array()
+                .map(|t| t.iter().filter_map(|x| Some((x["team_id"].as_i64()?, x))).collect())
+                .unwrap_or_default();
+            if let Some(rows) = board["rows"].as_array_mut() {
+                for row in rows {
+                    if let Some(t) = row["team_id"].as_i64().and_then(|id| by_team.get(&id)) {
+                        row["uncertainty"] = (*t).clone();
+                    }
+                }
+            }
+        }
+    }
     let chart = if board.is_null() {
         String::new()
     } else {
         super::chart::top_teams(state, &c, &board, 8).await.unwrap_or_default()
     };
-    let context = json!({"lang": viewer.lang.code(), "contest": c, "board": board, "hidden": hidden, "private": private, "chart": chart});
+    let revealed = !c["revealed_at"].is_null();
+    let context = json!({"lang": viewer.lang.code(), "contest": c, "board": board, "hidden": hidden, "private": private, "chart": chart, "ranks": ranks, "revealed": revealed});
     let body =
         super::environment().get_template("leaderboard_body.html").and_then(|t| t.render(&context)).map_err(|e| {
             tracing::error!("rendering leaderboard_body.html: {e:#}");
@@ -283,12 +319,17 @@ async fn session(state: &AppState, viewer: &Viewer, form: &Credentials, mode: &s
     let a = send_json(state, viewer, Method::POST, "/sessions", &json!({"name": form.name, "password": form.password}))
         .await;
     if !a.ok() {
-        return render(
+        let mut page = render(
             viewer,
             a.status,
             "login.html",
             json!({"mode": mode, "next": safe_next(form.next.as_deref()), "name": form.name, "flash": {"error": a.message(viewer.lang)}}),
         );
+        // A throttled login's page says the wait in words and in the header.
+        if let Some(wait) = a.headers.get(header::RETRY_AFTER) {
+            page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+        }
+        return page;
     }
     let mut response = Redirect::to(&safe_next(form.next.as_deref())).into_response();
     if let Some(cookie) = a.headers.get(header::SET_COOKIE) {
@@ -668,7 +709,16 @@ pub async fn console(
         Err(r) => return r,
     };
     let (phases, _) = timeline(&c, &state.now_text());
-    render(&viewer, StatusCode::OK, "console.html", json!({"contest": c, "phases": phases, "flash": flash(&f)}))
+    let throttles = get_json(&state, &viewer, "/throttles").await;
+    if !throttles.ok() {
+        return failure(&viewer, &throttles);
+    }
+    render(
+        &viewer,
+        StatusCode::OK,
+        "console.html",
+        json!({"contest": c, "phases": phases, "throttles": throttles.body["throttles"], "flash": flash(&f)}),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -695,9 +745,16 @@ pub struct ConsoleForm {
     #[serde(default)]
     finalists: Option<u32>,
     #[serde(default)]
+    freeze_days: Option<u32>,
+    #[serde(default)]
     name: String,
     #[serde(default)]
     password: String,
+    /// A throttled key to lift: `account` or `address`, and its name.
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    key: String,
 }
 
 /// `2024-09-02 10:00` (Asia/Shanghai) as RFC 3339.
@@ -725,7 +782,8 @@ pub async fn console_action(
         "settings" => {
             let body = json!({"daily_submissions": form.daily, "total_submissions": form.total,
                               "final_selections": form.selections, "ladder": form.ladder.as_deref() == Some("on"),
-                              "rubric_weight": form.rubric_weight, "finalists": form.finalists});
+                              "rubric_weight": form.rubric_weight, "finalists": form.finalists,
+                              "freeze_days": form.freeze_days});
             send_json(&state, &viewer, Method::PATCH, &format!("/contests/{name}"), &body).await
         }
         "reveal" => {
@@ -743,6 +801,10 @@ pub async fn console_action(
                 &json!({"name": form.name, "password": form.password, "role": "judge"}),
             )
             .await
+        }
+        "lift" => {
+            let path = format!("/throttles/{}/{}", enc(&form.scope), enc(&form.key));
+            super::api(&state, &viewer, Method::DELETE, &path, Body::empty(), None).await
         }
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
@@ -795,4 +857,66 @@ pub async fn rubric(
     let a = send_json(&state, &viewer, Method::PUT, &format!("/contests/{name}/rubric/{}", form.team), &body).await;
     let here = format!("/contests/{name}/final");
     done(&here, &viewer, &a)
+}
+
+/// The judges' integrity report (organizers and judges; 404 for anyone else), with two plots.
+pub async fn integrity(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Query(f): Query<Flash>,
+) -> Response {
+    if let Some(r) = not_staff(&viewer) {
+        return r;
+    }
+    let c = match header_of(&state, &viewer, &name).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut path = format!("/contests/{name}/integrity");
+    if let Some(p) = &f.phase {
+        let _ = write!(path, "?phase={}", enc(p));
+    }
+    let a = get_json(&state, &viewer, &path).await;
+    if !a.ok() {
+        return failure(&viewer, &a);
+    }
+    let report = a.body;
+    let t = |key: &str| super::text(key, viewer.lang);
+    let ranks: Vec<super::chart::Dot> = report["agreement"]["points"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|p| {
+                    Some(super::chart::Dot {
+                        x: p["public_rank"].as_f64()?,
+                        y: p["private_rank"].as_f64()?,
+                        size: 1.0,
+                        label: format!("{} {} → {}", p["team"].as_str()?, p["public_rank"], p["private_rank"]),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let probing: Vec<super::chart::Dot> = report["team_lines"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(|p| {
+                    let score = p["probing"].as_f64()?;
+                    Some(super::chart::Dot {
+                        x: p["submissions"].as_f64()?,
+                        y: p["gap"].as_f64()?,
+                        size: 1.0 + score.max(0.0).ln_1p(),
+                        label: format!("{} · {} {score:.2}", p["team"].as_str()?, t("integrity_probing_score")),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let plots = json!({
+        "ranks": super::chart::scatter(&ranks, &t("integrity_plot_ranks"), &t("integrity_public_rank"), &t("integrity_private_rank"), true),
+        "probing": super::chart::scatter(&probing, &t("integrity_plot_probing"), &t("integrity_submissions"), &t("integrity_gap"), false),
+    });
+    render(&viewer, StatusCode::OK, "integrity.html", json!({"contest": c, "report": report, "plots": plots}))
 }
