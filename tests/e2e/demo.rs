@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use crate::{repo, stderr, stdout};
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "the demo's story, step by step")]
 fn the_demo_serves_three_contests_with_people_and_scores_and_reuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo").display().to_string();
