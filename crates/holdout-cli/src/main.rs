@@ -90,6 +90,9 @@ enum Command {
     User(serve::UserArgs),
     /// Issue an API token for an account on the server machine.
     Token(serve::TokenArgs),
+    /// Print the service's `OpenAPI` document, generated from its code (`--write FILE` to save
+    /// it: `holdout openapi --write leaderboard/openapi.json`).
+    Openapi(serve::OpenapiArgs),
     /// Upload a submission to a running service (validated locally first).
     Submit(client::SubmitArgs),
     /// List your team's submissions on a running service.
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
         Command::Contest(args) => serve::contest(&args),
         Command::User(args) => serve::user(&args),
         Command::Token(args) => serve::token(&args),
+        Command::Openapi(args) => serve::openapi(&args),
         Command::Submit(args) => client::submit(&args),
         Command::Submissions(args) => client::submissions(&args),
         Command::Leaderboard(args) => client::leaderboard(&args),

@@ -279,3 +279,25 @@ pub fn token(args: &TokenArgs) -> Outcome {
         Ok(())
     })
 }
+
+#[derive(Debug, clap::Args)]
+pub struct OpenapiArgs {
+    /// Write the document to this file (atomically) instead of standard output; the
+    /// repository's copy is `leaderboard/openapi.json`.
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
+}
+
+/// Prints (or writes) the service's `OpenAPI` document, generated from its code.
+pub fn openapi(args: &OpenapiArgs) -> Outcome {
+    use std::io::Write as _;
+    let text = holdout_server::api::doc::document_text();
+    if let Some(path) = &args.write {
+        let (file, mut w) = crate::files::AtomicFile::create(path)?;
+        w.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        file.commit(w)
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to standard output")?;
+        Ok(())
+    }
+}

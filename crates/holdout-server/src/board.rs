@@ -38,25 +38,37 @@ pub struct Entry {
 }
 
 /// A row of a board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = BoardRow)]
 pub struct Row {
     /// `None` for baselines.
+    #[schema(required = true)]
     pub rank: Option<u32>,
     /// Tie band (1 = the leaders'); `None` for baselines and undefined scores.
+    #[schema(required = true)]
     pub band: Option<u32>,
     pub team_id: i64,
     pub team: String,
     pub baseline: bool,
     pub submission_id: i64,
+    /// `None` (null) when undefined: ranked after every defined score.
+    #[schema(required = true)]
     pub score: Option<f64>,
+    /// 95 % interval `[low, high]`; null when undefined or not computed.
+    #[schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2)]
+    #[schema(required = true)]
     pub ci: Option<(f64, f64)>,
+    /// The team's scored submissions in the phase.
     pub entries: u32,
+    #[schema(format = DateTime)]
     pub last_submission_at: String,
     /// Private board only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub public_rank: Option<u32>,
     /// Private board only: public rank − private rank (positive: moved up).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub shakeup: Option<i64>,
 }
 
@@ -423,7 +435,7 @@ mod tests {
 }
 
 /// A row of the final ranking: the private board combined with the judges' scores.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FinalRow {
     pub team_id: i64,
     pub team: String,
@@ -431,11 +443,14 @@ pub struct FinalRow {
     pub score: f64,
     /// The private score scaled to 0–100 among the finalists (best 100, worst 0).
     pub points: f64,
+    #[schema(required = true)]
     pub rubric_mean: Option<f64>,
     pub judges: usize,
     /// `None` until a judge has scored the team.
+    #[schema(required = true)]
     pub combined: Option<f64>,
     /// `None` while `combined` is.
+    #[schema(required = true)]
     pub rank: Option<u32>,
 }
 

@@ -33,7 +33,7 @@ pub const FORMAT: &str = "holdout-receipt/1";
 /// at entry `audit_seq`, submission `submission` (the file with SHA-256 `sha256`) of `team` to
 /// `contest` had been scored by `scorer` against the solution committed to as
 /// `solution_commitment`, with these scores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// Always [`FORMAT`].
@@ -55,7 +55,10 @@ pub struct Receipt {
     /// metric, so the receipt alone says how to rescore it.
     pub task: String,
     pub labels: Vec<i64>,
+    #[schema(value_type = String)]
     pub prediction_format: PredictionFormat,
+    /// The primary metric, as scikit-learn names it.
+    #[schema(value_type = String)]
     pub metric: Metric,
     /// The primary metric on the subsets the team could see when the receipt was issued: the
     /// phase's public subset (unless the Ladder withheld it), and its private subset once the
@@ -70,18 +73,21 @@ pub struct Receipt {
 }
 
 /// The primary metric on one subset of the solution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ReceiptScore)]
 pub struct SubsetScore {
     /// `public`, `private`, or with A/B boards `a_public`, `b_private`, ….
     pub subset: String,
     /// The score as the service recorded it; `null` where the metric is undefined on the subset.
+    #[schema(required = true)]
     pub value: Option<f64>,
 }
 
 /// A receipt with its signature, as the file holds it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SignedReceipt)]
 pub struct Signed {
     pub receipt: Receipt,
     /// Ed25519 signature of the receipt's canonical bytes, hex.

@@ -223,14 +223,19 @@ fn read_ids(path: &Path) -> Result<TestIds, String> {
         .map_err(|d| format!("{}: id `{}` repeats", path.display(), ids[d.second]))
 }
 
-/// A phase as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A phase as stored; open from `starts_at` (inclusive) to `ends_at` (exclusive).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Phase {
     pub name: String,
+    /// The phase's name in Chinese.
     pub zh: String,
+    /// The phase's name in English.
     pub en: String,
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
+    /// Which test board (`a` or `b`: the A/B split of the hidden rows) the phase scores on.
     pub board: String,
 }
 

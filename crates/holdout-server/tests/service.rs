@@ -6,11 +6,15 @@ mod harness;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use harness::{Harness, MATRIX, Who, submission};
+use harness::contract::CONTRACT;
+use harness::{Harness, MATRIX, Who, submission, upload_to};
 use serde_json::{Value, json};
 
-/// For every route: anonymous / team A / team B / judge / organizer get exactly these statuses.
+/// For every operation of the `OpenAPI` document: anonymous / team A / team B / judge /
+/// organizer get exactly these statuses, and every answer is what the document says (the
+/// harness checks each response against it). An operation the matrix does not call fails it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::too_many_lines, reason = "one table of every operation for every role")]
 async fn authorization_matrix() {
     let h = Harness::new().await;
     let a = h.scored(Who::A, &submission(0.5, 1)).await["id"].as_i64().unwrap();
@@ -79,6 +83,29 @@ async fn authorization_matrix() {
         ("GET", "/tokens".into(), None, [401, 200, 200, 200, 200]),
         ("DELETE", "/tokens/1".into(), None, [401, 204, 404, 404, 404]),
         ("GET", "/nothing/here".into(), None, [404, 404, 404, 404, 404]),
+        ("GET", "/openapi.json".into(), None, [200, 200, 200, 200, 200]),
+        ("GET", "/throttles".into(), None, [401, 403, 403, 403, 200]),
+        ("DELETE", "/throttles/account/nobody".into(), None, [401, 403, 403, 403, 404]),
+        ("POST", format!("{c}/teams"), Some(json!({"name": "Team C"})), [401, 409, 409, 403, 403]),
+        ("POST", "/sessions".into(), Some(json!({"name": "carol", "password": "a long password"})), [201; 5]),
+        ("POST", "/sessions".into(), Some(json!({"name": "carol", "password": "not the password"})), [401; 5]),
+        // With a token, not a session cookie.
+        ("DELETE", "/sessions/current".into(), None, [401, 400, 400, 400, 400]),
+        ("POST", "/tokens".into(), Some(json!({"name": "matrix"})), [401, 201, 201, 201, 201]),
+        ("GET", format!("{c}/leaderboard?board=nope"), None, [400; 5]),
+        ("GET", format!("{c}/final"), None, [403, 403, 403, 200, 200]),
+        ("PUT", format!("{c}/rubric/{ta}"), Some(json!({"score": 50.0})), [401, 403, 403, 400, 403]),
+        // Integers as JavaScript sends them, in a body and a query string.
+        ("PATCH", c.into(), Some(json!({"daily_submissions": 582_625.0})), [401, 403, 403, 403, 200]),
+        ("GET", format!("{c}/submissions?team={ta}.0"), None, [401, 200, 200, 200, 200]),
+        ("GET", format!("{c}/compare?a={a}.0&b={b}"), None, [401, 403, 403, 200, 200]),
+        // … read exactly: not a number that only rounds into range.
+        ("GET", format!("{c}/submissions?team=-9223372036854775809"), None, [400; 5]),
+        ("GET", format!("{c}/submissions?team=1.5"), None, [400; 5]),
+        // A body is an object, never an array read field by field.
+        ("POST", format!("{c}/snapshots"), Some(json!([null, "public"])), [422; 5]),
+        ("PUT", format!("{c}/selections"), Some(json!([[a]])), [422; 5]),
+        ("PATCH", c.into(), Some(json!({"daily_submissions": 1.5})), [422; 5]),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, want) in &cases {
@@ -97,6 +124,28 @@ async fn authorization_matrix() {
             }
         }
     }
+    // Uploads (multipart): competitors with a team only.
+    for (i, (who, want)) in MATRIX.iter().zip([401, 202, 202, 403, 403]).enumerate() {
+        let (s, v) =
+            upload_to(h.state.clone(), h.token(*who).map(str::to_owned), submission(0.3, 10 + i), "m".into()).await;
+        h.drain().await;
+        if s.as_u16() != want {
+            wrong.push(format!("upload as {who:?}: {s} (want {want}) {v}"));
+        }
+    }
+    let mut called: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|(m, p, _, _)| CONTRACT.operation(m, &format!("/api/v1{p}")))
+        .map(|o| (o.method.clone(), o.template.clone()))
+        .collect();
+    called.push(("POST".into(), "/contests/{contest}/submissions".into()));
+    let missing: Vec<String> = CONTRACT
+        .operations
+        .iter()
+        .filter(|o| !called.contains(&(o.method.clone(), o.template.clone())))
+        .map(|o| format!("{} {}", o.method, o.template))
+        .collect();
+    assert!(missing.is_empty(), "operations the authorization matrix does not call: {missing:?}");
     let (s, _) = h.call(Who::A, "DELETE", "/tokens/1", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = h.call(Who::A, "GET", "/users/me", None).await;
@@ -1716,4 +1765,73 @@ async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
         assert!(!text.contains("/contests/tiny"), "a raw path reached a label:\n{text}");
         assert!(!text.contains("holdout_board_cache_misses_total 0\n"), "{text}");
     }
+}
+
+/// `leaderboard/openapi.json` is the document the code generates.
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../leaderboard/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    let generated = holdout_server::api::doc::document_text();
+    assert!(
+        committed == generated,
+        "leaderboard/openapi.json is not the document the code generates; regenerate it with\n    \
+         cargo run --release -p holdout-cli -- openapi --write leaderboard/openapi.json"
+    );
+}
+
+/// Every API route is registered through `routes!` with its `#[utoipa::path]`, so nothing is
+/// served that the document does not describe; operation ids are unique; every error code is
+/// in the error body's schema.
+#[test]
+fn every_api_route_is_in_the_document() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(".route("),
+            "{}: an API route added with axum's `.route` is not in the OpenAPI document; \
+             annotate the handler with #[utoipa::path] and add it with `.routes(routes!(…))` in api_routes",
+            path.display()
+        );
+    }
+    let doc = &CONTRACT.doc;
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "operation ids repeat");
+    assert_eq!(n, CONTRACT.operations.len(), "an operation without an id");
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap();
+    for code in ["board_hidden", "bad_credentials", "no_team", "quota_exhausted", "internal"] {
+        assert!(codes.contains(&json!(code)), "{code} is not in the document's ErrorCode");
+    }
+}
+
+/// The contract check itself catches drift: an undeclared status, content type or field.
+#[test]
+fn the_contract_check_catches_drift() {
+    let json_type = |ct: &str| {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("content-type", ct.parse().unwrap());
+        h
+    };
+    let me = br#"{"id": 1, "name": "ada", "role": "competitor"}"#;
+    let check = |status: u16, ct: &str, body: &[u8]| {
+        CONTRACT.check("GET", "/api/v1/users/me", StatusCode::from_u16(status).unwrap(), &json_type(ct), body)
+    };
+    assert_eq!(check(200, "application/json", me), Ok(()));
+    assert!(check(418, "application/json", me).is_err(), "an undeclared status");
+    assert!(check(200, "text/plain", me).is_err(), "an undeclared content type");
+    assert!(check(200, "application/json", br#"{"id": 1, "name": "ada", "role": "competitor", "x": 1}"#).is_err());
+    assert!(check(200, "application/json", br#"{"id": 1, "name": "ada", "role": "king"}"#).is_err());
+    let error = br#"{"error": {"code": "no_such_code", "message": "m"}}"#;
+    assert!(check(401, "application/json", error).is_err(), "an error code outside the enum");
 }

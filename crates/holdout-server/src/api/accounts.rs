@@ -6,12 +6,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::{Caller, Client, JsonBody, Path, Role, SESSION_COOKIE, created};
+use super::{Caller, Client, JsonBody, Path, Role, SESSION_COOKIE, created, doc};
 use crate::audit::Event;
 use crate::auth;
 use crate::db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::AppState;
 use crate::throttle::Scope;
 
@@ -44,7 +45,7 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
     let taken: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(format!("the name `{name}` is taken")).code("name_taken"));
+        return Err(ApiError::conflict(format!("the name `{name}` is taken")).code(ErrorCode::NameTaken));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -85,16 +86,35 @@ pub async fn issue_token(state: &AppState, user: i64, name: &str) -> ApiResult<(
     Ok((id, token))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
+    /// 2–32 letters (any script), digits, `_`, `-` or `.`.
+    #[schema(min_length = 2, max_length = 32)]
     name: String,
+    /// At least 10 characters.
+    #[schema(min_length = 10)]
     password: String,
+    /// Default `competitor`; other roles only for organizers.
     #[serde(default)]
+    #[schema(value_type = Option<super::Role>)]
     role: Option<String>,
 }
 
 /// Anyone may sign up as a competitor; organizers may also create judges and organizers.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "accounts",
+    request_body = SignUp,
+    responses(
+        (status = 201, description = "Created.", body = super::User),
+        (status = 400, description = "Invalid name, password shorter than 10 characters, or unknown role.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer (for a role other than `competitor`), or a session without its CSRF header.", body = ErrorBody),
+        (status = 409, description = "The name is taken (`name_taken`).", body = ErrorBody),
+    )
+)]
 pub async fn sign_up(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,12 +132,22 @@ pub async fn sign_up(
     Ok(created(json!({"id": id, "name": body.name, "role": role})))
 }
 
+/// Who is calling (anyone logged in).
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The caller.", body = super::User),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn me(caller: Caller) -> ApiResult<Json<Value>> {
     let u = caller.user()?;
     Ok(Json(json!(u)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogIn {
     name: String,
@@ -126,6 +156,18 @@ pub struct LogIn {
 
 /// Logs in with a password. Throttled per account and per address (`crate::throttle`): while
 /// either is blocked the answer is 429 with `Retry-After`, whatever the password.
+#[utoipa::path(
+    post,
+    path = "/sessions",
+    tag = "accounts",
+    request_body = LogIn,
+    security(()),
+    responses(
+        (status = 201, description = "Logged in; `Set-Cookie` carries the session.", body = doc::Session, headers(("set-cookie" = String, description = "`holdout_session=…; Path=/; HttpOnly; SameSite=Lax; Max-Age=…`"))),
+        (status = 401, description = "Wrong name or password (`bad_credentials`).", body = ErrorBody),
+        (status = 429, description = "Too many failed logins from the account or the address (`throttled`); `Retry-After` says how long to wait.", body = ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn log_in(
     State(state): State<AppState>,
     client: Client,
@@ -154,7 +196,7 @@ pub async fn log_in(
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let Some((id, role, _)) = row.filter(|_| ok) else {
-        let refused = ApiError::unauthorized("wrong name or password").code("bad_credentials");
+        let refused = ApiError::unauthorized("wrong name or password").code(ErrorCode::BadCredentials);
         return Err(super::count_failure(&state, &keys, refused).await);
     };
     db::throttle::clear(&state.pool, Scope::Account, &body.name).await?;
@@ -184,6 +226,18 @@ pub async fn log_in(
     Ok(response)
 }
 
+/// Ends the caller's session (a session cookie is needed) and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/sessions/current",
+    tag = "accounts",
+    security(("cookieAuth" = [], "csrfToken" = [])),
+    responses(
+        (status = 204, description = "Logged out; the cookie is cleared."),
+        (status = 400, description = "Not logged in with a session cookie.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn log_out(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,6 +260,16 @@ pub async fn log_out(
     Ok(response)
 }
 
+/// The caller's API tokens (not their secrets).
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The caller's tokens.", body = doc::TokenList),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let u = caller.user()?;
     let rows: Vec<(i64, String, String, Option<String>)> =
@@ -220,12 +284,26 @@ pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<
     Ok(Json(json!({"tokens": list})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// 1–64 characters, not blank.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: String,
 }
 
+/// Issues an API token for the caller; the secret is shown only in this answer.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "accounts",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "Issued.", body = doc::NewApiToken),
+        (status = 400, description = "A name that is blank or longer than 64 characters.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+    )
+)]
 pub async fn new_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -239,6 +317,18 @@ pub async fn new_token(
     Ok(created(json!({"id": id, "name": body.name, "token": token})))
 }
 
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "accounts",
+    params(doc::params::TokenPath),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let u = caller.user()?;
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
@@ -255,7 +345,7 @@ pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id
 }
 
 /// A counted login key as organizers see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Throttle {
     /// `account` (a name someone tried) or `address` (a client address; IPv6 by /64).
     pub scope: String,
@@ -270,12 +360,22 @@ pub struct Throttle {
 }
 
 /// The list of counted keys.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Throttles {
     pub throttles: Vec<Throttle>,
 }
 
 /// Every account and address with failed logins, blocked ones first (organizers).
+#[utoipa::path(
+    get,
+    path = "/throttles",
+    tag = "accounts",
+    responses(
+        (status = 200, description = "The counted keys.", body = Throttles),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+    )
+)]
 pub async fn throttles(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Throttles>> {
     caller.require(&[Role::Organizer])?;
     let now = state.now();
@@ -299,6 +399,21 @@ pub async fn throttles(State(state): State<AppState>, caller: Caller) -> ApiResu
 
 /// Lifts a block and forgets the key's failures (organizers), audited as
 /// `session.throttle_lift`.
+#[utoipa::path(
+    delete,
+    path = "/throttles/{scope}/{name}",
+    tag = "accounts",
+    params(
+        ("scope" = String, Path, description = "`account` or `address`."),
+        ("name" = String, Path, description = "The account name or the address key."),
+    ),
+    responses(
+        (status = 204, description = "Lifted."),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn lift_throttle(
     State(state): State<AppState>,
     caller: Caller,
@@ -340,6 +455,17 @@ pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiRes
     .await?)
 }
 
+/// The contest's teams (anyone).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/teams",
+    tag = "teams",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The teams.", body = doc::TeamList),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -> ApiResult<Json<Value>> {
     let (id, _) = contest_row(&state, &contest).await?;
     let rows: Vec<(i64, String, bool, i64)> = sqlx::query_as(
@@ -354,9 +480,15 @@ pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -
     Ok(Json(json!({"teams": list})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
+    /// 2–40 characters, no control characters, no leading or trailing spaces.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\s](?:[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s])?$"
+    )]
     name: String,
 }
 
@@ -382,6 +514,22 @@ async fn audit(
     Ok(())
 }
 
+/// Creates a team with the caller as its first member (competitors without a team).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/teams",
+    tag = "teams",
+    params(doc::params::ContestPath),
+    request_body = NewTeam,
+    responses(
+        (status = 201, description = "Created.", body = doc::CreatedTeam),
+        (status = 400, description = "An invalid team name.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The caller is in a team already (`already_in_team`), or the name is taken (`name_taken`).", body = ErrorBody),
+    )
+)]
 pub async fn create_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -396,7 +544,7 @@ pub async fn create_team(
     let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     if team_of(&state, cid, u.id).await?.is_some() {
-        return Err(ApiError::conflict("you are already in a team of this contest").code("already_in_team"));
+        return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
         .bind(cid)
@@ -404,7 +552,7 @@ pub async fn create_team(
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
-        return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code("name_taken"));
+        return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code(ErrorCode::NameTaken));
     }
     let now = state.now_text();
     let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES (?, ?, ?) RETURNING id")
@@ -434,6 +582,18 @@ pub async fn create_team(
     Ok(created(json!({"id": id, "name": body.name, "members": [u.name]})))
 }
 
+/// The caller's team in the contest and the invites they received (anyone logged in).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/teams/mine",
+    tag = "teams",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The caller's team.", body = doc::MyTeam),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn my_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -471,12 +631,29 @@ pub async fn my_team(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Invite {
+    /// The invitee's user name (a competitor).
     user: String,
 }
 
+/// Invites a competitor to the caller's team (its members).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/teams/{team}/invites",
+    tag = "teams",
+    params(doc::params::TeamPath),
+    request_body = Invite,
+    responses(
+        (status = 201, description = "Invited.", body = doc::TeamMembership),
+        (status = 400, description = "No such user, or not a competitor.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "Already in a team (`already_in_team`), the team is full (`team_full`), or already invited.", body = ErrorBody),
+    )
+)]
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -497,14 +674,13 @@ pub async fn invite(
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
     }
     if team_of(&state, cid, iid).await?.is_some() {
-        return Err(
-            ApiError::conflict(format!("`{}` is already in a team of this contest", body.user)).code("already_in_team")
-        );
+        return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user))
+            .code(ErrorCode::AlreadyInTeam));
     }
     let size: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
-        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code("team_full"));
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
     let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = ? AND user_id = ?")
         .bind(team)
@@ -526,6 +702,20 @@ pub async fn invite(
     Ok(created(json!({"team_id": team, "user": body.user})))
 }
 
+/// Accepts an invite to a team (the invitee).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/teams/{team}/accept",
+    tag = "teams",
+    params(doc::params::TeamPath),
+    responses(
+        (status = 200, description = "Joined.", body = doc::TeamMembership),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "Already in a team (`already_in_team`), or the team is full (`team_full`).", body = ErrorBody),
+    )
+)]
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
@@ -547,12 +737,12 @@ pub async fn accept(
         return Err(ApiError::not_found());
     }
     if team_of(&state, cid, u.id).await?.is_some() {
-        return Err(ApiError::conflict("you are already in a team of this contest").code("already_in_team"));
+        return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
     let size: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
-        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code("team_full"));
+        return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
     sqlx::query("DELETE FROM invites WHERE team_id = ? AND user_id = ?")
         .bind(team)

@@ -11,19 +11,23 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use super::Role;
 use super::contests::{audit_event, board_phase, committed, load, settings_of};
-use super::{Caller, JsonBody, Path, Query};
+use super::{Caller, JsonBody, Path, Query, doc};
 use crate::board::{self, Entry};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::{AppState, BoardKey, CachedBoard, Contest};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BoardQuery {
+    /// A phase name. Default: the open phase, else the last one started, else the first.
     pub phase: Option<String>,
     /// `public` (default) or `private`.
+    #[param(value_type = Option<doc::Board>)]
     pub board: Option<String>,
 }
 
@@ -173,7 +177,7 @@ pub(super) async fn resolve(state: &AppState, caller: &Caller, contest: &str, q:
         return Err(ApiError::forbidden(
             "the private board is hidden until the organizers reveal it after the contest",
         )
-        .code("board_hidden"));
+        .code(ErrorCode::BoardHidden));
     }
     let all = &meta.phases;
     let now = state.now_text();
@@ -254,6 +258,21 @@ fn respond(
     Ok(response)
 }
 
+/// A phase's public board (anyone), or its private board (staff; everyone after the reveal).
+/// Gzip-compressed when the request accepts it.
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/leaderboard",
+    tag = "boards",
+    params(doc::params::ContestPath, BoardQuery),
+    responses(
+        (status = 200, description = "The board.", body = doc::Leaderboard),
+        (status = 400, description = "An unknown board.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "The private board before the reveal (`board_hidden`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn leaderboard(
     State(state): State<AppState>,
     caller: Caller,
@@ -288,6 +307,20 @@ async fn own_row(state: &AppState, c: &Contest, phase: &str, team: i64) -> ApiRe
     }))
 }
 
+/// The same board as CSV (spreadsheet formulas defused).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/leaderboard.csv",
+    tag = "boards",
+    params(doc::params::ContestPath, BoardQuery),
+    responses(
+        (status = 200, description = "The board as CSV, as an attachment.", content_type = "text/csv; charset=utf-8", body = String),
+        (status = 400, description = "An unknown board.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "The private board before the reveal (`board_hidden`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn leaderboard_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,14 +339,31 @@ pub async fn leaderboard_csv(
     respond(&board, &headers, "text/csv; charset=utf-8", Some(name))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotBody {
+    /// Default: the open phase, else the last one started, else the first.
     phase: Option<String>,
+    /// `public` (default) or `private`.
+    #[schema(value_type = Option<doc::Board>)]
     board: Option<String>,
 }
 
 /// Records the SHA-256 of a board's CSV in the audit log (organizers).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/snapshots",
+    tag = "boards",
+    params(doc::params::ContestPath),
+    request_body = SnapshotBody,
+    responses(
+        (status = 201, description = "Recorded.", body = doc::Snapshot),
+        (status = 400, description = "An unknown board.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn snapshot(
     State(state): State<AppState>,
     caller: Caller,
@@ -337,6 +387,18 @@ pub async fn snapshot(
 
 /// The final ranking of the last phase's private board with the judges' scores (judges and
 /// organizers; everyone after the reveal). A judge also gets their own scores.
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/final",
+    tag = "boards",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The final ranking.", body = doc::FinalRanking),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Before the reveal, for anyone but staff.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn final_ranking(
     State(state): State<AppState>,
     caller: Caller,
@@ -374,16 +436,34 @@ pub async fn final_ranking(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RubricBody {
+    /// 0–100.
+    #[schema(minimum = 0, maximum = 100)]
     score: f64,
+    /// At most 5000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     comment: String,
 }
 
 /// A judge scores a finalist's write-up and presentation (0–100); a new score replaces the
 /// judge's earlier one. Audited.
+#[utoipa::path(
+    put,
+    path = "/contests/{contest}/rubric/{team}",
+    tag = "boards",
+    params(doc::params::TeamPath),
+    request_body = RubricBody,
+    responses(
+        (status = 200, description = "Recorded.", body = doc::RubricScored),
+        (status = 400, description = "A score outside 0–100, a comment over 5000 characters, or a team that is not a finalist.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn rubric(
     State(state): State<AppState>,
     caller: Caller,

@@ -8,12 +8,13 @@ use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{Caller, JsonBody, Path, Query, Role};
+use super::{Caller, JsonBody, Path, Query, Role, doc};
 use crate::audit::Event;
 use crate::db;
 use crate::db::selections::{Commit, Commitment};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::{AppState, Attested, Contest};
 use crate::time;
 
@@ -145,12 +146,22 @@ pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
 
 /// The committed list `holdout-selections/1`, byte for byte what was hashed (anyone; 404
 /// `not_committed` before the last phase closes).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/selections/committed",
+    tag = "submissions",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The committed list, canonical JSON.", body = Object),
+        (status = 404, description = "No such contest, or nothing committed yet (`not_committed`).", body = ErrorBody),
+    )
+)]
 pub async fn committed_list(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
     let c = load(&state, &name).await?;
     let missing = || {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
-            "not_committed",
+            ErrorCode::NotCommitted,
             "the final selections are committed when the last phase closes and its submissions are scored",
         )
     };
@@ -163,6 +174,16 @@ async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
     Ok(db::contests::settings(&state.pool, contest).await?)
 }
 
+/// Every contest (anyone).
+#[utoipa::path(
+    get,
+    path = "/contests",
+    tag = "contests",
+    operation_id = "list_contests",
+    responses(
+        (status = 200, description = "The contests.", body = doc::ContestList),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let names: Vec<String> = sqlx::query_scalar("SELECT name FROM contests ORDER BY id").fetch_all(&state.pool).await?;
     let mut out = Vec::new();
@@ -174,6 +195,18 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"contests": out})))
 }
 
+/// A contest's overview: rules, limits, phases, files, commitment and receipt key (anyone).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}",
+    tag = "contests",
+    operation_id = "show_contest",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The contest.", body = doc::Contest),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     let c = load(&state, &name).await?;
     let commitment = committed(&state, &c).await?;
@@ -223,6 +256,16 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Ap
 }
 
 /// A public file of the bundle; only names the manifest lists (and the manifest itself).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/files/{file}",
+    tag = "contests",
+    params(doc::params::FilePath),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content(("text/csv; charset=utf-8"), ("application/json"), ("text/markdown; charset=utf-8"), ("application/octet-stream"))),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     Path((name, file)): Path<(String, String)>,
@@ -254,20 +297,48 @@ pub(super) async fn audit_event(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     ladder: Option<bool>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     daily_submissions: Option<u32>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     total_submissions: Option<u32>,
+    /// At least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     final_selections: Option<u32>,
     /// The judges' share of the final ranking, 0–1.
+    #[schema(minimum = 0, maximum = 1)]
     rubric_weight: Option<f64>,
+    /// How many teams of the private board are finalists; at least 1.
+    #[serde(default, deserialize_with = "super::whole::option")]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32, format = Int64)]
     finalists: Option<u32>,
     /// Freeze the public boards this many days before the last phase ends (0: never).
     freeze_days: Option<u32>,
 }
 
+/// Changes a contest's settings; answers the contest as changed (organizers).
+#[utoipa::path(
+    patch,
+    path = "/contests/{contest}",
+    tag = "contests",
+    params(doc::params::ContestPath),
+    request_body = SettingsPatch,
+    responses(
+        (status = 200, description = "The contest, changed.", body = doc::Contest),
+        (status = 400, description = "A limit of 0, or `rubric_weight` outside 0–1.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -313,14 +384,33 @@ pub async fn settings(
     show(State(state), Path(name)).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseTimes {
     /// RFC 3339 with an offset, e.g. `2024-09-02T10:00:00+08:00`.
+    #[schema(format = DateTime)]
     starts_at: String,
+    /// RFC 3339 with an offset; after `starts_at`.
+    #[schema(format = DateTime)]
     ends_at: String,
 }
 
+/// Moves a phase's start and end (organizers); phases stay in order without overlapping.
+#[utoipa::path(
+    put,
+    path = "/contests/{contest}/phases/{phase}",
+    tag = "contests",
+    params(doc::params::PhasePath),
+    request_body = PhaseTimes,
+    responses(
+        (status = 200, description = "Every phase, changed.", body = doc::PhaseList),
+        (status = 400, description = "Times that do not parse, end before they start, or overlap a neighbouring phase.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The final selections are committed: the phases are fixed (`selections_committed`).", body = ErrorBody),
+    )
+)]
 pub async fn set_phase(
     State(state): State<AppState>,
     caller: Caller,
@@ -345,7 +435,7 @@ pub async fn set_phase(
             "the last phase closed at {} and the final selections were committed (sha256 {}); its times can no longer change",
             cm.closed_at, cm.sha256
         ))
-        .code("selections_committed"));
+        .code(ErrorCode::SelectionsCommitted));
     }
     if i > 0 && all[i - 1].ends_at > start {
         return Err(ApiError::bad_request(format!(
@@ -381,6 +471,19 @@ pub async fn set_phase(
 /// them against the published hash (refusing to reveal if they differ), records a snapshot of
 /// each private board (its SHA-256) and the checked hash in the audit log, and issues every
 /// scored submission a receipt that now carries its private score too.
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/reveal",
+    tag = "contests",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "Revealed.", body = doc::Reveal),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not an organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The last phase has not ended, or the board is revealed already.", body = ErrorBody),
+    )
+)]
 pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Organizer])?;
     let c = load(&state, &name).await?;
@@ -402,7 +505,7 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         return Err(ApiError::conflict(
             "submissions of the last phase are still being scored; the final selections are committed, and the board can be revealed, once they are",
         )
-        .code("scoring_unfinished"));
+        .code(ErrorCode::ScoringUnfinished));
     };
     let mut snapshots = Vec::new();
     for p in &all {
@@ -451,7 +554,7 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
             return Err(ApiError::conflict(format!(
                 "the committed final selections no longer match their published hash {published} (they hash to {found}); nothing was revealed"
             ))
-            .code("selections_changed"));
+            .code(ErrorCode::SelectionsChanged));
         }
     };
     state.invalidate(c.id);
@@ -460,16 +563,32 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
     Ok(Json(json!({"revealed_at": now, "snapshots": snapshots, "receipts": receipts, "selections": selections})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only entries about this subject, e.g. `submission:12`.
     subject: Option<String>,
     /// Entries after this sequence number.
+    #[serde(default, deserialize_with = "super::whole::option")]
     after: Option<i64>,
+    /// At most this many entries (1–5000, default 500).
+    #[serde(default, deserialize_with = "super::whole::option")]
     limit: Option<i64>,
 }
 
 /// The audit log (judges and organizers), with the whole chain's verification.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "contests",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The entries asked for and the whole chain's verification.", body = doc::AuditLog),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+    )
+)]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,

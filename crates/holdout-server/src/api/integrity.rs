@@ -6,13 +6,14 @@ use axum::extract::State;
 use holdout_score::duplicates::DuplicateSettings;
 use serde::Deserialize;
 
-use super::{Caller, Path, Query, Role};
-use crate::error::{ApiError, ApiResult};
+use super::{Caller, Path, Query, Role, doc};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::integrity::{IntegrityError, Report, Settings, run};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct IntegrityQuery {
     /// The phase; by default the last one with a team's scored submission.
     pub phase: Option<String>,
@@ -22,6 +23,21 @@ pub struct IntegrityQuery {
     pub sample_rows: Option<usize>,
 }
 
+/// The judges' integrity report: near-duplicate files across teams, probing, shared files
+/// (judges and organizers). Its body is described as an object only (see `crate::integrity`).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/integrity",
+    tag = "boards",
+    params(doc::params::ContestPath, IntegrityQuery),
+    responses(
+        (status = 200, description = "The report.", body = Object),
+        (status = 400, description = "A threshold or sample size out of range.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn integrity(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,6 +9,7 @@ pub use accounts::{create_user, issue_token};
 mod boards;
 pub(crate) use boards::{accepts_gzip, gzip};
 mod contests;
+pub mod doc;
 mod integrity;
 mod ranks;
 pub use ranks::{RankUncertaintyView, TeamRankView};
@@ -18,11 +19,13 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 use crate::{auth, db};
 
@@ -33,7 +36,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Largest JSON body accepted.
 const JSON_LIMIT: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Organizers and judges (staff) see everything of every team; competitors see their own
+/// team's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Organizer,
@@ -65,7 +70,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -210,10 +215,14 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
             let row = db::accounts::session_user(&state.pool, &auth::digest(token)).await?;
             let Some((id, name, role, csrf, expires)) = row else {
-                return Err(ApiError::unauthorized("your session has ended; log in again").code("session_expired"));
+                return Err(
+                    ApiError::unauthorized("your session has ended; log in again").code(ErrorCode::SessionExpired)
+                );
             };
             if expires <= state.now_text() {
-                return Err(ApiError::unauthorized("your session has expired; log in again").code("session_expired"));
+                return Err(
+                    ApiError::unauthorized("your session has expired; log in again").code(ErrorCode::SessionExpired)
+                );
             }
             if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -234,7 +243,9 @@ fn user(id: i64, name: String, role: &str) -> ApiResult<User> {
     Ok(User { id, name, role })
 }
 
-/// JSON bodies, with the envelope for malformed ones.
+/// JSON bodies, with the envelope for malformed ones. Every body the API takes is a JSON
+/// object: anything else (an array, which serde would read into a struct field by field) is
+/// refused with 422 like any other wrong shape.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -242,10 +253,101 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(e) => Err(ApiError::new(e.status(), "bad_request", e.body_text())),
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => v,
+            Err(e) => {
+                let code = match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+                    _ => ErrorCode::BadRequest,
+                };
+                return Err(ApiError::new(e.status(), code, e.body_text()));
+            }
+        };
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::BadRequest,
+                "the body is a JSON object",
+            ));
         }
+        T::deserialize(value).map(JsonBody).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::BadRequest,
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })
+    }
+}
+
+/// Integers as clients send them: a JSON number with a zero fraction (`3.0`, as JavaScript
+/// sends whole numbers) is that integer, as JSON Schema's `integer` says; in a query string,
+/// the same text. Used with `#[serde(deserialize_with = …)]` on integer fields of requests.
+pub(crate) mod whole {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
+
+    struct Whole;
+
+    /// 2⁶³ as a double: the integers of `i64` are the doubles in [−2⁶³, 2⁶³).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+    impl Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+
+        /// Query strings: the digits, optionally with a fraction of zeros, read exactly.
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            let whole = match v.split_once('.') {
+                Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => whole,
+                Some(_) => return Err(E::invalid_value(Unexpected::Str(v), &self)),
+                None => v,
+            };
+            whole.parse::<i64>().map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+        }
+    }
+
+    pub fn one<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<T, D::Error> {
+        let v = d.deserialize_any(Whole)?;
+        T::try_from(v).map_err(|_| de::Error::invalid_value(Unexpected::Signed(v), &"an integer in range"))
+    }
+
+    struct Item<T>(T, PhantomData<T>);
+
+    impl<'de, T: TryFrom<i64>> Deserialize<'de> for Item<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            one(d).map(|v| Item(v, PhantomData))
+        }
+    }
+
+    pub fn option<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Option<T>, D::Error> {
+        Ok(Option::<Item<T>>::deserialize(d)?.map(|i| i.0))
+    }
+
+    pub fn list<'de, D: Deserializer<'de>, T: TryFrom<i64>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Vec::<Item<T>>::deserialize(d)?.into_iter().map(|i| i.0).collect())
     }
 }
 
@@ -259,9 +361,11 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(p) => Ok(Path(p.0)),
-            Err(e) => {
-                Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such resource: {}", e.body_text())))
-            }
+            Err(e) => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                format!("no such resource: {}", e.body_text()),
+            )),
         }
     }
 }
@@ -333,65 +437,85 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
-/// The `OpenAPI` document.
-pub const OPENAPI: &str = include_str!("../../../../leaderboard/openapi.json");
+/// The `OpenAPI` document, generated once (`leaderboard/openapi.json` is a copy, checked).
+static OPENAPI: std::sync::LazyLock<String> = std::sync::LazyLock::new(doc::document_text);
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+/// This `OpenAPI` document (anyone; credentials are not read).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)),
+)]
+async fn get_openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI.as_str()).into_response()
 }
 
 async fn fallback() -> ApiError {
     ApiError::not_found()
 }
 
+/// Every API route with its description. A route is added here through `routes!` (which
+/// reads the handler's `#[utoipa::path]`: method, path and what it answers), never with
+/// `.route` (a test checks), so the service serves nothing its document does not describe.
+/// Handlers sharing a path go into one `routes!`.
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    // Uploads stream up to the contest's own limit, not the JSON limit.
+    let uploads = OpenApiRouter::default()
+        .routes(routes!(submissions::list, submissions::upload))
+        .layer(DefaultBodyLimit::disable());
+    OpenApiRouter::with_openapi(<doc::Base as utoipa::OpenApi>::openapi())
+        .routes(routes!(get_openapi))
+        .routes(routes!(accounts::sign_up))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::log_in))
+        .routes(routes!(accounts::log_out))
+        .routes(routes!(accounts::tokens, accounts::new_token))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(accounts::throttles))
+        .routes(routes!(accounts::lift_throttle))
+        .routes(routes!(contests::audit))
+        .routes(routes!(contests::list))
+        .routes(routes!(contests::show, contests::settings))
+        .routes(routes!(contests::download))
+        .routes(routes!(contests::set_phase))
+        .routes(routes!(contests::reveal))
+        .routes(routes!(accounts::teams, accounts::create_team))
+        .routes(routes!(accounts::my_team))
+        .routes(routes!(accounts::invite))
+        .routes(routes!(accounts::accept))
+        .routes(routes!(submissions::disqualify_team))
+        .routes(routes!(submissions::quota))
+        .merge(uploads)
+        .routes(routes!(submissions::show))
+        .routes(routes!(submissions::file))
+        .routes(routes!(submissions::receipt))
+        .routes(routes!(submissions::rescore))
+        .routes(routes!(submissions::disqualify))
+        .routes(routes!(submissions::reinstate))
+        .routes(routes!(submissions::compare))
+        .routes(routes!(submissions::selections, submissions::select))
+        .routes(routes!(contests::committed_list))
+        .routes(routes!(ranks::rank_uncertainty))
+        .routes(routes!(integrity::integrity))
+        .routes(routes!(boards::leaderboard))
+        .routes(routes!(boards::leaderboard_csv))
+        .routes(routes!(boards::snapshot))
+        .routes(routes!(boards::final_ranking))
+        .routes(routes!(boards::rubric))
+}
+
+/// The API's routes, built once (a router is made per in-process call).
+static API: std::sync::LazyLock<Router<AppState>> = std::sync::LazyLock::new(|| {
+    let (api, _) = api_routes().split_for_parts();
+    api.fallback(fallback).layer(DefaultBodyLimit::max(JSON_LIMIT))
+});
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/users", post(accounts::sign_up))
-        .route("/users/me", get(accounts::me))
-        .route("/sessions", post(accounts::log_in))
-        .route("/sessions/current", delete(accounts::log_out))
-        .route("/tokens", get(accounts::tokens).post(accounts::new_token))
-        .route("/tokens/{id}", delete(accounts::revoke_token))
-        .route("/throttles", get(accounts::throttles))
-        .route("/throttles/{scope}/{name}", delete(accounts::lift_throttle))
-        .route("/audit", get(contests::audit))
-        .route("/contests", get(contests::list))
-        .route("/contests/{contest}", get(contests::show).patch(contests::settings))
-        .route("/contests/{contest}/files/{file}", get(contests::download))
-        .route("/contests/{contest}/phases/{phase}", put(contests::set_phase))
-        .route("/contests/{contest}/reveal", post(contests::reveal))
-        .route("/contests/{contest}/teams", get(accounts::teams).post(accounts::create_team))
-        .route("/contests/{contest}/teams/mine", get(accounts::my_team))
-        .route("/contests/{contest}/teams/{team}/invites", post(accounts::invite))
-        .route("/contests/{contest}/teams/{team}/accept", post(accounts::accept))
-        .route("/contests/{contest}/teams/{team}/disqualify", post(submissions::disqualify_team))
-        .route("/contests/{contest}/quota", get(submissions::quota))
-        .route(
-            "/contests/{contest}/submissions",
-            get(submissions::list).post(submissions::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/contests/{contest}/submissions/{id}", get(submissions::show))
-        .route("/contests/{contest}/submissions/{id}/file", get(submissions::file))
-        .route("/contests/{contest}/submissions/{id}/receipt", get(submissions::receipt))
-        .route("/contests/{contest}/submissions/{id}/rescore", post(submissions::rescore))
-        .route("/contests/{contest}/submissions/{id}/disqualify", post(submissions::disqualify))
-        .route("/contests/{contest}/submissions/{id}/reinstate", post(submissions::reinstate))
-        .route("/contests/{contest}/compare", get(submissions::compare))
-        .route("/contests/{contest}/selections", get(submissions::selections).put(submissions::select))
-        .route("/contests/{contest}/selections/committed", get(contests::committed_list))
-        .route("/contests/{contest}/leaderboard", get(boards::leaderboard))
-        .route("/contests/{contest}/leaderboard.csv", get(boards::leaderboard_csv))
-        .route("/contests/{contest}/snapshots", post(boards::snapshot))
-        .route("/contests/{contest}/final", get(boards::final_ranking))
-        .route("/contests/{contest}/rank-uncertainty", get(ranks::rank_uncertainty))
-        .route("/contests/{contest}/integrity", get(integrity::integrity))
-        .route("/contests/{contest}/rubric/{team}", put(boards::rubric))
-        .fallback(fallback)
-        .layer(DefaultBodyLimit::max(JSON_LIMIT));
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", API.clone())
         .merge(crate::web::routes())
         .merge(crate::ops::routes())
         .route("/metrics", get(crate::ops::metrics_for_staff))

@@ -8,21 +8,22 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::boards::{BoardQuery, resolve, rows};
-use super::{Caller, Path, Query};
+use super::{Caller, Path, Query, doc};
 use crate::db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ranks::{Input, Inputs, PROCEDURE};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RankQuery {
     /// The phase; by default the board's default phase.
     pub phase: Option<String>,
 }
 
 /// How sure the private board's ranks are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RankUncertaintyView {
     pub contest: String,
     pub phase: String,
@@ -51,7 +52,7 @@ pub struct RankUncertaintyView {
 }
 
 /// One team's rank and how sure it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TeamRankView {
     pub team_id: i64,
     pub team: String,
@@ -72,6 +73,20 @@ pub struct TeamRankView {
     pub indistinguishable_from_leader: bool,
 }
 
+/// How sure the private board's ranks are (staff; everyone after the reveal).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/rank-uncertainty",
+    tag = "boards",
+    params(doc::params::ContestPath, RankQuery),
+    responses(
+        (status = 200, description = "The rank uncertainty.", body = RankUncertaintyView),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Before the reveal, for anyone but staff (`board_hidden`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The board cannot be ranked now.", body = ErrorBody),
+    )
+)]
 pub async fn rank_uncertainty(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,12 +11,13 @@ use holdout_score::problem::{Invalid, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
+use utoipa::{IntoParams, ToSchema};
 
 use super::contests::{Phase, load, open_phase, phases, settings_of};
-use super::{Caller, JsonBody, Lang, Path, Query, Role, User};
+use super::{Caller, JsonBody, Lang, Path, Query, Role, User, doc};
 use crate::audit::Event;
 use crate::db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::state::{AppState, Contest};
 use crate::store::Incoming;
 use crate::time;
@@ -30,7 +31,7 @@ use crate::db::submissions::Inserted;
 async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64, String)> {
     super::accounts::team_of(state, contest, user.id)
         .await?
-        .ok_or_else(|| ApiError::forbidden("join or create a team in this contest first").code("no_team"))
+        .ok_or_else(|| ApiError::forbidden("join or create a team in this contest first").code(ErrorCode::NoTeam))
 }
 
 /// Submissions charged today and in total.
@@ -60,6 +61,19 @@ fn quota_json(
     })
 }
 
+/// The caller's team's quota (competitors with a team).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/quota",
+    tag = "submissions",
+    params(doc::params::ContestPath),
+    responses(
+        (status = 200, description = "The quota.", body = doc::Quota),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor, or without a team (`no_team`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,7 +90,7 @@ pub async fn quota(
 }
 
 fn too_many(message: String) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", message)
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::QuotaExhausted, message)
 }
 
 /// Checks the quota; the error names the limit and the next reset.
@@ -219,14 +233,31 @@ fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool, 
 const SELECT: &str = "SELECT s.*, t.name AS team, u.name AS user_name FROM submissions s JOIN teams t ON t.id = s.team_id \
                       LEFT JOIN users u ON u.id = s.user_id";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Staff only: one team's.
+    /// Staff only: one team's (by id).
+    #[serde(default, deserialize_with = "super::whole::option")]
     team: Option<i64>,
+    /// Only this phase's.
     phase: Option<String>,
 }
 
+/// Submissions: a competitor's team's, or for staff every team's (optionally one team's).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/submissions",
+    tag = "submissions",
+    operation_id = "list_submissions",
+    params(doc::params::ContestPath, ListQuery),
+    responses(
+        (status = 200, description = "The submissions, oldest first.", body = doc::SubmissionList),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "A competitor without a team (`no_team`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,6 +302,19 @@ async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> Api
     Ok(row)
 }
 
+/// One submission (its team and staff).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/submissions/{id}",
+    tag = "submissions",
+    operation_id = "show_submission",
+    params(doc::params::SubmissionPath),
+    responses(
+        (status = 200, description = "The submission.", body = doc::Submission),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -283,6 +327,19 @@ pub async fn show(
     Ok(Json(view(&row, caller.staff(), s.revealed_at.is_some(), s.ladder, lang)))
 }
 
+/// The submitted file (its team and staff).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/submissions/{id}/file",
+    tag = "submissions",
+    operation_id = "submission_file",
+    params(doc::params::SubmissionPath),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content_type = "text/csv; charset=utf-8", body = String),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn file(
     State(state): State<AppState>,
     caller: Caller,
@@ -297,6 +354,17 @@ pub async fn file(
 
 /// The submission's newest signed receipt (`holdout-receipt/1`), byte for byte as issued: for
 /// the submitting team and staff, like the submission itself.
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/submissions/{id}/receipt",
+    tag = "submissions",
+    params(doc::params::SubmissionPath),
+    responses(
+        (status = 200, description = "The receipt file, as an attachment.", body = crate::receipt::Signed),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, description = "No such submission, one the caller may not see, or one without a receipt yet (`no_receipt`).", body = ErrorBody),
+    )
+)]
 pub async fn receipt(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,7 +375,7 @@ pub async fn receipt(
     let body = db::receipts::latest(&state.pool, id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "no_receipt",
+            ErrorCode::NoReceipt,
             format!("submission {id} has no receipt: receipts are issued when a submission is scored"),
         )
     })?;
@@ -383,7 +451,7 @@ async fn receive_file(
                 incoming.discard();
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
+                    ErrorCode::TooLarge,
                     format!("the file is larger than the contest's limit of {limit} bytes"),
                 ));
             }
@@ -439,9 +507,31 @@ fn open_or_refuse(phases: &[Phase], now: chrono::DateTime<chrono::Utc>) -> ApiRe
         Some(p) => format!("no phase is open; `{}` opens at {}", p.name, p.starts_at),
         None => "the contest has ended; no more submissions".to_owned(),
     };
-    Err(ApiError::new(StatusCode::FORBIDDEN, "phase_closed", message))
+    Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::PhaseClosed, message))
 }
 
+/// Uploads a submission (competitors with a team, while a phase is open): stored, checked by
+/// the shared validator and queued; an invalid file is recorded and not charged.
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/submissions",
+    tag = "submissions",
+    operation_id = "upload",
+    params(doc::params::ContestPath),
+    request_body(content = doc::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Valid and queued for scoring.", body = doc::UploadResult),
+        (status = 400, description = "A malformed form, an unexpected field, no `file`, or a description over 1000 characters.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor, without a team (`no_team`), a disqualified team, or no phase open (`phase_closed`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The team submitted this file before (`duplicate_file`; not charged again).", body = ErrorBody),
+        (status = 413, description = "The file is larger than the contest's `max_file_bytes` (`too_large`).", body = ErrorBody),
+        (status = 415, description = "Not `multipart/form-data` (`unsupported_media_type`).", body = ErrorBody),
+        (status = 422, description = "The file is invalid: recorded with `status` `invalid` and the validator's message; not charged.", body = doc::UploadResult),
+        (status = 429, description = "The team's daily or total submissions are used up (`quota_exhausted`).", body = ErrorBody),
+    )
+)]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -460,7 +550,7 @@ pub async fn upload(
     if !multipart_type {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "upload the file as multipart/form-data with fields `file` and `description`",
         ));
     }
@@ -556,7 +646,7 @@ async fn record_upload(
             return Err(ApiError::conflict(format!(
                 "this file was already submitted as submission {id}; it was not charged again"
             ))
-            .code("duplicate_file"));
+            .code(ErrorCode::DuplicateFile));
         }
         Inserted::OverQuota { today, all } => {
             check_quota(s.daily, s.total, today, all, now)?;
@@ -575,9 +665,11 @@ async fn record_upload(
     Ok((code, Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
+    /// 1–2000 characters after trimming.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     reason: String,
 }
 
@@ -589,6 +681,20 @@ fn reason(r: &Reason) -> ApiResult<&str> {
     Ok(t)
 }
 
+/// Queues a submission to be scored again (judges and organizers).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/submissions/{id}/rescore",
+    tag = "submissions",
+    params(doc::params::SubmissionPath),
+    responses(
+        (status = 202, description = "Queued.", body = doc::Requeued),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "Queued or being scored already.", body = ErrorBody),
+    )
+)]
 pub async fn rescore(
     State(state): State<AppState>,
     caller: Caller,
@@ -655,6 +761,21 @@ async fn set_disqualified(
     Ok(Json(json!({"id": id, "disqualified": disqualified, "reason": why})))
 }
 
+/// Disqualifies a submission (judges and organizers).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/submissions/{id}/disqualify",
+    tag = "submissions",
+    params(doc::params::SubmissionPath),
+    request_body = Reason,
+    responses(
+        (status = 200, description = "Disqualified.", body = doc::Verdict),
+        (status = 400, description = "No reason, or one over 2000 characters.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn disqualify(
     State(state): State<AppState>,
     caller: Caller,
@@ -664,6 +785,21 @@ pub async fn disqualify(
     set_disqualified(&state, &caller, &contest, id, true, &body).await
 }
 
+/// Reinstates a disqualified submission (judges and organizers).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/submissions/{id}/reinstate",
+    tag = "submissions",
+    params(doc::params::SubmissionPath),
+    request_body = Reason,
+    responses(
+        (status = 200, description = "Reinstated.", body = doc::Verdict),
+        (status = 400, description = "No reason, or one over 2000 characters.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn reinstate(
     State(state): State<AppState>,
     caller: Caller,
@@ -673,14 +809,31 @@ pub async fn reinstate(
     set_disqualified(&state, &caller, &contest, id, false, &body).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamVerdict {
+    /// 1–2000 characters after trimming.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     reason: String,
     /// `false` reinstates the team.
     disqualified: bool,
 }
 
+/// Disqualifies or reinstates a team (judges and organizers).
+#[utoipa::path(
+    post,
+    path = "/contests/{contest}/teams/{team}/disqualify",
+    tag = "teams",
+    params(doc::params::TeamPath),
+    request_body = TeamVerdict,
+    responses(
+        (status = 200, description = "Done.", body = doc::TeamVerdictResult),
+        (status = 400, description = "No reason, or one over 2000 characters.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn disqualify_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -717,14 +870,32 @@ pub async fn disqualify_team(
     Ok(Json(json!({"team_id": team, "disqualified": body.disqualified, "reason": why})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CompareQuery {
+    /// A submission id.
+    #[serde(deserialize_with = "super::whole::one")]
     a: i64,
+    /// Another submission id.
+    #[serde(deserialize_with = "super::whole::one")]
     b: i64,
 }
 
 /// Two submissions over the same bootstrap resamples (judges and organizers).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/compare",
+    tag = "submissions",
+    params(doc::params::ContestPath, CompareQuery),
+    responses(
+        (status = 200, description = "The paired comparison on every subset.", body = doc::Comparison),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "A file cannot be compared (e.g. an invalid one).", body = ErrorBody),
+    )
+)]
 pub async fn compare(
     State(state): State<AppState>,
     caller: Caller,
@@ -761,9 +932,11 @@ pub async fn compare(
     Ok(Json(json!({"a": q.a, "b": q.b, "replicates": replicates, "subsets": result})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PhaseQuery {
+    /// A phase name. Default: the open phase, else the last one started, else the first.
     phase: Option<String>,
 }
 
@@ -776,6 +949,19 @@ async fn phase_named(state: &AppState, c: &Contest, name: Option<&str>) -> ApiRe
     }
 }
 
+/// The caller's team's final selections in a phase (competitors with a team).
+#[utoipa::path(
+    get,
+    path = "/contests/{contest}/selections",
+    tag = "submissions",
+    params(doc::params::ContestPath, PhaseQuery),
+    responses(
+        (status = 200, description = "The selections.", body = doc::Selections),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor, or without a team (`no_team`).", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn selections(
     State(state): State<AppState>,
     caller: Caller,
@@ -813,13 +999,34 @@ pub async fn selections(
     Ok(Json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Selection {
+    /// The team's scored, not disqualified submissions of the phase; at most
+    /// `final_selections` (repeats are dropped). An empty list clears the selection.
+    #[serde(deserialize_with = "super::whole::list")]
     submission_ids: Vec<i64>,
+    /// Default: the open phase, else the last one started, else the first.
     phase: Option<String>,
 }
 
+/// Replaces the caller's team's final selections in a phase, until the phase ends
+/// (competitors with a team).
+#[utoipa::path(
+    put,
+    path = "/contests/{contest}/selections",
+    tag = "submissions",
+    params(doc::params::ContestPath),
+    request_body = Selection,
+    responses(
+        (status = 200, description = "The selections, replaced.", body = doc::SelectionsUpdated),
+        (status = 400, description = "More than `final_selections`, or a submission that is not the team's, not in the phase, not scored, or disqualified.", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Not a competitor, without a team (`no_team`), or the phase has ended.", body = ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 409, description = "The selections can no longer change (`selections_closed`, `selections_committed`).", body = ErrorBody),
+    )
+)]
 pub async fn select(
     State(state): State<AppState>,
     caller: Caller,
@@ -837,7 +1044,7 @@ pub async fn select(
                 "phase `{}` ended at {}; selections are final",
                 phase.name, phase.ends_at
             ))
-            .code("selections_closed"));
+            .code(ErrorCode::SelectionsClosed));
         }
         let message = match super::contests::committed(&state, &c).await? {
             Some(cm) => format!(
@@ -849,7 +1056,7 @@ pub async fn select(
                 phase.ends_at
             ),
         };
-        return Err(ApiError::conflict(message).code("selections_committed"));
+        return Err(ApiError::conflict(message).code(ErrorCode::SelectionsCommitted));
     }
     let s = settings_of(&state, c.id).await?;
     let mut ids = body.submission_ids.clone();

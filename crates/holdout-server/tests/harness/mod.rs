@@ -9,6 +9,8 @@
     clippy::format_collect
 )]
 
+pub mod contract;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -158,12 +160,9 @@ impl Harness {
         self.tokens.iter().find(|(w, _)| *w == who).map(|(_, t)| t.as_str())
     }
 
+    /// Sends a request through the router; an API response is held to the `OpenAPI` document.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        let response = holdout_server::router(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        (status, body, headers)
+        send_to(self.state.clone(), request).await
     }
 
     pub fn request(&self, who: Who, method: &str, path: &str) -> axum::http::request::Builder {
@@ -217,6 +216,17 @@ impl Harness {
     }
 }
 
+/// Sends a request through `state`'s router; an API response is held to the `OpenAPI` document.
+pub async fn send_to(state: AppState, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    let (method, path) = (request.method().to_string(), request.uri().to_string());
+    let response = holdout_server::router(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    contract::hold(&method, &path, status, &headers, &body);
+    (status, body, headers)
+}
+
 /// An upload of `file` to the `tiny` contest through `state` (any service replica's), with a
 /// bearer token.
 pub async fn upload_to(
@@ -237,8 +247,6 @@ pub async fn upload_to(
     }
     let request =
         r.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(body)).unwrap();
-    let response = holdout_server::router(state).oneshot(request).await.unwrap();
-    let s = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (s, bytes, _) = send_to(state, request).await;
     (s, serde_json::from_slice(&bytes).unwrap())
 }
