@@ -17,9 +17,12 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// The probes' routes (state supplied by the caller's router).
+/// The probes' and the metrics' routes (state supplied by the caller's router).
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_for_staff))
 }
 
 fn text(status: StatusCode, body: String) -> Response {

@@ -518,7 +518,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", API.clone())
         .merge(crate::web::routes())
         .merge(crate::ops::routes())
-        .route("/metrics", get(crate::ops::metrics_for_staff))
         // Only matched routes are counted (their template is the label); the fallback's 404s
         // are not.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ops::count))
