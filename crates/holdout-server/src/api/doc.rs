@@ -12,7 +12,9 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -174,6 +176,27 @@ fn add_common(op: &mut Operation, unsafe_method: bool) {
     if op.operation_id.as_deref() != Some("get_openapi") {
         op.responses.responses.entry("500".into()).or_insert_with(|| RefOr::Ref(Ref::from_response_name("Internal")));
     }
+    // Every operation takes the language its messages for people are written in (a refused
+    // file's problems; everything else is language-neutral): `?lang=`, then the header.
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    parameters.push(RefOr::T(
+        ParameterBuilder::new()
+            .name("lang")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some("The language of messages for people: `zh` or `en` (before `Accept-Language`)."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["zh", "en"]))))
+            .build(),
+    ));
+    parameters.push(RefOr::T(
+        ParameterBuilder::new()
+            .name("Accept-Language")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some("Used when `lang` is not given: the first of `zh`/`en` it prefers; else English."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    ));
 }
 
 // Reusable error responses.
@@ -627,8 +650,7 @@ pub struct Submission {
     pub ladder_note: Option<String>,
     /// A refused file's problems: each a `code` with its parameters and its `message` in the
     /// request's language (`?lang=`, `Accept-Language`); empty otherwise.
-    #[schema(value_type = Vec<Object>)]
-    pub problems: Vec<serde_json::Value>,
+    pub problems: Vec<super::submissions::ProblemView>,
 }
 
 /// Every metric on one subset of the test rows (written by the worker).

@@ -110,11 +110,13 @@ fn check_quota(daily: i64, total: i64, today: i64, all: i64, now: chrono::DateTi
 /// One problem of a refused submission in the API: its code and parameters as the validator
 /// reported them, how many rows, the first places, and the sentence in the asked language
 /// (the same details either way: lines, ids, counts, the expected header).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemView {
     /// A [`holdout_score::problem::Kind`]'s code (`duplicate_id`, `missing_column` …).
+    #[schema(value_type = String)]
     pub code: &'static str,
     /// The code's parameters (`{"column": "label"}`; `{}` when it has none).
+    #[schema(value_type = Object)]
     pub params: serde_json::Map<String, Value>,
     /// Rows with the problem (for `missing_predictions`: test ids without one); 1 for the
     /// whole file or its header.
@@ -127,10 +129,15 @@ pub struct ProblemView {
 
 /// Where a problem occurred: a [`holdout_score::problem::Example`]'s code, its parameters
 /// (`line`, `id` …) and the place in words.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExampleView {
+    /// A [`holdout_score::problem::Example`]'s code (`line`, `id` …).
+    #[schema(value_type = String)]
     pub code: &'static str,
+    /// The place (`{"line": 7}`).
+    #[schema(value_type = Object)]
     pub params: serde_json::Map<String, Value>,
+    /// The place in words, in the asked language.
     pub message: String,
 }
 
