@@ -13,6 +13,7 @@ mod database;
 mod demo;
 mod prepare;
 mod receipt;
+mod scale;
 mod score;
 mod serve;
 mod tduck;
@@ -31,7 +32,8 @@ pub(crate) fn holdout(args: &[&str]) -> Output {
 pub(crate) fn holdout_in(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_holdout"));
     command.args(args).current_dir(repo());
-    for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+    // `HOLDOUT_DATABASE_URL` would send `--data-dir` commands to a PostgreSQL database.
+    for name in ["LC_ALL", "LC_MESSAGES", "LANG", "HOLDOUT_DATABASE_URL"] {
         command.env_remove(name);
     }
     command.envs(env.iter().copied()).output().expect("runs the binary")

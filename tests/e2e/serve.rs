@@ -16,6 +16,12 @@ pub(crate) struct Server {
     pub(crate) url: String,
 }
 
+impl Server {
+    pub(crate) fn new(child: Child, url: String) -> Server {
+        Server { child, url }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,12 +1,15 @@
-//! `holdout db`: the operator's commands on a data directory's database. `backup` writes a
-//! consistent snapshot while the service runs (SQLite's `VACUUM INTO`); `migrate` applies the
-//! migrations this holdout knows (the service also applies them at start).
+//! `holdout db`: the operator's commands on the service's database. `backup` writes a
+//! consistent snapshot of a SQLite data directory while the service runs (SQLite's
+//! `VACUUM INTO`; PostgreSQL is backed up with `pg_dump`); `migrate` applies the migrations this
+//! holdout knows (the service also applies them at start); `copy` moves a data directory into
+//! an empty PostgreSQL database.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use holdout_server::db;
 
+use crate::place::Place;
 use crate::{Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -17,7 +20,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Write a consistent snapshot of the database to OUT, even while the service runs.
+    /// Write a consistent snapshot of a data directory's database to OUT, even while the
+    /// service runs (PostgreSQL: use `pg_dump`, see the README).
     Backup {
         /// The service's data directory (with holdout.db).
         #[arg(long)]
@@ -27,16 +31,27 @@ enum Command {
     },
     /// Apply the migrations the database has not seen and list them.
     Migrate {
-        /// The service's data directory (with holdout.db).
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Copy a data directory (database, audit chain, stored files, contests' files) into an
+    /// empty PostgreSQL database, which the service then runs on (`--database`).
+    Copy {
+        /// The data directory to copy (with holdout.db); read in one snapshot, never changed.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database to copy into (migrated here; must hold no users, contests
+        /// or audit entries).
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
 }
 
 pub fn run(args: &Args) -> Outcome {
     match &args.command {
         Command::Backup { data_dir, out } => backup(data_dir, out),
-        Command::Migrate { data_dir } => migrate(data_dir),
+        Command::Migrate { place } => migrate(place),
+        Command::Copy { from, to } => copy(from, to),
     }
 }
 
@@ -75,19 +90,45 @@ fn backup(data_dir: &Path, out: &Path) -> Outcome {
     })
 }
 
-fn migrate(data_dir: &Path) -> Outcome {
-    let file = existing(data_dir)?;
+fn migrate(place: &Place) -> Outcome {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let pool = db::connect(data_dir, false).await.map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let pool = place.connect(false).await?;
         let outcome = db::migrate(&pool).await;
         pool.close().await;
-        let applied = outcome.map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let applied = outcome.map_err(|e| anyhow!("{}: {e}", place.label()))?;
         if applied.is_empty() {
-            say!("{}: up to date, nothing to apply", file.display());
+            say!("{}: up to date, nothing to apply", place.label());
         }
         for (version, name) in applied {
-            say!("{}: applied {version:04}_{name}", file.display());
+            say!("{}: applied {version:04}_{name}", place.label());
+        }
+        Ok(())
+    })
+}
+
+fn copy(from: &Path, to: &str) -> Outcome {
+    let file = existing(from)?;
+    let target = Place { data_dir: None, database: Some(to.to_owned()) };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        // The source is brought to this holdout's schema first, so both have the same tables.
+        let source = db::open(from, false).await.map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let into = db::open_at(&target.location(), false).await.map_err(|e| anyhow!("{}: {e}", target.label()))?;
+        let outcome = db::copy::copy(&source, from, &into).await;
+        source.close().await;
+        into.close().await;
+        let copied = outcome.map_err(|e| anyhow!("{} → {}: {e}", file.display(), target.label()))?;
+        let rows: u64 = copied.rows.iter().map(|(_, n)| n).sum();
+        say!(
+            "{} copied to {}: {rows} rows, {} files ({} bytes)",
+            file.display(),
+            target.label(),
+            copied.files,
+            copied.bytes
+        );
+        for (table, n) in copied.rows.iter().filter(|(_, n)| *n > 0) {
+            say!("  {table}: {n}");
         }
         Ok(())
     })

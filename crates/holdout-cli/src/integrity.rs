@@ -2,7 +2,6 @@
 //! offline from a service's data directory, as Markdown (Chinese or English) or JSON.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use anyhow::anyhow;
 use holdout_score::duplicates::DuplicateSettings;
@@ -15,8 +14,8 @@ use crate::{Failure, Outcome};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The service's data directory (with holdout.db).
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    place: crate::place::Place,
     /// The contest.
     contest: String,
     /// The phase [default: the last one with a team's scored submission].
@@ -58,14 +57,14 @@ pub fn run_command(args: &Args) -> Outcome {
     }
     let runtime = crate::serve::runtime()?;
     runtime.block_on(async {
-        let state = crate::serve::open(&args.data_dir, false, Config { workers: 0, ..Config::default() }).await?;
+        let state = args.place.open(false, Config { workers: 0, ..Config::default() }).await?;
         let duplicates =
             DuplicateSettings { threshold: args.threshold, max_pairs: args.max_pairs, ..DuplicateSettings::default() };
         let settings = Settings { phase: args.phase.clone(), sample_rows: args.sample_rows, duplicates };
         let report = match run(&state, &args.contest, settings).await {
             Ok(Some(r)) => r,
             Ok(None) => {
-                return Err(Failure::BadInput(anyhow!("no contest `{}` in {}", args.contest, args.data_dir.display())));
+                return Err(Failure::BadInput(anyhow!("no contest `{}` in {}", args.contest, args.place.label())));
             }
             Err(IntegrityError::NoPhase(p)) => {
                 return Err(Failure::BadInput(anyhow!("contest `{}` has no phase `{p}`", args.contest)));

@@ -17,6 +17,7 @@ mod database;
 mod demo;
 mod files;
 mod integrity;
+mod place;
 mod prepare;
 mod progress;
 mod receipt;
@@ -82,8 +83,11 @@ enum Command {
     /// Score every submission of a contest again (e.g. after a scorer fix), audit each change
     /// and publish the boards' old → new ranks.
     Rescore(rescore::Args),
-    /// Run the leaderboard service (JSON API and scoring workers) on a data directory.
+    /// Run the leaderboard service (JSON API and scoring workers) on a data directory or a
+    /// PostgreSQL database (any number of replicas).
     Serve(serve::ServeArgs),
+    /// Score the queue of a PostgreSQL database, with no HTTP (any number, on any machines).
+    Worker(serve::WorkerArgs),
     /// Load a prepared contest bundle (and its baselines) into a data directory.
     Contest(serve::ContestArgs),
     /// Create an account on the server machine (the first organizer is made this way).
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
         Command::Integrity(args) => integrity::run_command(&args),
         Command::Rescore(args) => rescore::run(&args),
         Command::Serve(args) => serve::serve(&args),
+        Command::Worker(args) => serve::worker(&args),
         Command::Contest(args) => serve::contest(&args),
         Command::User(args) => serve::user(&args),
         Command::Token(args) => serve::token(&args),

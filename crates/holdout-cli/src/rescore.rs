@@ -2,7 +2,6 @@
 //! again (e.g. after a scorer fix) with this binary's scorer, audits each changed score, and
 //! publishes (audit log) and prints the boards' old → new ranks.
 
-use std::path::PathBuf;
 
 use anyhow::anyhow;
 use holdout_server::{Config, worker};
@@ -16,8 +15,8 @@ pub struct Args {
     #[arg(long, required = true)]
     all: bool,
     /// The service's data directory (with holdout.db).
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    place: crate::place::Place,
     /// The contest.
     contest: String,
     /// Scoring workers.
@@ -42,7 +41,7 @@ pub fn run(args: &Args) -> Outcome {
     let runtime = crate::serve::runtime()?;
     runtime.block_on(async {
         let config = Config { workers: args.workers.max(1), replicates: args.replicates, ..Config::default() };
-        let state = crate::serve::open(&args.data_dir, false, config).await?;
+        let state = args.place.open(false, config).await?;
         let workers = worker::spawn(&state, args.workers.max(1));
         let outcome = holdout_server::rescore::rescore_all(&state, &args.contest, &args.actor).await;
         for w in workers {
@@ -50,7 +49,7 @@ pub fn run(args: &Args) -> Outcome {
         }
         let result = match outcome {
             Ok(Some(r)) => r,
-            Ok(None) => return Err(Failure::BadInput(anyhow!("no contest `{}` in {}", args.contest, args.data_dir.display()))),
+            Ok(None) => return Err(Failure::BadInput(anyhow!("no contest `{}` in {}", args.contest, args.place.label()))),
             Err(e) => return Err(Failure::Runtime(anyhow!(e))),
         };
         state.pool.close().await;

@@ -6,19 +6,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use holdout_server::api::Role;
-use holdout_server::{AppState, Config, contest, db, time, worker};
+use holdout_server::{Config, contest, db, worker};
 
+use crate::place::Place;
 use crate::{Failure, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The data directory (database, stored files, contests); created if missing.
-    #[arg(long)]
-    data_dir: PathBuf,
+    /// Where the data is: a data directory (created if missing) or a PostgreSQL database.
+    #[command(flatten)]
+    place: Place,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: String,
-    /// Scoring workers.
+    /// Scoring workers in this process. 0 (PostgreSQL only): serve without scoring, and run
+    /// `holdout worker` processes on the same database.
     #[arg(long, default_value_t = 2)]
     workers: usize,
     /// Bootstrap replicates for each score's interval.
@@ -48,18 +50,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-/// Opens a data directory's service state (no workers started).
-pub(crate) async fn open(dir: &Path, create: bool, config: Config) -> Result<AppState, Failure> {
-    if create {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    } else if !dir.join(db::FILE).is_file() {
-        return Err(bad(format!("{} has no {}; run `holdout contest create` first", dir.display(), db::FILE)));
-    }
-    let pool = db::open(dir, create).await.map_err(|e| Failure::Runtime(anyhow!("{}: {e}", dir.display())))?;
-    Ok(AppState::new(pool, dir.to_path_buf(), time::system(), config))
-}
-
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -75,8 +66,12 @@ async fn shutdown() {
 }
 
 pub fn serve(args: &ServeArgs) -> Outcome {
-    if args.workers == 0 {
-        return Err(bad("--workers must be at least 1".into()));
+    if args.workers == 0 && !args.place.is_postgres() {
+        return Err(bad(
+            "--workers 0 serves without scoring, for a PostgreSQL database (--database) scored by `holdout worker` processes; \
+             with a data directory, this process scores"
+                .into(),
+        ));
     }
     let config = Config {
         workers: args.workers,
@@ -86,7 +81,8 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         ..Config::default()
     };
     runtime()?.block_on(async {
-        let state = open(&args.data_dir, true, config).await?;
+        let opened = args.place.open(true, config).await?;
+        let state = opened.state.clone();
         let listener = tokio::net::TcpListener::bind(&args.bind)
             .await
             .map_err(|e| bad(format!("cannot listen on {}: {e}", args.bind)))?;
@@ -99,7 +95,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
             None => None,
         };
         let workers = worker::spawn(&state, args.workers);
-        say!("holdout serving {} on http://{}", args.data_dir.display(), listener.local_addr()?);
+        say!("holdout serving {} on http://{}", args.place.label(), listener.local_addr()?);
         let metrics = match metrics {
             Some(m) => {
                 say!("metrics on http://{}/metrics", m.local_addr()?);
@@ -118,6 +114,54 @@ pub fn serve(args: &ServeArgs) -> Outcome {
             m.abort();
         }
         state.pool.close().await;
+        drop(opened);
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// The PostgreSQL database the service replicas use.
+    #[arg(long, value_name = "URL", env = "HOLDOUT_DATABASE_URL", hide_env_values = true)]
+    database: String,
+    /// This process's local copy of the stored files (default: a private temporary directory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Submissions scored at a time by this process.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Bootstrap replicates for each score's interval (the same on every worker and replica).
+    #[arg(long, default_value_t = 1000)]
+    replicates: usize,
+    /// Seconds a claim on a submission lasts unless renewed (renewed every third of it while
+    /// scoring): a killed worker's submission is scored by another after this.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease: u64,
+}
+
+/// `holdout worker`: scores the queue of a PostgreSQL database with no HTTP, until stopped
+/// (SIGTERM or Ctrl-C). A killed worker's submission is taken by another once its lease runs
+/// out.
+pub fn worker(args: &WorkerArgs) -> Outcome {
+    if args.workers == 0 {
+        return Err(bad("--workers must be at least 1".into()));
+    }
+    let place = Place { data_dir: args.data_dir.clone(), database: Some(args.database.clone()) };
+    let config = Config {
+        workers: args.workers,
+        replicates: args.replicates,
+        lease: std::time::Duration::from_secs(args.lease),
+        ..Config::default()
+    };
+    runtime()?.block_on(async {
+        let opened = place.open(false, config).await?;
+        let workers = worker::spawn(&opened.state, args.workers);
+        say!("holdout worker scoring {} ({} at a time)", place.label(), args.workers);
+        shutdown().await;
+        for w in workers {
+            w.abort();
+        }
+        opened.state.pool.close().await;
         Ok(())
     })
 }
@@ -132,8 +176,8 @@ pub struct ContestArgs {
 enum ContestCommand {
     /// Load a prepared bundle (OUT with public/ and private/) into the data directory.
     Create {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        place: Place,
         /// The bundle directory written by `holdout prepare`.
         bundle: PathBuf,
         /// A `holdout baseline` output directory: its submissions are loaded as marked teams.
@@ -143,7 +187,7 @@ enum ContestCommand {
 }
 
 pub fn contest(args: &ContestArgs) -> Outcome {
-    let ContestCommand::Create { data_dir, bundle, baselines } = &args.command;
+    let ContestCommand::Create { place, bundle, baselines } = &args.command;
     // The bundle must match its manifest and its commitment before anything is loaded.
     crate::prepare::verify(&crate::prepare::VerifyArgs {
         public: bundle.join("public"),
@@ -170,16 +214,16 @@ pub fn contest(args: &ContestArgs) -> Outcome {
         }
     };
     runtime()?.block_on(async {
-        let state = open(data_dir, true, Config::default()).await?;
+        let state = place.open(true, Config::default()).await?;
         let now = state.now_text();
-        let created = contest::create(&state.pool, data_dir, bundle, &now).await.map_err(|e| match e {
+        let created = contest::create(&state.pool, &state.dir, bundle, &now).await.map_err(|e| match e {
             contest::ContestError::Bad(m) => bad(m),
             other => Failure::Runtime(anyhow!(other)),
         })?;
         say!("contest {} loaded: {} phases, solution commitment {}", created.name, created.phases, created.commitment);
         say!("  receipt key (Ed25519, public) {}", created.receipt_key);
         for (model, path) in &models {
-            let id = contest::add_baseline(&state.pool, data_dir, &created.name, model, path, &now)
+            let id = contest::add_baseline(&state.pool, &state.dir, &created.name, model, path, &now)
                 .await
                 .map_err(|e| Failure::Runtime(anyhow!(e)))?;
             say!("  baseline {model}: submission {id}, queued");
@@ -199,8 +243,8 @@ pub struct UserArgs {
 enum UserCommand {
     /// Create an account (the first organizer is made this way, on the server machine).
     Create {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        place: Place,
         name: String,
         #[arg(long, value_parser = ["organizer", "judge", "competitor"])]
         role: String,
@@ -232,11 +276,11 @@ fn api_failure(e: holdout_server::error::ApiError) -> Failure {
 }
 
 pub fn user(args: &UserArgs) -> Outcome {
-    let UserCommand::Create { data_dir, name, role, password_file } = &args.command;
+    let UserCommand::Create { place, name, role, password_file } = &args.command;
     let role = Role::parse(role).ok_or_else(|| bad(format!("unknown role {role}")))?;
     let password = password(password_file.as_deref())?;
     runtime()?.block_on(async {
-        let state = open(data_dir, true, Config::default()).await?;
+        let state = place.open(true, Config::default()).await?;
         let id =
             holdout_server::api::create_user(&state, name, &password, role, "system").await.map_err(api_failure)?;
         say!("user {name} ({}) created, id {id}", role.name());
@@ -255,8 +299,8 @@ pub struct TokenArgs {
 enum TokenCommand {
     /// Issue an API token for a user; it is printed once and stored only as its hash.
     Create {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        place: Place,
         user: String,
         #[arg(long, default_value = "cli")]
         name: String,
@@ -264,15 +308,11 @@ enum TokenCommand {
 }
 
 pub fn token(args: &TokenArgs) -> Outcome {
-    let TokenCommand::Create { data_dir, user, name } = &args.command;
+    let TokenCommand::Create { place, user, name } = &args.command;
     runtime()?.block_on(async {
-        let state = open(data_dir, false, Config::default()).await?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
-            .bind(user)
-            .fetch_optional(&state.pool)
-            .await
-            .map_err(|e| Failure::Runtime(anyhow!(e)))?;
-        let id = id.ok_or_else(|| bad(format!("no user `{user}` in {}", data_dir.display())))?;
+        let state = place.open(false, Config::default()).await?;
+        let id = db::accounts::user_id(&state.pool, user).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
+        let id = id.ok_or_else(|| bad(format!("no user `{user}` in {}", place.label())))?;
         let (_, token) = holdout_server::api::issue_token(&state, id, name).await.map_err(api_failure)?;
         say!("{token}");
         state.pool.close().await;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use holdout_prepare::manifest::Manifest;
 use serde_json::json;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use crate::audit::Event;
 use crate::db::{self, DbError};
@@ -99,7 +99,7 @@ fn copy_dir(from: &Path, to: &Path, names: &[&str]) -> Result<(), ContestError> 
 
 /// Loads a bundle (already verified against its manifest by the caller) into the data
 /// directory `dir`. `now` is the RFC 3339 time recorded.
-pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> Result<Created, ContestError> {
+pub async fn create(pool: &AnyPool, dir: &Path, bundle: &Path, now: &str) -> Result<Created, ContestError> {
     let (public, private) = (bundle.join("public"), bundle.join("private"));
     let path = public.join("MANIFEST.json");
     let text =
@@ -148,7 +148,13 @@ pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> 
     }
     fs::rename(&partial, &target).map_err(|e| ContestError::Io(format!("cannot create {}: {e}", target.display())))?;
 
-    let result = insert(pool, &manifest, &text, &phases, &key, now).await;
+    let result = async {
+        let files = crate::store::list_contest(&target)
+            .map_err(|e| ContestError::Io(format!("cannot read {}: {e}", target.display())))?;
+        crate::store::publish_contest(pool, &target, &files).await.map_err(|e| ContestError::Io(e.to_string()))?;
+        insert(pool, &manifest, &text, &phases, &files, &key, now).await
+    }
+    .await;
     if result.is_err() {
         let _ = fs::remove_dir_all(&target);
     }
@@ -163,10 +169,11 @@ pub async fn create(pool: &SqlitePool, dir: &Path, bundle: &Path, now: &str) -> 
 }
 
 async fn insert(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     manifest: &Manifest,
     text: &str,
     phases: &[(&holdout_prepare::manifest::PhaseRule, String, String)],
+    files: &[(String, String)],
     receipt_key: &str,
     now: &str,
 ) -> Result<i64, ContestError> {
@@ -211,13 +218,13 @@ async fn insert(
     };
     let key = json!({"algorithm": "ed25519", "public_key": receipt_key, "signs": receipt::FORMAT});
     let events = vec![event("contest.create", detail), event("contest.receipt_key", key)];
-    Ok(db::contests::insert(pool, &row, &phases, events).await?)
+    Ok(db::contests::insert(pool, &row, &phases, files, events).await?)
 }
 
 /// Loads a baseline's submission file as a marked team `baseline-<model>`; it is queued and
 /// scored by the service like any other. Returns the submission id.
 pub async fn add_baseline(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     dir: &Path,
     contest: &str,
     model: &str,
@@ -228,6 +235,7 @@ pub async fn add_baseline(
     let Some((contest_id, phase)) = row else { return Err(ContestError::Bad(format!("no contest `{contest}`"))) };
     let (sha, bytes) =
         crate::store::put(dir, file).map_err(|e| ContestError::Io(format!("cannot store {}: {e}", file.display())))?;
+    crate::store::publish(pool, dir, &sha).await.map_err(|e| ContestError::Io(e.to_string()))?;
     let team_name = format!("baseline-{model}");
     let description = format!("baseline {model}");
     let event = |id| Event {

@@ -137,6 +137,7 @@ impl ApiError {
 
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
+        eprintln!("DEBUG internal error: {cause}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,

@@ -185,7 +185,7 @@ pub struct Inputs {
 /// Reads the report's inputs. `phases` in order; the phase's private board is computed from
 /// the committed final selections if they are the phase's.
 pub async fn inputs(
-    pool: &sqlx::SqlitePool,
+    pool: &sqlx::AnyPool,
     contest: &Contest,
     phases: &[String],
     phase: Option<&str>,
@@ -559,6 +559,10 @@ pub async fn run(state: &crate::AppState, name: &str, settings: Settings) -> Res
     let Some(c) = state.contest(name).await? else { return Ok(None) };
     let phases = db::integrity::phase_names(&state.pool, c.id).await?;
     let inputs = inputs(&state.pool, &c, &phases, settings.phase.as_deref()).await?;
+    state
+        .fetch_files(inputs.scored.iter().map(|(_, s)| s.sha256.clone()).collect())
+        .await
+        .map_err(|e| IntegrityError::Solution(e.to_string()))?;
     let (dir, now) = (state.dir.clone(), state.now_text());
     tokio::task::spawn_blocking(move || compute(&c, &dir, &inputs, &settings, &now))
         .await

@@ -113,7 +113,6 @@ pub async fn rescore_all(state: &AppState, name: &str, actor: &str) -> Result<Op
     let before = boards(state, c.id, greater).await?;
     let now = state.now_text();
     let (ids, started) = {
-        let _w = state.write.lock().await;
         db::queue::requeue_scored(
             &state.pool,
             c.id,
@@ -135,7 +134,7 @@ pub async fn rescore_all(state: &AppState, name: &str, actor: &str) -> Result<Op
         .await?
     };
     state.invalidate(c.id);
-    state.wake.notify_one();
+    state.queued();
     crate::worker::drain(state).await?;
     state.invalidate(c.id);
     let after = boards(state, c.id, greater).await?;

@@ -14,7 +14,7 @@ use holdout_score::ids::TestIds;
 use holdout_score::metrics::applicable;
 use holdout_score::solution::Solution;
 use rustc_hash::FxHashMap;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::Notify;
 
 use crate::audit::Entry;
@@ -304,16 +304,13 @@ pub struct BoardKey {
 
 #[derive(Debug)]
 pub struct Inner {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub dir: PathBuf,
     pub clock: ClockBox,
     pub config: Config,
     pub contests: RwLock<FxHashMap<String, Arc<Contest>>>,
     /// Rung when a submission is queued.
     pub wake: Notify,
-    /// Serializes this process's transactions that read then write (quota checks); write
-    /// transactions also begin `IMMEDIATE` (`db::begin`), which is what holds across processes.
-    pub write: tokio::sync::Mutex<()>,
     pub boards: Mutex<FxHashMap<BoardKey, Arc<CachedBoard>>>,
     /// One board is computed at a time: concurrent misses wait for it instead of all
     /// recomputing it.
@@ -356,15 +353,16 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(pool: SqlitePool, dir: PathBuf, clock: Clock, config: Config) -> AppState {
-        AppState(Arc::new(Inner {
+    /// The service's state; on PostgreSQL it also starts listening for other processes'
+    /// changes ([`crate::changes::listen`]), so it must be made inside a Tokio runtime.
+    pub fn new(pool: AnyPool, dir: PathBuf, clock: Clock, config: Config) -> AppState {
+        let state = AppState(Arc::new(Inner {
             pool,
             dir,
             clock: ClockBox(clock),
             config,
             contests: RwLock::new(FxHashMap::default()),
             wake: Notify::new(),
-            write: tokio::sync::Mutex::new(()),
             boards: Mutex::new(FxHashMap::default()),
             building: tokio::sync::Mutex::new(()),
             metas: Mutex::new(FxHashMap::default()),
@@ -374,7 +372,9 @@ impl AppState {
             visitor_pages: Mutex::new(FxHashMap::default()),
             metrics: crate::metrics::Metrics::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
-        }))
+        }));
+        drop(crate::changes::listen(&state));
+        state
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -385,13 +385,46 @@ impl AppState {
         crate::time::text(self.now())
     }
 
-    /// Drops every cached board and setting of a contest (after anything that changes them).
+    /// Drops every cached board and setting of a contest (after anything that changes them), in
+    /// this process and, on PostgreSQL, in every other process on the database
+    /// ([`crate::changes`]).
     pub fn invalidate(&self, contest: i64) {
+        self.invalidate_here(contest);
+        crate::changes::announce(self, Some(contest));
+    }
+
+    /// Wakes a scoring worker: one of this process's, and on PostgreSQL the other processes'
+    /// (a `holdout worker` elsewhere would otherwise find the submission at its next poll).
+    pub fn queued(&self) {
+        self.wake.notify_one();
+        crate::changes::announce_queued(self);
+    }
+
+    /// [`AppState::invalidate`] in this process only (another process announced the change).
+    pub fn invalidate_here(&self, contest: i64) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
         self.metas.lock().expect("the meta cache lock is never poisoned").remove(&contest);
         self.pages.lock().expect("the page cache lock is never poisoned").clear();
         self.visitor_pages.lock().expect("the page cache lock is never poisoned").clear();
+    }
+
+    /// Drops every contest's cached boards and settings in this process.
+    pub fn invalidate_all_here(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.boards.lock().expect("the board cache lock is never poisoned").clear();
+        self.metas.lock().expect("the meta cache lock is never poisoned").clear();
+        self.pages.lock().expect("the page cache lock is never poisoned").clear();
+        self.visitor_pages.lock().expect("the page cache lock is never poisoned").clear();
+    }
+
+    /// Makes sure this process has a local copy of each stored file (fetched from the database
+    /// when it holds the files) before blocking code reads them by path.
+    pub async fn fetch_files(&self, shas: Vec<String>) -> Result<(), crate::store::StoreError> {
+        for sha in &shas {
+            crate::store::local(&self.pool, &self.dir, sha).await?;
+        }
+        Ok(())
     }
 
     /// A contest by name, loaded on first use; `None` if there is none.
@@ -403,7 +436,11 @@ impl AppState {
         let Some((id, manifest, receipt_key)) = row else { return Ok(None) };
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
-        let c = Arc::new(Contest::new(id, manifest, crate::contest::root(&self.dir, name), receipt_key));
+        let root = crate::contest::root(&self.dir, name);
+        crate::store::contest_files(&self.pool, &self.dir, id, &root)
+            .await
+            .map_err(|e| crate::db::DbError::Corrupt(format!("contest `{name}`: {e}")))?;
+        let c = Arc::new(Contest::new(id, manifest, root, receipt_key));
         self.contests.write().expect("the contest lock is never poisoned").insert(name.to_owned(), c.clone());
         Ok(Some(c))
     }

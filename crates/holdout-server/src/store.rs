@@ -1,12 +1,33 @@
 //! Uploaded files, stored in the data directory under their SHA-256 (`files/ab/abcdef…`), never
 //! under a name someone chose. A file is written to `files/tmp/`, synced, then renamed into
 //! place, so a stored file is always whole.
+//!
+//! On PostgreSQL the database holds every file (`db::blobs`): a stored file is also written
+//! there, and the data directory is this process's local copy, filled on demand ([`local`],
+//! [`contest_files`]) and checked against the hash, so any replica or worker can read any file
+//! with only the database URL.
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
+
+use crate::db::{self, Backend, DbError};
+
+/// Why a stored file cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("stored file {0}: {1}")]
+    Io(String, io::Error),
+    #[error("stored file {0} is in neither the data directory nor the database")]
+    Missing(String),
+    #[error("stored file {0}: the database's copy does not hash to its name")]
+    Corrupt(String),
+}
 
 /// Where the file with this SHA-256 lives (the caller has checked it is 64 hex digits).
 pub fn path(dir: &Path, sha256: &str) -> PathBuf {
@@ -77,4 +98,132 @@ pub fn put(dir: &Path, source: &Path) -> io::Result<(String, u64)> {
         }
     }
     incoming.finish(dir)
+}
+
+/// Whether the database holds the stored files (PostgreSQL), rather than only the data
+/// directory (SQLite).
+pub fn in_database(pool: &AnyPool) -> bool {
+    db::backend(pool) == Backend::Postgres
+}
+
+/// After a file was stored in the data directory: writes it to the database too when the
+/// database holds the files.
+pub async fn publish(pool: &AnyPool, dir: &Path, sha256: &str) -> Result<(), StoreError> {
+    if !in_database(pool) || db::blobs::has(pool, sha256).await? {
+        return Ok(());
+    }
+    let path = path(dir, sha256);
+    let content = tokio::fs::read(&path).await.map_err(|e| StoreError::Io(sha256.to_owned(), e))?;
+    db::blobs::put(pool, sha256, &content).await?;
+    Ok(())
+}
+
+/// The local path of the stored file with this SHA-256, fetched from the database first if the
+/// database holds the files and this process has no copy yet.
+pub async fn local(pool: &AnyPool, dir: &Path, sha256: &str) -> Result<PathBuf, StoreError> {
+    let target = path(dir, sha256);
+    if !in_database(pool) || target.is_file() {
+        return Ok(target);
+    }
+    let content = db::blobs::get(pool, sha256).await?.ok_or_else(|| StoreError::Missing(sha256.to_owned()))?;
+    let (dir, sha, to) = (dir.to_path_buf(), sha256.to_owned(), target.clone());
+    tokio::task::spawn_blocking(move || write_checked(&dir, &sha, &content, &to, false))
+        .await
+        .map_err(|e| StoreError::Io(sha256.to_owned(), io::Error::other(e)))??;
+    Ok(target)
+}
+
+/// Writes `content`, which must hash to `sha256`, to `to` whole (a temporary file in the store,
+/// synced, renamed into place); `private`: readable by the owner only.
+fn write_checked(dir: &Path, sha256: &str, content: &[u8], to: &Path, private: bool) -> Result<(), StoreError> {
+    if hex::encode(Sha256::digest(content)) != sha256 {
+        return Err(StoreError::Corrupt(sha256.to_owned()));
+    }
+    let io = |e| StoreError::Io(sha256.to_owned(), e);
+    let tmp = dir.join("files").join("tmp");
+    fs::create_dir_all(&tmp).map_err(io)?;
+    let partial = tmp.join(crate::auth::token("fetch").map_err(|e| io(io::Error::other(e)))?);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let written = options.open(&partial).and_then(|mut f| {
+        f.write_all(content)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&partial);
+        return Err(io(e));
+    }
+    fs::create_dir_all(to.parent().expect("a stored file has a parent")).map_err(io)?;
+    fs::rename(&partial, to).map_err(io)
+}
+
+/// The files under a contest's directory `root` (relative path with `/`, SHA-256), by path.
+pub fn list_contest(root: &Path) -> io::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for sub in ["public", "private", "keys"] {
+        let Ok(entries) = fs::read_dir(root.join(sub)) else { continue };
+        for entry in entries {
+            let entry = entry?;
+            if !entry.file_type()?.is_file() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mut hasher = Sha256::new();
+            let mut file = fs::File::open(entry.path())?;
+            let mut buffer = vec![0u8; 1 << 16];
+            loop {
+                match file.read(&mut buffer)? {
+                    0 => break,
+                    n => hasher.update(&buffer[..n]),
+                }
+            }
+            out.push((format!("{sub}/{name}"), hex::encode(hasher.finalize())));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Writes a new contest's files (listed by [`list_contest`]) to the database when it holds the
+/// files.
+pub async fn publish_contest(pool: &AnyPool, root: &Path, files: &[(String, String)]) -> Result<(), StoreError> {
+    if !in_database(pool) {
+        return Ok(());
+    }
+    for (rel, sha) in files {
+        if db::blobs::has(pool, sha).await? {
+            continue;
+        }
+        let content = tokio::fs::read(root.join(rel)).await.map_err(|e| StoreError::Io(rel.clone(), e))?;
+        db::blobs::put(pool, sha, &content).await?;
+    }
+    Ok(())
+}
+
+/// Makes sure this process has a copy of contest `id`'s files under `root` when the database
+/// holds the files: each file missing here is fetched and checked (the private ones and the
+/// receipt key readable by the owner only).
+pub async fn contest_files(pool: &AnyPool, dir: &Path, id: i64, root: &Path) -> Result<(), StoreError> {
+    if !in_database(pool) {
+        return Ok(());
+    }
+    for (rel, sha) in db::blobs::contest_files(pool, id).await? {
+        let to = root.join(&rel);
+        if to.is_file() {
+            continue;
+        }
+        let content = db::blobs::get(pool, &sha).await?.ok_or_else(|| StoreError::Missing(sha.clone()))?;
+        let private = !rel.starts_with("public/");
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || write_checked(&dir, &sha, &content, &to, private))
+            .await
+            .map_err(|e| StoreError::Io(rel.clone(), io::Error::other(e)))??;
+    }
+    Ok(())
 }

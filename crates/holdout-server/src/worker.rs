@@ -53,7 +53,6 @@ fn lease_until(state: &AppState) -> String {
 
 /// Claims the oldest queued submission, or one whose lease expired, under a new lease.
 pub async fn claim(state: &AppState) -> Result<Option<Job>, DbError> {
-    let _w = state.write.lock().await;
     let now = state.now_text();
     let token = crate::auth::token("lease")?;
     let job = queue::claim(&state.pool, &now, &lease_until(state), &token, |job| {
@@ -260,7 +259,6 @@ async fn signing_key(contest: Option<Arc<Contest>>) -> Option<Arc<SigningKey>> {
 pub async fn record(state: &AppState, job: &Job, outcome: &Outcome) -> Result<bool, DbError> {
     let contest = state.contest(&job.contest).await?;
     let key = if matches!(outcome, Outcome::Scored(_)) { signing_key(contest.clone()).await } else { None };
-    let _w = state.write.lock().await;
     let now = state.now_text();
     let (all, message, problems);
     let (result, action, mut detail) = match outcome {
@@ -334,6 +332,12 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
         Outcome::Failed(format!("scoring was interrupted {MAX_ATTEMPTS} times; the organizers have been told"))
     } else if let Some(contest) = state.contest(&job.contest).await? {
         let leader = if job.ladder { leader(state, &job).await? } else { None };
+        let files = [Some(job.sha256.clone()), leader.as_ref().map(|(sha, _)| sha.clone())];
+        if let Err(e) = state.fetch_files(files.into_iter().flatten().collect()).await {
+            // Unreadable now (the database is away): the lease runs out and a worker tries again.
+            tracing::warn!("submission {}: {e}", job.id);
+            return Ok(());
+        }
         let (dir, replicates, j) = (state.dir.clone(), state.config.replicates, job.clone());
         let started = std::time::Instant::now();
         let scoring = tokio::task::spawn_blocking(move || score(&contest, &dir, &j, replicates, leader));

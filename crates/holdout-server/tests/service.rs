@@ -524,7 +524,7 @@ async fn final_selections_are_committed_when_the_contest_closes_and_the_reveal_c
 
     // The private board's inputs are exactly the committed ones, even if the flags change later
     // (as a bug or a hand edit could make them).
-    sqlx::query("UPDATE submissions SET selected = (id = ?)")
+    sqlx::query("UPDATE submissions SET selected = (id = $1)")
         .bind(a2["id"].as_i64())
         .execute(&h.state.pool)
         .await
@@ -579,7 +579,7 @@ async fn the_reveal_refuses_when_the_committed_selections_changed() {
     let sha = contest["selection_commitment"]["sha256"].as_str().unwrap().to_owned();
     // A hand edit swaps team A's committed submission (its default, a2) for another.
     assert_ne!(a1["id"], a2["id"]);
-    let changed = sqlx::query("UPDATE final_selections SET submission_id = ? WHERE submission_id = ?")
+    let changed = sqlx::query("UPDATE final_selections SET submission_id = $1 WHERE submission_id = $2")
         .bind(a1["id"].as_i64())
         .bind(a2["id"].as_i64())
         .execute(&h.state.pool)
@@ -756,7 +756,7 @@ async fn rank_uncertainty_sums_to_one_and_matches_a_direct_count_over_the_replic
     // The same replicates, scored here, and the firsts counted directly.
     let c = h.state.contest("tiny").await.unwrap().unwrap();
     let solution = c.solution().unwrap();
-    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = ?")
+    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = $1")
         .bind(c.id)
         .fetch_one(&h.state.pool)
         .await
@@ -1016,7 +1016,7 @@ async fn rescore_all_on_an_unchanged_scorer_changes_nothing() {
 
     // A score an older scorer got wrong (set by hand here): the rescore restores it, audits the
     // change with its previous value, the report lists it, and the rank diff shows the move.
-    sqlx::query("UPDATE submissions SET public_score = 0.01, private_score = 0.01 WHERE id = ?")
+    sqlx::query("UPDATE submissions SET public_score = 0.01, private_score = 0.01 WHERE id = $1")
         .bind(a["id"].as_i64())
         .execute(&h.state.pool)
         .await
@@ -1171,8 +1171,8 @@ async fn receipts_attest_scores_and_follow_the_reveal() {
     holdout_server::db::verify(&h.state.pool).await.unwrap();
 }
 
-async fn status_of(pool: &sqlx::SqlitePool, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM submissions WHERE id = ?").bind(id).fetch_one(pool).await.unwrap()
+async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM submissions WHERE id = $1").bind(id).fetch_one(pool).await.unwrap()
 }
 
 fn advance(clock: &std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>, seconds: i64) {
@@ -1303,7 +1303,7 @@ async fn the_audit_log_records_every_action_and_exposes_tampering() {
     let rescore = &log["entries"][5];
     assert!(rescore["detail"].as_str().unwrap().contains("\"changed\":false"), "{rescore}");
     // Someone edits a score's entry in the database.
-    sqlx::query("UPDATE audit_log SET detail = REPLACE(detail, 'public', 'publik') WHERE seq = ?")
+    sqlx::query("UPDATE audit_log SET detail = REPLACE(detail, 'public', 'publik') WHERE seq = $1")
         .bind(upload["seq"].as_i64().unwrap() + 2)
         .execute(&h.state.pool)
         .await
@@ -1569,7 +1569,7 @@ async fn refused_files_are_explained_as_codes_in_the_asked_language() {
     assert!(status.event.detail.contains("\"duplicate_id\""), "{}", status.event.detail);
 
     // A row refused before problems were stored shows its English message in any language.
-    sqlx::query("UPDATE submissions SET problems = NULL, message = 'duplicate ids: line 7' WHERE id = ?")
+    sqlx::query("UPDATE submissions SET problems = NULL, message = 'duplicate ids: line 7' WHERE id = $1")
         .bind(id)
         .execute(&h.state.pool)
         .await

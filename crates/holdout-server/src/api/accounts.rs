@@ -43,12 +43,12 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
     let now = state.now_text();
     let mut tx = crate::db::begin(&state.pool).await?;
     let taken: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE name = ?").bind(name).fetch_optional(&mut *tx).await?;
+        sqlx::query_scalar("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
     if taken.is_some() {
         return Err(ApiError::conflict(format!("the name `{name}` is taken")).code(ErrorCode::NameTaken));
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(name)
     .bind(&hash)
@@ -75,7 +75,7 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
 pub async fn issue_token(state: &AppState, user: i64, name: &str) -> ApiResult<(i64, String)> {
     let token = auth::token("hol")?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(user)
     .bind(name)
@@ -180,7 +180,7 @@ pub async fn log_in(
         keys.insert(0, (Scope::Account, body.name.as_str()));
     }
     super::refuse_if_blocked(&state, &keys).await?;
-    let row: Option<(i64, String, String)> = sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = ?")
+    let row: Option<(i64, String, String)> = sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
         .bind(&body.name)
         .fetch_optional(&state.pool)
         .await?;
@@ -204,7 +204,7 @@ pub async fn log_in(
     let now = state.now();
     let expires = crate::time::text(now + chrono::Duration::hours(state.config.session_hours));
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(auth::digest(&token))
     .bind(id)
@@ -251,7 +251,7 @@ pub async fn log_out(
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(str::to_owned))
         .ok_or_else(|| ApiError::bad_request("not logged in with a session cookie"))?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(auth::digest(&token)).execute(&state.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(auth::digest(&token)).execute(&state.pool).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -273,7 +273,7 @@ pub async fn log_out(
 pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let u = caller.user()?;
     let rows: Vec<(i64, String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+        sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
             .bind(u.id)
             .fetch_all(&state.pool)
             .await?;
@@ -331,7 +331,7 @@ pub async fn new_token(
 )]
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let u = caller.user()?;
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
         .bind(state.now_text())
         .bind(id)
         .bind(u.id)
@@ -437,7 +437,7 @@ pub async fn lift_throttle(
 
 /// The contest's id and team size limit, or 404.
 pub(super) async fn contest_row(state: &AppState, name: &str) -> ApiResult<(i64, i64)> {
-    sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = ?")
+    sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = $1")
         .bind(name)
         .fetch_optional(&state.pool)
         .await?
@@ -447,7 +447,7 @@ pub(super) async fn contest_row(state: &AppState, name: &str) -> ApiResult<(i64,
 /// The caller's team in a contest.
 pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiResult<Option<(i64, String)>> {
     Ok(sqlx::query_as(
-        "SELECT t.id, t.name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.contest_id = ? AND m.user_id = ?",
+        "SELECT t.id, t.name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.contest_id = $1 AND m.user_id = $2",
     )
     .bind(contest)
     .bind(user)
@@ -468,15 +468,15 @@ pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiRes
 )]
 pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -> ApiResult<Json<Value>> {
     let (id, _) = contest_row(&state, &contest).await?;
-    let rows: Vec<(i64, String, bool, i64)> = sqlx::query_as(
-        "SELECT t.id, t.name, t.baseline, (SELECT COUNT(*) FROM members m WHERE m.team_id = t.id) FROM teams t \
-         WHERE t.contest_id = ? ORDER BY t.id",
+    let rows: Vec<(i64, String, crate::db::Flag, i64)> = sqlx::query_as(
+        "SELECT t.id, t.name, CAST(t.baseline AS INTEGER), (SELECT COUNT(*) FROM members m WHERE m.team_id = t.id) FROM teams t \
+         WHERE t.contest_id = $1 ORDER BY t.id",
     )
     .bind(id)
     .fetch_all(&state.pool)
     .await?;
     let list: Vec<Value> =
-        rows.into_iter().map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b, "members": n})).collect();
+        rows.into_iter().map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b.0, "members": n})).collect();
     Ok(Json(json!({"teams": list})))
 }
 
@@ -494,7 +494,7 @@ pub struct NewTeam {
 
 async fn audit(
     state: &AppState,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     actor: &str,
     action: &str,
     subject: String,
@@ -541,12 +541,11 @@ pub async fn create_team(
     if !valid_team_name(&body.name) {
         return Err(ApiError::bad_request("a team name is 2–40 characters without control characters or outer spaces"));
     }
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     if team_of(&state, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = $1 AND name = $2")
         .bind(cid)
         .bind(&body.name)
         .fetch_optional(&mut *tx)
@@ -555,13 +554,13 @@ pub async fn create_team(
         return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code(ErrorCode::NameTaken));
     }
     let now = state.now_text();
-    let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES (?, ?, ?) RETURNING id")
+    let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(cid)
         .bind(&body.name)
         .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(cid)
         .bind(u.id)
         .bind(id)
@@ -602,7 +601,7 @@ pub async fn my_team(
     let u = caller.user()?;
     let (cid, max) = contest_row(&state, &contest).await?;
     let received: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT t.id, t.name FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.user_id = ? AND t.contest_id = ? ORDER BY t.id",
+        "SELECT t.id, t.name FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.user_id = $1 AND t.contest_id = $2 ORDER BY t.id",
     )
     .bind(u.id)
     .bind(cid)
@@ -613,13 +612,13 @@ pub async fn my_team(
         return Ok(Json(json!({"team": null, "invites_received": received, "max_size": max})));
     };
     let members: Vec<String> = sqlx::query_scalar(
-        "SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY m.joined_at, u.id",
+        "SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY m.joined_at, u.id",
     )
     .bind(tid)
     .fetch_all(&state.pool)
     .await?;
     let sent: Vec<String> = sqlx::query_scalar(
-        "SELECT u.name FROM invites i JOIN users u ON u.id = i.user_id WHERE i.team_id = ? ORDER BY u.name",
+        "SELECT u.name FROM invites i JOIN users u ON u.id = i.user_id WHERE i.team_id = $1 ORDER BY u.name",
     )
     .bind(tid)
     .fetch_all(&state.pool)
@@ -665,10 +664,9 @@ pub async fn invite(
     if team_of(&state, cid, u.id).await?.map(|t| t.0) != Some(team) {
         return Err(ApiError::not_found());
     }
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     let invitee: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, role FROM users WHERE name = ?").bind(&body.user).fetch_optional(&mut *tx).await?;
+        sqlx::query_as("SELECT id, role FROM users WHERE name = $1").bind(&body.user).fetch_optional(&mut *tx).await?;
     let Some((iid, role)) = invitee else { return Err(ApiError::bad_request(format!("no user `{}`", body.user))) };
     if role != "competitor" {
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
@@ -678,11 +676,11 @@ pub async fn invite(
             .code(ErrorCode::AlreadyInTeam));
     }
     let size: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = $1").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
         return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = ? AND user_id = ?")
+    let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = $1 AND user_id = $2")
         .bind(team)
         .bind(iid)
         .fetch_optional(&mut *tx)
@@ -690,7 +688,7 @@ pub async fn invite(
     if exists.is_some() {
         return Err(ApiError::conflict(format!("`{}` is already invited", body.user)));
     }
-    sqlx::query("INSERT INTO invites (team_id, user_id, invited_by, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO invites (team_id, user_id, invited_by, created_at) VALUES ($1, $2, $3, $4)")
         .bind(team)
         .bind(iid)
         .bind(u.id)
@@ -723,10 +721,9 @@ pub async fn accept(
 ) -> ApiResult<Json<Value>> {
     let u = caller.require(&[Role::Competitor])?.clone();
     let (cid, max) = contest_row(&state, &contest).await?;
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     let invited: Option<i64> = sqlx::query_scalar(
-        "SELECT i.team_id FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.team_id = ? AND i.user_id = ? AND t.contest_id = ?",
+        "SELECT i.team_id FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.team_id = $1 AND i.user_id = $2 AND t.contest_id = $3",
     )
     .bind(team)
     .bind(u.id)
@@ -740,16 +737,16 @@ pub async fn accept(
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
     let size: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = ?").bind(team).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = $1").bind(team).fetch_one(&mut *tx).await?;
     if size >= max {
         return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
-    sqlx::query("DELETE FROM invites WHERE team_id = ? AND user_id = ?")
+    sqlx::query("DELETE FROM invites WHERE team_id = $1 AND user_id = $2")
         .bind(team)
         .bind(u.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(cid)
         .bind(u.id)
         .bind(team)

@@ -376,7 +376,6 @@ pub async fn snapshot(
     let csv = render_csv(&state, &c, &phase, private).await?;
     let sha = crate::auth::digest_bytes(&csv);
     let board = if private { "private" } else { "public" };
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     let detail = json!({"phase": phase, "board": board, "sha256": sha, "rows": csv.split(|b| *b == b'\n').count().saturating_sub(2)});
     audit_event(&state, &mut tx, caller.actor(), "board.snapshot", format!("contest:{}", c.name), detail.clone())
@@ -412,7 +411,7 @@ pub async fn final_ranking(
     let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
     let (private, _) = rows(&state, &c, &phase, true, None).await?;
     let scores: Vec<(i64, i64, f64, String)> = sqlx::query_as(
-        "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = ? ORDER BY team_id, judge_id",
+        "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = $1 ORDER BY team_id, judge_id",
     )
     .bind(c.id)
     .fetch_all(&state.pool)
@@ -489,15 +488,14 @@ pub async fn rubric(
         return Err(ApiError::bad_request(format!("team {team} is not among the {finalists} finalists")));
     }
     let now = state.now_text();
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("DELETE FROM rubric_scores WHERE contest_id = ? AND team_id = ? AND judge_id = ?")
+    sqlx::query("DELETE FROM rubric_scores WHERE contest_id = $1 AND team_id = $2 AND judge_id = $3")
         .bind(c.id)
         .bind(team)
         .bind(judge.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO rubric_scores (contest_id, team_id, judge_id, score, comment, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO rubric_scores (contest_id, team_id, judge_id, score, comment, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(c.id)
         .bind(team)
         .bind(judge.id)

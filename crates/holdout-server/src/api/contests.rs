@@ -47,7 +47,7 @@ pub(super) async fn settings_of(state: &AppState, contest: i64) -> ApiResult<Set
 
 async fn load_phases(state: &AppState, contest: i64) -> ApiResult<Vec<Phase>> {
     let rows = sqlx::query(
-        "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = ? ORDER BY position",
+        "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = $1 ORDER BY position",
     )
     .bind(contest)
     .fetch_all(&state.pool)
@@ -116,7 +116,6 @@ pub(super) async fn commit_if_closed(state: &AppState, c: &Contest, always: bool
         .to_string(),
     };
     let outcome = {
-        let _w = state.write.lock().await;
         let finals = |entries: &[crate::board::Entry]| crate::board::finals(entries, greater, ladder);
         db::selections::commit(&state.pool, always, c.id, &c.name, &last.name, &last.ends_at, &now, finals, event)
             .await?
@@ -286,7 +285,7 @@ pub async fn download(
 
 pub(super) async fn audit_event(
     state: &AppState,
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     actor: String,
     action: &str,
     subject: String,
@@ -356,7 +355,6 @@ pub async fn settings(
     if body.freeze_days.is_some_and(|d| d > 366) {
         return Err(ApiError::bad_request("freeze_days is between 0 (no freeze) and 366"));
     }
-    let guard = state.write.lock().await;
     let change = db::contests::SettingsChange {
         ladder: body.ladder,
         daily: body.daily_submissions.map(i64::from),
@@ -379,7 +377,6 @@ pub async fn settings(
         detail: detail.to_string(),
     };
     db::contests::update_settings(&state.pool, c.id, &change, event).await?;
-    drop(guard);
     state.invalidate(c.id);
     show(State(state), Path(name)).await
 }
@@ -449,9 +446,8 @@ pub async fn set_phase(
     {
         return Err(ApiError::bad_request(format!("phase `{}` after it starts at {}", next.name, next.starts_at)));
     }
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE phases SET starts_at = ?, ends_at = ? WHERE contest_id = ? AND name = ?")
+    sqlx::query("UPDATE phases SET starts_at = $1, ends_at = $2 WHERE contest_id = $3 AND name = $4")
         .bind(&start)
         .bind(&end)
         .bind(c.id)
@@ -517,7 +513,6 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))?;
-    let _w = state.write.lock().await;
     let selections = json!({"sha256": commitment.sha256, "commitment_seq": commitment.audit_seq});
     let event = |checked: &Commitment| {
         Event {

@@ -146,6 +146,7 @@ pub async fn rank_uncertainty(
     {
         return Ok(Json(v));
     }
+    state.fetch_files(input.iter().map(|r| r.sha256.clone()).collect()).await.map_err(|e| ApiError::internal(&e))?;
     let (dir, loaded, rows_in, sub) = (state.dir.clone(), c.clone(), input.clone(), subset.clone());
     let result = tokio::task::spawn_blocking(move || {
         let replicates = crate::ranks::replicates(&loaded, &dir, &rows_in, &sub, seed, count)?;

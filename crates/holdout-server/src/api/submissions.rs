@@ -173,7 +173,7 @@ pub fn problem_views(problems: &[Problem], lang: I18nLang) -> Vec<ProblemView> {
 /// A row's message in `lang` and its problems: rendered from the stored problems when there
 /// are some; a row refused before problems were stored, or one that failed, has its English
 /// message only.
-fn message_of(r: &sqlx::sqlite::SqliteRow, lang: I18nLang) -> (String, Vec<ProblemView>) {
+fn message_of(r: &sqlx::any::AnyRow, lang: I18nLang) -> (String, Vec<ProblemView>) {
     let stored: Option<String> = r.get("problems");
     match stored.and_then(|s| serde_json::from_str::<Vec<Problem>>(&s).ok()) {
         Some(problems) => {
@@ -185,8 +185,8 @@ fn message_of(r: &sqlx::sqlite::SqliteRow, lang: I18nLang) -> (String, Vec<Probl
 }
 
 /// One submission as `caller` may see it, its messages in `lang`.
-fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool, lang: I18nLang) -> Value {
-    let released: bool = r.get("released");
+fn view(r: &sqlx::any::AnyRow, staff: bool, revealed: bool, ladder: bool, lang: I18nLang) -> Value {
+    let released = crate::db::flag(r, "released");
     let hide_public = ladder && !released && !staff;
     let show_private = staff || revealed;
     let scores: Option<String> = r.get("scores");
@@ -223,7 +223,7 @@ fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool, 
         "public_score": if hide_public { Value::Null } else { json!(r.get::<Option<f64>, _>("public_score")) },
         "public_ci": if hide_public { Value::Null } else { ci("public_low", "public_high") },
         "released": released,
-        "selected": r.get::<bool, _>("selected"),
+        "selected": crate::db::flag(r, "selected"),
         "disqualified_reason": r.get::<Option<String>, _>("disqualified_reason"),
         "scores": scores,
     });
@@ -237,8 +237,14 @@ fn view(r: &sqlx::sqlite::SqliteRow, staff: bool, revealed: bool, ladder: bool, 
     v
 }
 
-const SELECT: &str = "SELECT s.*, t.name AS team, u.name AS user_name FROM submissions s JOIN teams t ON t.id = s.team_id \
-                      LEFT JOIN users u ON u.id = s.user_id";
+/// A submission as the API shows it. The columns are named (not `s.*`): a boolean column is
+/// read as an integer on both backends (`db::Flag`).
+const SELECT: &str = "SELECT s.id, s.contest_id, s.team_id, s.user_id, s.phase, s.sha256, s.bytes, s.description, s.status, \
+                      s.message, s.problems, s.created_at, s.scored_at, s.attempts, s.public_score, s.public_low, \
+                      s.public_high, s.private_score, s.private_low, s.private_high, s.scores, \
+                      CAST(s.released AS INTEGER) AS released, CAST(s.selected AS INTEGER) AS selected, \
+                      s.disqualified_reason, t.name AS team, u.name AS user_name \
+                      FROM submissions s JOIN teams t ON t.id = s.team_id LEFT JOIN users u ON u.id = s.user_id";
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -277,7 +283,7 @@ pub async fn list(
     let s = settings_of(&state, c.id).await?;
     let team = if u.role.staff() { q.team } else { Some(own_team(&state, c.id, &u).await?.0) };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE s.contest_id = ? AND (? IS NULL OR s.team_id = ?) AND (? IS NULL OR s.phase = ?) ORDER BY s.id"
+        "{SELECT} WHERE s.contest_id = $1 AND ($2 IS NULL OR s.team_id = $3) AND ($4 IS NULL OR s.phase = $5) ORDER BY s.id"
     )))
     .bind(c.id)
     .bind(team)
@@ -292,9 +298,9 @@ pub async fn list(
 }
 
 /// A submission the caller may see, or 404.
-async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> ApiResult<sqlx::sqlite::SqliteRow> {
+async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> ApiResult<sqlx::any::AnyRow> {
     let u = caller.user()?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.contest_id = ? AND s.id = ?")))
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.contest_id = $1 AND s.id = $2")))
         .bind(c.id)
         .bind(id)
         .fetch_optional(&state.pool)
@@ -355,7 +361,8 @@ pub async fn file(
     let c = load(&state, &contest).await?;
     let row = visible(&state, &caller, &c, id).await?;
     let sha: String = row.get("sha256");
-    super::attachment(&crate::store::path(&state.dir, &sha), "text/csv; charset=utf-8", &format!("submission-{id}.csv"))
+    let path = crate::store::local(&state.pool, &state.dir, &sha).await.map_err(|e| ApiError::internal(&e))?;
+    super::attachment(&path, "text/csv; charset=utf-8", &format!("submission-{id}.csv"))
         .await
 }
 
@@ -481,7 +488,12 @@ async fn receive_file(
         }
     }
     let dir = state.dir.clone();
-    Ok(tokio::task::spawn_blocking(move || incoming.finish(&dir)).await.map_err(|e| ApiError::internal(&e))??)
+    let (sha, bytes) = tokio::task::spawn_blocking(move || incoming.finish(&dir)).await.map_err(|e| ApiError::internal(&e))??;
+    if let Err(e) = crate::store::publish(&state.pool, &state.dir, &sha).await {
+        forget(state, &sha).await;
+        return Err(ApiError::internal(&e));
+    }
+    Ok((sha, bytes))
 }
 
 /// The shared validator on a stored file, against the public test ids (the solution is the
@@ -562,7 +574,7 @@ pub async fn upload(
         ));
     }
     let multipart = multipart.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?;
-    let disqualified: Option<String> = sqlx::query_scalar("SELECT disqualified_reason FROM teams WHERE id = ?")
+    let disqualified: Option<String> = sqlx::query_scalar("SELECT disqualified_reason FROM teams WHERE id = $1")
         .bind(team)
         .fetch_one(&state.pool)
         .await?;
@@ -661,10 +673,10 @@ async fn record_upload(
         }
     };
     if status == "queued" {
-        state.wake.notify_one();
+        state.queued();
     }
     let row =
-        sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = ?"))).bind(id).fetch_one(&state.pool).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1"))).bind(id).fetch_one(&state.pool).await?;
     let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder, up.lang);
     let (today, all) = used(state, team, now).await?;
     body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(up.phase));
@@ -710,9 +722,8 @@ pub async fn rescore(
     caller.require(&[Role::Organizer, Role::Judge])?;
     let c = load(&state, &contest).await?;
     visible(&state, &caller, &c, id).await?;
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
-    let done = sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = ? AND status IN ('scored', 'invalid', 'failed')")
+    let done = sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = $1 AND status IN ('scored', 'invalid', 'failed')")
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -730,7 +741,7 @@ pub async fn rescore(
     )
     .await?;
     tx.commit().await?;
-    state.wake.notify_one();
+    state.queued();
     Ok((StatusCode::ACCEPTED, Json(json!({"id": id, "status": "queued"}))).into_response())
 }
 
@@ -746,9 +757,8 @@ async fn set_disqualified(
     let why = reason(body)?;
     let c = load(state, contest).await?;
     visible(state, caller, &c, id).await?;
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE submissions SET disqualified_reason = ? WHERE id = ?")
+    sqlx::query("UPDATE submissions SET disqualified_reason = $1 WHERE id = $2")
         .bind(disqualified.then_some(why))
         .bind(id)
         .execute(&mut *tx)
@@ -850,9 +860,8 @@ pub async fn disqualify_team(
     caller.require(&[Role::Organizer, Role::Judge])?;
     let why = reason(&Reason { reason: body.reason.clone() })?.to_owned();
     let c = load(&state, &contest).await?;
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
-    let done = sqlx::query("UPDATE teams SET disqualified_reason = ? WHERE id = ? AND contest_id = ?")
+    let done = sqlx::query("UPDATE teams SET disqualified_reason = $1 WHERE id = $2 AND contest_id = $3")
         .bind(body.disqualified.then_some(&why))
         .bind(team)
         .bind(c.id)
@@ -913,10 +922,11 @@ pub async fn compare(
     let c = load(&state, &contest).await?;
     let (ra, rb) = (visible(&state, &caller, &c, q.a).await?, visible(&state, &caller, &c, q.b).await?);
     let (sa, sb): (String, String) = (ra.get("sha256"), rb.get("sha256"));
-    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = ?")
+    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = $1")
         .bind(c.id)
         .fetch_one(&state.pool)
         .await?;
+    state.fetch_files(vec![sa.clone(), sb.clone()]).await.map_err(|e| ApiError::internal(&e))?;
     let (dir, replicates) = (state.dir.clone(), state.config.replicates);
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
         let solution = c.solution()?;
@@ -981,7 +991,7 @@ pub async fn selections(
     let phase = phase_named(&state, &c, q.phase.as_deref()).await?;
     let s = settings_of(&state, c.id).await?;
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM submissions WHERE team_id = ? AND phase = ? AND selected = TRUE ORDER BY id",
+        "SELECT id FROM submissions WHERE team_id = $1 AND phase = $2 AND selected = TRUE ORDER BY id",
     )
     .bind(team)
     .bind(&phase.name)
@@ -1072,11 +1082,10 @@ pub async fn select(
     if ids.len() as i64 > s.final_selections {
         return Err(ApiError::bad_request(format!("select at most {} submissions", s.final_selections)));
     }
-    let _w = state.write.lock().await;
     let mut tx = crate::db::begin(&state.pool).await?;
     for id in &ids {
         let ok: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM submissions WHERE id = ? AND team_id = ? AND phase = ? AND disqualified_reason IS NULL",
+            "SELECT status FROM submissions WHERE id = $1 AND team_id = $2 AND phase = $3 AND disqualified_reason IS NULL",
         )
         .bind(id)
         .bind(team)
@@ -1098,13 +1107,13 @@ pub async fn select(
             }
         }
     }
-    sqlx::query("UPDATE submissions SET selected = FALSE WHERE team_id = ? AND phase = ?")
+    sqlx::query("UPDATE submissions SET selected = FALSE WHERE team_id = $1 AND phase = $2")
         .bind(team)
         .bind(&phase.name)
         .execute(&mut *tx)
         .await?;
     for id in &ids {
-        sqlx::query("UPDATE submissions SET selected = TRUE WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE submissions SET selected = TRUE WHERE id = $1").bind(id).execute(&mut *tx).await?;
     }
     super::contests::audit_event(
         &state,

@@ -1,14 +1,14 @@
 //! The `audit_log` table: appends chained to the last entry inside the caller's
 //! transaction, and the whole log for verification.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use super::DbError;
 use crate::audit::{self, Entry, Event};
 
 /// Appends an event to the audit log, chained to the last entry, inside the caller's
 /// transaction (so the entry and what it records commit together).
-pub async fn append(conn: &mut SqliteConnection, event: Event) -> Result<Entry, DbError> {
+pub async fn append(conn: &mut AnyConnection, event: Event) -> Result<Entry, DbError> {
     let last = sqlx::query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
     )
@@ -17,7 +17,7 @@ pub async fn append(conn: &mut SqliteConnection, event: Event) -> Result<Entry, 
     .map(|r| entry(&r));
     let e = audit::chain(last.as_ref(), event);
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(e.seq)
     .bind(&e.event.at)
@@ -32,7 +32,7 @@ pub async fn append(conn: &mut SqliteConnection, event: Event) -> Result<Entry, 
     Ok(e)
 }
 
-fn entry(r: &sqlx::sqlite::SqliteRow) -> Entry {
+fn entry(r: &sqlx::any::AnyRow) -> Entry {
     Entry {
         seq: r.get("seq"),
         event: Event {
@@ -48,7 +48,7 @@ fn entry(r: &sqlx::sqlite::SqliteRow) -> Entry {
 }
 
 /// The whole log, in sequence order.
-pub async fn entries(pool: &SqlitePool) -> Result<Vec<Entry>, DbError> {
+pub async fn entries(pool: &AnyPool) -> Result<Vec<Entry>, DbError> {
     let rows =
         sqlx::query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ORDER BY seq")
             .fetch_all(pool)
@@ -57,7 +57,7 @@ pub async fn entries(pool: &SqlitePool) -> Result<Vec<Entry>, DbError> {
 }
 
 /// Reads and checks the whole log; returns its length.
-pub async fn verify(pool: &SqlitePool) -> Result<usize, DbError> {
+pub async fn verify(pool: &AnyPool) -> Result<usize, DbError> {
     let all = entries(pool).await?;
     audit::verify(&all)?;
     Ok(all.len())

@@ -1,7 +1,7 @@
 //! What the boards, the chart and the judges' rubric read and write of `submissions`, `teams`
 //! and `rubric_scores`.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use super::DbError;
 use crate::board::Entry;
@@ -10,7 +10,7 @@ use crate::board::Entry;
 /// phase), in upload order: (uploaded at, public score); with `until`, of those uploaded before
 /// it only (the frozen board's chart).
 pub async fn public_series(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     contest: &str,
     phase: &str,
     team: i64,
@@ -18,9 +18,9 @@ pub async fn public_series(
 ) -> Result<Vec<(String, f64)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT s.created_at, s.public_score FROM submissions s JOIN contests c ON c.id = s.contest_id \
-         WHERE c.name = ? AND s.team_id = ? AND (s.phase = ? OR EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id AND t.baseline)) \
+         WHERE c.name = $1 AND s.team_id = $2 AND (s.phase = $3 OR EXISTS (SELECT 1 FROM teams t WHERE t.id = s.team_id AND t.baseline)) \
          AND s.status = 'scored' AND s.public_score IS NOT NULL AND s.disqualified_reason IS NULL \
-         AND (s.released OR NOT c.ladder) AND (? IS NULL OR s.created_at < ?) ORDER BY s.created_at, s.id",
+         AND (s.released OR NOT c.ladder) AND ($4 IS NULL OR s.created_at < $5) ORDER BY s.created_at, s.id",
     )
     .bind(contest)
     .bind(team)
@@ -34,7 +34,7 @@ pub async fn public_series(
 /// The scored, not disqualified submissions of a phase (a baseline's of every phase) of
 /// teams not disqualified, in upload order: what the boards rank. With `until`, only those
 /// uploaded before it (the frozen public board).
-pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str, until: Option<&str>) -> Result<Vec<Entry>, DbError> {
+pub async fn entries(pool: &AnyPool, contest: i64, phase: &str, until: Option<&str>) -> Result<Vec<Entry>, DbError> {
     let mut conn = pool.acquire().await?;
     select_entries(&mut conn, contest, phase, false, until).await
 }
@@ -42,19 +42,19 @@ pub async fn entries(pool: &SqlitePool, contest: i64, phase: &str, until: Option
 /// The boards' entries (see [`entries`]); with `any_team`, those of disqualified teams too
 /// (what a team would have had, were it reinstated: committed final selections cover them).
 pub(super) async fn select_entries(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     contest: i64,
     phase: &str,
     any_team: bool,
     until: Option<&str>,
 ) -> Result<Vec<Entry>, DbError> {
     let rows = sqlx::query(
-        "SELECT s.id, s.team_id, t.name, t.baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
-         s.private_score, s.private_low, s.private_high, s.released, s.selected \
+        "SELECT s.id, s.team_id, t.name, CAST(t.baseline AS INTEGER) AS baseline, s.created_at, s.public_score, s.public_low, s.public_high, \
+         s.private_score, s.private_low, s.private_high, CAST(s.released AS INTEGER) AS released, CAST(s.selected AS INTEGER) AS selected \
          FROM submissions s JOIN teams t ON t.id = s.team_id \
-         WHERE s.contest_id = ? AND (s.phase = ? OR t.baseline = TRUE) AND s.status = 'scored' \
-         AND s.disqualified_reason IS NULL AND (? OR t.disqualified_reason IS NULL) \
-         AND (? IS NULL OR s.created_at < ?) ORDER BY s.id",
+         WHERE s.contest_id = $1 AND (s.phase = $2 OR t.baseline = TRUE) AND s.status = 'scored' \
+         AND s.disqualified_reason IS NULL AND ($3 OR t.disqualified_reason IS NULL) \
+         AND ($4 IS NULL OR s.created_at < $5) ORDER BY s.id",
     )
     .bind(contest)
     .bind(phase)
@@ -63,7 +63,7 @@ pub(super) async fn select_entries(
     .bind(until)
     .fetch_all(&mut *conn)
     .await?;
-    let ci = |r: &sqlx::sqlite::SqliteRow, lo: &str, hi: &str| match (
+    let ci = |r: &sqlx::any::AnyRow, lo: &str, hi: &str| match (
         r.get::<Option<f64>, _>(lo),
         r.get::<Option<f64>, _>(hi),
     ) {
@@ -76,14 +76,14 @@ pub(super) async fn select_entries(
             submission: r.get("id"),
             team: r.get("team_id"),
             team_name: r.get("name"),
-            baseline: r.get("baseline"),
+            baseline: crate::db::flag(&r, "baseline"),
             created_at: r.get("created_at"),
             public: r.get("public_score"),
             public_ci: ci(r, "public_low", "public_high"),
             private: r.get("private_score"),
             private_ci: ci(r, "private_low", "private_high"),
-            released: r.get("released"),
-            selected: r.get("selected"),
+            released: crate::db::flag(&r, "released"),
+            selected: crate::db::flag(&r, "selected"),
         })
         .collect())
 }

@@ -1,6 +1,6 @@
 //! The `contests` table as the service's loaders read it, and the reveal.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, AnyPool};
 
 use super::receipts::{self, ScoredRow};
 use super::selections::{self, Check, Commitment};
@@ -10,19 +10,19 @@ use crate::state::Settings;
 
 /// A contest's id, published manifest (JSON text) and receipt key (public, hex; `None` for a
 /// contest created before receipts), by name.
-pub async fn by_name(pool: &SqlitePool, name: &str) -> Result<Option<(i64, String, Option<String>)>, DbError> {
-    Ok(sqlx::query_as("SELECT id, manifest, receipt_key FROM contests WHERE name = ?")
+pub async fn by_name(pool: &AnyPool, name: &str) -> Result<Option<(i64, String, Option<String>)>, DbError> {
+    Ok(sqlx::query_as("SELECT id, manifest, receipt_key FROM contests WHERE name = $1")
         .bind(name)
         .fetch_optional(pool)
         .await?)
 }
 
 /// A contest's mutable settings.
-pub async fn settings(pool: &SqlitePool, contest: i64) -> Result<Settings, DbError> {
+pub async fn settings(pool: &AnyPool, contest: i64) -> Result<Settings, DbError> {
     let r = sqlx::query(
-        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, ladder, revealed_at, \
+        "SELECT daily_submissions, total_submissions, final_selections, team_max_size, max_upload_bytes, CAST(ladder AS INTEGER) AS ladder, revealed_at, \
          rubric_weight, finalists, freeze_days \
-         FROM contests WHERE id = ?",
+         FROM contests WHERE id = $1",
     )
     .bind(contest)
     .fetch_one(pool)
@@ -33,7 +33,7 @@ pub async fn settings(pool: &SqlitePool, contest: i64) -> Result<Settings, DbErr
         final_selections: r.get("final_selections"),
         team_max_size: r.get("team_max_size"),
         max_upload_bytes: r.get("max_upload_bytes"),
-        ladder: r.get("ladder"),
+        ladder: crate::db::flag(&r, "ladder"),
         revealed_at: r.get("revealed_at"),
         rubric_weight: r.get("rubric_weight"),
         finalists: r.get("finalists"),
@@ -55,17 +55,17 @@ pub struct SettingsChange {
 
 /// Changes a contest's settings with the audit event, in one transaction.
 pub async fn update_settings(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     contest: i64,
     change: &SettingsChange,
     event: Event,
 ) -> Result<(), DbError> {
     let mut tx = begin(pool).await?;
     sqlx::query(
-        "UPDATE contests SET ladder = COALESCE(?, ladder), daily_submissions = COALESCE(?, daily_submissions), \
-         total_submissions = COALESCE(?, total_submissions), final_selections = COALESCE(?, final_selections), \
-         rubric_weight = COALESCE(?, rubric_weight), finalists = COALESCE(?, finalists), \
-         freeze_days = COALESCE(?, freeze_days) WHERE id = ?",
+        "UPDATE contests SET ladder = COALESCE($1, ladder), daily_submissions = COALESCE($2, daily_submissions), \
+         total_submissions = COALESCE($3, total_submissions), final_selections = COALESCE($4, final_selections), \
+         rubric_weight = COALESCE($5, rubric_weight), finalists = COALESCE($6, finalists), \
+         freeze_days = COALESCE($7, freeze_days) WHERE id = $8",
     )
     .bind(change.ladder)
     .bind(change.daily)
@@ -83,8 +83,8 @@ pub async fn update_settings(
 }
 
 /// A contest's id, by name.
-pub async fn id(pool: &SqlitePool, name: &str) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar("SELECT id FROM contests WHERE name = ?").bind(name).fetch_optional(pool).await?)
+pub async fn id(pool: &AnyPool, name: &str) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar("SELECT id FROM contests WHERE name = $1").bind(name).fetch_optional(pool).await?)
 }
 
 /// A new contest's row.
@@ -108,18 +108,19 @@ pub struct NewContest<'a> {
 /// A new phase's row: name, Chinese and English titles, start, end (RFC 3339 UTC), board.
 pub type NewPhase<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str);
 
-/// Inserts a contest and its phases (in order) with the audit events, in one transaction;
-/// returns the contest's id.
+/// Inserts a contest, its phases (in order) and the list of its files (path under its
+/// directory, SHA-256) with the audit events, in one transaction; returns the contest's id.
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     c: &NewContest<'_>,
     phases: &[NewPhase<'_>],
+    files: &[(String, String)],
     events: Vec<Event>,
 ) -> Result<i64, DbError> {
     let mut tx = begin(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO contests (name, manifest, commitment, daily_submissions, total_submissions, final_selections, \
-         team_max_size, max_upload_bytes, bootstrap_seed, receipt_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         team_max_size, max_upload_bytes, bootstrap_seed, receipt_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          RETURNING id",
     )
     .bind(c.name)
@@ -137,7 +138,7 @@ pub async fn insert(
     .await?;
     for (position, &(name, zh, en, start, end, board)) in phases.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO phases (contest_id, position, name, zh, en, starts_at, ends_at, board) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO phases (contest_id, position, name, zh, en, starts_at, ends_at, board) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(position as i64)
@@ -150,6 +151,7 @@ pub async fn insert(
         .execute(&mut *tx)
         .await?;
     }
+    super::blobs::add_contest_files(&mut tx, id, files).await?;
     for event in events {
         append(&mut tx, event).await?;
     }
@@ -177,7 +179,7 @@ pub enum Revealed {
 /// submission)`, `None` for none. Nothing is written unless the selections are unchanged and
 /// the contest was not revealed before.
 pub async fn reveal(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     contest: i64,
     name: &str,
     now: &str,
@@ -185,7 +187,7 @@ pub async fn reveal(
     issue: impl Fn(&Entry, &ScoredRow) -> Option<String>,
 ) -> Result<Revealed, DbError> {
     let mut tx = begin(pool).await?;
-    let done = sqlx::query("UPDATE contests SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL")
+    let done = sqlx::query("UPDATE contests SET revealed_at = $1 WHERE id = $2 AND revealed_at IS NULL")
         .bind(now)
         .bind(contest)
         .execute(&mut *tx)
@@ -213,9 +215,9 @@ pub async fn reveal(
 }
 
 /// A contest's id and its first phase's name, by contest name.
-pub async fn first_phase(pool: &SqlitePool, contest: &str) -> Result<Option<(i64, String)>, DbError> {
+pub async fn first_phase(pool: &AnyPool, contest: &str) -> Result<Option<(i64, String)>, DbError> {
     Ok(sqlx::query_as(
-        "SELECT c.id, p.name FROM contests c JOIN phases p ON p.contest_id = c.id WHERE c.name = ? ORDER BY p.position LIMIT 1",
+        "SELECT c.id, p.name FROM contests c JOIN phases p ON p.contest_id = c.id WHERE c.name = $1 ORDER BY p.position LIMIT 1",
     )
     .bind(contest)
     .fetch_optional(pool)
@@ -226,7 +228,7 @@ pub async fn first_phase(pool: &SqlitePool, contest: &str) -> Result<Option<(i64
 /// with the audit event `event(submission id)`, in one transaction; returns the submission id.
 #[expect(clippy::too_many_arguments, reason = "one row's columns")]
 pub async fn insert_baseline(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     contest_id: i64,
     team_name: &str,
     phase: &str,
@@ -237,7 +239,7 @@ pub async fn insert_baseline(
     event: impl FnOnce(i64) -> Event,
 ) -> Result<i64, DbError> {
     let mut tx = begin(pool).await?;
-    let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = ? AND name = ?")
+    let team: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = $1 AND name = $2")
         .bind(contest_id)
         .bind(team_name)
         .fetch_optional(&mut *tx)
@@ -246,7 +248,7 @@ pub async fn insert_baseline(
         Some(t) => t,
         None => {
             sqlx::query_scalar(
-                "INSERT INTO teams (contest_id, name, baseline, created_at) VALUES (?, ?, TRUE, ?) RETURNING id",
+                "INSERT INTO teams (contest_id, name, baseline, created_at) VALUES ($1, $2, TRUE, $3) RETURNING id",
             )
             .bind(contest_id)
             .bind(team_name)

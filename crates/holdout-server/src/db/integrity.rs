@@ -1,7 +1,7 @@
 //! What the judges' integrity report reads: a phase's scored submissions with their teams, and
 //! the audit log's scores that changed on a rescore.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, AnyPool};
 
 use super::DbError;
 
@@ -22,12 +22,12 @@ pub struct Scored {
 
 /// Every scored submission of the contest (disqualified ones too) with its phase, in upload
 /// order.
-pub async fn scored(pool: &SqlitePool, contest: i64) -> Result<Vec<(String, Scored)>, DbError> {
+pub async fn scored(pool: &AnyPool, contest: i64) -> Result<Vec<(String, Scored)>, DbError> {
     let rows = sqlx::query(
-        "SELECT s.phase, s.id, s.team_id, t.name, t.baseline, s.sha256, s.created_at, s.public_score, s.private_score, \
-         s.public_low, s.public_high, (s.disqualified_reason IS NOT NULL OR t.disqualified_reason IS NOT NULL) AS dq \
+        "SELECT s.phase, s.id, s.team_id, t.name, CAST(t.baseline AS INTEGER) AS baseline, s.sha256, s.created_at, s.public_score, s.private_score, \
+         s.public_low, s.public_high, CAST((s.disqualified_reason IS NOT NULL OR t.disqualified_reason IS NOT NULL) AS INTEGER) AS dq \
          FROM submissions s JOIN teams t ON t.id = s.team_id \
-         WHERE s.contest_id = ? AND s.status = 'scored' ORDER BY s.created_at, s.id",
+         WHERE s.contest_id = $1 AND s.status = 'scored' ORDER BY s.created_at, s.id",
     )
     .bind(contest)
     .fetch_all(pool)
@@ -42,13 +42,13 @@ pub async fn scored(pool: &SqlitePool, contest: i64) -> Result<Vec<(String, Scor
                     id: r.get("id"),
                     team_id: r.get("team_id"),
                     team: r.get("name"),
-                    baseline: r.get("baseline"),
+                    baseline: crate::db::flag(&r, "baseline"),
                     sha256: r.get("sha256"),
                     created_at: r.get("created_at"),
                     public: r.get("public_score"),
                     private: r.get("private_score"),
                     public_ci: low.zip(high),
-                    disqualified: r.get("dq"),
+                    disqualified: crate::db::flag(&r, "dq"),
                 },
             )
         })
@@ -67,11 +67,11 @@ pub struct Changed {
 }
 
 /// Every changed score of the contest's submissions, in log order.
-pub async fn changed_scores(pool: &SqlitePool, contest: i64) -> Result<Vec<Changed>, DbError> {
+pub async fn changed_scores(pool: &AnyPool, contest: i64) -> Result<Vec<Changed>, DbError> {
     let rows = sqlx::query(
         "SELECT a.seq, a.at, s.id, t.name, a.detail FROM audit_log a \
          JOIN submissions s ON a.subject = 'submission:' || s.id JOIN teams t ON t.id = s.team_id \
-         WHERE a.action = 'submission.score' AND s.contest_id = ? ORDER BY a.seq",
+         WHERE a.action = 'submission.score' AND s.contest_id = $1 ORDER BY a.seq",
     )
     .bind(contest)
     .fetch_all(pool)
@@ -90,8 +90,8 @@ pub async fn changed_scores(pool: &SqlitePool, contest: i64) -> Result<Vec<Chang
 }
 
 /// The contest's phase names, in order.
-pub async fn phase_names(pool: &SqlitePool, contest: i64) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT name FROM phases WHERE contest_id = ? ORDER BY position")
+pub async fn phase_names(pool: &AnyPool, contest: i64) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT name FROM phases WHERE contest_id = $1 ORDER BY position")
         .bind(contest)
         .fetch_all(pool)
         .await?)

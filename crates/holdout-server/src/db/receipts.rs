@@ -3,13 +3,13 @@
 //! the reveal), next to its audit entry, so a receipt never names an audit head that was rolled
 //! back.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use super::DbError;
 
 /// The newest receipt of a submission.
-pub async fn latest(pool: &SqlitePool, submission: i64) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar("SELECT body FROM receipts WHERE submission_id = ? ORDER BY id DESC LIMIT 1")
+pub async fn latest(pool: &AnyPool, submission: i64) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT body FROM receipts WHERE submission_id = $1 ORDER BY id DESC LIMIT 1")
         .bind(submission)
         .fetch_optional(pool)
         .await?)
@@ -17,13 +17,13 @@ pub async fn latest(pool: &SqlitePool, submission: i64) -> Result<Option<String>
 
 /// Adds a receipt inside the caller's transaction.
 pub(super) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     submission: i64,
     issued_at: &str,
     audit_seq: i64,
     body: &str,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO receipts (submission_id, issued_at, audit_seq, body) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO receipts (submission_id, issued_at, audit_seq, body) VALUES ($1, $2, $3, $4)")
         .bind(submission)
         .bind(issued_at)
         .bind(audit_seq)
@@ -35,9 +35,9 @@ pub(super) async fn insert(
 
 /// Whether the private board of the submission's contest has been revealed (read inside the
 /// transaction that issues a receipt, so a receipt and the reveal agree on it).
-pub(super) async fn revealed(conn: &mut SqliteConnection, submission: i64) -> Result<bool, DbError> {
+pub(super) async fn revealed(conn: &mut AnyConnection, submission: i64) -> Result<bool, DbError> {
     let at: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT c.revealed_at FROM contests c JOIN submissions s ON s.contest_id = c.id WHERE s.id = ?",
+        "SELECT c.revealed_at FROM contests c JOIN submissions s ON s.contest_id = c.id WHERE s.id = $1",
     )
     .bind(submission)
     .fetch_optional(conn)
@@ -62,12 +62,12 @@ pub struct ScoredRow {
 }
 
 /// Every scored submission of a contest, oldest first.
-pub(super) async fn scored(conn: &mut SqliteConnection, contest: i64) -> Result<Vec<ScoredRow>, DbError> {
+pub(super) async fn scored(conn: &mut AnyConnection, contest: i64) -> Result<Vec<ScoredRow>, DbError> {
     let rows = sqlx::query(
-        "SELECT s.id, t.name AS team, s.phase, p.board, s.sha256, s.public_score, s.private_score, s.released, s.scores \
+        "SELECT s.id, t.name AS team, s.phase, p.board, s.sha256, s.public_score, s.private_score, CAST(s.released AS INTEGER) AS released, s.scores \
          FROM submissions s JOIN teams t ON t.id = s.team_id \
          JOIN phases p ON p.contest_id = s.contest_id AND p.name = s.phase \
-         WHERE s.contest_id = ? AND s.status = 'scored' ORDER BY s.id",
+         WHERE s.contest_id = $1 AND s.status = 'scored' ORDER BY s.id",
     )
     .bind(contest)
     .fetch_all(conn)
@@ -82,7 +82,7 @@ pub(super) async fn scored(conn: &mut SqliteConnection, contest: i64) -> Result<
             sha256: r.get("sha256"),
             public: r.get("public_score"),
             private: r.get("private_score"),
-            released: r.get("released"),
+            released: crate::db::flag(&r, "released"),
             scores: r.get("scores"),
         })
         .collect())

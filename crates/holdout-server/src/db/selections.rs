@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use super::{DbError, append, begin};
 use crate::audit::Event;
@@ -42,15 +42,15 @@ pub enum Commit {
 }
 
 /// The contest's commitment, if made.
-pub async fn commitment(pool: &SqlitePool, contest: i64) -> Result<Option<Commitment>, DbError> {
+pub async fn commitment(pool: &AnyPool, contest: i64) -> Result<Option<Commitment>, DbError> {
     let mut conn = pool.acquire().await?;
     load(&mut conn, contest).await
 }
 
-async fn load(conn: &mut SqliteConnection, contest: i64) -> Result<Option<Commitment>, DbError> {
+async fn load(conn: &mut AnyConnection, contest: i64) -> Result<Option<Commitment>, DbError> {
     let row = sqlx::query(
         "SELECT phase, closed_at, sha256, committed_at, audit_seq, verified_seq FROM selection_commitments \
-         WHERE contest_id = ?",
+         WHERE contest_id = $1",
     )
     .bind(contest)
     .fetch_optional(&mut *conn)
@@ -66,8 +66,8 @@ async fn load(conn: &mut SqliteConnection, contest: i64) -> Result<Option<Commit
 }
 
 /// The committed submissions' ids (empty before the commit).
-pub async fn committed_ids(pool: &SqlitePool, contest: i64) -> Result<FxHashSet<i64>, DbError> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT submission_id FROM final_selections WHERE contest_id = ?")
+pub async fn committed_ids(pool: &AnyPool, contest: i64) -> Result<FxHashSet<i64>, DbError> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT submission_id FROM final_selections WHERE contest_id = $1")
         .bind(contest)
         .fetch_all(pool)
         .await?;
@@ -76,23 +76,23 @@ pub async fn committed_ids(pool: &SqlitePool, contest: i64) -> Result<FxHashSet<
 
 /// The committed list as its rows say now: the submissions' files read from `submissions`, the
 /// teams' names from `teams`. `None` before the commit.
-pub async fn document(pool: &SqlitePool, contest: i64, name: &str) -> Result<Option<Document>, DbError> {
+pub async fn document(pool: &AnyPool, contest: i64, name: &str) -> Result<Option<Document>, DbError> {
     let mut conn = pool.acquire().await?;
     let Some(c) = load(&mut conn, contest).await? else { return Ok(None) };
     Ok(Some(rebuild(&mut conn, contest, name, &c.phase, &c.closed_at).await?))
 }
 
 async fn rebuild(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     contest: i64,
     name: &str,
     phase: &str,
     closed_at: &str,
 ) -> Result<Document, DbError> {
     let rows = sqlx::query(
-        "SELECT f.team_id, t.name, f.chosen, f.submission_id, s.sha256 FROM final_selections f \
+        "SELECT f.team_id, t.name, CAST(f.chosen AS INTEGER) AS chosen, f.submission_id, s.sha256 FROM final_selections f \
          JOIN teams t ON t.id = f.team_id JOIN submissions s ON s.id = f.submission_id \
-         WHERE f.contest_id = ? ORDER BY f.team_id, f.submission_id",
+         WHERE f.contest_id = $1 ORDER BY f.team_id, f.submission_id",
     )
     .bind(contest)
     .fetch_all(&mut *conn)
@@ -104,7 +104,7 @@ async fn rebuild(
             teams.push(TeamSelection {
                 team_id: team,
                 team: r.get("name"),
-                chosen: r.get("chosen"),
+                chosen: crate::db::flag(&r, "chosen"),
                 submissions: vec![],
             });
         }
@@ -129,7 +129,7 @@ async fn rebuild(
 /// commit), when no team but a baseline submitted anything in the phase.
 #[expect(clippy::too_many_arguments, reason = "what a commitment records")]
 pub async fn commit(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     always: bool,
     contest: i64,
     name: &str,
@@ -144,7 +144,7 @@ pub async fn commit(
         return Ok(Commit::Already(c));
     }
     let pending: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM submissions WHERE contest_id = ? AND phase = ? AND status IN ('queued', 'scoring')",
+        "SELECT COUNT(*) FROM submissions WHERE contest_id = $1 AND phase = $2 AND status IN ('queued', 'scoring')",
     )
     .bind(contest)
     .bind(phase)
@@ -156,7 +156,7 @@ pub async fn commit(
     if !always {
         let submitted: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM submissions s JOIN teams t ON t.id = s.team_id \
-             WHERE s.contest_id = ? AND s.phase = ? AND NOT t.baseline",
+             WHERE s.contest_id = $1 AND s.phase = $2 AND NOT t.baseline",
         )
         .bind(contest)
         .bind(phase)
@@ -171,7 +171,7 @@ pub async fn commit(
     for f in &chosen {
         for id in &f.submissions {
             sqlx::query(
-                "INSERT INTO final_selections (contest_id, team_id, submission_id, chosen) VALUES (?, ?, ?, ?)",
+                "INSERT INTO final_selections (contest_id, team_id, submission_id, chosen) VALUES ($1, $2, $3, $4)",
             )
             .bind(contest)
             .bind(f.team)
@@ -186,7 +186,7 @@ pub async fn commit(
     let entry = append(&mut tx, event(&sha256, document.teams.len())).await?;
     sqlx::query(
         "INSERT INTO selection_commitments (contest_id, phase, closed_at, sha256, committed_at, audit_seq) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(contest)
     .bind(phase)
@@ -221,10 +221,10 @@ pub enum Check {
 
 /// Rebuilds the committed list inside the caller's transaction and checks it against the
 /// published hash and the hash its audit entry recorded.
-pub(super) async fn check(conn: &mut SqliteConnection, contest: i64, name: &str) -> Result<Check, DbError> {
+pub(super) async fn check(conn: &mut AnyConnection, contest: i64, name: &str) -> Result<Check, DbError> {
     let Some(c) = load(conn, contest).await? else { return Ok(Check::Missing) };
     let found = rebuild(conn, contest, name, &c.phase, &c.closed_at).await?.sha256();
-    let audited: Option<(String, String)> = sqlx::query_as("SELECT action, detail FROM audit_log WHERE seq = ?")
+    let audited: Option<(String, String)> = sqlx::query_as("SELECT action, detail FROM audit_log WHERE seq = $1")
         .bind(c.audit_seq)
         .fetch_optional(&mut *conn)
         .await?;
@@ -243,8 +243,8 @@ pub(super) async fn check(conn: &mut SqliteConnection, contest: i64, name: &str)
 }
 
 /// Records that the reveal's audit entry `seq` checked the commitment.
-pub(super) async fn verified(conn: &mut SqliteConnection, contest: i64, seq: i64) -> Result<(), DbError> {
-    sqlx::query("UPDATE selection_commitments SET verified_seq = ? WHERE contest_id = ?")
+pub(super) async fn verified(conn: &mut AnyConnection, contest: i64, seq: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE selection_commitments SET verified_seq = $1 WHERE contest_id = $2")
         .bind(seq)
         .bind(contest)
         .execute(conn)

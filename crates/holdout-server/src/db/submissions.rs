@@ -1,7 +1,7 @@
 //! Submissions as uploads: the quota's counts and the guarded insert that keeps the quota and
 //! the duplicate rule whatever number of processes upload at once.
 
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use super::{DbError, append, begin};
 use crate::audit::Event;
@@ -10,10 +10,10 @@ use crate::audit::Event;
 pub const CHARGED: &str = "('queued', 'scoring', 'scored')";
 
 /// A team's submissions charged since `since` (RFC 3339 UTC) and in total.
-pub async fn used(conn: &mut SqliteConnection, team: i64, since: &str) -> Result<(i64, i64), DbError> {
+pub async fn used(conn: &mut AnyConnection, team: i64, since: &str) -> Result<(i64, i64), DbError> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0) AS today \
-         FROM submissions WHERE team_id = ? AND status IN {CHARGED}"
+        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END), 0) AS today \
+         FROM submissions WHERE team_id = $2 AND status IN {CHARGED}"
     )))
     .bind(since)
     .bind(team)
@@ -66,14 +66,14 @@ pub enum Inserted {
 /// (`BEGIN IMMEDIATE`), so concurrent uploads of one team, from any process, are counted one
 /// after another.
 pub async fn insert_upload(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     up: &NewUpload<'_>,
     quota: Quota<'_>,
     event: impl FnOnce(i64) -> Event,
 ) -> Result<Inserted, DbError> {
     let mut tx = begin(pool).await?;
     let duplicate: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM submissions WHERE team_id = ? AND sha256 = ? AND phase = ? AND status IN {CHARGED} ORDER BY id LIMIT 1"
+        "SELECT id FROM submissions WHERE team_id = $1 AND sha256 = $2 AND phase = $3 AND status IN {CHARGED} ORDER BY id LIMIT 1"
     )))
     .bind(up.team)
     .bind(up.sha256)
@@ -95,26 +95,30 @@ pub async fn insert_upload(
     Ok(Inserted::Id(id))
 }
 
-/// Runs `remove` (deleting a stored file) if no submission refers to the file, holding the
-/// database's write lock meanwhile, so no upload of the same file commits in between.
-pub async fn forget_unused(pool: &SqlitePool, sha256: &str, remove: impl AsyncFnOnce()) -> Result<(), DbError> {
+/// Runs `remove` (deleting a stored file) and deletes the file from the database's blobs if
+/// no submission and no contest refers to it, holding the database's write lock meanwhile, so
+/// no upload of the same file commits in between.
+pub async fn forget_unused(pool: &AnyPool, sha256: &str, remove: impl AsyncFnOnce()) -> Result<(), DbError> {
     let mut tx = begin(pool).await?;
-    let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM submissions WHERE sha256 = ?")
-        .bind(sha256)
-        .fetch_one(&mut *tx)
-        .await?;
+    let used: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM submissions WHERE sha256 = $1) + (SELECT COUNT(*) FROM contest_files WHERE sha256 = $1)",
+    )
+    .bind(sha256)
+    .fetch_one(&mut *tx)
+    .await?;
     if used == 0 {
         remove().await;
+        super::blobs::remove(&mut tx, sha256).await?;
     }
-    tx.rollback().await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Inserts a submission's row; returns its id.
-pub(super) async fn insert(conn: &mut SqliteConnection, up: &NewUpload<'_>) -> Result<i64, DbError> {
+pub(super) async fn insert(conn: &mut AnyConnection, up: &NewUpload<'_>) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, problems, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(up.contest)
     .bind(up.team)

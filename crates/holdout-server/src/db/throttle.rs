@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use super::{DbError, append, begin};
 use crate::audit::Event;
@@ -28,13 +28,13 @@ pub struct Counted {
 
 /// Until when `name` is blocked in `scope`, if it is at `now`.
 pub async fn blocked(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     scope: Scope,
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, DbError> {
     let until: Option<Option<String>> =
-        sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE scope = ? AND name = ?")
+        sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE scope = $1 AND name = $2")
             .bind(scope.name())
             .bind(name)
             .fetch_optional(pool)
@@ -46,7 +46,7 @@ pub async fn blocked(
 /// block it starts, if any. Every block started gets its audit entry (`event(scope, name,
 /// failures, until)`).
 pub async fn fail(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     keys: &[(Scope, &str)],
     now: DateTime<Utc>,
     policy: &Policy,
@@ -56,7 +56,7 @@ pub async fn fail(
     let mut latest: Option<DateTime<Utc>> = None;
     for &(scope, name) in keys {
         let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT failures, last_failure_at FROM login_failures WHERE scope = ? AND name = ?")
+            sqlx::query_as("SELECT failures, last_failure_at FROM login_failures WHERE scope = $1 AND name = $2")
                 .bind(scope.name())
                 .bind(name)
                 .fetch_optional(&mut *tx)
@@ -65,7 +65,7 @@ pub async fn fail(
         let failures = policy.count(before, last, now);
         let until = policy.delay(scope, failures).map(|d| now + d);
         sqlx::query(
-            "INSERT INTO login_failures (scope, name, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO login_failures (scope, name, failures, last_failure_at, blocked_until) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (scope, name) DO UPDATE SET failures = excluded.failures, \
              last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until",
         )
@@ -86,8 +86,8 @@ pub async fn fail(
 }
 
 /// Forgets an account's failures (after a successful login).
-pub async fn clear(pool: &SqlitePool, scope: Scope, name: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM login_failures WHERE scope = ? AND name = ?")
+pub async fn clear(pool: &AnyPool, scope: Scope, name: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND name = $2")
         .bind(scope.name())
         .bind(name)
         .execute(pool)
@@ -96,7 +96,7 @@ pub async fn clear(pool: &SqlitePool, scope: Scope, name: &str) -> Result<(), Db
 }
 
 /// Every counted key, blocked ones first, then by the latest failure.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Counted>, DbError> {
+pub async fn list(pool: &AnyPool) -> Result<Vec<Counted>, DbError> {
     let rows: Vec<(String, String, i64, String, Option<String>)> = sqlx::query_as(
         "SELECT scope, name, failures, last_failure_at, blocked_until FROM login_failures \
          ORDER BY blocked_until IS NULL, last_failure_at DESC, scope, name",
@@ -117,9 +117,9 @@ pub async fn list(pool: &SqlitePool) -> Result<Vec<Counted>, DbError> {
 
 /// Lifts a key's block and forgets its failures, with the audit entry `event`; `false` if the
 /// key has no row.
-pub async fn lift(pool: &SqlitePool, scope: Scope, name: &str, event: Event) -> Result<bool, DbError> {
+pub async fn lift(pool: &AnyPool, scope: Scope, name: &str, event: Event) -> Result<bool, DbError> {
     let mut tx = begin(pool).await?;
-    let done = sqlx::query("DELETE FROM login_failures WHERE scope = ? AND name = ?")
+    let done = sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND name = $2")
         .bind(scope.name())
         .bind(name)
         .execute(&mut *tx)

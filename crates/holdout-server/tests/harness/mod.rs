@@ -114,8 +114,41 @@ pub struct Harness {
     pub workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The database of a test's data directory: SQLite in `dir`, or, with
+/// `HOLDOUT_TEST_BACKEND=postgres`, a new database of its own on the PostgreSQL server
+/// `HOLDOUT_TEST_POSTGRES` names (`.ci/run` starts one and runs these tests on both), created on
+/// first use and named in `dir/database-url` so a restart in the test opens the same one.
+pub async fn database(dir: &Path) -> db::Location {
+    if std::env::var("HOLDOUT_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return db::Location::Dir(dir.to_path_buf());
+    }
+    let admin = std::env::var("HOLDOUT_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("HOLDOUT_TEST_BACKEND=postgres needs HOLDOUT_TEST_POSTGRES, a PostgreSQL server's URL (.ci/postgres start)");
+    let named = dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return db::Location::Url(url);
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "holdout_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin_conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin_conn).await.unwrap();
+    <sqlx::AnyConnection as sqlx::Connection>::close(admin_conn).await.unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    std::fs::write(&named, url.as_str()).unwrap();
+    db::Location::Url(url.to_string())
+}
+
 pub async fn state_at(dir: &Path, clock: Arc<Mutex<DateTime<Utc>>>) -> AppState {
-    let pool = db::open(dir, true).await.unwrap();
+    let pool = db::open_at(&database(dir).await, true).await.unwrap();
     let c = clock.clone();
     let config = Config { workers: 1, replicates: 50, session_hours: 1, secure_cookies: true, ..Config::default() };
     AppState::new(pool, dir.to_path_buf(), Arc::new(move || *c.lock().unwrap()), config)
