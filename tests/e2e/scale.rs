@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::prepare::{fixture, prepare};
-use crate::serve::{Server, http, variant};
+use crate::serve::{Server, http};
 use crate::{holdout, repo, stderr, stdout};
 
 /// A new, empty database on the test server, or `None` (skip) when there is no server and CI
@@ -46,6 +46,21 @@ pub(crate) fn database() -> Option<String> {
     let mut url = url::Url::parse(&admin).unwrap();
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
+}
+
+/// The sample submission with labels that spell `k` in base 5 over the first rows: a distinct
+/// valid file for every `k` below 5^8.
+fn distinct(sample: &Path, out: &Path, k: usize) {
+    use std::fmt::Write as _;
+    let text = std::fs::read_to_string(sample).unwrap();
+    let mut lines = text.lines();
+    let mut s = format!("{}\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        let id = line.split(',').next().unwrap();
+        let label = if i < 8 { k / 5usize.pow(i as u32) % 5 + 1 } else { (i * 7) % 5 + 1 };
+        let _ = writeln!(s, "{id},{label}");
+    }
+    std::fs::write(out, s).unwrap();
 }
 
 fn spawn(args: &[&str]) -> Child {
@@ -79,13 +94,23 @@ fn replica(url: &str, local: &Path) -> Server {
     Server::new(child, address)
 }
 
+/// A process killed when dropped (a failed test leaves none behind).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A scoring worker on `url` (ready once it says so).
-fn worker(url: &str, replicates: &str, lease: &str) -> Child {
+fn worker(url: &str, replicates: &str, lease: &str) -> Killed {
     let mut child = spawn(&["worker", "--database", url, "--replicates", replicates, "--lease", lease]);
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("holdout worker scoring"), "{line}");
-    child
+    Killed(child)
 }
 
 fn query<T>(url: &str, f: impl AsyncFnOnce(&sqlx::AnyPool) -> T) -> T {
@@ -173,17 +198,16 @@ fn replicas_and_workers_share_one_postgresql() {
     // A slow worker (many replicates) takes the first upload and is killed while scoring.
     let sample = bundle.join("public/sample_submission.csv");
     let first = dir.path().join("first.csv");
-    variant(&sample, &first, 0);
-    let mut slow = worker(&url, "400000", "2");
+    distinct(&sample, &first, 0);
+    let slow = worker(&url, "400000", "2");
     assert_eq!(upload(&r1.url, &competitors[0], &first), 202);
     let deadline = Instant::now() + Duration::from_secs(30);
     while statuses(&url) != [("scoring".to_owned(), 1)] {
         assert!(Instant::now() < deadline, "the slow worker never claimed the upload: {:?}", statuses(&url));
         std::thread::sleep(Duration::from_millis(20));
     }
-    slow.kill().unwrap();
-    slow.wait().unwrap();
-    let mut fleet = vec![worker(&url, "50", "2"), worker(&url, "50", "2")];
+    drop(slow); // kill -9
+    let fleet = vec![worker(&url, "50", "2"), worker(&url, "50", "2")];
 
     // 200 uploads (20 per team), spread over both replicas, 10 at a time.
     std::thread::scope(|scope| {
@@ -192,7 +216,7 @@ fn replicas_and_workers_share_one_postgresql() {
             scope.spawn(move || {
                 for k in 0..20 {
                     let f = dir.join(format!("t{i}-{k}.csv"));
-                    variant(sample, &f, 1 + i * 20 + k);
+                    distinct(sample, &f, 1 + i * 20 + k);
                     assert_eq!(upload(&r.url, t, &f), 202, "team {i} upload {k}");
                 }
             });
@@ -231,7 +255,7 @@ fn replicas_and_workers_share_one_postgresql() {
                 let (dir, sample, t, r) = (dir.path(), &sample, &competitors[1], if k % 2 == 0 { &r1 } else { &r2 });
                 scope.spawn(move || {
                     let f = dir.join(format!("race-{k}.csv"));
-                    variant(sample, &f, 5000 + k);
+                    distinct(sample, &f, 5000 + k);
                     upload(&r.url, t, &f)
                 })
             })
@@ -242,7 +266,7 @@ fn replicas_and_workers_share_one_postgresql() {
     assert_eq!(codes.iter().filter(|&&c| c == 429).count(), 15, "{codes:?}");
 
     // A disqualification through replica 1 shows on replica 2's (cached) board within 1 s.
-    let board = |r: &Server| http("GET", &format!("{}/leaderboard", api(r)), "", None).1;
+    let board = |r: &Server| http("GET", &format!("{}/leaderboard", api(r)), &competitors[0], None).1;
     let named = |b: &Value, team: &str| b["rows"].as_array().unwrap().iter().any(|row| row["team"] == team);
     assert!(named(&board(&r2), "team 3"), "{}", board(&r2));
     let (s, v) = http(
@@ -257,11 +281,7 @@ fn replicas_and_workers_share_one_postgresql() {
         assert!(changed.elapsed() < Duration::from_secs(1), "replica 2 still shows the disqualified team");
         std::thread::sleep(Duration::from_millis(10));
     }
-    for mut w in fleet.drain(..) {
-        w.kill().unwrap();
-        w.wait().unwrap();
-    }
-    drop((r1, r2));
+    drop((fleet, r1, r2));
     let o = holdout(&["audit", "verify", "--database", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

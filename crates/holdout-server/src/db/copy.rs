@@ -57,7 +57,7 @@ enum Kind {
 
 async fn columns(target: &mut AnyConnection, table: &str) -> Result<Vec<(String, Kind)>, DbError> {
     let rows = sqlx::query(
-        "SELECT column_name, data_type FROM information_schema.columns \
+        "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns \
          WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
     )
     .bind(table)
