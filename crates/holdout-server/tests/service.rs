@@ -792,6 +792,10 @@ async fn rank_uncertainty_sums_to_one_and_matches_a_direct_count_over_the_replic
         let p = t["probability_first"].as_f64().unwrap();
         assert!((p - count / r as f64).abs() < 1e-12, "{t}: {p} against {count}/{r}");
         assert!(t["rank_low"].as_u64() <= t["rank_high"].as_u64());
+        // A team's flag and the list say the same (one source: the library's test).
+        let listed = u["indistinguishable_from_leader"].as_array().unwrap().contains(&t["team_id"]);
+        assert_eq!(t["indistinguishable_from_leader"].as_bool(), Some(listed), "{t}");
+        assert!(t["leader_better"].is_boolean(), "{t}");
     }
     let leader = u["leader_team_id"].as_i64().unwrap();
     assert_eq!(leader, teams[0]["team_id"].as_i64().unwrap(), "the leader is first on the board");
