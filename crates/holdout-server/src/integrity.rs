@@ -43,9 +43,11 @@ pub struct Settings {
     pub duplicates: DuplicateSettings,
 }
 
-/// The judges' integrity report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The judges' integrity report (`holdout-integrity/1`): leads for the judges, never verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = IntegrityReport)]
 pub struct Report {
+    /// Always `holdout-integrity/1`.
     pub format: &'static str,
     pub contest: String,
     pub phase: String,
@@ -71,7 +73,7 @@ pub struct Report {
 }
 
 /// The public board against the private one, over the phase's ranked teams.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Agreement {
     /// Kendall's τ-b of the teams' public and private ranks; `None` with fewer than two teams.
     pub kendall_tau: Option<f64>,
@@ -80,7 +82,7 @@ pub struct Agreement {
     pub points: Vec<RankPoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RankPoint {
     pub team_id: i64,
     pub team: String,
@@ -90,7 +92,7 @@ pub struct RankPoint {
 }
 
 /// One team's submissions read for probing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TeamLine {
     pub team_id: i64,
     pub team: String,
@@ -105,7 +107,7 @@ pub struct TeamLine {
     pub probing: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NearDuplicateLines {
     pub measure: Measure,
     pub threshold: f64,
@@ -116,11 +118,11 @@ pub struct NearDuplicateLines {
     pub flagged: usize,
     /// The strongest of them.
     pub pairs: Vec<PairLine>,
-    /// Submissions whose file could not be read again, with why.
+    /// Submissions whose file could not be read again: `[submission id, why]`.
     pub unreadable: Vec<(i64, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PairLine {
     pub a: Side,
     pub b: Side,
@@ -132,21 +134,21 @@ pub struct PairLine {
     pub predictions: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Side {
     pub team_id: i64,
     pub team: String,
     pub submission_id: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SameFileLine {
     pub sha256: String,
     pub teams: usize,
     pub submissions: Vec<Side>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RescoreLine {
     /// The `submission.score` audit entry.
     pub seq: i64,

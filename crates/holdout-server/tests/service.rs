@@ -1741,8 +1741,21 @@ async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
         }
         r.body(Body::empty()).unwrap()
     };
-    assert_eq!(h.send(metrics(Who::Anon)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(h.send(metrics(Who::A)).await.0, StatusCode::FORBIDDEN);
+    // Refused as the API refuses: the JSON error body with its code.
+    for (who, status, code) in
+        [(Who::Anon, StatusCode::UNAUTHORIZED, "unauthorized"), (Who::A, StatusCode::FORBIDDEN, "forbidden")]
+    {
+        let (s, body, headers) = h.send(metrics(who)).await;
+        assert_eq!(s, status, "{who:?}");
+        assert_eq!(headers["content-type"], "application/json", "{who:?}");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(v["error"]["message"].is_string(), "{v}");
+    }
+    let bad = Request::get("/metrics").header("authorization", "Bearer nonsense").body(Body::empty()).unwrap();
+    let (s, body, _) = h.send(bad).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"], "unauthorized");
     h.scored(Who::A, &submission(0.5, 1)).await;
     let (s, _) = h.call(Who::A, "GET", "/contests/tiny/submissions/1", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -1757,6 +1770,7 @@ async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
         for line in [
             "holdout_http_requests_total{route=\"/api/v1/contests/{contest}/submissions/{id}\",status=\"200\"}",
             "holdout_http_requests_total{route=\"/metrics\",status=\"403\"} 1\n",
+            "holdout_http_requests_total{route=\"/metrics\",status=\"401\"} 2\n",
             "holdout_submissions{status=\"queued\"} 0\n",
             "holdout_submissions{status=\"scored\"} ",
             "holdout_scoring_seconds_count 1\n",
@@ -1782,6 +1796,73 @@ fn the_committed_openapi_document_is_the_generated_one() {
         "leaderboard/openapi.json is not the document the code generates; regenerate it with\n    \
          cargo run --release -p holdout-cli -- openapi --write leaderboard/openapi.json"
     );
+}
+
+/// A problem's and an example's `code` are enums in the document: exactly the codes the
+/// validator can produce (holdout-score's catalogue, which its own test holds equal to every
+/// `Kind` and `Example`).
+#[test]
+fn problem_codes_are_enums_of_every_code_the_validator_produces() {
+    let schemas = &CONTRACT.doc["components"]["schemas"];
+    for (schema, codes) in [
+        ("ProblemView", holdout_score::problem::problem_codes()),
+        ("ExampleView", holdout_score::problem::example_codes()),
+    ] {
+        let listed: Vec<&str> = schemas[schema]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}.code is not an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, codes, "{schema}");
+    }
+    assert!(holdout_score::problem::problem_codes().contains(&"duplicate_id"));
+}
+
+/// No response is described as a bare object (one that lists no properties) except the
+/// document itself and a problem's free-form parameters: the contract check holds every other
+/// body to its fields.
+#[test]
+fn no_response_is_described_as_a_bare_object() {
+    fn bare(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                let object = m
+                    .get("type")
+                    .is_some_and(|t| t == "object" || t.as_array().is_some_and(|a| a.contains(&json!("object"))));
+                if object
+                    && !m.contains_key("properties")
+                    && !m.contains_key("additionalProperties")
+                    && !m.contains_key("allOf")
+                    && !m.contains_key("oneOf")
+                {
+                    out.push(at.to_owned());
+                }
+                for (k, v) in m {
+                    bare(v, &format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(list) => {
+                for (i, v) in list.iter().enumerate() {
+                    bare(v, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = &CONTRACT.doc;
+    let mut found = Vec::new();
+    bare(&doc["components"], "#/components", &mut found);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            bare(&op["responses"], &format!("{method} {path}"), &mut found);
+        }
+    }
+    found.retain(|at| !at.ends_with("/properties/params"));
+    assert!(found.is_empty(), "bare objects: {found:#?}");
 }
 
 /// Every API route is registered through `routes!` with its `#[utoipa::path]`, so nothing is

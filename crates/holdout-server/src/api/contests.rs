@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 
 use axum::response::{IntoResponse as _, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
@@ -130,18 +130,47 @@ pub(super) async fn commit_if_closed(state: &AppState, c: &Contest, always: bool
     }
 }
 
+/// The committed final selections as the API shows them (on the contest, its last phase's
+/// boards and a team's selections).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SelectionCommitment {
+    /// Always `holdout-selections/1`.
+    pub format: &'static str,
+    /// The last phase, whose private board the selections are for.
+    pub phase: String,
+    /// When that phase closed: no selection could change after it.
+    #[schema(format = DateTime)]
+    pub closed_at: String,
+    /// SHA-256 of the committed list's canonical bytes (`url`), hex.
+    pub sha256: String,
+    #[schema(format = DateTime)]
+    pub committed_at: String,
+    /// The `selection.commit` audit entry.
+    pub audit_seq: i64,
+    /// The `board.reveal` audit entry that found the list unchanged; null before the reveal.
+    #[schema(required = true)]
+    pub verified_seq: Option<i64>,
+    /// `/api/v1/contests/{contest}/selections/committed`: the list itself.
+    pub url: String,
+}
+
 /// A commitment as the API shows it.
+pub(super) fn commitment_view(c: &Contest, cm: &Commitment) -> SelectionCommitment {
+    SelectionCommitment {
+        format: crate::selections::FORMAT,
+        phase: cm.phase.clone(),
+        closed_at: cm.closed_at.clone(),
+        sha256: cm.sha256.clone(),
+        committed_at: cm.committed_at.clone(),
+        audit_seq: cm.audit_seq,
+        verified_seq: cm.verified_seq,
+        url: format!("/api/v1/contests/{}/selections/committed", c.name),
+    }
+}
+
+/// [`commitment_view`] as JSON.
 pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
-    json!({
-        "format": crate::selections::FORMAT,
-        "phase": cm.phase,
-        "closed_at": cm.closed_at,
-        "sha256": cm.sha256,
-        "committed_at": cm.committed_at,
-        "audit_seq": cm.audit_seq,
-        "verified_seq": cm.verified_seq,
-        "url": format!("/api/v1/contests/{}/selections/committed", c.name),
-    })
+    serde_json::to_value(commitment_view(c, cm)).unwrap_or(Value::Null)
 }
 
 /// The committed list `holdout-selections/1`, byte for byte what was hashed (anyone; 404
@@ -152,7 +181,7 @@ pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
     tag = "submissions",
     params(doc::params::ContestPath),
     responses(
-        (status = 200, description = "The committed list, canonical JSON.", body = Object),
+        (status = 200, description = "The committed list, canonical JSON (compact, teams and submissions by ascending id): its SHA-256 is the published `sha256`.", body = crate::selections::Document),
         (status = 404, description = "No such contest, or nothing committed yet (`not_committed`).", body = ErrorBody),
     )
 )]
