@@ -1312,9 +1312,76 @@ async fn the_audit_log_records_every_action_and_exposes_tampering() {
         .execute(&h.state.pool)
         .await
         .unwrap();
+    // The whole chain is verified again at most `audit_reverify` (a minute) after the last
+    // whole verification, which `verified_at` names; until then the entries appended since are.
+    let verified_at = log["verification"]["verified_at"].clone();
+    let (_, log) = h.call(Who::Org, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], true, "{log}");
+    assert_eq!(log["verification"]["verified_at"], verified_at);
+    advance(&h.clock, 60);
     let (_, log) = h.call(Who::Org, "GET", "/audit?limit=1", None).await;
     assert_eq!(log["verification"]["intact"], false);
     assert!(log["verification"]["broken"].as_str().unwrap().contains("does not match its hash"), "{log}");
+    // And it stays reported: a broken chain is verified whole on every call.
+    let (_, log) = h.call(Who::Judge, "GET", "/audit", None).await;
+    assert_eq!(log["verification"]["intact"], false);
+}
+
+/// `GET /audit` pages in SQL (after, subject, limit) and verifies the chain without reading
+/// the whole log each time, yet an edit of the last entry it verified, or of any entry
+/// appended since, is reported at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_paged_and_new_or_last_entries_are_checked_at_once() {
+    let h = Harness::new().await;
+    let v = h.scored(Who::A, &submission(0.5, 1)).await;
+    let all = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(all.len() >= 6, "{}", all.len());
+    let seqs = |log: &Value| -> Vec<i64> {
+        log["entries"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+    };
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=2", None).await;
+    assert_eq!(seqs(&log), [1, 2]);
+    let ver = &log["verification"];
+    assert_eq!((ver["intact"].as_bool(), ver["entries"].as_u64()), (Some(true), Some(all.len() as u64)));
+    assert_eq!(ver["head"].as_str(), Some(all.last().unwrap().hash.as_str()));
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?after=2&limit=3", None).await;
+    assert_eq!(seqs(&log), [3, 4, 5]);
+    let subject = format!("submission:{}", v["id"]);
+    let (_, log) = h.call(Who::Judge, "GET", &format!("/audit?subject={subject}&after=1"), None).await;
+    let want: Vec<i64> = all.iter().filter(|e| e.event.subject == subject && e.seq > 1).map(|e| e.seq).collect();
+    assert!(!want.is_empty());
+    assert_eq!(seqs(&log), want);
+
+    // The last entry verified, edited: found at once.
+    let last = all.last().unwrap();
+    let edit = |seq: i64, detail: String| {
+        let pool = h.state.pool.clone();
+        async move {
+            sqlx::query("UPDATE audit_log SET detail = $1 WHERE seq = $2")
+                .bind(detail)
+                .bind(seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    edit(last.seq, "{}".into()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], false, "{log}");
+    assert!(log["verification"]["broken"].as_str().unwrap().contains(&format!("entry {}", last.seq)), "{log}");
+    edit(last.seq, last.event.detail.clone()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], true, "{log}");
+
+    // Entries appended since, one of them edited: found at once too.
+    h.scored(Who::B, &submission(0.6, 2)).await;
+    let now = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(now.len() > all.len() + 1);
+    edit(all.len() as i64 + 1, "{}".into()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], false, "{log}");
+    assert_eq!(log["verification"]["entries"].as_u64(), Some(now.len() as u64));
+    assert!(log["verification"]["broken"].as_str().unwrap().contains(&format!("entry {}", all.len() + 1)), "{log}");
 }
 
 /// Regression: team names with commas, quotes or a leading `=` broke the CSV export (and what

@@ -549,9 +549,15 @@ pub struct AuditLog {
     pub entries: Vec<AuditEntry>,
 }
 
-/// The whole chain's verification.
+/// The chain's verification. The whole chain is verified from its first entry at most every
+/// `holdout serve`'s re-verification interval (a minute); every call in between checks the
+/// entries appended since the last check, and that the last entry checked is still there,
+/// unchanged. `verified_at` says when the whole chain was last verified, so an edit of an older
+/// entry shows at most that interval after it was made.
 #[derive(Debug, ToSchema)]
 pub struct Verification {
+    /// The whole chain verified at `verified_at`, and every entry appended since chaining on
+    /// to it; false: it broke, at `broken`.
     pub intact: bool,
     /// Entries in the whole log.
     pub entries: i64,
@@ -561,6 +567,9 @@ pub struct Verification {
     /// Where the chain breaks (when not intact).
     #[schema(required = false)]
     pub broken: Option<String>,
+    /// When the whole chain was last verified from its first entry (when not intact: now).
+    #[schema(format = DateTime)]
+    pub verified_at: String,
 }
 
 /// An entry of the hash-chained audit log.
