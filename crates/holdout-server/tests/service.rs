@@ -983,6 +983,28 @@ async fn the_integrity_report_flags_a_planted_near_copy_and_no_honest_team() {
     );
 }
 
+/// The integrity report is kept with the SHA-256 of its inputs: asked again it is the same
+/// report (generated at the same time); other settings or another scored submission compute
+/// it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrity_report_is_kept_until_its_inputs_change() {
+    let h = Harness::new().await;
+    h.scored(Who::A, &submission(0.5, 1)).await;
+    h.scored(Who::B, &submission(0.6, 2)).await;
+    let (s, first) = h.call(Who::Judge, "GET", "/contests/tiny/integrity", None).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    advance(&h.clock, 5);
+    let (_, again) = h.call(Who::Org, "GET", "/contests/tiny/integrity", None).await;
+    assert_eq!(again, first, "kept");
+    let (_, other) = h.call(Who::Judge, "GET", "/contests/tiny/integrity?threshold=0.5", None).await;
+    assert_ne!(other["generated_at"], first["generated_at"], "other settings, another report");
+    assert_eq!(other["near_duplicates"]["threshold"], 0.5);
+    h.scored(Who::A, &submission(0.7, 3)).await;
+    let (_, after) = h.call(Who::Judge, "GET", "/contests/tiny/integrity", None).await;
+    assert_ne!(after["generated_at"], first["generated_at"]);
+    assert_eq!((first["submissions"].as_u64(), after["submissions"].as_u64()), (Some(2), Some(3)));
+}
+
 /// Rescore-all on an unchanged scorer changes no score and no rank, audits every rescore, and
 /// publishes the (empty) rank diff.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,6 @@ pub async fn integrity(
         duplicates.threshold = t;
     }
     let settings = Settings { phase: q.phase, sample_rows: q.sample_rows, duplicates };
-    let _one = state.analysing.lock().await;
     match run(&state, &contest, settings).await {
         Ok(Some(r)) => Ok(Json(r)),
         Ok(None) | Err(IntegrityError::NoPhase(_)) => Err(ApiError::not_found()),
