@@ -84,6 +84,7 @@ pub struct Candidate<'a> {
 
 /// The correlation that flags a pair (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Spearman's ρ of the deviations from the consensus.

@@ -55,6 +55,7 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
 
 /// How much the ranks moved from the public board to the private one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShakeUp {
     /// `N`, the teams on both boards.
     pub teams: usize,

@@ -387,6 +387,19 @@ impl Invalid {
     }
 }
 
+/// Every code a [`Kind`] serializes with, in the catalogue's (alphabetical) order: the keys of
+/// the catalogue's `problem` table, which are exactly the kinds' codes (tested), so a schema
+/// listing them is derived from one source.
+pub fn problem_codes() -> Vec<&'static str> {
+    crate::i18n::catalogue().get("problem").map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
+/// Every code an [`Example`] serializes with, in the catalogue's (alphabetical) order (see
+/// [`problem_codes`]).
+pub fn example_codes() -> Vec<&'static str> {
+    crate::i18n::catalogue().get("example").map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
 impl Problem {
     /// A problem that occurred once, with no examples.
     pub(crate) fn of(kind: Kind) -> Problem {
@@ -744,6 +757,7 @@ mod tests {
         assert_eq!(codes.len(), kinds.len(), "two kinds share a code");
         let catalogued: BTreeSet<&str> = catalogue()["problem"].keys().map(String::as_str).collect();
         assert_eq!(codes, catalogued, "codes without a catalogue entry, or entries without a code");
+        assert_eq!(super::problem_codes().into_iter().collect::<BTreeSet<_>>(), codes, "what the API lists");
         for kind in &kinds {
             let (code, params) = fields(&serde_json::to_value(kind).expect("serializes"));
             assert_eq!(code, kind.code(), "the serialized code");
@@ -771,6 +785,7 @@ mod tests {
         assert_eq!(codes.len(), examples.len(), "two examples share a code");
         let catalogued: BTreeSet<&str> = catalogue()["example"].keys().map(String::as_str).collect();
         assert_eq!(codes, catalogued, "examples without a catalogue entry, or entries without an example");
+        assert_eq!(super::example_codes().into_iter().collect::<BTreeSet<_>>(), codes, "what the API lists");
         for example in &examples {
             let (code, params) = fields(&serde_json::to_value(example).expect("serializes"));
             assert_eq!(code, example.code());

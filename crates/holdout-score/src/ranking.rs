@@ -27,7 +27,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::Neumaier;
 
@@ -67,7 +67,8 @@ pub struct RankUncertainty {
 }
 
 /// One team's rank and how sure it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamRank {
     /// On the point scores, by [`ranks`].
     pub rank: u32,
@@ -83,6 +84,9 @@ pub struct TeamRank {
     pub p_holm: Option<f64>,
     /// Whether the leader is better at `alpha` (`p_holm ≤ alpha`).
     pub leader_better: bool,
+    /// The leader itself, or a team the leader is not better than at `alpha` (`false` for
+    /// every team when there is no leader).
+    pub indistinguishable_from_leader: bool,
 }
 
 /// `a` against `b`, best first: defined before undefined (`None` or not finite), then by the
@@ -151,6 +155,7 @@ pub fn rank_uncertainty(
             sorted.sort_unstable();
             let test = tests[t];
             let p_holm = test.map(|test| test.p_holm);
+            let leader_better = p_holm.is_some_and(|p| p <= settings.alpha);
             TeamRank {
                 rank: point_ranks[t],
                 probability_first: first[t],
@@ -158,14 +163,12 @@ pub fn rank_uncertainty(
                 rank_high: inverted_cdf(&sorted, 1.0 - tail),
                 p_value: test.map(|test| test.p_value),
                 p_holm,
-                leader_better: p_holm.is_some_and(|p| p <= settings.alpha),
+                leader_better,
+                indistinguishable_from_leader: leader.is_some() && !leader_better,
             }
         })
         .collect();
-    let indistinguishable_from_leader = match leader {
-        Some(l) => (0..teams.len()).filter(|&t| t == l || !teams[t].leader_better).collect(),
-        None => Vec::new(),
-    };
+    let indistinguishable_from_leader = (0..teams.len()).filter(|&t| teams[t].indistinguishable_from_leader).collect();
     RankUncertainty {
         replicates: count,
         level: settings.level,

@@ -65,16 +65,23 @@ pub enum Broken {
 /// Checks a whole log, in sequence order: numbers 1, 2, 3, … each linked to the one before and
 /// each hash recomputed from the content.
 pub fn verify(entries: &[Entry]) -> Result<(), Broken> {
-    let mut prev = GENESIS;
+    verify_after(0, GENESIS, entries)
+}
+
+/// Checks the entries that follow entry `seq` hashed `hash` (0 and [`GENESIS`]: the whole log):
+/// numbers `seq + 1`, `seq + 2`, … each linked to the one before and each hash recomputed from
+/// the content.
+pub fn verify_after(seq: i64, hash: &str, entries: &[Entry]) -> Result<(), Broken> {
+    let mut prev = hash;
     for (i, e) in entries.iter().enumerate() {
-        let expected = i as i64 + 1;
+        let expected = seq + i as i64 + 1;
         if e.seq != expected {
             return Err(Broken::Sequence { seq: e.seq, expected });
         }
         if e.prev_hash != prev {
             return Err(Broken::Link { seq: e.seq });
         }
-        if hash(e.seq, &e.event, &e.prev_hash) != e.hash {
+        if self::hash(e.seq, &e.event, &e.prev_hash) != e.hash {
             return Err(Broken::Content { seq: e.seq });
         }
         prev = &e.hash;

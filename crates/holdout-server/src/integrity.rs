@@ -43,9 +43,11 @@ pub struct Settings {
     pub duplicates: DuplicateSettings,
 }
 
-/// The judges' integrity report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The judges' integrity report (`holdout-integrity/1`): leads for the judges, never verdicts.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = IntegrityReport)]
 pub struct Report {
+    /// Always `holdout-integrity/1`.
     pub format: &'static str,
     pub contest: String,
     pub phase: String,
@@ -71,7 +73,7 @@ pub struct Report {
 }
 
 /// The public board against the private one, over the phase's ranked teams.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Agreement {
     /// Kendall's τ-b of the teams' public and private ranks; `None` with fewer than two teams.
     pub kendall_tau: Option<f64>,
@@ -80,7 +82,7 @@ pub struct Agreement {
     pub points: Vec<RankPoint>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RankPoint {
     pub team_id: i64,
     pub team: String,
@@ -90,7 +92,7 @@ pub struct RankPoint {
 }
 
 /// One team's submissions read for probing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TeamLine {
     pub team_id: i64,
     pub team: String,
@@ -105,7 +107,7 @@ pub struct TeamLine {
     pub probing: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NearDuplicateLines {
     pub measure: Measure,
     pub threshold: f64,
@@ -116,11 +118,11 @@ pub struct NearDuplicateLines {
     pub flagged: usize,
     /// The strongest of them.
     pub pairs: Vec<PairLine>,
-    /// Submissions whose file could not be read again, with why.
+    /// Submissions whose file could not be read again: `[submission id, why]`.
     pub unreadable: Vec<(i64, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PairLine {
     pub a: Side,
     pub b: Side,
@@ -132,21 +134,21 @@ pub struct PairLine {
     pub predictions: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Side {
     pub team_id: i64,
     pub team: String,
     pub submission_id: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SameFileLine {
     pub sha256: String,
     pub teams: usize,
     pub submissions: Vec<Side>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RescoreLine {
     /// The `submission.score` audit entry.
     pub seq: i64,
@@ -170,7 +172,7 @@ pub enum IntegrityError {
 }
 
 /// What the report is computed from, read from the database.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Inputs {
     pub phase: String,
     pub seed: i64,
@@ -180,6 +182,24 @@ pub struct Inputs {
     /// Every scored submission of the contest, with its phase.
     pub scored: Vec<(String, Scored)>,
     pub changed: Vec<db::integrity::Changed>,
+}
+
+impl Inputs {
+    /// The SHA-256 of everything a report on these inputs with `settings` is computed from
+    /// (the stored files are named by their SHA-256, which the inputs hold, and the solution
+    /// and the code do not change while the service runs): the key its cache is kept under.
+    pub fn sha256(&self, settings: &Settings) -> String {
+        let d = &settings.duplicates;
+        let all = serde_json::json!({
+            "format": FORMAT,
+            "inputs": self,
+            "sample_rows": settings.sample_rows,
+            "measure": d.measure,
+            "threshold": d.threshold,
+            "max_pairs": d.max_pairs,
+        });
+        crate::auth::digest_bytes(all.to_string().as_bytes())
+    }
 }
 
 /// Reads the report's inputs. `phases` in order; the phase's private board is computed from
@@ -554,18 +574,39 @@ fn md(s: &str) -> String {
 }
 
 /// The report of contest `name` as the service sees it now (`None`: no such contest): inputs
-/// read from the database, computed off the async threads.
+/// read from the database, computed off the async threads, one heavy statistic at a time
+/// (`AppState::analysing`). A report is kept in memory by contest and phase with the SHA-256
+/// of its inputs ([`Inputs::sha256`]) and served again, with the time it was generated, until
+/// they change.
 pub async fn run(state: &crate::AppState, name: &str, settings: Settings) -> Result<Option<Report>, IntegrityError> {
     let Some(c) = state.contest(name).await? else { return Ok(None) };
     let phases = db::integrity::phase_names(&state.pool, c.id).await?;
     let inputs = inputs(&state.pool, &c, &phases, settings.phase.as_deref()).await?;
+    let key = inputs.sha256(&settings);
+    let slot = (c.id, inputs.phase.clone());
+    let kept = || {
+        let cache = state.integrity.lock().expect("the integrity cache lock is never poisoned");
+        cache.get(&slot).filter(|(k, _)| *k == key).map(|(_, r)| Report::clone(r))
+    };
+    if let Some(r) = kept() {
+        return Ok(Some(r));
+    }
+    let _one = state.analysing.lock().await;
+    if let Some(r) = kept() {
+        return Ok(Some(r));
+    }
     state
         .fetch_files(inputs.scored.iter().map(|(_, s)| s.sha256.clone()).collect())
         .await
         .map_err(|e| IntegrityError::Solution(e.to_string()))?;
     let (dir, now) = (state.dir.clone(), state.now_text());
-    tokio::task::spawn_blocking(move || compute(&c, &dir, &inputs, &settings, &now))
+    let report = tokio::task::spawn_blocking(move || compute(&c, &dir, &inputs, &settings, &now))
         .await
-        .map_err(|e| IntegrityError::Solution(format!("the report's computation failed: {e}")))?
-        .map(Some)
+        .map_err(|e| IntegrityError::Solution(format!("the report's computation failed: {e}")))??;
+    state
+        .integrity
+        .lock()
+        .expect("the integrity cache lock is never poisoned")
+        .insert(slot, (key, std::sync::Arc::new(report.clone())));
+    Ok(Some(report))
 }

@@ -15,9 +15,11 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: &str = "holdout-selections/1";
 
 /// The committed list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SelectionList)]
 pub struct Document {
+    /// Always `holdout-selections/1`.
     pub format: String,
     pub contest: String,
     /// The last phase, whose private board the selections are for.
@@ -29,7 +31,7 @@ pub struct Document {
 }
 
 /// One team's final submissions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamSelection {
     pub team_id: i64,
@@ -42,7 +44,7 @@ pub struct TeamSelection {
 }
 
 /// A submission and its file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Selected {
     pub id: i64,

@@ -41,6 +41,10 @@ pub struct Config {
     /// front appended) rather than the connection's: set only behind such a proxy, since a
     /// client could send the header itself.
     pub trust_forwarded_for: bool,
+    /// How often `GET /audit` verifies the audit log's whole chain again from its first entry;
+    /// in between it checks only the entries appended since the last check (and that the last
+    /// entry it checked is still there, unchanged).
+    pub audit_reverify: std::time::Duration,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             lease: std::time::Duration::from_secs(30),
             throttle: crate::throttle::Policy::default(),
             trust_forwarded_for: false,
+            audit_reverify: std::time::Duration::from_mins(1),
         }
     }
 }
@@ -331,6 +336,25 @@ pub struct Inner {
     pub generation: std::sync::atomic::AtomicU64,
     /// What `/metrics` reports of this process.
     pub metrics: crate::metrics::Metrics,
+    /// How far `GET /audit` has verified the audit log's chain (`None`: not yet, or it was
+    /// broken); held while verifying, so one request verifies at a time.
+    pub audit_verified: tokio::sync::Mutex<Option<AuditVerified>>,
+    /// The integrity reports computed, by contest and phase, each with the SHA-256 of its inputs.
+    pub integrity: Mutex<FxHashMap<(i64, String), KeptReport>>,
+}
+
+/// An integrity report kept with the SHA-256 of its inputs.
+pub type KeptReport = (String, Arc<crate::integrity::Report>);
+
+/// The audit log's chain as verified: entries 1 to `seq` chain to `hash`.
+#[derive(Debug, Clone)]
+pub struct AuditVerified {
+    /// The last entry verified (0: the log was empty).
+    pub seq: i64,
+    /// Its hash ([`crate::audit::GENESIS`] for 0).
+    pub hash: String,
+    /// When the whole chain was last verified from its first entry.
+    pub whole_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The clock, printable.
@@ -372,6 +396,8 @@ impl AppState {
             visitor_pages: Mutex::new(FxHashMap::default()),
             metrics: crate::metrics::Metrics::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
+            audit_verified: tokio::sync::Mutex::new(None),
+            integrity: Mutex::new(FxHashMap::default()),
         }));
         drop(crate::changes::listen(&state));
         state

@@ -792,6 +792,10 @@ async fn rank_uncertainty_sums_to_one_and_matches_a_direct_count_over_the_replic
         let p = t["probability_first"].as_f64().unwrap();
         assert!((p - count / r as f64).abs() < 1e-12, "{t}: {p} against {count}/{r}");
         assert!(t["rank_low"].as_u64() <= t["rank_high"].as_u64());
+        // A team's flag and the list say the same (one source: the library's test).
+        let listed = u["indistinguishable_from_leader"].as_array().unwrap().contains(&t["team_id"]);
+        assert_eq!(t["indistinguishable_from_leader"].as_bool(), Some(listed), "{t}");
+        assert!(t["leader_better"].is_boolean(), "{t}");
     }
     let leader = u["leader_team_id"].as_i64().unwrap();
     assert_eq!(leader, teams[0]["team_id"].as_i64().unwrap(), "the leader is first on the board");
@@ -977,6 +981,28 @@ async fn the_integrity_report_flags_a_planted_near_copy_and_no_honest_team() {
         holdout_server::integrity::markdown(&report, holdout_server::web::Lang::Zh)
             .contains("跨团队的近似重复预测文件")
     );
+}
+
+/// The integrity report is kept with the SHA-256 of its inputs: asked again it is the same
+/// report (generated at the same time); other settings or another scored submission compute
+/// it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrity_report_is_kept_until_its_inputs_change() {
+    let h = Harness::new().await;
+    h.scored(Who::A, &submission(0.5, 1)).await;
+    h.scored(Who::B, &submission(0.6, 2)).await;
+    let (s, first) = h.call(Who::Judge, "GET", "/contests/tiny/integrity", None).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    advance(&h.clock, 5);
+    let (_, again) = h.call(Who::Org, "GET", "/contests/tiny/integrity", None).await;
+    assert_eq!(again, first, "kept");
+    let (_, other) = h.call(Who::Judge, "GET", "/contests/tiny/integrity?threshold=0.5", None).await;
+    assert_ne!(other["generated_at"], first["generated_at"], "other settings, another report");
+    assert_eq!(other["near_duplicates"]["threshold"], 0.5);
+    h.scored(Who::A, &submission(0.7, 3)).await;
+    let (_, after) = h.call(Who::Judge, "GET", "/contests/tiny/integrity", None).await;
+    assert_ne!(after["generated_at"], first["generated_at"]);
+    assert_eq!((first["submissions"].as_u64(), after["submissions"].as_u64()), (Some(2), Some(3)));
 }
 
 /// Rescore-all on an unchanged scorer changes no score and no rank, audits every rescore, and
@@ -1308,9 +1334,76 @@ async fn the_audit_log_records_every_action_and_exposes_tampering() {
         .execute(&h.state.pool)
         .await
         .unwrap();
+    // The whole chain is verified again at most `audit_reverify` (a minute) after the last
+    // whole verification, which `verified_at` names; until then the entries appended since are.
+    let verified_at = log["verification"]["verified_at"].clone();
+    let (_, log) = h.call(Who::Org, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], true, "{log}");
+    assert_eq!(log["verification"]["verified_at"], verified_at);
+    advance(&h.clock, 60);
     let (_, log) = h.call(Who::Org, "GET", "/audit?limit=1", None).await;
     assert_eq!(log["verification"]["intact"], false);
     assert!(log["verification"]["broken"].as_str().unwrap().contains("does not match its hash"), "{log}");
+    // And it stays reported: a broken chain is verified whole on every call.
+    let (_, log) = h.call(Who::Judge, "GET", "/audit", None).await;
+    assert_eq!(log["verification"]["intact"], false);
+}
+
+/// `GET /audit` pages in SQL (after, subject, limit) and verifies the chain without reading
+/// the whole log each time, yet an edit of the last entry it verified, or of any entry
+/// appended since, is reported at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_paged_and_new_or_last_entries_are_checked_at_once() {
+    let h = Harness::new().await;
+    let v = h.scored(Who::A, &submission(0.5, 1)).await;
+    let all = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(all.len() >= 6, "{}", all.len());
+    let seqs = |log: &Value| -> Vec<i64> {
+        log["entries"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+    };
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=2", None).await;
+    assert_eq!(seqs(&log), [1, 2]);
+    let ver = &log["verification"];
+    assert_eq!((ver["intact"].as_bool(), ver["entries"].as_u64()), (Some(true), Some(all.len() as u64)));
+    assert_eq!(ver["head"].as_str(), Some(all.last().unwrap().hash.as_str()));
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?after=2&limit=3", None).await;
+    assert_eq!(seqs(&log), [3, 4, 5]);
+    let subject = format!("submission:{}", v["id"]);
+    let (_, log) = h.call(Who::Judge, "GET", &format!("/audit?subject={subject}&after=1"), None).await;
+    let want: Vec<i64> = all.iter().filter(|e| e.event.subject == subject && e.seq > 1).map(|e| e.seq).collect();
+    assert!(!want.is_empty());
+    assert_eq!(seqs(&log), want);
+
+    // The last entry verified, edited: found at once.
+    let last = all.last().unwrap();
+    let edit = |seq: i64, detail: String| {
+        let pool = h.state.pool.clone();
+        async move {
+            sqlx::query("UPDATE audit_log SET detail = $1 WHERE seq = $2")
+                .bind(detail)
+                .bind(seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    edit(last.seq, "{}".into()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], false, "{log}");
+    assert!(log["verification"]["broken"].as_str().unwrap().contains(&format!("entry {}", last.seq)), "{log}");
+    edit(last.seq, last.event.detail.clone()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], true, "{log}");
+
+    // Entries appended since, one of them edited: found at once too.
+    h.scored(Who::B, &submission(0.6, 2)).await;
+    let now = holdout_server::db::entries(&h.state.pool).await.unwrap();
+    assert!(now.len() > all.len() + 1);
+    edit(all.len() as i64 + 1, "{}".into()).await;
+    let (_, log) = h.call(Who::Judge, "GET", "/audit?limit=1", None).await;
+    assert_eq!(log["verification"]["intact"], false, "{log}");
+    assert_eq!(log["verification"]["entries"].as_u64(), Some(now.len() as u64));
+    assert!(log["verification"]["broken"].as_str().unwrap().contains(&format!("entry {}", all.len() + 1)), "{log}");
 }
 
 /// Regression: team names with commas, quotes or a leading `=` broke the CSV export (and what
@@ -1737,8 +1830,21 @@ async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
         }
         r.body(Body::empty()).unwrap()
     };
-    assert_eq!(h.send(metrics(Who::Anon)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(h.send(metrics(Who::A)).await.0, StatusCode::FORBIDDEN);
+    // Refused as the API refuses: the JSON error body with its code.
+    for (who, status, code) in
+        [(Who::Anon, StatusCode::UNAUTHORIZED, "unauthorized"), (Who::A, StatusCode::FORBIDDEN, "forbidden")]
+    {
+        let (s, body, headers) = h.send(metrics(who)).await;
+        assert_eq!(s, status, "{who:?}");
+        assert_eq!(headers["content-type"], "application/json", "{who:?}");
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], code, "{v}");
+        assert!(v["error"]["message"].is_string(), "{v}");
+    }
+    let bad = Request::get("/metrics").header("authorization", "Bearer nonsense").body(Body::empty()).unwrap();
+    let (s, body, _) = h.send(bad).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"], "unauthorized");
     h.scored(Who::A, &submission(0.5, 1)).await;
     let (s, _) = h.call(Who::A, "GET", "/contests/tiny/submissions/1", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -1753,6 +1859,7 @@ async fn metrics_are_for_staff_and_count_routes_queue_and_scoring() {
         for line in [
             "holdout_http_requests_total{route=\"/api/v1/contests/{contest}/submissions/{id}\",status=\"200\"}",
             "holdout_http_requests_total{route=\"/metrics\",status=\"403\"} 1\n",
+            "holdout_http_requests_total{route=\"/metrics\",status=\"401\"} 2\n",
             "holdout_submissions{status=\"queued\"} 0\n",
             "holdout_submissions{status=\"scored\"} ",
             "holdout_scoring_seconds_count 1\n",
@@ -1778,6 +1885,73 @@ fn the_committed_openapi_document_is_the_generated_one() {
         "leaderboard/openapi.json is not the document the code generates; regenerate it with\n    \
          cargo run --release -p holdout-cli -- openapi --write leaderboard/openapi.json"
     );
+}
+
+/// A problem's and an example's `code` are enums in the document: exactly the codes the
+/// validator can produce (holdout-score's catalogue, which its own test holds equal to every
+/// `Kind` and `Example`).
+#[test]
+fn problem_codes_are_enums_of_every_code_the_validator_produces() {
+    let schemas = &CONTRACT.doc["components"]["schemas"];
+    for (schema, codes) in [
+        ("ProblemView", holdout_score::problem::problem_codes()),
+        ("ExampleView", holdout_score::problem::example_codes()),
+    ] {
+        let listed: Vec<&str> = schemas[schema]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}.code is not an enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, codes, "{schema}");
+    }
+    assert!(holdout_score::problem::problem_codes().contains(&"duplicate_id"));
+}
+
+/// No response is described as a bare object (one that lists no properties) except the
+/// document itself and a problem's free-form parameters: the contract check holds every other
+/// body to its fields.
+#[test]
+fn no_response_is_described_as_a_bare_object() {
+    fn bare(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                let object = m
+                    .get("type")
+                    .is_some_and(|t| t == "object" || t.as_array().is_some_and(|a| a.contains(&json!("object"))));
+                if object
+                    && !m.contains_key("properties")
+                    && !m.contains_key("additionalProperties")
+                    && !m.contains_key("allOf")
+                    && !m.contains_key("oneOf")
+                {
+                    out.push(at.to_owned());
+                }
+                for (k, v) in m {
+                    bare(v, &format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(list) => {
+                for (i, v) in list.iter().enumerate() {
+                    bare(v, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = &CONTRACT.doc;
+    let mut found = Vec::new();
+    bare(&doc["components"], "#/components", &mut found);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            bare(&op["responses"], &format!("{method} {path}"), &mut found);
+        }
+    }
+    found.retain(|at| !at.ends_with("/properties/params"));
+    assert!(found.is_empty(), "bare objects: {found:#?}");
 }
 
 /// Every API route is registered through `routes!` with its `#[utoipa::path]`, so nothing is

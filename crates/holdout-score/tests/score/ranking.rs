@@ -125,6 +125,13 @@ proptest! {
             if let (Some(p), Some(holm)) = (team.p_value, team.p_holm) {
                 prop_assert!(p <= holm && holm <= 1.0 && p >= 1.0 / (count + 1) as f64);
             }
+            // One source: the list is the teams whose flag is set, the flag the leader's test.
+            prop_assert_eq!(team.indistinguishable_from_leader, got.indistinguishable_from_leader.contains(&t));
+            prop_assert_eq!(
+                team.indistinguishable_from_leader,
+                got.leader.is_some() && !team.leader_better,
+                "the leader, or a team it is not better than"
+            );
         }
         match got.leader {
             Some(l) => {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 
 use axum::response::{IntoResponse as _, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
@@ -129,18 +129,47 @@ pub(super) async fn commit_if_closed(state: &AppState, c: &Contest, always: bool
     }
 }
 
+/// The committed final selections as the API shows them (on the contest, its last phase's
+/// boards and a team's selections).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SelectionCommitment {
+    /// Always `holdout-selections/1`.
+    pub format: &'static str,
+    /// The last phase, whose private board the selections are for.
+    pub phase: String,
+    /// When that phase closed: no selection could change after it.
+    #[schema(format = DateTime)]
+    pub closed_at: String,
+    /// SHA-256 of the committed list's canonical bytes (`url`), hex.
+    pub sha256: String,
+    #[schema(format = DateTime)]
+    pub committed_at: String,
+    /// The `selection.commit` audit entry.
+    pub audit_seq: i64,
+    /// The `board.reveal` audit entry that found the list unchanged; null before the reveal.
+    #[schema(required = true)]
+    pub verified_seq: Option<i64>,
+    /// `/api/v1/contests/{contest}/selections/committed`: the list itself.
+    pub url: String,
+}
+
 /// A commitment as the API shows it.
+pub(super) fn commitment_view(c: &Contest, cm: &Commitment) -> SelectionCommitment {
+    SelectionCommitment {
+        format: crate::selections::FORMAT,
+        phase: cm.phase.clone(),
+        closed_at: cm.closed_at.clone(),
+        sha256: cm.sha256.clone(),
+        committed_at: cm.committed_at.clone(),
+        audit_seq: cm.audit_seq,
+        verified_seq: cm.verified_seq,
+        url: format!("/api/v1/contests/{}/selections/committed", c.name),
+    }
+}
+
+/// [`commitment_view`] as JSON.
 pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
-    json!({
-        "format": crate::selections::FORMAT,
-        "phase": cm.phase,
-        "closed_at": cm.closed_at,
-        "sha256": cm.sha256,
-        "committed_at": cm.committed_at,
-        "audit_seq": cm.audit_seq,
-        "verified_seq": cm.verified_seq,
-        "url": format!("/api/v1/contests/{}/selections/committed", c.name),
-    })
+    serde_json::to_value(commitment_view(c, cm)).unwrap_or(Value::Null)
 }
 
 /// The committed list `holdout-selections/1`, byte for byte what was hashed (anyone; 404
@@ -151,7 +180,7 @@ pub(super) fn commitment_json(c: &Contest, cm: &Commitment) -> Value {
     tag = "submissions",
     params(doc::params::ContestPath),
     responses(
-        (status = 200, description = "The committed list, canonical JSON.", body = Object),
+        (status = 200, description = "The committed list, canonical JSON (compact, teams and submissions by ascending id): its SHA-256 is the published `sha256`.", body = crate::selections::Document),
         (status = 404, description = "No such contest, or nothing committed yet (`not_committed`).", body = ErrorBody),
     )
 )]
@@ -572,14 +601,14 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-/// The audit log (judges and organizers), with the whole chain's verification.
+/// The audit log (judges and organizers): a page of entries and the chain's verification.
 #[utoipa::path(
     get,
     path = "/audit",
     tag = "contests",
     params(AuditQuery),
     responses(
-        (status = 200, description = "The entries asked for and the whole chain's verification.", body = doc::AuditLog),
+        (status = 200, description = "The entries asked for and the chain's verification (see `Verification`: the whole chain at most `verified_at` ago, the entries appended since on every call).", body = doc::AuditLog),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
     )
@@ -590,17 +619,75 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Organizer, Role::Judge])?;
-    let all = db::entries(&state.pool).await?;
-    let verification = match crate::audit::verify(&all) {
-        Ok(()) => json!({"intact": true, "entries": all.len(), "head": all.last().map(|e| &e.hash)}),
-        Err(b) => json!({"intact": false, "entries": all.len(), "broken": b.to_string()}),
-    };
-    let limit = q.limit.unwrap_or(500).clamp(1, 5000) as usize;
-    let after = q.after.unwrap_or(0);
-    let entries: Vec<&crate::audit::Entry> = all
-        .iter()
-        .filter(|e| e.seq > after && q.subject.as_ref().is_none_or(|s| &e.event.subject == s))
-        .take(limit)
-        .collect();
+    let verification = verification(&state).await?;
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+    let entries = db::audit_log::page(&state.pool, q.after.unwrap_or(0), q.subject.as_deref(), limit).await?;
     Ok(Json(json!({"verification": verification, "entries": entries})))
+}
+
+/// The chain's verification without reading the whole log on every call: the entries appended
+/// since the last check are checked against the last entry checked (which must still be there,
+/// unchanged), and the whole chain is verified again from its first entry when the last such
+/// verification is `Config::audit_reverify` old (or the log was broken). So an edit of an
+/// older entry shows at the next whole verification, at most that long after.
+async fn verification(state: &AppState) -> ApiResult<Value> {
+    let mut known = state.audit_verified.lock().await;
+    let now = state.now();
+    let window =
+        chrono::Duration::from_std(state.config.audit_reverify).unwrap_or_else(|_| chrono::Duration::days(365));
+    let checked = match known.as_ref().filter(|k| now - k.whole_at < window) {
+        Some(k) => since(state, k).await?,
+        None => None,
+    };
+    let outcome = if let Some(extended) = checked {
+        Ok(extended)
+    } else {
+        let all = db::entries(&state.pool).await?;
+        crate::audit::verify(&all).map(|()| crate::state::AuditVerified {
+            seq: all.last().map_or(0, |e| e.seq),
+            hash: all.last().map_or_else(|| crate::audit::GENESIS.to_owned(), |e| e.hash.clone()),
+            whole_at: now,
+        })
+    };
+    Ok(match outcome {
+        Ok(v) => {
+            let body = json!({"intact": true, "entries": v.seq, "head": (v.seq > 0).then(|| v.hash.clone()),
+                "verified_at": time::text(v.whole_at)});
+            *known = Some(v);
+            body
+        }
+        Err(b) => {
+            *known = None;
+            let entries = db::audit_log::count(&state.pool).await?;
+            json!({"intact": false, "entries": entries, "broken": b.to_string(), "verified_at": time::text(now)})
+        }
+    })
+}
+
+/// The chain verified up to `k` extended by the entries appended since; `None` when `k`'s last
+/// entry is gone or changed, or what follows does not chain on (a whole verification says
+/// where).
+async fn since(state: &AppState, k: &crate::state::AuditVerified) -> ApiResult<Option<crate::state::AuditVerified>> {
+    let tail = db::audit_log::from(&state.pool, k.seq.max(1)).await?;
+    let rest = if k.seq == 0 {
+        &tail[..]
+    } else {
+        match tail.split_first() {
+            Some((head, rest))
+                if head.seq == k.seq
+                    && head.hash == k.hash
+                    && crate::audit::hash(head.seq, &head.event, &head.prev_hash) == head.hash =>
+            {
+                rest
+            }
+            _ => return Ok(None),
+        }
+    };
+    if crate::audit::verify_after(k.seq, &k.hash, rest).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(match rest.last() {
+        Some(last) => crate::state::AuditVerified { seq: last.seq, hash: last.hash.clone(), whole_at: k.whole_at },
+        None => k.clone(),
+    }))
 }

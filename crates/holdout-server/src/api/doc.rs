@@ -466,7 +466,7 @@ pub struct Contest {
     pub frozen_since: Option<String>,
     /// The committed final selections (`holdout-selections/1`: phase, SHA-256, audit entries);
     /// null before they are committed.
-    #[schema(required = true, value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<super::contests::SelectionCommitment>)]
     pub selection_commitment: Option<serde_json::Value>,
     pub phases: Vec<crate::state::Phase>,
     /// The phase open now; null between and after phases.
@@ -478,11 +478,20 @@ pub struct Contest {
     #[schema(format = DateTime)]
     pub now: String,
     /// The commitment to the hidden labels, from `MANIFEST.json`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = SolutionCommitment)]
     pub solution_commitment: serde_json::Value,
     /// The contest's receipt key (Ed25519 public key, hex): what signs the score receipts.
     pub receipt_key: String,
     pub files: Vec<ContestFile>,
+}
+
+/// The commitment to the hidden labels (`MANIFEST.json`'s `solution_commitment`).
+#[derive(Debug, ToSchema)]
+pub struct SolutionCommitment {
+    /// How the value is computed.
+    pub scheme: String,
+    /// Hex.
+    pub sha256: String,
 }
 
 #[derive(Debug, ToSchema)]
@@ -511,8 +520,18 @@ pub struct Reveal {
     /// score, signed with the reveal's audit entry as the log's head.
     pub receipts: i64,
     /// The committed final selections, checked against their published hash.
-    #[schema(value_type = Object)]
-    pub selections: serde_json::Value,
+    pub selections: RevealedSelections,
+}
+
+/// The committed final selections as the reveal found them.
+#[derive(Debug, ToSchema)]
+pub struct RevealedSelections {
+    /// The published SHA-256 of the committed list, which the list still hashes to.
+    pub sha256: String,
+    /// The `selection.commit` audit entry.
+    pub commitment_seq: i64,
+    /// The `board.reveal` audit entry that checked it.
+    pub verified_seq: i64,
 }
 
 #[derive(Debug, ToSchema)]
@@ -530,9 +549,15 @@ pub struct AuditLog {
     pub entries: Vec<AuditEntry>,
 }
 
-/// The whole chain's verification.
+/// The chain's verification. The whole chain is verified from its first entry at most every
+/// `holdout serve`'s re-verification interval (a minute); every call in between checks the
+/// entries appended since the last check, and that the last entry checked is still there,
+/// unchanged. `verified_at` says when the whole chain was last verified, so an edit of an older
+/// entry shows at most that interval after it was made.
 #[derive(Debug, ToSchema)]
 pub struct Verification {
+    /// The whole chain verified at `verified_at`, and every entry appended since chaining on
+    /// to it; false: it broke, at `broken`.
     pub intact: bool,
     /// Entries in the whole log.
     pub entries: i64,
@@ -542,6 +567,9 @@ pub struct Verification {
     /// Where the chain breaks (when not intact).
     #[schema(required = false)]
     pub broken: Option<String>,
+    /// When the whole chain was last verified from its first entry (when not intact: now).
+    #[schema(format = DateTime)]
+    pub verified_at: String,
 }
 
 /// An entry of the hash-chained audit log.
@@ -776,7 +804,7 @@ pub struct Selections {
     pub default: String,
     /// The committed selections of this phase with the team's own (`submission_ids`,
     /// `chosen`); null before they are committed.
-    #[schema(required = true, value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<super::submissions::TeamCommitment>)]
     pub committed: Option<serde_json::Value>,
 }
 
@@ -816,7 +844,7 @@ pub struct Leaderboard {
     #[schema(required = true)]
     pub freeze: Option<Freeze>,
     /// The committed final selections of this phase; null before they are committed.
-    #[schema(required = true, value_type = Option<Object>)]
+    #[schema(required = true, value_type = Option<super::contests::SelectionCommitment>)]
     pub selections: Option<serde_json::Value>,
 }
 

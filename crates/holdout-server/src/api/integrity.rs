@@ -24,14 +24,14 @@ pub struct IntegrityQuery {
 }
 
 /// The judges' integrity report: near-duplicate files across teams, probing, shared files
-/// (judges and organizers). Its body is described as an object only (see `crate::integrity`).
+/// (judges and organizers; see `crate::integrity`).
 #[utoipa::path(
     get,
     path = "/contests/{contest}/integrity",
     tag = "boards",
     params(doc::params::ContestPath, IntegrityQuery),
     responses(
-        (status = 200, description = "The report.", body = Object),
+        (status = 200, description = "The report.", body = Report),
         (status = 400, description = "A threshold or sample size out of range.", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Not a judge or organizer.", body = ErrorBody),
@@ -56,7 +56,6 @@ pub async fn integrity(
         duplicates.threshold = t;
     }
     let settings = Settings { phase: q.phase, sample_rows: q.sample_rows, duplicates };
-    let _one = state.analysing.lock().await;
     match run(&state, &contest, settings).await {
         Ok(Some(r)) => Ok(Json(r)),
         Ok(None) | Err(IntegrityError::NoPhase(_)) => Err(ApiError::not_found()),

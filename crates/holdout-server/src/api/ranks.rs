@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::ranks::{Input, Inputs, PROCEDURE};
 use crate::state::AppState;
+use holdout_score::ranking::TeamRank;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,26 +52,17 @@ pub struct RankUncertaintyView {
     pub computed_at: String,
 }
 
-/// One team's rank and how sure it is.
+/// One team's rank and how sure it is: who, and the library's figures for it
+/// ([`TeamRank`], flattened), so each fact has one definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TeamRankView {
     pub team_id: i64,
     pub team: String,
     pub submission_id: i64,
     pub score: Option<f64>,
-    /// On the point scores (ties share the better place).
-    pub rank: u32,
-    /// Share of replicates in which the team ranks first (shared firsts split evenly); the
-    /// teams' values sum to 1.
-    pub probability_first: f64,
-    /// The 95 % rank interval.
-    pub rank_low: u32,
-    pub rank_high: u32,
-    /// One-sided paired bootstrap p-value of "the leader is better"; `None` for the leader.
-    pub p_value: Option<f64>,
-    /// Holm-adjusted.
-    pub p_holm: Option<f64>,
-    pub indistinguishable_from_leader: bool,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub rank: TeamRank,
 }
 
 /// How sure the private board's ranks are (staff; everyone after the reveal).
@@ -177,13 +169,7 @@ pub async fn rank_uncertainty(
                 team: i.team.clone(),
                 submission_id: i.submission_id,
                 score: i.score,
-                rank: t.rank,
-                probability_first: t.probability_first,
-                rank_low: t.rank_low,
-                rank_high: t.rank_high,
-                p_value: t.p_value,
-                p_holm: t.p_holm,
-                indistinguishable_from_leader: indistinguishable.contains(&i.team_id),
+                rank: t.clone(),
             })
             .collect(),
         indistinguishable_from_leader: indistinguishable,

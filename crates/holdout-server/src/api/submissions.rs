@@ -113,7 +113,7 @@ fn check_quota(daily: i64, total: i64, today: i64, all: i64, now: chrono::DateTi
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemView {
     /// A [`holdout_score::problem::Kind`]'s code (`duplicate_id`, `missing_column` …).
-    #[schema(value_type = String)]
+    #[schema(schema_with = problem_code)]
     pub code: &'static str,
     /// The code's parameters (`{"column": "label"}`; `{}` when it has none).
     #[schema(value_type = Object)]
@@ -132,13 +132,49 @@ pub struct ProblemView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExampleView {
     /// A [`holdout_score::problem::Example`]'s code (`line`, `id` …).
-    #[schema(value_type = String)]
+    #[schema(schema_with = example_code)]
     pub code: &'static str,
     /// The place (`{"line": 7}`).
     #[schema(value_type = Object)]
     pub params: serde_json::Map<String, Value>,
     /// The place in words, in the asked language.
     pub message: String,
+}
+
+/// The committed final selections with the calling team's own.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TeamCommitment {
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub commitment: super::contests::SelectionCommitment,
+    /// The team's committed submissions (empty when it has none), ascending.
+    pub submission_ids: Vec<i64>,
+    /// Whether the team selected them (else its best public submission is its default).
+    pub chosen: bool,
+}
+
+/// `ProblemView::code`'s schema: every code the validator can report, from its catalogue.
+fn problem_code() -> utoipa::openapi::schema::Object {
+    code_enum(
+        holdout_score::problem::problem_codes(),
+        "A problem's code: every code the validator can report (holdout-score's `problem` catalogue).",
+    )
+}
+
+/// `ExampleView::code`'s schema: every kind of place the validator can name.
+fn example_code() -> utoipa::openapi::schema::Object {
+    code_enum(
+        holdout_score::problem::example_codes(),
+        "A place's code: every kind of place the validator can name (holdout-score's `example` catalogue).",
+    )
+}
+
+fn code_enum(codes: Vec<&'static str>, description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(codes))
+        .description(Some(description))
+        .build()
 }
 
 /// A tagged value's fields other than `code`.
@@ -1007,11 +1043,12 @@ pub async fn selections(
         && let Some(list) = db::selections::document(&state.pool, c.id, &c.name).await?
     {
         let mine = list.teams.iter().find(|t| t.team_id == team);
-        let mut committed = super::contests::commitment_json(&c, &cm);
-        committed["submission_ids"] =
-            json!(mine.map(|t| t.submissions.iter().map(|s| s.id).collect::<Vec<_>>()).unwrap_or_default());
-        committed["chosen"] = json!(mine.is_some_and(|t| t.chosen));
-        body["committed"] = committed;
+        let committed = TeamCommitment {
+            commitment: super::contests::commitment_view(&c, &cm),
+            submission_ids: mine.map(|t| t.submissions.iter().map(|s| s.id).collect()).unwrap_or_default(),
+            chosen: mine.is_some_and(|t| t.chosen),
+        };
+        body["committed"] = serde_json::to_value(committed).map_err(|e| ApiError::internal(&e))?;
     }
     Ok(Json(body))
 }

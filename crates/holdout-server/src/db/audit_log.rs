@@ -1,5 +1,5 @@
 //! The `audit_log` table: appends chained to the last entry inside the caller's
-//! transaction, and the whole log for verification.
+//! transaction, pages of the log, and the log from an entry on for verification.
 
 use sqlx::{Row, AnyConnection, AnyPool};
 
@@ -61,4 +61,50 @@ pub async fn verify(pool: &AnyPool) -> Result<usize, DbError> {
     let all = entries(pool).await?;
     audit::verify(&all)?;
     Ok(all.len())
+}
+
+/// A page of the log in sequence order: at most `limit` entries after `after`, only those
+/// about `subject` if given.
+pub async fn page(pool: &SqlitePool, after: i64, subject: Option<&str>, limit: i64) -> Result<Vec<Entry>, DbError> {
+    let rows = match subject {
+        Some(subject) => {
+            sqlx::query(
+                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+                 WHERE seq > $1 AND subject = $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(after)
+            .bind(subject)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// The entries from `seq` on (inclusive), in sequence order: what verifying the chain from a
+/// known entry reads.
+pub async fn from(pool: &SqlitePool, seq: i64) -> Result<Vec<Entry>, DbError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq",
+    )
+    .bind(seq)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(entry).collect())
+}
+
+/// How many entries the log holds.
+pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(pool).await?)
 }

@@ -6,7 +6,7 @@ use sqlx::{Row, AnyPool};
 use super::DbError;
 
 /// One scored submission of a phase.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Scored {
     pub id: i64,
     pub team_id: i64,
@@ -57,7 +57,7 @@ pub async fn scored(pool: &AnyPool, contest: i64) -> Result<Vec<(String, Scored)
 
 /// A score of a contest's submission that a rescore changed, from its `submission.score` audit
 /// entry (`changed`, with the `previous` scores).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Changed {
     pub seq: i64,
     pub at: String,

@@ -68,6 +68,15 @@ fn not_staff(viewer: &Viewer) -> Option<Response> {
         .then(|| render(viewer, StatusCode::NOT_FOUND, "error.html", json!({"status": 404})))
 }
 
+/// The preamble of a staff page of contest `name`: a 404 page for anyone but organizers and
+/// judges, else the contest's header (or the page its failure renders).
+async fn staff_header(state: &AppState, viewer: &Viewer, name: &str) -> Result<Value, Response> {
+    if let Some(r) = not_staff(viewer) {
+        return Err(r);
+    }
+    header_of(state, viewer, name).await
+}
+
 /// A local path to go to after logging in (never another site).
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -587,10 +596,7 @@ pub async fn review(
     Path(name): Path<String>,
     Query(q): Query<Flash>,
 ) -> Response {
-    if let Some(r) = not_staff(&viewer) {
-        return r;
-    }
-    let c = match header_of(&state, &viewer, &name).await {
+    let c = match staff_header(&state, &viewer, &name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -619,10 +625,7 @@ pub async fn review_one(
     Path((name, id)): Path<(String, i64)>,
     Query(f): Query<Flash>,
 ) -> Response {
-    if let Some(r) = not_staff(&viewer) {
-        return r;
-    }
-    let c = match header_of(&state, &viewer, &name).await {
+    let c = match staff_header(&state, &viewer, &name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -866,10 +869,7 @@ pub async fn integrity(
     Path(name): Path<String>,
     Query(f): Query<Flash>,
 ) -> Response {
-    if let Some(r) = not_staff(&viewer) {
-        return r;
-    }
-    let c = match header_of(&state, &viewer, &name).await {
+    let c = match staff_header(&state, &viewer, &name).await {
         Ok(c) => c,
         Err(r) => return r,
     };
