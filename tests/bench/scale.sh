@@ -22,7 +22,9 @@
 # replica and one `holdout worker` process; (c) the same with two worker processes. Reported:
 # drain time (burst start → every upload scored), upload p50/p99, lost (must be 0), and
 # `holdout audit verify` (must pass) on each database afterwards.
-# The summary gives the ratios 2 vs 1 replicas, 2 vs 1 workers and PostgreSQL vs SQLite.
+# Order: seeding, the SQLite runs, then PostgreSQL (started or reached, the databases copied,
+# reads, bursts). The summary gives the ratios 2 vs 1 replicas, 2 vs 1 workers and PostgreSQL
+# vs SQLite.
 # Exits 1 if a check fails (a non-2xx read or a socket error, an upload not answered 202, an
 # upload not scored or lost, the audit chain); a missed read target also fails the run, except
 # with SMALL=1.
@@ -129,37 +131,7 @@ run files "$python" "$seed" files --sample "$bundle/public/sample_submission.csv
   --count "$uploaders"
 cat "$bench/files.stdout"
 
-# PostgreSQL: the given server, or a throwaway cluster.
-if [[ -n "${PG_URL:-}" ]]; then
-  admin="$PG_URL"
-  pg_note="PG_URL"
-else
-  if [[ -e "$bench/pg" ]]; then .ci/postgres stop "$bench/pg"; fi  # left by an interrupted run
-  echo "== postgres: .ci/postgres start $bench/pg"
-  pg_started=1
-  admin=$(.ci/postgres start "$bench/pg")
-  pg_note="throwaway cluster (.ci/postgres)"
-fi
-echo "== postgres at ${admin%%\?*}"
-psql "$admin" -X -Atc 'SELECT version()' > "$bench/pg-version.txt"
-# db_url NAME: the admin URL with its database replaced by NAME (query string kept).
-db_url() {
-  local base="${admin%%\?*}"
-  echo "${base%/*}/$1${admin#"$base"}"
-}
-# fresh_db NAME: drops and creates the database NAME; prints its URL.
-fresh_db() {
-  psql "$admin" -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >&2
-  db_url "$1"
-}
-reads_url=$(fresh_db holdout_bench_scale_reads)
-w1_url=$(fresh_db holdout_bench_scale_workers1)
-w2_url=$(fresh_db holdout_bench_scale_workers2)
-# Copied while nothing runs on the template (db copy reads it in one snapshot, never changes it).
-run copy-reads "$bin" db copy --from "$template" --to "$reads_url"
-cat "$bench/copy-reads.stdout"
-run copy-workers1 "$bin" db copy --from "$template" --to "$w1_url"
-run copy-workers2 "$bin" db copy --from "$template" --to "$w2_url"
+# SQLite runs on a copy: the template stays as seeded, for db copy.
 cp -a "$template" "$sqlite_dir"
 
 # start NAME READY COMMAND...: starts a long-running process in the background (output in
@@ -241,6 +213,39 @@ burst sqlite "$port" --db "$sqlite_dir/holdout.db"
 hwm_sqlite=$(hwm "$sqlite_pid")
 stop_pids
 run audit-sqlite "$bin" audit verify --data-dir "$sqlite_dir"
+
+# PostgreSQL: the given server, or a throwaway cluster.
+if [[ -n "${PG_URL:-}" ]]; then
+  admin="$PG_URL"
+  pg_note="PG_URL"
+else
+  if [[ -e "$bench/pg" ]]; then .ci/postgres stop "$bench/pg"; fi  # left by an interrupted run
+  echo "== postgres: .ci/postgres start $bench/pg"
+  pg_started=1
+  admin=$(.ci/postgres start "$bench/pg")
+  pg_note="throwaway cluster (.ci/postgres)"
+fi
+echo "== postgres at ${admin%%\?*}"
+psql "$admin" -X -Atc 'SELECT version()' > "$bench/pg-version.txt"
+# db_url NAME: the admin URL with its database replaced by NAME (query string kept).
+db_url() {
+  local base="${admin%%\?*}"
+  echo "${base%/*}/$1${admin#"$base"}"
+}
+# fresh_db NAME: drops and creates the database NAME; prints its URL.
+fresh_db() {
+  psql "$admin" -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >&2
+  db_url "$1"
+}
+reads_url=$(fresh_db holdout_bench_scale_reads)
+w1_url=$(fresh_db holdout_bench_scale_workers1)
+w2_url=$(fresh_db holdout_bench_scale_workers2)
+# Copied while nothing runs on the template (db copy reads it in one snapshot, never changes it).
+run copy-reads "$bin" db copy --from "$template" --to "$reads_url"
+cat "$bench/copy-reads.stdout"
+run copy-workers1 "$bin" db copy --from "$template" --to "$w1_url"
+run copy-workers2 "$bin" db copy --from "$template" --to "$w2_url"
 
 # PostgreSQL reads: (b) one replica, then (c) two replicas, one wrk each, at once.
 serve serve-pg-r1 "$port" --database "$reads_url" --workers 0
