@@ -243,7 +243,7 @@ class Psql:
         return json.loads(out)
 
     def value(self, sql):
-        return self.json(f"SELECT to_json(({sql}))")
+        return self.json(f"SELECT COALESCE(to_json(({sql})), 'null')")
 
     def counts(self, sql):
         pairs = self.json(f"SELECT COALESCE(json_object_agg(t.k, t.n), '{{}}') FROM ({sql}) AS t(k, n)")
