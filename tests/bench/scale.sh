@@ -327,7 +327,7 @@ def ratio(a, b):
 
 
 failures, missed = [], []
-print(f"== issue 15 scale-out, {manifest.get('name', 'the contest')}: {manifest['test_rows']} test rows; "
+print(f"== issue 15 scale-out, {manifest.get('name', 'security-sense')}: {manifest['test_rows']} test rows; "
       f"{cpus} cores shared by PostgreSQL, the services, the workers and the clients")
 print(f"binary: {bin_path}; PostgreSQL: {pg_note}, {(bench / 'pg-version.txt').read_text().split(',')[0].strip()}")
 copies = {k: seconds(f"copy-{k}") for k in ("reads", "workers1", "workers2")}
@@ -344,7 +344,7 @@ cold = {k: float((bench / f"cold-{k}").read_text()) * 1000 for k in ("sqlite", "
 runs = {k: wrk(k) for k in ("sqlite", "pg1", "pg2a", "pg2b")}
 print(f"Part A, leaderboard reads (GET …/leaderboard?phase=preliminary, {teams} teams, {submissions} scored "
       f"submissions): wrk 2 threads, {duration} s")
-print(f"{'run':<30} {'conns':>5} {'req/s':>9} {'p50_ms':>8} {'p99_ms':>8} {'requests':>9} {'non2xx':>7} "
+print(f"{'run':<33} {'conns':>5} {'req/s':>9} {'p50_ms':>8} {'p99_ms':>8} {'requests':>9} {'non2xx':>7} "
       f"{'sock_err':>8} {'cold_ms':>8}   target: >= 5000 req/s, p99 <= 20 ms")
 lines = (("sqlite", "(a) SQLite, serve --data-dir", 256, cold["sqlite"]),
          ("pg1", "(b) PostgreSQL, 1 replica", 256, cold["pg1"]),
@@ -359,13 +359,13 @@ for kind, label, conns, c in lines:
         missed.append(f"{label}: {r['rps']:.0f} req/s, p99 {r['p99']:.1f} ms")
     if r["non2xx"] or r["errs"]:
         failures.append(f"{label}: {r['non2xx']} responses were not 2xx, {r['errs']} socket errors")
-    print(f"{label:<30} {conns:>5} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['n']:>9} {r['non2xx']:>7} "
+    print(f"{label:<33} {conns:>5} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['n']:>9} {r['non2xx']:>7} "
           f"{r['errs']:>8} {c:>8.1f}   {'PASS' if ok else 'FAIL'}")
 two = runs["pg2a"]["rps"] + runs["pg2b"]["rps"]
 ok = two >= 5000
 if not ok:
     missed.append(f"(c) two replicas: {two:.0f} req/s in all")
-print(f"{'(c) PostgreSQL, 2 replicas: sum':<30} {256:>5} {two:>9.0f} {'':>8} "
+print(f"{'(c) PostgreSQL, 2 replicas, sum':<33} {256:>5} {two:>9.0f} {'':>8} "
       f"{max(runs['pg2a']['p99'], runs['pg2b']['p99']):>8.2f} {runs['pg2a']['n'] + runs['pg2b']['n']:>9} "
       f"{'':>7} {'':>8} {'':>8}   {'PASS' if ok else 'FAIL'}")
 print(f"ratios: 2 replicas / 1 replica {ratio(two, runs['pg1']['rps']):.2f}×; "
@@ -380,7 +380,7 @@ print()
 bursts = {k: json.loads((bench / f"burst-{k}.json").read_text()) for k in ("sqlite", "pg-w1", "pg-w2")}
 print(f"Part B, upload burst: {uploaders} teams upload at once, "
       f"{bursts['sqlite']['bytes_each'] / 1e6:.2f} MB each; {replicates} bootstrap replicates")
-print(f"{'run':<44} {'202':>5} {'upload_s':>8} {'p50_s':>7} {'p99_s':>7} {'drain_s':>8} {'scored':>7} "
+print(f"{'run':<48} {'202':>5} {'upload_s':>8} {'p50_s':>7} {'p99_s':>7} {'drain_s':>8} {'scored':>7} "
       f"{'invalid':>7} {'failed':>6} {'queued':>6} {'lost':>5} {'audit':>6}")
 for kind, label, audit in (("sqlite", "(a) SQLite, serve --workers 1", "audit-sqlite"),
                            ("pg-w1", "(b) PostgreSQL, replica --workers 0 + 1 worker", "audit-pg-w1"),
@@ -388,7 +388,7 @@ for kind, label, audit in (("sqlite", "(a) SQLite, serve --workers 1", "audit-sq
     b = bursts[kind]
     st = b["statuses"]
     scored = st.get("scored", 0)
-    print(f"{label:<44} {b['codes'].get('202', 0):>5} {b['upload_wall_s']:>8.2f} {b['upload_latency_p50_s']:>7.2f} "
+    print(f"{label:<48} {b['codes'].get('202', 0):>5} {b['upload_wall_s']:>8.2f} {b['upload_latency_p50_s']:>7.2f} "
           f"{b['upload_latency_p99_s']:>7.2f} {b['drain_s']:>8.2f} {scored:>7} {st.get('invalid', 0):>7} "
           f"{st.get('failed', 0):>6} {st.get('queued', 0) + st.get('scoring', 0):>6} {b['lost']:>5} {'PASS':>6}")
     if b["codes"].get("202", 0) != uploaders:
