@@ -11,7 +11,9 @@ Subcommands:
              database keeps only its SHA-256); writes `user<TAB>token` lines.
   files      N distinct submission files: the sample submission with labels drawn per team.
   burst      fire every upload at once (one thread each, released together), then poll the
-             database until none of them is queued or scoring; writes a JSON report.
+             database until none of them is queued or scoring; writes a JSON report. The
+             database is SQLite (--db FILE) or PostgreSQL (--pg URL, queried with `psql -Atc`,
+             so no driver is needed).
 """
 
 import argparse
@@ -23,6 +25,7 @@ import json
 import random
 import secrets
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -209,6 +212,47 @@ def pct(values, p):
     return v[min(len(v) - 1, max(0, round(p / 100 * len(v)) - 1))] if v else float("nan")
 
 
+class Sqlite:
+    """Read-only queries on a SQLite data directory's database."""
+
+    def __init__(self, db: str):
+        self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+
+    def value(self, sql):
+        return self.conn.execute(sql).fetchone()[0]
+
+    def counts(self, sql):
+        return {k: int(v) for k, v in self.conn.execute(sql).fetchall()}
+
+    def strings(self, sql):
+        return [m for (m,) in self.conn.execute(sql)]
+
+
+class Psql:
+    """The same queries on PostgreSQL, through `psql -Atc` (no driver needed); every answer is
+    one JSON value, so that text with separators or newlines comes back intact."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def json(self, sql):
+        out = subprocess.run(
+            ["psql", self.url, "-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        return json.loads(out)
+
+    def value(self, sql):
+        return self.json(f"SELECT COALESCE(to_json(({sql})), 'null')")
+
+    def counts(self, sql):
+        pairs = self.json(f"SELECT COALESCE(json_object_agg(t.k, t.n), '{{}}') FROM ({sql}) AS t(k, n)")
+        return {k: int(v) for k, v in pairs.items()}
+
+    def strings(self, sql):
+        return self.json(f"SELECT COALESCE(json_agg(t.m), '[]') FROM ({sql}) AS t(m)")
+
+
 def burst(a):
     tokens = [line.split("\t") for line in Path(a.tokens).read_text().splitlines() if line]
     paths = sorted(Path(a.files).glob("team-*.csv"))
@@ -256,33 +300,30 @@ def burst(a):
             errors.append(f"{user}: {code} {body[:300].decode(errors='replace')}")
 
     # Drain: poll the database (read-only) until none of the accepted uploads is queued or scoring.
-    conn = sqlite3.connect(f"file:{a.db}?mode=ro", uri=True, timeout=30)
-    marks = ",".join("?" * len(ids))
+    db = Sqlite(a.db) if a.pg is None else Psql(a.pg)
+    listed = ",".join(str(int(i)) for i in ids)  # integer ids, inlined: the same text for both backends
     deadline = time.monotonic() + a.drain_timeout
     timed_out = False
     while ids:
-        busy = conn.execute(
-            f"SELECT COUNT(*) FROM submissions WHERE id IN ({marks}) AND status IN ('queued', 'scoring')", ids
-        ).fetchone()[0]
-        if busy == 0:
+        busy = db.value(f"SELECT COUNT(*) FROM submissions WHERE id IN ({listed}) AND status IN ('queued', 'scoring')")
+        if int(busy) == 0:
             break
         if time.monotonic() > deadline:
             timed_out = True
             break
         time.sleep(0.05)
     drained = time.monotonic()
-    statuses = dict(conn.execute(
+    statuses = db.counts(
         "SELECT s.status, COUNT(*) FROM submissions s JOIN users u ON u.id = s.user_id "
         "WHERE u.name LIKE 'burst-%' GROUP BY s.status"
-    ).fetchall())
-    found = conn.execute(f"SELECT COUNT(*) FROM submissions WHERE id IN ({marks})", ids).fetchone()[0] if ids else 0
-    first_created, last_scored = conn.execute(
-        f"SELECT MIN(created_at), MAX(scored_at) FROM submissions WHERE id IN ({marks})", ids
-    ).fetchone() if ids else (None, None)
-    messages = [m for (m,) in conn.execute(
+    )
+    found = int(db.value(f"SELECT COUNT(*) FROM submissions WHERE id IN ({listed})")) if ids else 0
+    first_created = db.value(f"SELECT MIN(created_at) FROM submissions WHERE id IN ({listed})") if ids else None
+    last_scored = db.value(f"SELECT MAX(scored_at) FROM submissions WHERE id IN ({listed})") if ids else None
+    messages = db.strings(
         "SELECT DISTINCT s.message FROM submissions s JOIN users u ON u.id = s.user_id "
         "WHERE u.name LIKE 'burst-%' AND s.status <> 'scored' LIMIT 5"
-    )]
+    )
     latencies = [r[3] - r[2] for r in results]
     report = {
         "uploads": n,
@@ -338,12 +379,15 @@ def main():
     x.add_argument("--contest", required=True)
     x.add_argument("--tokens", required=True)
     x.add_argument("--files", required=True)
-    x.add_argument("--db", required=True)
+    x.add_argument("--db", help="the SQLite database to poll (holdout.db of the data directory)")
+    x.add_argument("--pg", metavar="URL", help="poll this PostgreSQL database instead (with psql)")
     x.add_argument("--out", required=True)
     x.add_argument("--timeout", type=float, default=600, help="per upload, seconds")
     x.add_argument("--drain-timeout", type=float, default=3600, help="seconds")
     x.set_defaults(run=burst)
     a = p.parse_args()
+    if a.command == "burst" and (a.db is None) == (a.pg is None):
+        p.error("burst: give --db (SQLite) or --pg URL (PostgreSQL), one of them")
     a.run(a)
 
 
