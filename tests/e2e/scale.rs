@@ -32,11 +32,7 @@ pub(crate) fn database() -> Option<String> {
         return None;
     };
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let name = format!(
-        "holdout_e2e_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    );
+    let name = format!("holdout_e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         sqlx::any::install_default_drivers();
@@ -116,7 +112,8 @@ fn worker(url: &str, replicates: &str, lease: &str) -> Killed {
 fn query<T>(url: &str, f: impl AsyncFnOnce(&sqlx::AnyPool) -> T) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let pool = holdout_server::db::connect_at(&holdout_server::db::Location::Url(url.to_owned()), false).await.unwrap();
+        let pool =
+            holdout_server::db::connect_at(&holdout_server::db::Location::Url(url.to_owned()), false).await.unwrap();
         let out = f(&pool).await;
         pool.close().await;
         out
@@ -180,12 +177,15 @@ fn replicas_and_workers_share_one_postgresql() {
         ("final", "2099-01-01T00:00:00+08:00", "2099-02-01T00:00:00+08:00"),
         ("preliminary", "2020-01-01T00:00:00+08:00", "2098-01-01T00:00:00+08:00"),
     ] {
-        let (s, v) =
-            http("PUT", &format!("{}/phases/{phase}", api(&r1)), &org, Some(json!({"starts_at": start, "ends_at": end})));
+        let (s, v) = http(
+            "PUT",
+            &format!("{}/phases/{phase}", api(&r1)),
+            &org,
+            Some(json!({"starts_at": start, "ends_at": end})),
+        );
         assert_eq!(s, 200, "{v}");
     }
-    let (s, v) =
-        http("PATCH", &api(&r2), &org, Some(json!({"daily_submissions": 1000, "total_submissions": 1000})));
+    let (s, v) = http("PATCH", &api(&r2), &org, Some(json!({"daily_submissions": 1000, "total_submissions": 1000})));
     assert_eq!(s, 200, "{v}");
     let mut teams = Vec::new();
     for (i, t) in competitors.iter().enumerate() {
@@ -239,7 +239,8 @@ fn replicas_and_workers_share_one_postgresql() {
         .fetch_one(pool)
         .await
         .unwrap();
-        let retried = sqlx::query_scalar("SELECT attempts FROM submissions ORDER BY id LIMIT 1").fetch_one(pool).await.unwrap();
+        let retried =
+            sqlx::query_scalar("SELECT attempts FROM submissions ORDER BY id LIMIT 1").fetch_one(pool).await.unwrap();
         (scores, twice, retried)
     });
     assert_eq!((scores, twice), (201, 0), "every submission scored exactly once");

@@ -2,7 +2,6 @@
 //! again (e.g. after a scorer fix) with this binary's scorer, audits each changed score, and
 //! publishes (audit log) and prints the boards' old → new ranks.
 
-
 use anyhow::anyhow;
 use holdout_server::{Config, worker};
 

@@ -142,11 +142,12 @@ async fn concurrent_writers_keep_the_chain_whole() {
 async fn the_copy_knows_every_table() {
     let dir = tempfile::tempdir().unwrap();
     let pool = db::open(dir.path(), true).await.unwrap();
-    let mut tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let mut tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     tables.sort();
     let mut known: Vec<String> = db::copy::TABLES.iter().map(|t| (*t).to_owned()).collect();
     known.sort();

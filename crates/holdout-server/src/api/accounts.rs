@@ -180,10 +180,11 @@ pub async fn log_in(
         keys.insert(0, (Scope::Account, body.name.as_str()));
     }
     super::refuse_if_blocked(&state, &keys).await?;
-    let row: Option<(i64, String, String)> = sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
-        .bind(&body.name)
-        .fetch_optional(&state.pool)
-        .await?;
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
+            .bind(&body.name)
+            .fetch_optional(&state.pool)
+            .await?;
     // Unknown names are verified against a hash too, so timing does not tell which exist.
     let stored = row.as_ref().map(|r| r.2.clone());
     let password = body.password.clone();
@@ -331,13 +332,14 @@ pub async fn new_token(
 )]
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let u = caller.user()?;
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(state.now_text())
-        .bind(id)
-        .bind(u.id)
-        .execute(&state.pool)
-        .await?
-        .rows_affected();
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(state.now_text())
+            .bind(id)
+            .bind(u.id)
+            .execute(&state.pool)
+            .await?
+            .rows_affected();
     if done == 0 {
         return Err(ApiError::not_found());
     }
@@ -475,8 +477,10 @@ pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -
     .bind(id)
     .fetch_all(&state.pool)
     .await?;
-    let list: Vec<Value> =
-        rows.into_iter().map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b.0, "members": n})).collect();
+    let list: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b.0, "members": n}))
+        .collect();
     Ok(Json(json!({"teams": list})))
 }
 
@@ -554,12 +558,13 @@ pub async fn create_team(
         return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code(ErrorCode::NameTaken));
     }
     let now = state.now_text();
-    let id: i64 = sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(cid)
-        .bind(&body.name)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(cid)
+            .bind(&body.name)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(cid)
         .bind(u.id)

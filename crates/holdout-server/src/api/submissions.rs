@@ -398,8 +398,7 @@ pub async fn file(
     let row = visible(&state, &caller, &c, id).await?;
     let sha: String = row.get("sha256");
     let path = crate::store::local(&state.pool, &state.dir, &sha).await.map_err(|e| ApiError::internal(&e))?;
-    super::attachment(&path, "text/csv; charset=utf-8", &format!("submission-{id}.csv"))
-        .await
+    super::attachment(&path, "text/csv; charset=utf-8", &format!("submission-{id}.csv")).await
 }
 
 /// The submission's newest signed receipt (`holdout-receipt/1`), byte for byte as issued: for
@@ -524,7 +523,8 @@ async fn receive_file(
         }
     }
     let dir = state.dir.clone();
-    let (sha, bytes) = tokio::task::spawn_blocking(move || incoming.finish(&dir)).await.map_err(|e| ApiError::internal(&e))??;
+    let (sha, bytes) =
+        tokio::task::spawn_blocking(move || incoming.finish(&dir)).await.map_err(|e| ApiError::internal(&e))??;
     if let Err(e) = crate::store::publish(&state.pool, &state.dir, &sha).await {
         forget(state, &sha).await;
         return Err(ApiError::internal(&e));

@@ -1,7 +1,7 @@
 //! The `audit_log` table: appends chained to the last entry inside the caller's
 //! transaction, pages of the log, and the log from an entry on for verification.
 
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::DbError;
 use crate::audit::{self, Entry, Event};

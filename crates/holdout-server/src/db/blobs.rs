@@ -24,7 +24,8 @@ pub async fn get(pool: &AnyPool, sha256: &str) -> Result<Option<Vec<u8>>, DbErro
 
 /// Whether the database holds the file with this SHA-256.
 pub async fn has(pool: &AnyPool, sha256: &str) -> Result<bool, DbError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE sha256 = $1").bind(sha256).fetch_one(pool).await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE sha256 = $1").bind(sha256).fetch_one(pool).await?;
     Ok(n > 0)
 }
 
@@ -37,7 +38,11 @@ pub async fn remove(conn: &mut AnyConnection, sha256: &str) -> Result<(), DbErro
 
 /// Records a contest's files (path under its directory, SHA-256), inside the transaction that
 /// creates it.
-pub async fn add_contest_files(conn: &mut AnyConnection, contest: i64, files: &[(String, String)]) -> Result<(), DbError> {
+pub async fn add_contest_files(
+    conn: &mut AnyConnection,
+    contest: i64,
+    files: &[(String, String)],
+) -> Result<(), DbError> {
     for (path, sha256) in files {
         sqlx::query("INSERT INTO contest_files (contest_id, path, sha256) VALUES ($1, $2, $3)")
             .bind(contest)

@@ -1,7 +1,7 @@
 //! What the boards, the chart and the judges' rubric read and write of `submissions`, `teams`
 //! and `rubric_scores`.
 
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::DbError;
 use crate::board::Entry;
@@ -63,13 +63,11 @@ pub(super) async fn select_entries(
     .bind(until)
     .fetch_all(&mut *conn)
     .await?;
-    let ci = |r: &sqlx::any::AnyRow, lo: &str, hi: &str| match (
-        r.get::<Option<f64>, _>(lo),
-        r.get::<Option<f64>, _>(hi),
-    ) {
-        (Some(a), Some(b)) => Some((a, b)),
-        _ => None,
-    };
+    let ci =
+        |r: &sqlx::any::AnyRow, lo: &str, hi: &str| match (r.get::<Option<f64>, _>(lo), r.get::<Option<f64>, _>(hi)) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        };
     Ok(rows
         .iter()
         .map(|r| Entry {

@@ -1,6 +1,6 @@
 //! The `contests` table as the service's loaders read it, and the reveal.
 
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 
 use super::receipts::{self, ScoredRow};
 use super::selections::{self, Check, Commitment};

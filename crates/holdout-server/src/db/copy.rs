@@ -84,11 +84,15 @@ async fn columns(target: &mut AnyConnection, table: &str) -> Result<Vec<(String,
 pub async fn copy(source: &AnyPool, dir: &Path, target: &AnyPool) -> Result<Copied, DbError> {
     let mut from = source.begin().await?;
     let mut to = begin(target).await?;
-    let existing: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM contests) + (SELECT COUNT(*) FROM audit_log)")
-        .fetch_one(&mut *to)
-        .await?;
+    let existing: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM contests) + (SELECT COUNT(*) FROM audit_log)",
+    )
+    .fetch_one(&mut *to)
+    .await?;
     if existing > 0 {
-        return Err(DbError::BadUrl("the target database is not empty (it has users, contests or audit entries)".into()));
+        return Err(DbError::BadUrl(
+            "the target database is not empty (it has users, contests or audit entries)".into(),
+        ));
     }
     let mut copied = Copied::default();
     for &table in TABLES {
@@ -135,7 +139,8 @@ pub async fn copy(source: &AnyPool, dir: &Path, target: &AnyPool) -> Result<Copi
 
     // The files: each contest's (listed from its directory where the source has no list), then
     // every uploaded file a submission names.
-    let contests: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM contests ORDER BY id").fetch_all(&mut *from).await?;
+    let contests: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM contests ORDER BY id").fetch_all(&mut *from).await?;
     for (id, name) in contests {
         let root = crate::contest::root(dir, &name);
         let listed: Vec<(String, String)> =
@@ -156,7 +161,8 @@ pub async fn copy(source: &AnyPool, dir: &Path, target: &AnyPool) -> Result<Copi
             copied.files += 1;
         }
     }
-    let uploads: Vec<String> = sqlx::query_scalar("SELECT DISTINCT sha256 FROM submissions ORDER BY sha256").fetch_all(&mut *from).await?;
+    let uploads: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT sha256 FROM submissions ORDER BY sha256").fetch_all(&mut *from).await?;
     for sha in uploads {
         copied.bytes += put_file(&mut to, &crate::store::path(dir, &sha), &sha).await?;
         copied.files += 1;

@@ -1,7 +1,7 @@
 //! What the judges' integrity report reads: a phase's scored submissions with their teams, and
 //! the audit log's scores that changed on a rescore.
 
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 
 use super::DbError;
 

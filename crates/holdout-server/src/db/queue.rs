@@ -8,7 +8,7 @@
 //! write lock likewise, and the row is taken `FOR UPDATE SKIP LOCKED` there). Renewal and recording
 //! are guarded on the claim's token, so a worker whose lease was taken writes nothing.
 
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 
 use super::{DbError, append, begin, receipts};
 use crate::audit::{Entry, Event};
@@ -127,14 +127,15 @@ pub async fn claim(
 /// Extends a claim's lease to `until`; `false` if the claim is gone (the lease expired and
 /// another worker took the row, or a result was recorded).
 pub async fn renew(pool: &AnyPool, id: i64, token: &str, until: &str) -> Result<bool, DbError> {
-    let done =
-        sqlx::query("UPDATE submissions SET lease_until = $1 WHERE id = $2 AND status = 'scoring' AND lease_token = $3")
-            .bind(until)
-            .bind(id)
-            .bind(token)
-            .execute(pool)
-            .await?
-            .rows_affected();
+    let done = sqlx::query(
+        "UPDATE submissions SET lease_until = $1 WHERE id = $2 AND status = 'scoring' AND lease_token = $3",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(token)
+    .execute(pool)
+    .await?
+    .rows_affected();
     Ok(done == 1)
 }
 

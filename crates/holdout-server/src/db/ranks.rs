@@ -2,7 +2,7 @@
 //! submissions, and the computed result per phase (`rank_uncertainty`), with the hash of the
 //! inputs it was computed from.
 
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 
 use super::DbError;
 
@@ -17,11 +17,12 @@ pub async fn files(pool: &AnyPool, contest: i64, ids: &[i64]) -> Result<Vec<(i64
     let mut out = Vec::with_capacity(ids.len());
     let mut conn = pool.acquire().await?;
     for &id in ids {
-        let sha: Option<String> = sqlx::query_scalar("SELECT sha256 FROM submissions WHERE id = $1 AND contest_id = $2")
-            .bind(id)
-            .bind(contest)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let sha: Option<String> =
+            sqlx::query_scalar("SELECT sha256 FROM submissions WHERE id = $1 AND contest_id = $2")
+                .bind(id)
+                .bind(contest)
+                .fetch_optional(&mut *conn)
+                .await?;
         if let Some(sha) = sha {
             out.push((id, sha));
         }

@@ -3,7 +3,7 @@
 //! the reveal), next to its audit entry, so a receipt never names an audit head that was rolled
 //! back.
 
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::DbError;
 

@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashSet;
 use serde::Serialize;
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{DbError, append, begin};
 use crate::audit::Event;

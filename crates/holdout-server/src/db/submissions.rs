@@ -1,7 +1,7 @@
 //! Submissions as uploads: the quota's counts and the guarded insert that keeps the quota and
 //! the duplicate rule whatever number of processes upload at once.
 
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::{DbError, append, begin};
 use crate::audit::Event;

@@ -122,10 +122,9 @@ pub async fn database(dir: &Path) -> db::Location {
     if std::env::var("HOLDOUT_TEST_BACKEND").as_deref() != Ok("postgres") {
         return db::Location::Dir(dir.to_path_buf());
     }
-    let admin = std::env::var("HOLDOUT_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .expect("HOLDOUT_TEST_BACKEND=postgres needs HOLDOUT_TEST_POSTGRES, a PostgreSQL server's URL (.ci/postgres start)");
+    let admin = std::env::var("HOLDOUT_TEST_POSTGRES").ok().filter(|u| !u.is_empty()).expect(
+        "HOLDOUT_TEST_BACKEND=postgres needs HOLDOUT_TEST_POSTGRES, a PostgreSQL server's URL (.ci/postgres start)",
+    );
     let named = dir.join("database-url");
     if let Ok(url) = std::fs::read_to_string(&named) {
         return db::Location::Url(url);
