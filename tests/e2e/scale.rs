@@ -23,6 +23,7 @@ use crate::{holdout, repo, stderr, stdout};
 /// A new, empty database on the test server, or `None` (skip) when there is no server and CI
 /// does not require one.
 pub(crate) fn database() -> Option<String> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let Some(admin) = std::env::var("HOLDOUT_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
         assert!(
             std::env::var("HOLDOUT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -31,7 +32,6 @@ pub(crate) fn database() -> Option<String> {
         eprintln!("skipped: no PostgreSQL server (set HOLDOUT_TEST_POSTGRES, e.g. from .ci/postgres start DIR)");
         return None;
     };
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!("holdout_e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
@@ -146,7 +146,11 @@ fn upload(server: &str, token: &str, file: &Path) -> u16 {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "the fleet's story, step by step")]
+#[expect(
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    reason = "the fleet's story, step by step, with the service tests' short names"
+)]
 fn replicas_and_workers_share_one_postgresql() {
     let Some(url) = database() else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -290,6 +294,7 @@ fn replicas_and_workers_share_one_postgresql() {
 /// `holdout db copy` of a data directory into PostgreSQL: served from there, the board, the
 /// audit head and a submission's file are the same.
 /// `token`: an organizer's.
+#[expect(clippy::many_single_char_names, reason = "the service tests' short names")]
 pub(crate) fn copy_and_compare(data: &Path, token: &str, contest: &str) {
     let Some(url) = database() else { return };
     let p = |x: &Path| x.display().to_string();

@@ -84,16 +84,13 @@ impl Place {
         let pool = db::open_at(&self.location(), create)
             .await
             .map_err(|e| Failure::Runtime(anyhow!("{}: {e}", self.label())))?;
-        let (dir, scratch) = match &self.data_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
-                (dir.clone(), None)
-            }
-            None => {
-                // Private (0700): the local copies include the solution and the receipt key.
-                let scratch = tempfile::Builder::new().prefix("holdout-").tempdir()?;
-                (scratch.path().to_path_buf(), Some(scratch))
-            }
+        let (dir, scratch) = if let Some(dir) = &self.data_dir {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+            (dir.clone(), None)
+        } else {
+            // Private (0700): the local copies include the solution and the receipt key.
+            let scratch = tempfile::Builder::new().prefix("holdout-").tempdir()?;
+            (scratch.path().to_path_buf(), Some(scratch))
         };
         Ok(Opened { state: AppState::new(pool, dir, time::system(), config), _scratch: scratch })
     }

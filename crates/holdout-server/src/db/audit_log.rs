@@ -65,7 +65,7 @@ pub async fn verify(pool: &AnyPool) -> Result<usize, DbError> {
 
 /// A page of the log in sequence order: at most `limit` entries after `after`, only those
 /// about `subject` if given.
-pub async fn page(pool: &SqlitePool, after: i64, subject: Option<&str>, limit: i64) -> Result<Vec<Entry>, DbError> {
+pub async fn page(pool: &AnyPool, after: i64, subject: Option<&str>, limit: i64) -> Result<Vec<Entry>, DbError> {
     let rows = match subject {
         Some(subject) => {
             sqlx::query(
@@ -94,7 +94,7 @@ pub async fn page(pool: &SqlitePool, after: i64, subject: Option<&str>, limit: i
 
 /// The entries from `seq` on (inclusive), in sequence order: what verifying the chain from a
 /// known entry reads.
-pub async fn from(pool: &SqlitePool, seq: i64) -> Result<Vec<Entry>, DbError> {
+pub async fn from(pool: &AnyPool, seq: i64) -> Result<Vec<Entry>, DbError> {
     let rows = sqlx::query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq",
     )
@@ -105,6 +105,6 @@ pub async fn from(pool: &SqlitePool, seq: i64) -> Result<Vec<Entry>, DbError> {
 }
 
 /// How many entries the log holds.
-pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
+pub async fn count(pool: &AnyPool) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(pool).await?)
 }

@@ -74,14 +74,14 @@ pub(super) async fn select_entries(
             submission: r.get("id"),
             team: r.get("team_id"),
             team_name: r.get("name"),
-            baseline: crate::db::flag(&r, "baseline"),
+            baseline: crate::db::flag(r, "baseline"),
             created_at: r.get("created_at"),
             public: r.get("public_score"),
             public_ci: ci(r, "public_low", "public_high"),
             private: r.get("private_score"),
             private_ci: ci(r, "private_low", "private_high"),
-            released: crate::db::flag(&r, "released"),
-            selected: crate::db::flag(&r, "selected"),
+            released: crate::db::flag(r, "released"),
+            selected: crate::db::flag(r, "selected"),
         })
         .collect())
 }

@@ -42,13 +42,13 @@ pub async fn scored(pool: &AnyPool, contest: i64) -> Result<Vec<(String, Scored)
                     id: r.get("id"),
                     team_id: r.get("team_id"),
                     team: r.get("name"),
-                    baseline: crate::db::flag(&r, "baseline"),
+                    baseline: crate::db::flag(r, "baseline"),
                     sha256: r.get("sha256"),
                     created_at: r.get("created_at"),
                     public: r.get("public_score"),
                     private: r.get("private_score"),
                     public_ci: low.zip(high),
-                    disqualified: crate::db::flag(&r, "dq"),
+                    disqualified: crate::db::flag(r, "dq"),
                 },
             )
         })

@@ -82,7 +82,7 @@ impl std::fmt::Display for Location {
 /// process on the database. Writes are few and short next to reads, every one of them appends
 /// to the one audit chain anyway, and a read inside a write transaction then sees every write
 /// committed before it — the reasoning the SQLite code was written with holds on both.
-pub const WRITE_LOCK: i64 = 0x686f_6c64_6f75_74; // "holdout"
+pub const WRITE_LOCK: i64 = 0x0068_6f6c_646f_7574; // "holdout" in ASCII
 
 /// Every migration, in order: (version, name, SQL).
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[

@@ -82,7 +82,7 @@ pub(super) async fn scored(conn: &mut AnyConnection, contest: i64) -> Result<Vec
             sha256: r.get("sha256"),
             public: r.get("public_score"),
             private: r.get("private_score"),
-            released: crate::db::flag(&r, "released"),
+            released: crate::db::flag(r, "released"),
             scores: r.get("scores"),
         })
         .collect())

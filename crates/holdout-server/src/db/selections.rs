@@ -104,7 +104,7 @@ async fn rebuild(
             teams.push(TeamSelection {
                 team_id: team,
                 team: r.get("name"),
-                chosen: crate::db::flag(&r, "chosen"),
+                chosen: crate::db::flag(r, "chosen"),
                 submissions: vec![],
             });
         }

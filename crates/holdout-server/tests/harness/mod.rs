@@ -119,6 +119,7 @@ pub struct Harness {
 /// `HOLDOUT_TEST_POSTGRES` names (`.ci/run` starts one and runs these tests on both), created on
 /// first use and named in `dir/database-url` so a restart in the test opens the same one.
 pub async fn database(dir: &Path) -> db::Location {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     if std::env::var("HOLDOUT_TEST_BACKEND").as_deref() != Ok("postgres") {
         return db::Location::Dir(dir.to_path_buf());
     }
@@ -129,7 +130,6 @@ pub async fn database(dir: &Path) -> db::Location {
     if let Ok(url) = std::fs::read_to_string(&named) {
         return db::Location::Url(url);
     }
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!(
         "holdout_test_{}_{}_{}",
         std::process::id(),
