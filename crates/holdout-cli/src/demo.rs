@@ -123,9 +123,7 @@ fn load(args: &Args, work: &Path) -> Outcome {
 }
 
 async fn user(state: &AppState, name: &str, role: Role) -> Result<i64, Failure> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&state.pool)
+    let id = db::accounts::user_id(&state.pool, name)
         .await
         .map_err(|e| Failure::Runtime(anyhow!(e)))?;
     match id {

@@ -42,20 +42,10 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
         .map_err(|e| ApiError::internal(&e))??;
     let now = state.now_text();
     let mut tx = crate::db::begin(&state.pool).await?;
-    let taken: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
-    if taken.is_some() {
+    if db::accounts::user_id_in(&mut tx, name).await?.is_some() {
         return Err(ApiError::conflict(format!("the name `{name}` is taken")).code(ErrorCode::NameTaken));
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(name)
-    .bind(&hash)
-    .bind(role.name())
-    .bind(&now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = db::accounts::insert_user(&mut tx, name, &hash, role.name(), &now).await?;
     db::append(
         &mut tx,
         Event {
@@ -74,15 +64,7 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
 /// Issues an API token for a user; returns (id, token). The token is shown once.
 pub async fn issue_token(state: &AppState, user: i64, name: &str) -> ApiResult<(i64, String)> {
     let token = auth::token("hol")?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(user)
-    .bind(name)
-    .bind(auth::digest(&token))
-    .bind(state.now_text())
-    .fetch_one(&state.pool)
-    .await?;
+    let id = db::accounts::insert_token(&state.pool, user, name, &auth::digest(&token), &state.now_text()).await?;
     Ok((id, token))
 }
 
@@ -180,11 +162,7 @@ pub async fn log_in(
         keys.insert(0, (Scope::Account, body.name.as_str()));
     }
     super::refuse_if_blocked(&state, &keys).await?;
-    let row: Option<(i64, String, String)> =
-        sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
-            .bind(&body.name)
-            .fetch_optional(&state.pool)
-            .await?;
+    let row = db::accounts::credentials(&state.pool, &body.name).await?;
     // Unknown names are verified against a hash too, so timing does not tell which exist.
     let stored = row.as_ref().map(|r| r.2.clone());
     let password = body.password.clone();
@@ -204,16 +182,14 @@ pub async fn log_in(
     let (token, csrf) = (auth::token("ses")?, auth::token("csrf")?);
     let now = state.now();
     let expires = crate::time::text(now + chrono::Duration::hours(state.config.session_hours));
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(auth::digest(&token))
-    .bind(id)
-    .bind(&csrf)
-    .bind(crate::time::text(now))
-    .bind(&expires)
-    .execute(&state.pool)
-    .await?;
+    let session = db::accounts::NewSession {
+        token_hash: &auth::digest(&token),
+        user: id,
+        csrf_token: &csrf,
+        created_at: &crate::time::text(now),
+        expires_at: &expires,
+    };
+    db::accounts::insert_session(&state.pool, &session).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         state.config.session_hours * 3600,
@@ -252,7 +228,7 @@ pub async fn log_out(
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(str::to_owned))
         .ok_or_else(|| ApiError::bad_request("not logged in with a session cookie"))?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(auth::digest(&token)).execute(&state.pool).await?;
+    db::accounts::delete_session(&state.pool, &auth::digest(&token)).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -273,11 +249,7 @@ pub async fn log_out(
 )]
 pub async fn tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let u = caller.user()?;
-    let rows: Vec<(i64, String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, name, created_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
-            .bind(u.id)
-            .fetch_all(&state.pool)
-            .await?;
+    let rows = db::accounts::tokens(&state.pool, u.id).await?;
     let list: Vec<Value> = rows
         .into_iter()
         .map(|(id, name, c, r)| json!({"id": id, "name": name, "created_at": c, "revoked_at": r}))
@@ -332,15 +304,7 @@ pub async fn new_token(
 )]
 pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let u = caller.user()?;
-    let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(state.now_text())
-            .bind(id)
-            .bind(u.id)
-            .execute(&state.pool)
-            .await?
-            .rows_affected();
-    if done == 0 {
+    if !db::accounts::revoke_token(&state.pool, id, u.id, &state.now_text()).await? {
         return Err(ApiError::not_found());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -439,22 +403,12 @@ pub async fn lift_throttle(
 
 /// The contest's id and team size limit, or 404.
 pub(super) async fn contest_row(state: &AppState, name: &str) -> ApiResult<(i64, i64)> {
-    sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    db::contests::team_limit(&state.pool, name).await?.ok_or_else(ApiError::not_found)
 }
 
 /// The caller's team in a contest.
 pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiResult<Option<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, t.name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.contest_id = $1 AND m.user_id = $2",
-    )
-    .bind(contest)
-    .bind(user)
-    .fetch_optional(&state.pool)
-    .await?)
+    Ok(db::accounts::team_of(&state.pool, contest, user).await?)
 }
 
 /// The contest's teams (anyone).
@@ -470,16 +424,10 @@ pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiRes
 )]
 pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -> ApiResult<Json<Value>> {
     let (id, _) = contest_row(&state, &contest).await?;
-    let rows: Vec<(i64, String, crate::db::Flag, i64)> = sqlx::query_as(
-        "SELECT t.id, t.name, CAST(t.baseline AS INTEGER), (SELECT COUNT(*) FROM members m WHERE m.team_id = t.id) FROM teams t \
-         WHERE t.contest_id = $1 ORDER BY t.id",
-    )
-    .bind(id)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = db::accounts::teams(&state.pool, id).await?;
     let list: Vec<Value> = rows
         .into_iter()
-        .map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b.0, "members": n}))
+        .map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b, "members": n}))
         .collect();
     Ok(Json(json!({"teams": list})))
 }
@@ -549,29 +497,12 @@ pub async fn create_team(
     if team_of(&state, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM teams WHERE contest_id = $1 AND name = $2")
-        .bind(cid)
-        .bind(&body.name)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+    if db::accounts::team_named(&mut tx, cid, &body.name).await?.is_some() {
         return Err(ApiError::conflict(format!("a team named `{}` exists", body.name)).code(ErrorCode::NameTaken));
     }
     let now = state.now_text();
-    let id: i64 =
-        sqlx::query_scalar("INSERT INTO teams (contest_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(cid)
-            .bind(&body.name)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await?;
-    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES ($1, $2, $3, $4)")
-        .bind(cid)
-        .bind(u.id)
-        .bind(id)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+    let id = db::accounts::insert_team(&mut tx, cid, &body.name, &now).await?;
+    db::accounts::insert_member(&mut tx, cid, u.id, id, &now).await?;
     audit(
         &state,
         &mut tx,
@@ -605,29 +536,13 @@ pub async fn my_team(
 ) -> ApiResult<Json<Value>> {
     let u = caller.user()?;
     let (cid, max) = contest_row(&state, &contest).await?;
-    let received: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT t.id, t.name FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.user_id = $1 AND t.contest_id = $2 ORDER BY t.id",
-    )
-    .bind(u.id)
-    .bind(cid)
-    .fetch_all(&state.pool)
-    .await?;
+    let received = db::accounts::invites_received(&state.pool, u.id, cid).await?;
     let received: Vec<Value> = received.into_iter().map(|(id, name)| json!({"team_id": id, "team": name})).collect();
     let Some((tid, name)) = team_of(&state, cid, u.id).await? else {
         return Ok(Json(json!({"team": null, "invites_received": received, "max_size": max})));
     };
-    let members: Vec<String> = sqlx::query_scalar(
-        "SELECT u.name FROM members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY m.joined_at, u.id",
-    )
-    .bind(tid)
-    .fetch_all(&state.pool)
-    .await?;
-    let sent: Vec<String> = sqlx::query_scalar(
-        "SELECT u.name FROM invites i JOIN users u ON u.id = i.user_id WHERE i.team_id = $1 ORDER BY u.name",
-    )
-    .bind(tid)
-    .fetch_all(&state.pool)
-    .await?;
+    let members = db::accounts::member_names(&state.pool, tid).await?;
+    let sent = db::accounts::invites_sent(&state.pool, tid).await?;
     Ok(Json(json!({
         "team": {"id": tid, "name": name, "members": members, "invites_sent": sent},
         "invites_received": received,
@@ -670,8 +585,7 @@ pub async fn invite(
         return Err(ApiError::not_found());
     }
     let mut tx = crate::db::begin(&state.pool).await?;
-    let invitee: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, role FROM users WHERE name = $1").bind(&body.user).fetch_optional(&mut *tx).await?;
+    let invitee = db::accounts::user_role(&mut tx, &body.user).await?;
     let Some((iid, role)) = invitee else { return Err(ApiError::bad_request(format!("no user `{}`", body.user))) };
     if role != "competitor" {
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
@@ -680,26 +594,14 @@ pub async fn invite(
         return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user))
             .code(ErrorCode::AlreadyInTeam));
     }
-    let size: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = $1").bind(team).fetch_one(&mut *tx).await?;
+    let size = db::accounts::team_size(&mut tx, team).await?;
     if size >= max {
         return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT user_id FROM invites WHERE team_id = $1 AND user_id = $2")
-        .bind(team)
-        .bind(iid)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_some() {
+    if db::accounts::invited(&mut tx, team, iid).await? {
         return Err(ApiError::conflict(format!("`{}` is already invited", body.user)));
     }
-    sqlx::query("INSERT INTO invites (team_id, user_id, invited_by, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(team)
-        .bind(iid)
-        .bind(u.id)
-        .bind(state.now_text())
-        .execute(&mut *tx)
-        .await?;
+    db::accounts::insert_invite(&mut tx, team, iid, u.id, &state.now_text()).await?;
     audit(&state, &mut tx, &caller.actor(), "team.invite", format!("team:{team}"), json!({"user": body.user})).await?;
     tx.commit().await?;
     Ok(created(json!({"team_id": team, "user": body.user})))
@@ -727,37 +629,18 @@ pub async fn accept(
     let u = caller.require(&[Role::Competitor])?.clone();
     let (cid, max) = contest_row(&state, &contest).await?;
     let mut tx = crate::db::begin(&state.pool).await?;
-    let invited: Option<i64> = sqlx::query_scalar(
-        "SELECT i.team_id FROM invites i JOIN teams t ON t.id = i.team_id WHERE i.team_id = $1 AND i.user_id = $2 AND t.contest_id = $3",
-    )
-    .bind(team)
-    .bind(u.id)
-    .bind(cid)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if invited.is_none() {
+    if !db::accounts::invited_in(&mut tx, team, u.id, cid).await? {
         return Err(ApiError::not_found());
     }
     if team_of(&state, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
-    let size: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE team_id = $1").bind(team).fetch_one(&mut *tx).await?;
+    let size = db::accounts::team_size(&mut tx, team).await?;
     if size >= max {
         return Err(ApiError::conflict(format!("the team is full ({max} members at most)")).code(ErrorCode::TeamFull));
     }
-    sqlx::query("DELETE FROM invites WHERE team_id = $1 AND user_id = $2")
-        .bind(team)
-        .bind(u.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO members (contest_id, user_id, team_id, joined_at) VALUES ($1, $2, $3, $4)")
-        .bind(cid)
-        .bind(u.id)
-        .bind(team)
-        .bind(state.now_text())
-        .execute(&mut *tx)
-        .await?;
+    db::accounts::delete_invite(&mut tx, team, u.id).await?;
+    db::accounts::insert_member(&mut tx, cid, u.id, team, &state.now_text()).await?;
     audit(&state, &mut tx, &caller.actor(), "team.join", format!("team:{team}"), json!({"user": u.name})).await?;
     tx.commit().await?;
     Ok(Json(json!({"team_id": team, "user": u.name})))

@@ -410,12 +410,7 @@ pub async fn final_ranking(
     }
     let phase = meta.phases.last().ok_or_else(ApiError::not_found)?.name.clone();
     let (private, _) = rows(&state, &c, &phase, true, None).await?;
-    let scores: Vec<(i64, i64, f64, String)> = sqlx::query_as(
-        "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = $1 ORDER BY team_id, judge_id",
-    )
-    .bind(c.id)
-    .fetch_all(&state.pool)
-    .await?;
+    let scores = crate::db::boards::rubric_scores(&state.pool, c.id).await?;
     let mut by_team: std::collections::BTreeMap<i64, Vec<f64>> = std::collections::BTreeMap::new();
     for (team, _, score, _) in &scores {
         by_team.entry(*team).or_default().push(*score);
@@ -489,21 +484,7 @@ pub async fn rubric(
     }
     let now = state.now_text();
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("DELETE FROM rubric_scores WHERE contest_id = $1 AND team_id = $2 AND judge_id = $3")
-        .bind(c.id)
-        .bind(team)
-        .bind(judge.id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO rubric_scores (contest_id, team_id, judge_id, score, comment, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(c.id)
-        .bind(team)
-        .bind(judge.id)
-        .bind(body.score)
-        .bind(&body.comment)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+    crate::db::boards::set_rubric_score(&mut tx, c.id, team, judge.id, body.score, &body.comment, &now).await?;
     let detail = json!({"contest": contest, "score": body.score, "comment": body.comment});
     audit_event(&state, &mut tx, caller.actor(), "rubric.score", format!("team:{team}"), detail).await?;
     tx.commit().await?;

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse as _, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Caller, JsonBody, Path, Query, Role, doc};
@@ -46,23 +45,7 @@ pub(super) async fn settings_of(state: &AppState, contest: i64) -> ApiResult<Set
 }
 
 async fn load_phases(state: &AppState, contest: i64) -> ApiResult<Vec<Phase>> {
-    let rows = sqlx::query(
-        "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = $1 ORDER BY position",
-    )
-    .bind(contest)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Phase {
-            name: r.get("name"),
-            zh: r.get("zh"),
-            en: r.get("en"),
-            starts_at: r.get("starts_at"),
-            ends_at: r.get("ends_at"),
-            board: r.get("board"),
-        })
-        .collect())
+    Ok(db::contests::phases(&state.pool, contest).await?)
 }
 
 /// The phase open at `now`.
@@ -213,7 +196,7 @@ async fn load_settings(state: &AppState, contest: i64) -> ApiResult<Settings> {
     )
 )]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM contests ORDER BY id").fetch_all(&state.pool).await?;
+    let names = db::contests::names(&state.pool).await?;
     let mut out = Vec::new();
     for name in names {
         let c = load(&state, &name).await?;
@@ -476,13 +459,7 @@ pub async fn set_phase(
         return Err(ApiError::bad_request(format!("phase `{}` after it starts at {}", next.name, next.starts_at)));
     }
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE phases SET starts_at = $1, ends_at = $2 WHERE contest_id = $3 AND name = $4")
-        .bind(&start)
-        .bind(&end)
-        .bind(c.id)
-        .bind(&phase)
-        .execute(&mut *tx)
-        .await?;
+    db::contests::set_phase_times(&mut tx, c.id, &phase, &start, &end).await?;
     let detail = json!({"phase": phase, "starts_at": start, "ends_at": end,
         "was": {"starts_at": all[i].starts_at, "ends_at": all[i].ends_at}});
     audit_event(&state, &mut tx, caller.actor(), "phase.update", format!("contest:{name}"), detail).await?;

@@ -85,3 +85,43 @@ pub(super) async fn select_entries(
         })
         .collect())
 }
+
+/// The judges' rubric scores of a contest's teams: (team id, judge id, score, comment), by team
+/// then judge.
+pub async fn rubric_scores(pool: &AnyPool, contest: i64) -> Result<Vec<(i64, i64, f64, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT team_id, judge_id, score, comment FROM rubric_scores WHERE contest_id = $1 ORDER BY team_id, judge_id",
+    )
+    .bind(contest)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A judge's rubric score of a team, replacing the judge's earlier one (inside the caller's
+/// transaction, which audits it).
+pub async fn set_rubric_score(
+    conn: &mut AnyConnection,
+    contest: i64,
+    team: i64,
+    judge: i64,
+    score: f64,
+    comment: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM rubric_scores WHERE contest_id = $1 AND team_id = $2 AND judge_id = $3")
+        .bind(contest)
+        .bind(team)
+        .bind(judge)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO rubric_scores (contest_id, team_id, judge_id, score, comment, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(contest)
+        .bind(team)
+        .bind(judge)
+        .bind(score)
+        .bind(comment)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,12 +1,12 @@
 //! The `contests` table as the service's loaders read it, and the reveal.
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::receipts::{self, ScoredRow};
 use super::selections::{self, Check, Commitment};
 use super::{DbError, append, begin};
 use crate::audit::{Entry, Event};
-use crate::state::Settings;
+use crate::state::{Phase, Settings};
 
 /// A contest's id, published manifest (JSON text) and receipt key (public, hex; `None` for a
 /// contest created before receipts), by name.
@@ -15,6 +15,55 @@ pub async fn by_name(pool: &AnyPool, name: &str) -> Result<Option<(i64, String, 
         .bind(name)
         .fetch_optional(pool)
         .await?)
+}
+
+/// Every contest's name, in creation order.
+pub async fn names(pool: &AnyPool) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT name FROM contests ORDER BY id").fetch_all(pool).await?)
+}
+
+/// A contest's phases, in order.
+pub async fn phases(pool: &AnyPool, contest: i64) -> Result<Vec<Phase>, DbError> {
+    let rows = sqlx::query(
+        "SELECT name, zh, en, starts_at, ends_at, board FROM phases WHERE contest_id = $1 ORDER BY position",
+    )
+    .bind(contest)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Phase {
+            name: r.get("name"),
+            zh: r.get("zh"),
+            en: r.get("en"),
+            starts_at: r.get("starts_at"),
+            ends_at: r.get("ends_at"),
+            board: r.get("board"),
+        })
+        .collect())
+}
+
+/// Moves a phase of a contest (inside the caller's transaction, which audits it).
+pub async fn set_phase_times(
+    conn: &mut AnyConnection,
+    contest: i64,
+    phase: &str,
+    starts_at: &str,
+    ends_at: &str,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE phases SET starts_at = $1, ends_at = $2 WHERE contest_id = $3 AND name = $4")
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(contest)
+        .bind(phase)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A contest's id and team size limit, by name.
+pub async fn team_limit(pool: &AnyPool, name: &str) -> Result<Option<(i64, i64)>, DbError> {
+    Ok(sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = $1").bind(name).fetch_optional(pool).await?)
 }
 
 /// A contest's mutable settings.
