@@ -10,7 +10,6 @@ use holdout_score::i18n::Lang as I18nLang;
 use holdout_score::problem::{Invalid, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::Row;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contests::{Phase, load, open_phase, phases, settings_of};
@@ -25,7 +24,7 @@ use crate::time;
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 1000;
 
-use crate::db::submissions::Inserted;
+use crate::db::submissions::{Inserted, Shown};
 
 /// The caller's team in a contest, required for competitors.
 async fn own_team(state: &AppState, contest: i64, user: &User) -> ApiResult<(i64, String)> {
@@ -209,24 +208,22 @@ pub fn problem_views(problems: &[Problem], lang: I18nLang) -> Vec<ProblemView> {
 /// A row's message in `lang` and its problems: rendered from the stored problems when there
 /// are some; a row refused before problems were stored, or one that failed, has its English
 /// message only.
-fn message_of(r: &sqlx::any::AnyRow, lang: I18nLang) -> (String, Vec<ProblemView>) {
-    let stored: Option<String> = r.get("problems");
-    match stored.and_then(|s| serde_json::from_str::<Vec<Problem>>(&s).ok()) {
+fn message_of(r: &Shown, lang: I18nLang) -> (String, Vec<ProblemView>) {
+    match r.problems.as_deref().and_then(|s| serde_json::from_str::<Vec<Problem>>(&s).ok()) {
         Some(problems) => {
             let message = problems.iter().map(|p| p.render(lang)).collect::<Vec<_>>().join("\n");
             (message, problem_views(&problems, lang))
         }
-        None => (r.get("message"), Vec::new()),
+        None => (r.message.clone(), Vec::new()),
     }
 }
 
 /// One submission as `caller` may see it, its messages in `lang`.
-fn view(r: &sqlx::any::AnyRow, staff: bool, revealed: bool, ladder: bool, lang: I18nLang) -> Value {
-    let released = crate::db::flag(r, "released");
+fn view(r: &Shown, staff: bool, revealed: bool, ladder: bool, lang: I18nLang) -> Value {
+    let released = r.released;
     let hide_public = ladder && !released && !staff;
     let show_private = staff || revealed;
-    let scores: Option<String> = r.get("scores");
-    let scores: Value = scores.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null);
+    let scores: Value = r.scores.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
     // Before the reveal a competitor sees only the public subsets' scores: `all` and the private
     // subsets include hidden rows.
     let scores = match scores {
@@ -237,50 +234,41 @@ fn view(r: &sqlx::any::AnyRow, staff: bool, revealed: bool, ladder: bool, lang: 
         ),
         other => other,
     };
-    let ci = |lo: &str, hi: &str| match (r.get::<Option<f64>, _>(lo), r.get::<Option<f64>, _>(hi)) {
+    let ci = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
         (Some(a), Some(b)) => json!([a, b]),
         _ => Value::Null,
     };
     let (message, problems) = message_of(r, lang);
     let mut v = json!({
-        "id": r.get::<i64, _>("id"),
-        "team_id": r.get::<i64, _>("team_id"),
-        "team": r.get::<String, _>("team"),
-        "user": r.get::<Option<String>, _>("user_name"),
-        "phase": r.get::<String, _>("phase"),
-        "sha256": r.get::<String, _>("sha256"),
-        "bytes": r.get::<i64, _>("bytes"),
-        "description": r.get::<String, _>("description"),
-        "status": r.get::<String, _>("status"),
+        "id": r.id,
+        "team_id": r.team_id,
+        "team": r.team,
+        "user": r.user_name,
+        "phase": r.phase,
+        "sha256": r.sha256,
+        "bytes": r.bytes,
+        "description": r.description,
+        "status": r.status,
         "message": message,
         "problems": problems,
-        "created_at": r.get::<String, _>("created_at"),
-        "scored_at": r.get::<Option<String>, _>("scored_at"),
-        "public_score": if hide_public { Value::Null } else { json!(r.get::<Option<f64>, _>("public_score")) },
-        "public_ci": if hide_public { Value::Null } else { ci("public_low", "public_high") },
+        "created_at": r.created_at,
+        "scored_at": r.scored_at,
+        "public_score": if hide_public { Value::Null } else { json!(r.public_score) },
+        "public_ci": if hide_public { Value::Null } else { ci(r.public_low, r.public_high) },
         "released": released,
-        "selected": crate::db::flag(r, "selected"),
-        "disqualified_reason": r.get::<Option<String>, _>("disqualified_reason"),
+        "selected": r.selected,
+        "disqualified_reason": r.disqualified_reason,
         "scores": scores,
     });
     if show_private {
-        v["private_score"] = json!(r.get::<Option<f64>, _>("private_score"));
-        v["private_ci"] = ci("private_low", "private_high");
+        v["private_score"] = json!(r.private_score);
+        v["private_ci"] = ci(r.private_low, r.private_high);
     }
     if hide_public {
         v["ladder_note"] = json!("not released: it did not beat the team's best public score by the Ladder's step");
     }
     v
 }
-
-/// A submission as the API shows it. The columns are named (not `s.*`): a boolean column is
-/// read as an integer on both backends (`db::Flag`).
-const SELECT: &str = "SELECT s.id, s.contest_id, s.team_id, s.user_id, s.phase, s.sha256, s.bytes, s.description, s.status, \
-                      s.message, s.problems, s.created_at, s.scored_at, s.attempts, s.public_score, s.public_low, \
-                      s.public_high, s.private_score, s.private_low, s.private_high, s.scores, \
-                      CAST(s.released AS INTEGER) AS released, CAST(s.selected AS INTEGER) AS selected, \
-                      s.disqualified_reason, t.name AS team, u.name AS user_name \
-                      FROM submissions s JOIN teams t ON t.id = s.team_id LEFT JOIN users u ON u.id = s.user_id";
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -318,33 +306,19 @@ pub async fn list(
     let c = load(&state, &contest).await?;
     let s = settings_of(&state, c.id).await?;
     let team = if u.role.staff() { q.team } else { Some(own_team(&state, c.id, &u).await?.0) };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE s.contest_id = $1 AND ($2 IS NULL OR s.team_id = $3) AND ($4 IS NULL OR s.phase = $5) ORDER BY s.id"
-    )))
-    .bind(c.id)
-    .bind(team)
-    .bind(team)
-    .bind(&q.phase)
-    .bind(&q.phase)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = db::submissions::list(&state.pool, c.id, team, q.phase.as_deref()).await?;
     let list: Vec<Value> =
         rows.iter().map(|r| view(r, u.role.staff(), s.revealed_at.is_some(), s.ladder, lang)).collect();
     Ok(Json(json!({"submissions": list})))
 }
 
 /// A submission the caller may see, or 404.
-async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> ApiResult<sqlx::any::AnyRow> {
+async fn visible(state: &AppState, caller: &Caller, c: &Contest, id: i64) -> ApiResult<Shown> {
     let u = caller.user()?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.contest_id = $1 AND s.id = $2")))
-        .bind(c.id)
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let row = db::submissions::in_contest(&state.pool, c.id, id).await?.ok_or_else(ApiError::not_found)?;
     if !u.role.staff() {
         let team = super::accounts::team_of(state, c.id, u.id).await?.map(|t| t.0);
-        if team != Some(row.get::<i64, _>("team_id")) {
+        if team != Some(row.team_id) {
             return Err(ApiError::not_found());
         }
     }
@@ -396,7 +370,7 @@ pub async fn file(
 ) -> ApiResult<Response> {
     let c = load(&state, &contest).await?;
     let row = visible(&state, &caller, &c, id).await?;
-    let sha: String = row.get("sha256");
+    let sha = row.sha256;
     let path = crate::store::local(&state.pool, &state.dir, &sha).await.map_err(|e| ApiError::internal(&e))?;
     super::attachment(&path, "text/csv; charset=utf-8", &format!("submission-{id}.csv")).await
 }
@@ -610,11 +584,7 @@ pub async fn upload(
         ));
     }
     let multipart = multipart.map_err(|e| ApiError::bad_request(format!("malformed upload: {e}")))?;
-    let disqualified: Option<String> = sqlx::query_scalar("SELECT disqualified_reason FROM teams WHERE id = $1")
-        .bind(team)
-        .fetch_one(&state.pool)
-        .await?;
-    if let Some(reason) = disqualified {
+    if let Some(reason) = db::accounts::team_disqualified(&state.pool, team).await? {
         return Err(ApiError::forbidden(format!("the team is disqualified: {reason}")));
     }
     let s = settings_of(&state, c.id).await?;
@@ -711,8 +681,7 @@ async fn record_upload(
     if status == "queued" {
         state.queued();
     }
-    let row =
-        sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1"))).bind(id).fetch_one(&state.pool).await?;
+    let row = db::submissions::shown(&state.pool, id).await?;
     let mut body = view(&row, false, s.revealed_at.is_some(), s.ladder, up.lang);
     let (today, all) = used(state, team, now).await?;
     body["quota"] = quota_json(s.daily, s.total, today, all, now, Some(up.phase));
@@ -759,12 +728,7 @@ pub async fn rescore(
     let c = load(&state, &contest).await?;
     visible(&state, &caller, &c, id).await?;
     let mut tx = crate::db::begin(&state.pool).await?;
-    let done = sqlx::query("UPDATE submissions SET status = 'queued', attempts = 0 WHERE id = $1 AND status IN ('scored', 'invalid', 'failed')")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if done == 0 {
+    if !db::submissions::requeue(&mut tx, id).await? {
         return Err(ApiError::conflict("the submission is queued or being scored already"));
     }
     super::contests::audit_event(
@@ -794,11 +758,7 @@ async fn set_disqualified(
     let c = load(state, contest).await?;
     visible(state, caller, &c, id).await?;
     let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE submissions SET disqualified_reason = $1 WHERE id = $2")
-        .bind(disqualified.then_some(why))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    db::submissions::set_disqualified(&mut tx, id, disqualified.then_some(why)).await?;
     let action = if disqualified { "submission.disqualify" } else { "submission.reinstate" };
     super::contests::audit_event(
         state,
@@ -897,14 +857,7 @@ pub async fn disqualify_team(
     let why = reason(&Reason { reason: body.reason.clone() })?.to_owned();
     let c = load(&state, &contest).await?;
     let mut tx = crate::db::begin(&state.pool).await?;
-    let done = sqlx::query("UPDATE teams SET disqualified_reason = $1 WHERE id = $2 AND contest_id = $3")
-        .bind(body.disqualified.then_some(&why))
-        .bind(team)
-        .bind(c.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if done == 0 {
+    if !db::accounts::set_team_disqualified(&mut tx, c.id, team, body.disqualified.then_some(why.as_str())).await? {
         return Err(ApiError::not_found());
     }
     let action = if body.disqualified { "team.disqualify" } else { "team.reinstate" };
@@ -957,11 +910,8 @@ pub async fn compare(
     caller.require(&[Role::Organizer, Role::Judge])?;
     let c = load(&state, &contest).await?;
     let (ra, rb) = (visible(&state, &caller, &c, q.a).await?, visible(&state, &caller, &c, q.b).await?);
-    let (sa, sb): (String, String) = (ra.get("sha256"), rb.get("sha256"));
-    let seed: i64 = sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = $1")
-        .bind(c.id)
-        .fetch_one(&state.pool)
-        .await?;
+    let (sa, sb) = (ra.sha256, rb.sha256);
+    let seed = db::contests::bootstrap_seed(&state.pool, c.id).await?;
     state.fetch_files(vec![sa.clone(), sb.clone()]).await.map_err(|e| ApiError::internal(&e))?;
     let (dir, replicates) = (state.dir.clone(), state.config.replicates);
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
@@ -1026,13 +976,7 @@ pub async fn selections(
     let (team, _) = own_team(&state, c.id, &u).await?;
     let phase = phase_named(&state, &c, q.phase.as_deref()).await?;
     let s = settings_of(&state, c.id).await?;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM submissions WHERE team_id = $1 AND phase = $2 AND selected = TRUE ORDER BY id",
-    )
-    .bind(team)
-    .bind(&phase.name)
-    .fetch_all(&state.pool)
-    .await?;
+    let ids = db::selections::selected_ids(&state.pool, team, &phase.name).await?;
     let mut body = json!({
         "phase": phase.name, "submission_ids": ids, "limit": s.final_selections,
         "default": if ids.is_empty() { "none selected: the team's best public submission counts" } else { "the selected submissions count" },
@@ -1121,14 +1065,7 @@ pub async fn select(
     }
     let mut tx = crate::db::begin(&state.pool).await?;
     for id in &ids {
-        let ok: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM submissions WHERE id = $1 AND team_id = $2 AND phase = $3 AND disqualified_reason IS NULL",
-        )
-        .bind(id)
-        .bind(team)
-        .bind(&phase.name)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let ok = db::selections::selectable_status(&mut tx, *id, team, &phase.name).await?;
         match ok.as_deref() {
             None => {
                 return Err(ApiError::bad_request(format!(
@@ -1144,14 +1081,7 @@ pub async fn select(
             }
         }
     }
-    sqlx::query("UPDATE submissions SET selected = FALSE WHERE team_id = $1 AND phase = $2")
-        .bind(team)
-        .bind(&phase.name)
-        .execute(&mut *tx)
-        .await?;
-    for id in &ids {
-        sqlx::query("UPDATE submissions SET selected = TRUE WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    }
+    db::selections::set_selected(&mut tx, team, &phase.name, &ids).await?;
     super::contests::audit_event(
         &state,
         &mut tx,

@@ -283,3 +283,26 @@ pub async fn delete_invite(conn: &mut AnyConnection, team: i64, user: i64) -> Re
     sqlx::query("DELETE FROM invites WHERE team_id = $1 AND user_id = $2").bind(team).bind(user).execute(conn).await?;
     Ok(())
 }
+
+/// Why a team is disqualified; `None` when it is not.
+pub async fn team_disqualified(pool: &AnyPool, team: i64) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar("SELECT disqualified_reason FROM teams WHERE id = $1").bind(team).fetch_one(pool).await?)
+}
+
+/// Disqualifies a contest's team for `reason`, or reinstates it with `None` (inside the
+/// caller's transaction, which audits it); whether the contest has that team.
+pub async fn set_team_disqualified(
+    conn: &mut AnyConnection,
+    contest: i64,
+    team: i64,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let done = sqlx::query("UPDATE teams SET disqualified_reason = $1 WHERE id = $2 AND contest_id = $3")
+        .bind(reason)
+        .bind(team)
+        .bind(contest)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(done > 0)
+}

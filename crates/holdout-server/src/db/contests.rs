@@ -61,6 +61,11 @@ pub async fn set_phase_times(
     Ok(())
 }
 
+/// The seed of a contest's bootstrap resamples.
+pub async fn bootstrap_seed(pool: &AnyPool, contest: i64) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT bootstrap_seed FROM contests WHERE id = $1").bind(contest).fetch_one(pool).await?)
+}
+
 /// A contest's id and team size limit, by name.
 pub async fn team_limit(pool: &AnyPool, name: &str) -> Result<Option<(i64, i64)>, DbError> {
     Ok(sqlx::query_as("SELECT id, team_max_size FROM contests WHERE name = $1").bind(name).fetch_optional(pool).await?)

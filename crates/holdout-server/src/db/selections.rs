@@ -251,3 +251,46 @@ pub(super) async fn verified(conn: &mut AnyConnection, contest: i64, seq: i64) -
         .await?;
     Ok(())
 }
+
+/// The ids of a team's selected submissions in a phase.
+pub async fn selected_ids(pool: &AnyPool, team: i64, phase: &str) -> Result<Vec<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM submissions WHERE team_id = $1 AND phase = $2 AND selected = TRUE ORDER BY id",
+    )
+    .bind(team)
+    .bind(phase)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The status of a team's not disqualified submission in a phase, inside a transaction;
+/// `None` if it is not one.
+pub async fn selectable_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    team: i64,
+    phase: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT status FROM submissions WHERE id = $1 AND team_id = $2 AND phase = $3 AND disqualified_reason IS NULL",
+    )
+    .bind(id)
+    .bind(team)
+    .bind(phase)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Replaces a team's selections in a phase with `ids` (inside the caller's transaction, which
+/// checks them and audits it).
+pub async fn set_selected(conn: &mut AnyConnection, team: i64, phase: &str, ids: &[i64]) -> Result<(), DbError> {
+    sqlx::query("UPDATE submissions SET selected = FALSE WHERE team_id = $1 AND phase = $2")
+        .bind(team)
+        .bind(phase)
+        .execute(&mut *conn)
+        .await?;
+    for id in ids {
+        sqlx::query("UPDATE submissions SET selected = TRUE WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
