@@ -1954,6 +1954,54 @@ fn no_response_is_described_as_a_bare_object() {
     assert!(found.is_empty(), "bare objects: {found:#?}");
 }
 
+/// Handlers, pages and the CLI contain no SQL: every statement is a typed function in
+/// `src/db/` (issue 15). Scans their sources (tests excepted) for sqlx's statement builders
+/// and for SQL in string literals.
+#[test]
+fn no_sql_outside_the_storage_layer() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [root.join("src/api"), root.join("src/web"), root.join("../holdout-cli/src")];
+    let needles = [
+        "sqlx::query",
+        "sqlx::raw_sql",
+        "query_scalar",
+        "query_as",
+        "AssertSqlSafe",
+        "\"SELECT ",
+        "\"INSERT INTO",
+        "\"UPDATE ",
+        "\"DELETE FROM",
+        "\"CREATE ",
+        "\"PRAGMA",
+    ];
+    let mut scanned = 0;
+    let mut found = Vec::new();
+    let mut pending: Vec<std::path::PathBuf> = dirs.to_vec();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            scanned += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            // A file's unit tests may set up rows directly.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                if needles.iter().any(|needle| line.contains(needle)) {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(scanned > 20, "only {scanned} source files found: the scan looks in the wrong place");
+    assert!(found.is_empty(), "SQL outside src/db/ (move it into a typed function there): {found:#?}");
+}
+
 /// Every API route is registered through `routes!` with its `#[utoipa::path]`, so nothing is
 /// served that the document does not describe; operation ids are unique; every error code is
 /// in the error body's schema.
