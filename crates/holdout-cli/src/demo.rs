@@ -123,9 +123,7 @@ fn load(args: &Args, work: &Path) -> Outcome {
 }
 
 async fn user(state: &AppState, name: &str, role: Role) -> Result<i64, Failure> {
-    let id = db::accounts::user_id(&state.pool, name)
-        .await
-        .map_err(|e| Failure::Runtime(anyhow!(e)))?;
+    let id = db::accounts::user_id(&state.pool, name).await.map_err(|e| Failure::Runtime(anyhow!(e)))?;
     match id {
         Some(id) => Ok(id),
         None => {

@@ -425,10 +425,8 @@ pub(super) async fn team_of(state: &AppState, contest: i64, user: i64) -> ApiRes
 pub async fn teams(State(state): State<AppState>, Path(contest): Path<String>) -> ApiResult<Json<Value>> {
     let (id, _) = contest_row(&state, &contest).await?;
     let rows = db::accounts::teams(&state.pool, id).await?;
-    let list: Vec<Value> = rows
-        .into_iter()
-        .map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b, "members": n}))
-        .collect();
+    let list: Vec<Value> =
+        rows.into_iter().map(|(id, name, b, n)| json!({"id": id, "name": name, "baseline": b, "members": n})).collect();
     Ok(Json(json!({"teams": list})))
 }
 

@@ -209,7 +209,7 @@ pub fn problem_views(problems: &[Problem], lang: I18nLang) -> Vec<ProblemView> {
 /// are some; a row refused before problems were stored, or one that failed, has its English
 /// message only.
 fn message_of(r: &Shown, lang: I18nLang) -> (String, Vec<ProblemView>) {
-    match r.problems.as_deref().and_then(|s| serde_json::from_str::<Vec<Problem>>(&s).ok()) {
+    match r.problems.as_deref().and_then(|s| serde_json::from_str::<Vec<Problem>>(s).ok()) {
         Some(problems) => {
             let message = problems.iter().map(|p| p.render(lang)).collect::<Vec<_>>().join("\n");
             (message, problem_views(&problems, lang))

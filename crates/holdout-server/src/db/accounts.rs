@@ -61,7 +61,10 @@ pub async fn insert_user(
 
 /// The user with this name and what logging in checks: (id, role, password hash).
 pub async fn credentials(pool: &AnyPool, name: &str) -> Result<Option<(i64, String, String)>, DbError> {
-    Ok(sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1").bind(name).fetch_optional(pool).await?)
+    Ok(sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// The id and role of the user with this name, inside a transaction (an invite's invitee).
@@ -70,13 +73,7 @@ pub async fn user_role(conn: &mut AnyConnection, name: &str) -> Result<Option<(i
 }
 
 /// Inserts an API token (by its SHA-256) for a user; returns its id.
-pub async fn insert_token(
-    pool: &AnyPool,
-    user: i64,
-    name: &str,
-    token_hash: &str,
-    now: &str,
-) -> Result<i64, DbError> {
+pub async fn insert_token(pool: &AnyPool, user: i64, name: &str, token_hash: &str, now: &str) -> Result<i64, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )

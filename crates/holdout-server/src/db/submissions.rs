@@ -208,12 +208,7 @@ impl Shown {
 }
 
 /// A contest's submissions, oldest first; with `team`, one team's; with `phase`, one phase's.
-pub async fn list(
-    pool: &AnyPool,
-    contest: i64,
-    team: Option<i64>,
-    phase: Option<&str>,
-) -> Result<Vec<Shown>, DbError> {
+pub async fn list(pool: &AnyPool, contest: i64, team: Option<i64>, phase: Option<&str>) -> Result<Vec<Shown>, DbError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE s.contest_id = $1 AND ($2 IS NULL OR s.team_id = $3) AND ($4 IS NULL OR s.phase = $5) ORDER BY s.id"
     )))
