@@ -43,12 +43,7 @@ fn send(state: &AppState, payload: String) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
     let pool = state.pool.clone();
     runtime.spawn(async move {
-        // `pg_notify` returns `void`, which the `Any` driver cannot read: count the one row.
-        let sent = sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&pool)
-            .await;
+        let sent = db::notify(&pool, CHANNEL, &payload).await;
         if let Err(e) = sent {
             tracing::warn!("cannot announce a change of contest {payload} to the other replicas: {e}");
         }
