@@ -134,7 +134,14 @@ def board(a):
             ph, qh = rng.uniform(0.022, 0.032), rng.uniform(0.014, 0.020)  # public ≈ 30 % of test
             rows.append((t, uid, tid, public, ph, private, qh))
     rows.sort(key=lambda r: r[0])
+    # Each seeded submission's stored file exists (a short stub under its SHA-256 in the data
+    # directory's files/), so the data directory is whole: `holdout db copy` checks every file.
+    store = Path(a.db).parent / "files"
     for i, (t, uid, tid, public, ph, private, qh) in enumerate(rows):
+        stub = f"bench-board-{a.seed}-{i}".encode()
+        digest = hashlib.sha256(stub).hexdigest()
+        (store / digest[:2]).mkdir(parents=True, exist_ok=True)
+        (store / digest[:2] / digest).write_bytes(stub)
         created = t.replace(microsecond=(t.microsecond // 1000) * 1000)
         conn.execute(
             "INSERT INTO submissions (contest_id, team_id, user_id, phase, sha256, bytes, description, status, message, "
@@ -142,7 +149,7 @@ def board(a):
             "private_high, released, selected) VALUES (?, ?, ?, ?, ?, ?, ?, 'scored', '', ?, ?, 1, ?, ?, ?, ?, ?, ?, "
             "TRUE, FALSE)",
             (
-                cid, tid, uid, a.phase, hashlib.sha256(f"bench-board-{a.seed}-{i}".encode()).hexdigest(),
+                cid, tid, uid, a.phase, digest,
                 rng.randint(1_300_000, 1_700_000), f"seeded entry {i + 1}", text(created),
                 text(created + dt.timedelta(seconds=rng.uniform(2, 30))),
                 public, public - ph, public + ph, private, private - qh, private + qh,
