@@ -595,10 +595,11 @@ pub async fn run(state: &crate::AppState, name: &str, settings: Settings) -> Res
     if let Some(r) = kept() {
         return Ok(Some(r));
     }
-    state
-        .fetch_files(inputs.scored.iter().map(|(_, s)| s.sha256.clone()).collect())
-        .await
-        .map_err(|e| IntegrityError::Solution(e.to_string()))?;
+    let fetched = match state.private_files(&c).await {
+        Ok(()) => state.fetch_files(inputs.scored.iter().map(|(_, s)| s.sha256.clone()).collect()).await,
+        Err(e) => Err(e),
+    };
+    fetched.map_err(|e| IntegrityError::Solution(e.to_string()))?;
     let (dir, now) = (state.dir.clone(), state.now_text());
     let report = tokio::task::spawn_blocking(move || compute(&c, &dir, &inputs, &settings, &now))
         .await

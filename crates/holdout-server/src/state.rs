@@ -428,18 +428,20 @@ impl AppState {
 
     /// [`AppState::invalidate`] in this process only (another process announced the change).
     pub fn invalidate_here(&self, contest: i64) {
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| k.contest != contest);
-        self.metas.lock().expect("the meta cache lock is never poisoned").remove(&contest);
-        self.pages.lock().expect("the page cache lock is never poisoned").clear();
-        self.visitor_pages.lock().expect("the page cache lock is never poisoned").clear();
+        self.clear(Some(contest));
     }
 
     /// Drops every contest's cached boards and settings in this process.
     pub fn invalidate_all_here(&self) {
+        self.clear(None);
+    }
+
+    /// Drops the cached boards and settings of one contest (`None`: of all) in this process.
+    fn clear(&self, contest: Option<i64>) {
+        let hit = |c: i64| contest.is_none_or(|x| x == c);
         self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.boards.lock().expect("the board cache lock is never poisoned").clear();
-        self.metas.lock().expect("the meta cache lock is never poisoned").clear();
+        self.boards.lock().expect("the board cache lock is never poisoned").retain(|k, _| !hit(k.contest));
+        self.metas.lock().expect("the meta cache lock is never poisoned").retain(|c, _| !hit(*c));
         self.pages.lock().expect("the page cache lock is never poisoned").clear();
         self.visitor_pages.lock().expect("the page cache lock is never poisoned").clear();
     }
@@ -453,6 +455,14 @@ impl AppState {
         Ok(())
     }
 
+    /// Makes sure this process has the contest's solution, salt and receipt key, before
+    /// blocking code reads them (`Contest::solution`, `Contest::signing_key`). On PostgreSQL
+    /// they are fetched only by the processes that score, report or reveal, so a replica that
+    /// only serves keeps no copy of the hidden labels.
+    pub async fn private_files(&self, c: &Contest) -> Result<(), crate::store::StoreError> {
+        crate::store::contest_files(&self.pool, &self.dir, c.id, &c.root, &["private/", "keys/"]).await
+    }
+
     /// A contest by name, loaded on first use; `None` if there is none.
     pub async fn contest(&self, name: &str) -> Result<Option<Arc<Contest>>, crate::db::DbError> {
         if let Some(c) = self.contests.read().expect("the contest lock is never poisoned").get(name) {
@@ -463,7 +473,7 @@ impl AppState {
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
         let root = crate::contest::root(&self.dir, name);
-        crate::store::contest_files(&self.pool, &self.dir, id, &root)
+        crate::store::contest_files(&self.pool, &self.dir, id, &root, &["public/"])
             .await
             .map_err(|e| crate::db::DbError::Corrupt(format!("contest `{name}`: {e}")))?;
         let c = Arc::new(Contest::new(id, manifest, root, receipt_key));

@@ -4,7 +4,8 @@
 //!
 //! On PostgreSQL the database holds every file (`db::blobs`): a stored file is also written
 //! there, and the data directory is this process's local copy, filled on demand ([`local`],
-//! [`contest_files`]) and checked against the hash, so any replica or worker can read any file
+//! [`contest_files`]: a contest's public files when it is loaded, its solution, salt and
+//! receipt key only where they are used) and checked against the hash, so any replica or worker can read any file
 //! with only the database URL.
 
 use std::fs;
@@ -109,11 +110,18 @@ pub fn in_database(pool: &AnyPool) -> bool {
 /// After a file was stored in the data directory: writes it to the database too when the
 /// database holds the files.
 pub async fn publish(pool: &AnyPool, dir: &Path, sha256: &str) -> Result<(), StoreError> {
-    if !in_database(pool) || db::blobs::has(pool, sha256).await? {
+    if !in_database(pool) {
         return Ok(());
     }
-    let path = path(dir, sha256);
-    let content = tokio::fs::read(&path).await.map_err(|e| StoreError::Io(sha256.to_owned(), e))?;
+    put_local(pool, &path(dir, sha256), sha256).await
+}
+
+/// Writes the local file `from`, stored under `sha256`, to the database unless it is there.
+async fn put_local(pool: &AnyPool, from: &Path, sha256: &str) -> Result<(), StoreError> {
+    if db::blobs::has(pool, sha256).await? {
+        return Ok(());
+    }
+    let content = tokio::fs::read(from).await.map_err(|e| StoreError::Io(from.display().to_string(), e))?;
     db::blobs::put(pool, sha256, &content).await?;
     Ok(())
 }
@@ -174,16 +182,7 @@ pub fn list_contest(root: &Path) -> io::Result<Vec<(String, String)>> {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            let mut hasher = Sha256::new();
-            let mut file = fs::File::open(entry.path())?;
-            let mut buffer = vec![0u8; 1 << 16];
-            loop {
-                match file.read(&mut buffer)? {
-                    0 => break,
-                    n => hasher.update(&buffer[..n]),
-                }
-            }
-            out.push((format!("{sub}/{name}"), hex::encode(hasher.finalize())));
+            out.push((format!("{sub}/{name}"), hex::encode(Sha256::digest(fs::read(entry.path())?))));
         }
     }
     out.sort();
@@ -197,23 +196,23 @@ pub async fn publish_contest(pool: &AnyPool, root: &Path, files: &[(String, Stri
         return Ok(());
     }
     for (rel, sha) in files {
-        if db::blobs::has(pool, sha).await? {
-            continue;
-        }
-        let content = tokio::fs::read(root.join(rel)).await.map_err(|e| StoreError::Io(rel.clone(), e))?;
-        db::blobs::put(pool, sha, &content).await?;
+        put_local(pool, &root.join(rel), sha).await?;
     }
     Ok(())
 }
 
-/// Makes sure this process has a copy of contest `id`'s files under `root` when the database
-/// holds the files: each file missing here is fetched and checked (the private ones and the
-/// receipt key readable by the owner only).
-pub async fn contest_files(pool: &AnyPool, dir: &Path, id: i64, root: &Path) -> Result<(), StoreError> {
+/// Makes sure this process has a copy of contest `id`'s files under `root` whose path starts
+/// with one of `parts` (`public/`, `private/`, `keys/`) when the database holds the files:
+/// each file missing here is fetched and checked (the private ones and the receipt key
+/// readable by the owner only).
+pub async fn contest_files(pool: &AnyPool, dir: &Path, id: i64, root: &Path, parts: &[&str]) -> Result<(), StoreError> {
     if !in_database(pool) {
         return Ok(());
     }
     for (rel, sha) in db::blobs::contest_files(pool, id).await? {
+        if !parts.iter().any(|p| rel.starts_with(p)) {
+            continue;
+        }
         let to = root.join(&rel);
         if to.is_file() {
             continue;

@@ -333,7 +333,11 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), DbError> {
     } else if let Some(contest) = state.contest(&job.contest).await? {
         let leader = if job.ladder { leader(state, &job).await? } else { None };
         let files = [Some(job.sha256.clone()), leader.as_ref().map(|(sha, _)| sha.clone())];
-        if let Err(e) = state.fetch_files(files.into_iter().flatten().collect()).await {
+        let fetched = match state.private_files(&contest).await {
+            Ok(()) => state.fetch_files(files.into_iter().flatten().collect()).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fetched {
             // Unreadable now (the database is away): the lease runs out and a worker tries again.
             tracing::warn!("submission {}: {e}", job.id);
             return Ok(());

@@ -514,6 +514,7 @@ pub async fn reveal(State(state): State<AppState>, caller: Caller, Path(name): P
         let csv = super::boards::render_csv(&state, &c, &p.name, true).await?;
         snapshots.push(json!({"phase": p.name, "board": "private", "sha256": crate::auth::digest_bytes(&csv)}));
     }
+    state.private_files(&c).await.map_err(|e| ApiError::internal(&e))?;
     let loaded = c.clone();
     let key = tokio::task::spawn_blocking(move || loaded.signing_key())
         .await

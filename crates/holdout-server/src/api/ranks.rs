@@ -112,6 +112,7 @@ pub async fn rank_uncertainty(
         .ok_or_else(ApiError::not_found)?;
     let seed = db::ranks::seed(&state.pool, c.id).await?;
     let count = state.config.replicates.max(1);
+    state.private_files(&c).await.map_err(|e| ApiError::internal(&e))?;
     let loaded = c.clone();
     let board = phase.board.clone();
     let subset = tokio::task::spawn_blocking(move || crate::ranks::private_subset(&loaded, &board))

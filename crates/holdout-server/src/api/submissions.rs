@@ -912,6 +912,7 @@ pub async fn compare(
     let (ra, rb) = (visible(&state, &caller, &c, q.a).await?, visible(&state, &caller, &c, q.b).await?);
     let (sa, sb) = (ra.sha256, rb.sha256);
     let seed = db::contests::bootstrap_seed(&state.pool, c.id).await?;
+    state.private_files(&c).await.map_err(|e| ApiError::internal(&e))?;
     state.fetch_files(vec![sa.clone(), sb.clone()]).await.map_err(|e| ApiError::internal(&e))?;
     let (dir, replicates) = (state.dir.clone(), state.config.replicates);
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {

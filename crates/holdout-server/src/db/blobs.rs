@@ -5,14 +5,18 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::DbError;
 
-/// Stores `content` under its SHA-256 `sha256` (the caller computed it); storing the same file
-/// again changes nothing.
-pub async fn put(pool: &AnyPool, sha256: &str, content: &[u8]) -> Result<(), DbError> {
+/// Stores `content` under its SHA-256 `sha256` (the caller computed it), on a pool or inside a
+/// transaction; storing the same file again changes nothing.
+pub async fn put<'e>(
+    conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    sha256: &str,
+    content: &[u8],
+) -> Result<(), DbError> {
     sqlx::query("INSERT INTO blobs (sha256, bytes, content) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
         .bind(sha256)
         .bind(content.len() as i64)
         .bind(content)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

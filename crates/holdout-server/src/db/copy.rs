@@ -180,11 +180,6 @@ async fn put_file(to: &mut AnyConnection, path: &Path, sha256: &str) -> Result<u
     if hex::encode(sha2::Sha256::digest(&content)) != sha256 {
         return Err(DbError::Corrupt(format!("{} does not hash to {sha256}", path.display())));
     }
-    sqlx::query("INSERT INTO blobs (sha256, bytes, content) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
-        .bind(sha256)
-        .bind(content.len() as i64)
-        .bind(&content)
-        .execute(&mut *to)
-        .await?;
+    super::blobs::put(&mut *to, sha256, &content).await?;
     Ok(content.len() as u64)
 }
