@@ -338,3 +338,18 @@ pub(crate) fn copy_and_compare(data: &Path, token: &str, contest: &str) {
     assert_eq!(a.0, 200);
     assert_eq!(a, b, "the same stored file");
 }
+
+/// Scoring in separate processes needs PostgreSQL: on a data directory both commands refuse,
+/// saying why, and create nothing.
+#[test]
+fn workers_apart_from_the_service_need_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let o = holdout(&["worker", "--data-dir", &data]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PostgreSQL database"), "{}", stderr(&o));
+    let o = holdout(&["serve", "--data-dir", &data, "--workers", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--workers 0 serves without scoring"), "{}", stderr(&o));
+    assert!(!dir.path().join("data").exists(), "nothing created");
+}

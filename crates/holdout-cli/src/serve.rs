@@ -121,12 +121,10 @@ pub fn serve(args: &ServeArgs) -> Outcome {
 
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
-    /// The PostgreSQL database the service replicas use.
-    #[arg(long, value_name = "URL", env = "HOLDOUT_DATABASE_URL", hide_env_values = true)]
-    database: String,
-    /// This process's local copy of the stored files (default: a private temporary directory).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    /// The PostgreSQL database the service replicas use (`--database`); `--data-dir` is this
+    /// process's local copy of the stored files (default: a private temporary directory).
+    #[command(flatten)]
+    place: Place,
     /// Submissions scored at a time by this process.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -146,7 +144,14 @@ pub fn worker(args: &WorkerArgs) -> Outcome {
     if args.workers == 0 {
         return Err(bad("--workers must be at least 1".into()));
     }
-    let place = Place { data_dir: args.data_dir.clone(), database: Some(args.database.clone()) };
+    let place = &args.place;
+    if !place.is_postgres() {
+        return Err(bad(
+            "holdout worker scores the queue of a PostgreSQL database: give --database URL (or HOLDOUT_DATABASE_URL); \
+             with a data directory, `holdout serve` scores"
+                .into(),
+        ));
+    }
     let config = Config {
         workers: args.workers,
         replicates: args.replicates,
