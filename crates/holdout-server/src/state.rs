@@ -463,6 +463,18 @@ impl AppState {
         crate::store::contest_files(&self.pool, &self.dir, c.id, &c.root, &["private/", "keys/"]).await
     }
 
+    /// The local path of one of the contest's public files (`test.csv`, `README.md`, …),
+    /// fetched first on PostgreSQL if this process has no copy: a contest loads without its
+    /// files, and each is fetched when first read.
+    pub async fn public_file(&self, c: &Contest, name: &str) -> Result<PathBuf, crate::store::StoreError> {
+        let path = c.public_dir().join(name);
+        if !path.is_file() {
+            let rel = format!("public/{name}");
+            crate::store::contest_files(&self.pool, &self.dir, c.id, &c.root, &[rel.as_str()]).await?;
+        }
+        Ok(path)
+    }
+
     /// A contest by name, loaded on first use; `None` if there is none.
     pub async fn contest(&self, name: &str) -> Result<Option<Arc<Contest>>, crate::db::DbError> {
         if let Some(c) = self.contests.read().expect("the contest lock is never poisoned").get(name) {
@@ -473,9 +485,6 @@ impl AppState {
         let manifest: Manifest =
             serde_json::from_str(&manifest).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
         let root = crate::contest::root(&self.dir, name);
-        crate::store::contest_files(&self.pool, &self.dir, id, &root, &["public/"])
-            .await
-            .map_err(|e| crate::db::DbError::Corrupt(format!("contest `{name}`: {e}")))?;
         let c = Arc::new(Contest::new(id, manifest, root, receipt_key));
         self.contests.write().expect("the contest lock is never poisoned").insert(name.to_owned(), c.clone());
         Ok(Some(c))

@@ -4,8 +4,8 @@
 //!
 //! On PostgreSQL the database holds every file (`db::blobs`): a stored file is also written
 //! there, and the data directory is this process's local copy, filled on demand ([`local`],
-//! [`contest_files`]: a contest's public files when it is loaded, its solution, salt and
-//! receipt key only where they are used) and checked against the hash, so any replica or worker can read any file
+//! [`contest_files`]: each of a contest's files where it is first read, so a replica that only
+//! serves never fetches the solution) and checked against the hash, so any replica or worker can read any file
 //! with only the database URL.
 
 use std::fs;

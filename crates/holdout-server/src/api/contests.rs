@@ -292,7 +292,8 @@ pub async fn download(
         Some("md") => "text/markdown; charset=utf-8",
         _ => "application/octet-stream",
     };
-    super::attachment(&c.public_dir().join(&file), content_type, &file).await
+    let path = state.public_file(&c, &file).await.map_err(|e| ApiError::internal(&e))?;
+    super::attachment(&path, content_type, &file).await
 }
 
 pub(super) async fn audit_event(

@@ -509,6 +509,7 @@ async fn receive_file(
 /// The shared validator on a stored file, against the public test ids (the solution is the
 /// scorer's alone): `Err` holds the file's problems.
 async fn validate(state: &AppState, c: &std::sync::Arc<Contest>, sha: &str) -> ApiResult<Result<(), Invalid>> {
+    state.public_file(c, "test.csv").await.map_err(|e| ApiError::internal(&e))?;
     let (contest, path) = (c.clone(), crate::store::path(&state.dir, sha));
     tokio::task::spawn_blocking(move || -> Result<Result<(), Invalid>, String> {
         let ids = contest.public_ids()?;

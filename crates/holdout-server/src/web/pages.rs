@@ -144,9 +144,10 @@ pub async fn contest(
     };
     let (phases, deadline) = timeline(&c, &state.now_text());
     let card = match state.contest(&name).await {
-        Ok(Some(loaded)) => std::fs::read_to_string(loaded.public_dir().join("README.md"))
-            .map(|markdown| super::card::html(&markdown))
-            .unwrap_or_default(),
+        Ok(Some(loaded)) => match state.public_file(&loaded, "README.md").await {
+            Ok(path) => std::fs::read_to_string(path).map(|markdown| super::card::html(&markdown)).unwrap_or_default(),
+            Err(_) => String::new(),
+        },
         _ => String::new(),
     };
     render(
