@@ -353,3 +353,34 @@ fn workers_apart_from_the_service_need_postgresql() {
     assert!(stderr(&o).contains("--workers 0 serves without scoring"), "{}", stderr(&o));
     assert!(!dir.path().join("data").exists(), "nothing created");
 }
+
+/// A replica or worker on another machine reaches PostgreSQL over TLS, with the server's
+/// certificate verified: `sslmode=verify-full` against the right CA connects (and the session is
+/// encrypted); against CAs that did not sign it, nothing connects. `.ci/postgres` gives its
+/// server a certificate for 127.0.0.1 signed by a throwaway CA, which
+/// `HOLDOUT_TEST_POSTGRES_CA` names.
+#[test]
+fn postgresql_over_verified_tls() {
+    let Some(url) = database() else { return };
+    let Some(ca) = std::env::var("HOLDOUT_TEST_POSTGRES_CA").ok().filter(|c| !c.is_empty()) else {
+        assert!(
+            std::env::var("HOLDOUT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "HOLDOUT_REQUIRE_POSTGRES=1 but HOLDOUT_TEST_POSTGRES_CA names no certificate"
+        );
+        eprintln!("skipped: no CA certificate for the PostgreSQL server (HOLDOUT_TEST_POSTGRES_CA)");
+        return;
+    };
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={ca}");
+    let o = holdout(&["db", "migrate", "--database", &verified]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let encrypted: bool = query(&verified, async |pool| {
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(pool).await.unwrap()
+    });
+    assert!(encrypted);
+
+    // The system's CAs did not sign the test server's certificate.
+    let wrong = format!("{url}?sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+    let o = holdout(&["db", "migrate", "--database", &wrong]);
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stderr(&o).to_lowercase().contains("certificate"), "{}", stderr(&o));
+}
