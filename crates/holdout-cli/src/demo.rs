@@ -308,7 +308,7 @@ pub fn run(args: &Args) -> Outcome {
             listener.local_addr()?
         );
         let app = holdout_server::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
+        axum::serve(crate::serve::nodelay(listener), app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

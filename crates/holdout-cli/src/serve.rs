@@ -106,7 +106,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         };
         // The peer's address reaches the handlers (login throttling counts by it).
         let app = holdout_server::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+        axum::serve(nodelay(listener), app).with_graceful_shutdown(shutdown()).await?;
         for w in workers {
             w.abort();
         }
@@ -345,4 +345,20 @@ pub fn openapi(args: &OpenapiArgs) -> Outcome {
         std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to standard output")?;
         Ok(())
     }
+}
+
+/// The listener with `TCP_NODELAY` set on each accepted connection, as HTTP servers do: an
+/// answer written in several pieces (a streamed download, a body after its headers) is sent
+/// at once rather than its last short segment waiting for the client to acknowledge the one
+/// before (Nagle's algorithm).
+pub(crate) fn nodelay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt as _;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
 }
