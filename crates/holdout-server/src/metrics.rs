@@ -16,7 +16,8 @@ pub const SCORING_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 /// Kept in `AppState`; every field only ever grows.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Answered requests by route template, then status.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     /// Cumulative counts per bucket of [`SCORING_BUCKETS`] (each observation lands in every
     /// bucket whose bound it does not exceed).
     scoring_buckets: [AtomicU64; SCORING_BUCKETS.len()],
@@ -31,7 +32,13 @@ impl Metrics {
     /// Counts one answered request of route template `route`.
     pub fn request(&self, route: &str, status: u16) {
         let mut requests = self.requests.lock().expect("the metrics lock is never poisoned");
-        *requests.entry((route.to_owned(), status)).or_default() += 1;
+        // No allocation once a route has been seen: this runs on every request.
+        match requests.get_mut(route) {
+            Some(by_status) => *by_status.entry(status).or_default() += 1,
+            None => {
+                requests.insert(route.to_owned(), BTreeMap::from([(status, 1)]));
+            }
+        }
     }
 
     /// Records how long one submission took to score.
@@ -56,8 +63,11 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP holdout_http_requests_total Requests answered, by route template and status.");
         let _ = writeln!(out, "# TYPE holdout_http_requests_total counter");
-        for ((route, status), n) in self.requests.lock().expect("the metrics lock is never poisoned").iter() {
-            let _ = writeln!(out, "holdout_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+        for (route, by_status) in self.requests.lock().expect("the metrics lock is never poisoned").iter() {
+            for (status, n) in by_status {
+                let _ =
+                    writeln!(out, "holdout_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}", escape(route));
+            }
         }
         let _ = writeln!(out, "# HELP holdout_submissions Submissions by status, read at scrape time.");
         let _ = writeln!(out, "# TYPE holdout_submissions gauge");

@@ -48,9 +48,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Counts a matched request by its route template and the status it was answered with.
 pub async fn count(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state.metrics.request(&route, response.status().as_u16());
+    state.metrics.request(route.as_ref().map_or("unmatched", MatchedPath::as_str), response.status().as_u16());
     response
 }
 
