@@ -492,7 +492,7 @@ pub async fn create_team(
         return Err(ApiError::bad_request("a team name is 2–40 characters without control characters or outer spaces"));
     }
     let mut tx = crate::db::begin(&state.pool).await?;
-    if team_of(&state, cid, u.id).await?.is_some() {
+    if db::accounts::team_of(&mut *tx, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
     if db::accounts::team_named(&mut tx, cid, &body.name).await?.is_some() {
@@ -579,16 +579,16 @@ pub async fn invite(
 ) -> ApiResult<Response> {
     let u = caller.require(&[Role::Competitor])?.clone();
     let (cid, max) = contest_row(&state, &contest).await?;
-    if team_of(&state, cid, u.id).await?.map(|t| t.0) != Some(team) {
+    let mut tx = crate::db::begin(&state.pool).await?;
+    if db::accounts::team_of(&mut *tx, cid, u.id).await?.map(|t| t.0) != Some(team) {
         return Err(ApiError::not_found());
     }
-    let mut tx = crate::db::begin(&state.pool).await?;
     let invitee = db::accounts::user_role(&mut tx, &body.user).await?;
     let Some((iid, role)) = invitee else { return Err(ApiError::bad_request(format!("no user `{}`", body.user))) };
     if role != "competitor" {
         return Err(ApiError::bad_request(format!("`{}` is not a competitor", body.user)));
     }
-    if team_of(&state, cid, iid).await?.is_some() {
+    if db::accounts::team_of(&mut *tx, cid, iid).await?.is_some() {
         return Err(ApiError::conflict(format!("`{}` is already in a team of this contest", body.user))
             .code(ErrorCode::AlreadyInTeam));
     }
@@ -630,7 +630,7 @@ pub async fn accept(
     if !db::accounts::invited_in(&mut tx, team, u.id, cid).await? {
         return Err(ApiError::not_found());
     }
-    if team_of(&state, cid, u.id).await?.is_some() {
+    if db::accounts::team_of(&mut *tx, cid, u.id).await?.is_some() {
         return Err(ApiError::conflict("you are already in a team of this contest").code(ErrorCode::AlreadyInTeam));
     }
     let size = db::accounts::team_size(&mut tx, team).await?;

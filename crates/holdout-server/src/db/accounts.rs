@@ -139,13 +139,17 @@ pub async fn delete_session(pool: &AnyPool, token_hash: &str) -> Result<(), DbEr
 }
 
 /// A user's team in a contest: (id, name).
-pub async fn team_of(pool: &AnyPool, contest: i64, user: i64) -> Result<Option<(i64, String)>, DbError> {
+pub async fn team_of<'e>(
+    conn: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    contest: i64,
+    user: i64,
+) -> Result<Option<(i64, String)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT t.id, t.name FROM members m JOIN teams t ON t.id = m.team_id WHERE m.contest_id = $1 AND m.user_id = $2",
     )
     .bind(contest)
     .bind(user)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?)
 }
 
