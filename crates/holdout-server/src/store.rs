@@ -46,11 +46,24 @@ pub struct Incoming {
 
 impl Incoming {
     pub fn create(dir: &Path) -> io::Result<Incoming> {
+        Incoming::create_as(dir, false)
+    }
+
+    /// A new temporary file in the store; `private`: readable by the owner only.
+    fn create_as(dir: &Path, private: bool) -> io::Result<Incoming> {
         let tmp = dir.join("files").join("tmp");
         fs::create_dir_all(&tmp)?;
         let name = crate::auth::token("upload").map_err(io::Error::other)?;
         let partial = tmp.join(name);
-        let file = io::BufWriter::with_capacity(1 << 16, fs::File::create(&partial)?);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let file = io::BufWriter::with_capacity(1 << 16, options.open(&partial)?);
         Ok(Incoming { temp: partial, file, hasher: Sha256::new(), bytes: 0 })
     }
 
@@ -76,6 +89,24 @@ impl Incoming {
     /// Drops a partial file.
     pub fn discard(self) {
         let _ = fs::remove_file(&self.temp);
+    }
+
+    /// A file fetched from the database: checks that it is `bytes` long and hashes to
+    /// `sha256`, then syncs it and moves it to `to`; otherwise removes it.
+    fn install(self, to: &Path, sha256: &str, bytes: u64) -> Result<(), StoreError> {
+        let Incoming { temp, file, hasher, bytes: written } = self;
+        let io = |e| StoreError::Io(sha256.to_owned(), e);
+        let synced = file.into_inner().map_err(io::IntoInnerError::into_error).and_then(|f| f.sync_all());
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&temp);
+            return Err(io(e));
+        }
+        if written != bytes || hex::encode(hasher.finalize()) != sha256 {
+            let _ = fs::remove_file(&temp);
+            return Err(StoreError::Corrupt(sha256.to_owned()));
+        }
+        fs::create_dir_all(to.parent().expect("a stored file has a parent")).map_err(io)?;
+        fs::rename(&temp, to).map_err(io)
     }
 }
 
@@ -118,12 +149,42 @@ pub async fn publish(pool: &AnyPool, dir: &Path, sha256: &str) -> Result<(), Sto
 
 /// Writes the local file `from`, stored under `sha256`, to the database unless it is there.
 async fn put_local(pool: &AnyPool, from: &Path, sha256: &str) -> Result<(), StoreError> {
-    if db::blobs::has(pool, sha256).await? {
-        return Ok(());
+    if !db::blobs::has(pool, sha256).await? {
+        db::blobs::store(pool, from, sha256).await?;
     }
-    let content = tokio::fs::read(from).await.map_err(|e| StoreError::Io(from.display().to_string(), e))?;
-    db::blobs::put(pool, sha256, &content).await?;
     Ok(())
+}
+
+/// Fetches the stored file `sha256` from the database into `to`, one piece at a time: into a
+/// temporary file in the store (readable by the owner only with `private`), hashed as it
+/// comes, and moved into place only whole and matching its name.
+async fn fetch(pool: &AnyPool, dir: &Path, sha256: &str, to: &Path, private: bool) -> Result<(), StoreError> {
+    let bytes = db::blobs::size(pool, sha256).await?.ok_or_else(|| StoreError::Missing(sha256.to_owned()))?;
+    let io = |e| StoreError::Io(sha256.to_owned(), e);
+    let joined = |e: tokio::task::JoinError| StoreError::Io(sha256.to_owned(), io::Error::other(e));
+    let mut partial = Incoming::create_as(dir, private).map_err(io)?;
+    for seq in 0i64.. {
+        let piece = match db::blobs::chunk(pool, sha256, seq).await {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(e) => {
+                partial.discard();
+                return Err(e.into());
+            }
+        };
+        partial = tokio::task::spawn_blocking(move || match partial.write(&piece) {
+            Ok(()) => Ok(partial),
+            Err(e) => {
+                partial.discard();
+                Err(e)
+            }
+        })
+        .await
+        .map_err(joined)?
+        .map_err(io)?;
+    }
+    let (sha, to) = (sha256.to_owned(), to.to_path_buf());
+    tokio::task::spawn_blocking(move || partial.install(&to, &sha, bytes)).await.map_err(joined)?
 }
 
 /// The local path of the stored file with this SHA-256, fetched from the database first if the
@@ -133,42 +194,8 @@ pub async fn local(pool: &AnyPool, dir: &Path, sha256: &str) -> Result<PathBuf, 
     if !in_database(pool) || target.is_file() {
         return Ok(target);
     }
-    let content = db::blobs::get(pool, sha256).await?.ok_or_else(|| StoreError::Missing(sha256.to_owned()))?;
-    let (dir, sha, to) = (dir.to_path_buf(), sha256.to_owned(), target.clone());
-    tokio::task::spawn_blocking(move || write_checked(&dir, &sha, &content, &to, false))
-        .await
-        .map_err(|e| StoreError::Io(sha256.to_owned(), io::Error::other(e)))??;
+    fetch(pool, dir, sha256, &target, false).await?;
     Ok(target)
-}
-
-/// Writes `content`, which must hash to `sha256`, to `to` whole (a temporary file in the store,
-/// synced, renamed into place); `private`: readable by the owner only.
-fn write_checked(dir: &Path, sha256: &str, content: &[u8], to: &Path, private: bool) -> Result<(), StoreError> {
-    if hex::encode(Sha256::digest(content)) != sha256 {
-        return Err(StoreError::Corrupt(sha256.to_owned()));
-    }
-    let io = |e| StoreError::Io(sha256.to_owned(), e);
-    let tmp = dir.join("files").join("tmp");
-    fs::create_dir_all(&tmp).map_err(io)?;
-    let partial = tmp.join(crate::auth::token("fetch").map_err(|e| io(io::Error::other(e)))?);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if private {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let written = options.open(&partial).and_then(|mut f| {
-        f.write_all(content)?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&partial);
-        return Err(io(e));
-    }
-    fs::create_dir_all(to.parent().expect("a stored file has a parent")).map_err(io)?;
-    fs::rename(&partial, to).map_err(io)
 }
 
 /// The files under a contest's directory `root` (relative path with `/`, SHA-256), by path.
@@ -182,7 +209,15 @@ pub fn list_contest(root: &Path) -> io::Result<Vec<(String, String)>> {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            out.push((format!("{sub}/{name}"), hex::encode(Sha256::digest(fs::read(entry.path())?))));
+            // Hashed as it is read: a training set may be larger than memory allows.
+            let (mut file, mut hasher, mut buffer) = (fs::File::open(entry.path())?, Sha256::new(), vec![0u8; 1 << 16]);
+            loop {
+                match file.read(&mut buffer)? {
+                    0 => break,
+                    n => hasher.update(&buffer[..n]),
+                }
+            }
+            out.push((format!("{sub}/{name}"), hex::encode(hasher.finalize())));
         }
     }
     out.sort();
@@ -217,12 +252,7 @@ pub async fn contest_files(pool: &AnyPool, dir: &Path, id: i64, root: &Path, par
         if to.is_file() {
             continue;
         }
-        let content = db::blobs::get(pool, &sha).await?.ok_or_else(|| StoreError::Missing(sha.clone()))?;
-        let private = !rel.starts_with("public/");
-        let dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || write_checked(&dir, &sha, &content, &to, private))
-            .await
-            .map_err(|e| StoreError::Io(rel.clone(), io::Error::other(e)))??;
+        fetch(pool, dir, &sha, &to, !rel.starts_with("public/")).await?;
     }
     Ok(())
 }

@@ -84,19 +84,42 @@ impl std::fmt::Display for Location {
 /// committed before it — the reasoning the SQLite code was written with holds on both.
 pub const WRITE_LOCK: i64 = 0x0068_6f6c_646f_7574; // "holdout" in ASCII
 
-/// Every migration, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "audit_log", include_str!("../../../../leaderboard/migrations/0001_audit_log.sql")),
-    (2, "contests", include_str!("../../../../leaderboard/migrations/0002_contests.sql")),
-    (3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
-    (4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
-    (5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
-    (6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
-    (7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
-    (8, "rank_uncertainty", include_str!("../../../../leaderboard/migrations/0008_rank_uncertainty.sql")),
-    (10, "problems", include_str!("../../../../leaderboard/migrations/0010_problems.sql")),
-    (11, "login_throttle", include_str!("../../../../leaderboard/migrations/0011_login_throttle.sql")),
-    (12, "blobs", include_str!("../../../../leaderboard/migrations/0012_blobs.sql")),
+/// One schema change, applied once (recorded in `schema_migrations` by its version).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    /// Portable SQL, spelled for PostgreSQL by [`dialect`].
+    pub sql: &'static str,
+    /// Only PostgreSQL runs it (storage settings SQLite has no counterpart for); SQLite records
+    /// it as applied, so both count the same versions.
+    pub postgres_only: bool,
+}
+
+const fn migration(version: i64, name: &'static str, sql: &'static str) -> Migration {
+    Migration { version, name, sql, postgres_only: false }
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    migration(1, "audit_log", include_str!("../../../../leaderboard/migrations/0001_audit_log.sql")),
+    migration(2, "contests", include_str!("../../../../leaderboard/migrations/0002_contests.sql")),
+    migration(3, "rubric", include_str!("../../../../leaderboard/migrations/0003_rubric.sql")),
+    migration(4, "leases", include_str!("../../../../leaderboard/migrations/0004_leases.sql")),
+    migration(5, "receipts", include_str!("../../../../leaderboard/migrations/0005_receipts.sql")),
+    migration(6, "final_selections", include_str!("../../../../leaderboard/migrations/0006_final_selections.sql")),
+    migration(7, "board_freeze", include_str!("../../../../leaderboard/migrations/0007_board_freeze.sql")),
+    migration(8, "rank_uncertainty", include_str!("../../../../leaderboard/migrations/0008_rank_uncertainty.sql")),
+    migration(10, "problems", include_str!("../../../../leaderboard/migrations/0010_problems.sql")),
+    migration(11, "login_throttle", include_str!("../../../../leaderboard/migrations/0011_login_throttle.sql")),
+    migration(12, "blobs", include_str!("../../../../leaderboard/migrations/0012_blobs.sql")),
+    migration(13, "blob_chunks", include_str!("../../../../leaderboard/migrations/0013_blob_chunks.sql")),
+    Migration {
+        version: 14,
+        name: "blob_compression",
+        sql: include_str!("../../../../leaderboard/migrations/0014_blob_compression.sql"),
+        postgres_only: true,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -241,7 +264,7 @@ pub async fn migrate(pool: &AnyPool) -> Result<Vec<(i64, &'static str)>, DbError
     .await?;
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
     let found = applied.iter().copied().max().unwrap_or(0);
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if found > known {
         return Err(DbError::Newer { found, known });
     }
@@ -249,8 +272,11 @@ pub async fn migrate(pool: &AnyPool) -> Result<Vec<(i64, &'static str)>, DbError
     // Each migration not yet recorded, not only those above the highest: numbers are reserved
     // per branch (0006–0008 and 0010–0011 were written side by side), so a database may have
     // met a later number before an earlier one lands.
-    for &(version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(dialect(sql, backend).into_owned())).execute(&mut *tx).await?;
+    for &Migration { version, name, sql, postgres_only } in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version))
+    {
+        if !postgres_only || backend == Backend::Postgres {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(dialect(sql, backend).into_owned())).execute(&mut *tx).await?;
+        }
         sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
             .bind(version)
             .bind(name)
@@ -299,8 +325,11 @@ pub async fn ready(pool: &AnyPool) -> Result<(), String> {
         .fetch_all(pool)
         .await
         .map_err(|e| format!("database unavailable: {e}"))?;
-    let missing: Vec<String> =
-        MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)).map(|m| format!("{:04}_{}", m.0, m.1)).collect();
+    let missing: Vec<String> = MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{:04}_{}", m.version, m.name))
+        .collect();
     if missing.is_empty() { Ok(()) } else { Err(format!("migrations not applied: {}", missing.join(", "))) }
 }
 
