@@ -301,9 +301,9 @@ pub(crate) fn copy_and_compare(data: &Path, token: &str, contest: &str) {
     let o = holdout(&["db", "copy", "--from", &p(data), "--to", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("copied to"), "{}", stdout(&o));
-    // A second copy into the same database is refused.
+    // A second copy into the same database is refused, as bad input.
     let o = holdout(&["db", "copy", "--from", &p(data), "--to", &url]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("not empty"), "{}", stderr(&o));
     let o = holdout(&["audit", "verify", "--database", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -118,7 +118,15 @@ fn copy(from: &Path, to: &str) -> Outcome {
         let outcome = db::copy::copy(&source, from, &into).await;
         source.close().await;
         into.close().await;
-        let copied = outcome.map_err(|e| anyhow!("{} → {}: {e}", file.display(), target.label()))?;
+        let copied = match outcome {
+            Ok(copied) => copied,
+            Err(e) => {
+                // Copying into a database in use is the user's mistake, not a failure of the copy.
+                let mistake = matches!(e, db::DbError::NotEmpty);
+                let e = anyhow!("{} → {}: {e}", file.display(), target.label());
+                return Err(if mistake { Failure::BadInput(e) } else { Failure::Runtime(e) });
+            }
+        };
         let rows: u64 = copied.rows.iter().map(|(_, n)| n).sum();
         say!(
             "{} copied to {}: {rows} rows, {} files ({} bytes)",

@@ -232,8 +232,19 @@ async fn stored_files_travel_in_pieces_and_are_checked() {
 
     if db::backend(&pool) == db::Backend::Postgres {
         let local = tempfile::tempdir().unwrap();
-        let path = holdout_server::store::local(&pool, local.path(), &sha).await.unwrap();
-        assert!(std::fs::read(&path).unwrap() == content, "fetched whole");
+        // Many readers at once (a burst of uploads validating against the test set): one
+        // fetch, every reader gets the whole file, nothing is left in the store's tmp/.
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let (pool, dir, sha) = (pool.clone(), local.path().to_path_buf(), sha.clone());
+                tokio::spawn(async move { holdout_server::store::local(&pool, &dir, &sha).await.unwrap() })
+            })
+            .collect();
+        for r in readers {
+            let path = r.await.unwrap();
+            assert!(std::fs::read(&path).unwrap() == content, "fetched whole");
+        }
+        assert_eq!(std::fs::read_dir(local.path().join("files").join("tmp")).unwrap().count(), 0);
 
         let mut changed = db::blobs::chunk(&pool, &sha, 1).await.unwrap().unwrap();
         changed[7] ^= 1;

@@ -18,10 +18,54 @@ pub const CHUNK: usize = 8 << 20;
 /// its `blobs` row in one transaction, so the database holds it whole or not at all. Storing
 /// the same file again changes nothing. Its size.
 pub async fn store(pool: &AnyPool, path: &Path, sha256: &str) -> Result<u64, DbError> {
+    let unreadable = |e: io::Error| DbError::Corrupt(format!("cannot read {}: {e}", path.display()));
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > CHUNK as u64 {
+        let mut tx = pool.begin().await?;
+        let bytes = put_file(&mut tx, path, sha256).await?;
+        tx.commit().await?;
+        return Ok(bytes);
+    }
+    // One piece (every upload below 8 MiB): read and checked before a connection is taken, so
+    // that a burst of uploads does not hold the pool's connections across file reads.
+    let file = path.to_path_buf();
+    let content = tokio::task::spawn_blocking(move || std::fs::read(file))
+        .await
+        .map_err(|e| unreadable(io::Error::other(e)))?
+        .map_err(unreadable)?;
+    if hex::encode(Sha256::digest(&content)) != sha256 {
+        return Err(DbError::Corrupt(format!("{} does not hash to {sha256}", path.display())));
+    }
+    let bytes = content.len() as u64;
     let mut tx = pool.begin().await?;
-    let bytes = put_file(&mut tx, path, sha256).await?;
+    if bytes > 0 {
+        put_chunk(&mut tx, sha256, 0, content).await?;
+    }
+    put_whole(&mut tx, sha256, bytes).await?;
     tx.commit().await?;
     Ok(bytes)
+}
+
+async fn put_chunk(conn: &mut AnyConnection, sha256: &str, seq: i64, piece: Vec<u8>) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO blob_chunks (sha256, seq, content) VALUES ($1, $2, $3) ON CONFLICT (sha256, seq) DO NOTHING",
+    )
+    .bind(sha256)
+    .bind(seq)
+    .bind(piece)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The `blobs` row, written after every piece.
+async fn put_whole(conn: &mut AnyConnection, sha256: &str, bytes: u64) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO blobs (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
+        .bind(sha256)
+        .bind(bytes as i64)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// [`store`] inside the caller's transaction (`holdout db copy`). The file is read one piece at
@@ -49,21 +93,10 @@ pub async fn put_file(conn: &mut AnyConnection, path: &Path, sha256: &str) -> Re
             break;
         }
         bytes += piece.len() as u64;
-        sqlx::query(
-            "INSERT INTO blob_chunks (sha256, seq, content) VALUES ($1, $2, $3) ON CONFLICT (sha256, seq) DO NOTHING",
-        )
-        .bind(sha256)
-        .bind(seq)
-        .bind(piece)
-        .execute(&mut *conn)
-        .await?;
+        put_chunk(conn, sha256, seq, piece).await?;
         reader = (file, hasher);
     }
-    sqlx::query("INSERT INTO blobs (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
-        .bind(sha256)
-        .bind(bytes as i64)
-        .execute(&mut *conn)
-        .await?;
+    put_whole(conn, sha256, bytes).await?;
     Ok(bytes)
 }
 

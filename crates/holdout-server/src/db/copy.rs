@@ -91,9 +91,7 @@ pub async fn copy(source: &AnyPool, dir: &Path, target: &AnyPool) -> Result<Copi
     .fetch_one(&mut *to)
     .await?;
     if existing > 0 {
-        return Err(DbError::BadUrl(
-            "the target database is not empty (it has users, contests or audit entries)".into(),
-        ));
+        return Err(DbError::NotEmpty);
     }
     let mut copied = Copied::default();
     for &table in TABLES {

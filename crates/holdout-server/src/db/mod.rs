@@ -136,6 +136,9 @@ pub enum DbError {
     Corrupt(String),
     #[error("{0}")]
     BadUrl(String),
+    /// `holdout db copy` into a database that holds a contest already.
+    #[error("the target database is not empty (it has users, contests or audit entries)")]
+    NotEmpty,
     #[error("{0}: SQLite needs a UTF-8 path")]
     NotUtf8(String),
 }
