@@ -86,6 +86,20 @@ impl Incoming {
         Ok((sha, bytes))
     }
 
+    /// [`Incoming::write`] off the async threads, for a piece of a file arriving over the
+    /// network or from the database; the partial file is removed on an error.
+    pub async fn append(mut self, piece: Vec<u8>) -> io::Result<Incoming> {
+        tokio::task::spawn_blocking(move || match self.write(&piece) {
+            Ok(()) => Ok(self),
+            Err(e) => {
+                self.discard();
+                Err(e)
+            }
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
     /// Drops a partial file.
     pub fn discard(self) {
         let _ = fs::remove_file(&self.temp);
@@ -194,16 +208,7 @@ async fn fetch(pool: &AnyPool, dir: &Path, sha256: &str, to: &Path, private: boo
                 return Err(e.into());
             }
         };
-        partial = tokio::task::spawn_blocking(move || match partial.write(&piece) {
-            Ok(()) => Ok(partial),
-            Err(e) => {
-                partial.discard();
-                Err(e)
-            }
-        })
-        .await
-        .map_err(joined)?
-        .map_err(io)?;
+        partial = partial.append(piece).await.map_err(io)?;
     }
     let (sha, to) = (sha256.to_owned(), to.to_path_buf());
     tokio::task::spawn_blocking(move || partial.install(&to, &sha, bytes)).await.map_err(joined)?

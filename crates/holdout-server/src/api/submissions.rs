@@ -482,15 +482,7 @@ async fn receive_file(
         }
         if buffer.len() >= FLUSH || (chunk.is_none() && !buffer.is_empty()) {
             let full = std::mem::replace(&mut buffer, Vec::with_capacity(FLUSH));
-            incoming = tokio::task::spawn_blocking(move || match incoming.write(&full) {
-                Ok(()) => Ok(incoming),
-                Err(e) => {
-                    incoming.discard();
-                    Err(e)
-                }
-            })
-            .await
-            .map_err(|e| ApiError::internal(&e))??;
+            incoming = incoming.append(full).await?;
         }
         if chunk.is_none() {
             break;
