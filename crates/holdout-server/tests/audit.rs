@@ -230,6 +230,16 @@ async fn stored_files_travel_in_pieces_and_are_checked() {
     }
     assert_eq!(lengths, [db::blobs::CHUNK, db::blobs::CHUNK, 12_345]);
 
+    // A file of one piece (every upload) takes the one-statement path on PostgreSQL.
+    let small = dir.path().join("small.csv");
+    std::fs::write(&small, &content[..1000]).unwrap();
+    let small_sha = hex::encode(sha2::Sha256::digest(&content[..1000]));
+    assert_eq!(db::blobs::store(&pool, &small, &small_sha).await.unwrap(), 1000);
+    assert_eq!(db::blobs::store(&pool, &small, &small_sha).await.unwrap(), 1000);
+    assert_eq!(db::blobs::size(&pool, &small_sha).await.unwrap(), Some(1000));
+    assert_eq!(db::blobs::chunk(&pool, &small_sha, 0).await.unwrap().as_deref(), Some(&content[..1000]));
+    assert_eq!(db::blobs::chunk(&pool, &small_sha, 1).await.unwrap(), None);
+
     if db::backend(&pool) == db::Backend::Postgres {
         let local = tempfile::tempdir().unwrap();
         // Many readers at once (a burst of uploads validating against the test set): one
