@@ -15,19 +15,20 @@ use super::DbError;
 pub const CHUNK: usize = 8 << 20;
 
 /// Stores the local file `path`, which must hash to `sha256`, on a pool: its pieces and then
-/// its `blobs` row in one transaction, so the database holds it whole or not at all. Storing
-/// the same file again changes nothing. Its size.
+/// its `blobs` row, together or not at all. Storing the same file again changes nothing. Its
+/// size.
 pub async fn store(pool: &AnyPool, path: &Path, sha256: &str) -> Result<u64, DbError> {
     let unreadable = |e: io::Error| DbError::Corrupt(format!("cannot read {}: {e}", path.display()));
     let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    if size > CHUNK as u64 {
+    if super::backend(pool) != super::Backend::Postgres || size > CHUNK as u64 {
         let mut tx = pool.begin().await?;
         let bytes = put_file(&mut tx, path, sha256).await?;
         tx.commit().await?;
         return Ok(bytes);
     }
-    // One piece (every upload below 8 MiB): read and checked before a connection is taken, so
-    // that a burst of uploads does not hold the pool's connections across file reads.
+    // One piece (every upload) on PostgreSQL: read and checked before a connection is taken,
+    // then one statement, so a burst of uploads holds each pool connection for one round trip
+    // (it shares the pool with transactions waiting for the write lock).
     let file = path.to_path_buf();
     let content = tokio::task::spawn_blocking(move || std::fs::read(file))
         .await
@@ -37,28 +38,16 @@ pub async fn store(pool: &AnyPool, path: &Path, sha256: &str) -> Result<u64, DbE
         return Err(DbError::Corrupt(format!("{} does not hash to {sha256}", path.display())));
     }
     let bytes = content.len() as u64;
-    if super::backend(pool) == super::Backend::Postgres && bytes > 0 {
-        // One statement, so the connection is held for one round trip (a burst of uploads
-        // shares the pool with transactions waiting for the write lock); the piece and the
-        // row are still written together or not at all.
-        sqlx::query(
-            "WITH piece AS (INSERT INTO blob_chunks (sha256, seq, content) VALUES ($1, 0, $3) \
-             ON CONFLICT (sha256, seq) DO NOTHING) \
-             INSERT INTO blobs (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(sha256)
-        .bind(bytes as i64)
-        .bind(content)
-        .execute(pool)
-        .await?;
-        return Ok(bytes);
-    }
-    let mut tx = pool.begin().await?;
-    if bytes > 0 {
-        put_chunk(&mut tx, sha256, 0, content).await?;
-    }
-    put_whole(&mut tx, sha256, bytes).await?;
-    tx.commit().await?;
+    sqlx::query(
+        "WITH piece AS (INSERT INTO blob_chunks (sha256, seq, content) VALUES ($1, 0, $3) \
+         ON CONFLICT (sha256, seq) DO NOTHING) \
+         INSERT INTO blobs (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(sha256)
+    .bind(bytes as i64)
+    .bind(content)
+    .execute(pool)
+    .await?;
     Ok(bytes)
 }
 
